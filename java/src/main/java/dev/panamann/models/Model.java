@@ -1,0 +1,49 @@
+package dev.panamann.models;
+
+import dev.panamann.layers.Param;
+import dev.panamann.tensor.Tensor;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A classifier with the cs231n model API: {@link #scores} is {@code loss(X)} (class scores,
+ * evaluation mode) and {@link #loss} is {@code loss(X, y)} (data loss plus L2 regularization,
+ * with every {@link Param#grad()} filled).
+ */
+public interface Model extends AutoCloseable {
+
+    /**
+     * Class scores for a batch, in evaluation mode.
+     *
+     * @param x input batch, (N, ...) as the model expects
+     * @return scores, (N, numClasses), owned by the model and reused by the next call
+     */
+    Tensor scores(Tensor x);
+
+    /**
+     * Training-mode forward and backward pass.
+     *
+     * @param x input batch, (N, ...)
+     * @param y labels, N values in [0, numClasses)
+     * @return loss: data loss plus {@code 0.5 * reg * sum(W^2)} over the regularized params
+     */
+    float loss(Tensor x, int[] y);
+
+    /** The parameters by name (W1, b1, ... or layer-qualified names), in a fixed order. */
+    List<Param> params();
+
+    /** Number of classes the scores cover. */
+    int numClasses();
+
+    /** The parameters as a name-to-param map, in {@link #params()} order. */
+    default Map<String, Param> paramMap() {
+        Map<String, Param> m = new LinkedHashMap<>();
+        for (Param p : params()) m.put(p.name(), p);
+        return m;
+    }
+
+    /** Frees the model's parameters and buffers. */
+    @Override
+    void close();
+}

@@ -1,0 +1,76 @@
+package dev.panamann.ops;
+
+import java.util.Locale;
+
+/**
+ * Chooses the process-wide default backend.
+ *
+ * <p>The choice comes from the system property {@code panamann.backend} or the environment
+ * variable {@code PANAMANN_BACKEND}: {@code native}, {@code java} or {@code auto} (the
+ * default). {@code auto} takes the native backend when OpenBLAS and oneDNN load, and otherwise
+ * falls back to pure Java with one warning line on stderr saying why. Asking for
+ * {@code native} when a library is missing fails with the loader's error, which names the
+ * library, where it looked and the package to install.
+ *
+ * <p>Thread count: {@code panamann.threads} / {@code PANAMANN_THREADS}, default the number of
+ * cores; it reaches OpenBLAS, OpenMP (oneDNN) and the Java loops.
+ */
+public final class Backends {
+    private static Ops current;
+
+    private Backends() {}
+
+    /** The default backend, created on first use. */
+    public static synchronized Ops get() {
+        if (current == null) current = create(setting("panamann.backend", "PANAMANN_BACKEND", "auto"));
+        return current;
+    }
+
+    /** Replaces the default backend (the old one is not closed: its owner may still use it). */
+    public static synchronized void set(Ops ops) {
+        current = ops;
+    }
+
+    /**
+     * A new backend by name: {@code native}, {@code java} or {@code auto}.
+     *
+     * @throws UnsatisfiedLinkError for {@code native} when a library is missing
+     */
+    public static Ops create(String name) {
+        int threads = defaultThreads();
+        switch (name.toLowerCase(Locale.ROOT)) {
+            case "native":
+                return new NativeOps(threads);
+            case "java":
+                return new JavaOps(threads);
+            case "auto":
+                try {
+                    return new NativeOps(threads);
+                } catch (UnsatisfiedLinkError e) {
+                    System.err.println("panama-nn: WARNING: native backend unavailable, using pure Java (slow): " + e.getMessage());
+                    return new JavaOps(threads);
+                }
+            default:
+                throw new IllegalArgumentException("unknown backend '" + name + "': use native, java or auto");
+        }
+    }
+
+    /** The thread setting, or the number of cores. */
+    public static int defaultThreads() {
+        String s = setting("panamann.threads", "PANAMANN_THREADS", null);
+        if (s == null) return Runtime.getRuntime().availableProcessors();
+        try {
+            int t = Integer.parseInt(s.trim());
+            if (t >= 1) return t;
+        } catch (NumberFormatException ignored) {
+            // fall through to the error
+        }
+        throw new IllegalArgumentException("panamann.threads must be a whole number >= 1, got '" + s + "'");
+    }
+
+    static String setting(String property, String env, String fallback) {
+        String v = System.getProperty(property);
+        if (v == null || v.isBlank()) v = System.getenv(env);
+        return v == null || v.isBlank() ? fallback : v;
+    }
+}

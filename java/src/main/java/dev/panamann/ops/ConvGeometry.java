@@ -1,0 +1,37 @@
+package dev.panamann.ops;
+
+/**
+ * Shapes of one 2-D convolution: input (n, c, h, w), {@code f} filters of (c, kh, kw),
+ * square {@code stride} and zero {@code pad} on every side. Output is (n, f, outH, outW) with
+ * {@code outH = (h + 2 pad - kh) / stride + 1}. The constructor rejects geometries that do
+ * not fit, before anything reaches a native library.
+ */
+public record ConvGeometry(int n, int c, int h, int w, int f, int kh, int kw, int stride, int pad) {
+    public ConvGeometry {
+        if (n < 1 || c < 1 || h < 1 || w < 1 || f < 1 || kh < 1 || kw < 1) {
+            throw new IllegalArgumentException("convolution sizes must be positive: " + describe(n, c, h, w, f, kh, kw, stride, pad));
+        }
+        if (stride < 1 || pad < 0) {
+            throw new IllegalArgumentException("convolution needs stride >= 1 and pad >= 0: " + describe(n, c, h, w, f, kh, kw, stride, pad));
+        }
+        if (kh > h + 2 * pad || kw > w + 2 * pad) {
+            throw new IllegalArgumentException("kernel " + kh + "x" + kw + " is larger than the padded input "
+                    + (h + 2 * pad) + "x" + (w + 2 * pad) + ": " + describe(n, c, h, w, f, kh, kw, stride, pad));
+        }
+    }
+
+    public int outH() { return (h + 2 * pad - kh) / stride + 1; }
+
+    public int outW() { return (w + 2 * pad - kw) / stride + 1; }
+
+    public int[] inputShape() { return new int[] {n, c, h, w}; }
+
+    public int[] weightShape() { return new int[] {f, c, kh, kw}; }
+
+    public int[] outputShape() { return new int[] {n, f, outH(), outW()}; }
+
+    private static String describe(int n, int c, int h, int w, int f, int kh, int kw, int stride, int pad) {
+        return "input (" + n + ", " + c + ", " + h + ", " + w + "), " + f + " filters " + kh + "x" + kw
+                + ", stride " + stride + ", pad " + pad;
+    }
+}

@@ -1,0 +1,150 @@
+package dev.panamann.ops;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.RecursiveAction;
+
+/**
+ * The pure-Java backend: plain loops, no native code. It is the fallback where OpenBLAS or
+ * oneDNN are missing and the baseline every speed claim is measured against, so it is a
+ * competent one: matrices are packed into reused heap arrays, multiplied in cache-sized
+ * blocks with an inner loop the JIT vectorizes, and split by rows over {@link #threads()}
+ * threads.
+ */
+public final class JavaOps implements Ops {
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    /** Block sizes: a KB x NB block of B (64 KiB) stays in L2 while rows of A stream by. */
+    private static final int KB = 128, NB = 256;
+
+    private int threads;
+    private ForkJoinPool pool;
+    private float[] packB = new float[0];
+    private final ThreadLocal<float[][]> scratch = ThreadLocal.withInitial(() -> new float[3][0]);
+
+    public JavaOps() {
+        this(Runtime.getRuntime().availableProcessors());
+    }
+
+    public JavaOps(int threads) {
+        setThreads(threads);
+    }
+
+    @Override
+    public String name() { return "java"; }
+
+    @Override
+    public int threads() { return threads; }
+
+    @Override
+    public synchronized void setThreads(int threads) {
+        if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+        if (pool != null) pool.shutdown();
+        this.threads = threads;
+        this.pool = threads > 1 ? new ForkJoinPool(threads) : null;
+    }
+
+    /** Runs {@code body(from, to)} over [0, n) split in contiguous chunks over the threads. */
+    public void parallelFor(int n, long workPerItem, RangeBody body) {
+        if (pool == null || n < 2 || (long) n * workPerItem < 200_000) {
+            body.run(0, n);
+            return;
+        }
+        int parts = Math.min(n, threads * 4);
+        pool.invoke(new RecursiveAction() {
+            @Override
+            protected void compute() {
+                RecursiveAction[] tasks = new RecursiveAction[parts];
+                for (int p = 0; p < parts; p++) {
+                    int from = (int) ((long) n * p / parts), to = (int) ((long) n * (p + 1) / parts);
+                    tasks[p] = new RecursiveAction() {
+                        @Override
+                        protected void compute() { body.run(from, to); }
+                    };
+                }
+                invokeAll(tasks);
+            }
+        });
+    }
+
+    /** A loop body over a half-open range. */
+    @FunctionalInterface
+    public interface RangeBody {
+        void run(int from, int to);
+    }
+
+    /** Not thread-safe: one caller at a time (the threads it starts itself are fine). */
+    @Override
+    public void gemm(boolean transA, boolean transB, int m, int n, int k,
+                     float alpha, MemorySegment a, MemorySegment b, float beta, MemorySegment c) {
+        if (m == 0 || n == 0) return;
+        // Pack op(B) as a row-major (k, n) array once; rows of op(A) are packed per task.
+        if (packB.length < k * n) packB = new float[k * n];
+        float[] bp = packB;
+        if (transB) {
+            for (int j = 0; j < n; j++) {
+                for (int p = 0; p < k; p++) bp[p * n + j] = b.getAtIndex(F, (long) j * k + p);
+            }
+        } else {
+            MemorySegment.copy(b, F, 0, bp, 0, k * n);
+        }
+        parallelFor(m, (long) n * k, (from, to) -> gemmRows(transA, m, n, k, alpha, a, bp, beta, c, from, to));
+    }
+
+    private void gemmRows(boolean transA, int m, int n, int k, float alpha, MemorySegment a, float[] bp,
+                          float beta, MemorySegment c, int from, int to) {
+        int rows = to - from;
+        float[][] s = scratch.get();
+        if (s[0].length < rows * k) s[0] = new float[rows * k];
+        if (s[1].length < rows * n) s[1] = new float[rows * n];
+        float[] ap = s[0], cp = s[1];
+        // pack rows [from, to) of op(A)
+        if (transA) {
+            for (int i = 0; i < rows; i++) {
+                for (int p = 0; p < k; p++) ap[i * k + p] = a.getAtIndex(F, (long) p * m + from + i);
+            }
+        } else {
+            MemorySegment.copy(a, F, (long) from * k * Float.BYTES, ap, 0, rows * k);
+        }
+        java.util.Arrays.fill(cp, 0, rows * n, 0f);
+        for (int j0 = 0; j0 < n; j0 += NB) {
+            int j1 = Math.min(n, j0 + NB);
+            for (int p0 = 0; p0 < k; p0 += KB) {
+                int p1 = Math.min(k, p0 + KB);
+                for (int i = 0; i < rows; i++) {
+                    int ci = i * n, ai = i * k;
+                    for (int p = p0; p < p1; p++) {
+                        float av = ap[ai + p];
+                        if (av == 0f) continue;
+                        int bi = p * n;
+                        for (int j = j0; j < j1; j++) cp[ci + j] += av * bp[bi + j];
+                    }
+                }
+            }
+        }
+        long base = (long) from * n;
+        if (beta == 0f) {
+            for (int i = 0; i < rows * n; i++) c.setAtIndex(F, base + i, alpha * cp[i]);
+        } else {
+            for (int i = 0; i < rows * n; i++) c.setAtIndex(F, base + i, alpha * cp[i] + beta * c.getAtIndex(F, base + i));
+        }
+    }
+
+    @Override
+    public Conv2dOp conv2d(ConvGeometry g) { return new JavaConv2dOp(this, g); }
+
+    @Override
+    public Pool2dOp pool2d(PoolGeometry g, boolean max) { return new JavaPool2dOp(this, g, max); }
+
+    @Override
+    public BatchNormOp batchNorm(int n, int c, int spatial, float eps) { return new JavaBatchNormOp(this, n, c, spatial, eps); }
+
+    @Override
+    public synchronized void close() {
+        if (pool != null) pool.shutdown();
+        pool = null;
+    }
+
+    @Override
+    public String toString() { return "JavaOps(threads=" + threads + ")"; }
+}

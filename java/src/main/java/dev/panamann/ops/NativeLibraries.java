@@ -1,0 +1,140 @@
+package dev.panamann.ops;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Finds and loads the native libraries the {@link NativeOps} backend calls: OpenBLAS
+ * ({@code libopenblas.so.0}), oneDNN 2.x ({@code libdnnl.so.2}) and the OpenMP runtime both run
+ * on ({@code libgomp.so.1}).
+ *
+ * <p>Each library is looked up by its soname in, in order: the path given by a system property
+ * or environment variable (a file, or a folder holding the soname), {@code java.library.path},
+ * {@code LD_LIBRARY_PATH}, and the system's library folders. For OpenBLAS, Debian's OpenMP build
+ * ({@code openblas-openmp/}) is preferred to whatever the {@code libopenblas.so.0} alternative
+ * points at: oneDNN runs on OpenMP and the pthread build of OpenBLAS fights it for the cores.
+ *
+ * <table>
+ * <caption>Overrides</caption>
+ * <tr><th>library</th><th>system property</th><th>environment variable</th></tr>
+ * <tr><td>OpenBLAS</td><td>{@code panamann.openblas}</td><td>{@code PANAMANN_OPENBLAS}</td></tr>
+ * <tr><td>oneDNN</td><td>{@code panamann.dnnl}</td><td>{@code PANAMANN_DNNL}</td></tr>
+ * <tr><td>libgomp</td><td>{@code panamann.gomp}</td><td>{@code PANAMANN_GOMP}</td></tr>
+ * </table>
+ */
+public final class NativeLibraries {
+
+    /** One native library: soname, override keys and the Debian packages that provide it. */
+    public enum Lib {
+        GOMP("libgomp.so.1", "panamann.gomp", "PANAMANN_GOMP", "libgomp1"),
+        OPENBLAS("libopenblas.so.0", "panamann.openblas", "PANAMANN_OPENBLAS", "libopenblas0-openmp libopenblas-dev"),
+        DNNL("libdnnl.so.2", "panamann.dnnl", "PANAMANN_DNNL", "libdnnl2 (or libdnnl-dev)");
+
+        final String soname, property, env, debianPackages;
+
+        Lib(String soname, String property, String env, String debianPackages) {
+            this.soname = soname;
+            this.property = property;
+            this.env = env;
+            this.debianPackages = debianPackages;
+        }
+    }
+
+    private static final String[] SYSTEM_DIRS = {
+        "/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
+        "/usr/lib64", "/lib64", "/usr/local/lib", "/usr/lib", "/lib"
+    };
+
+    private static volatile List<Path> loaded;
+    private static volatile RuntimeException failure;
+
+    private NativeLibraries() {}
+
+    /**
+     * Loads all three libraries once per process (later calls return at once) and returns the
+     * paths that were loaded.
+     *
+     * @throws UnsatisfiedLinkError naming the missing library, every place it looked and the
+     *                              apt package to install
+     */
+    public static synchronized List<Path> load() {
+        if (loaded != null) return loaded;
+        if (failure != null) throw copy(failure);
+        List<Path> paths = new ArrayList<>();
+        for (Lib lib : Lib.values()) {
+            Path p = locate(lib);
+            try {
+                System.load(p.toString());
+            } catch (UnsatisfiedLinkError e) {
+                throw remember(new UnsatisfiedLinkError("could not load " + lib.soname + " from " + p + ": " + e.getMessage()
+                        + ". Install it with: apt-get install " + lib.debianPackages));
+            }
+            paths.add(p);
+        }
+        loaded = List.copyOf(paths);
+        return loaded;
+    }
+
+    /** True when {@link #load()} succeeds. */
+    public static boolean available() {
+        try {
+            load();
+            return true;
+        } catch (UnsatisfiedLinkError e) {
+            return false;
+        }
+    }
+
+    /** Where {@code lib} would be loaded from; throws the descriptive error when it is nowhere. */
+    public static Path locate(Lib lib) {
+        Set<Path> tried = new LinkedHashSet<>();
+        String override = System.getProperty(lib.property);
+        String source = "-D" + lib.property;
+        if (override == null || override.isBlank()) {
+            override = System.getenv(lib.env);
+            source = "$" + lib.env;
+        }
+        if (override != null && !override.isBlank()) {
+            Path o = Path.of(override);
+            Path candidate = Files.isDirectory(o) ? o.resolve(lib.soname) : o;
+            if (Files.isRegularFile(candidate)) return candidate.toAbsolutePath();
+            throw remember(new UnsatisfiedLinkError(lib.soname + " not found at " + candidate + " (given by " + source
+                    + "). Point it at the library file or its folder, or unset it to search the system."));
+        }
+        List<Path> dirs = new ArrayList<>();
+        if (lib == Lib.OPENBLAS) {
+            for (String d : SYSTEM_DIRS) dirs.add(Path.of(d, "openblas-openmp"));
+        }
+        addPathList(dirs, System.getProperty("java.library.path"));
+        addPathList(dirs, System.getenv("LD_LIBRARY_PATH"));
+        for (String d : SYSTEM_DIRS) dirs.add(Path.of(d));
+        for (Path d : dirs) {
+            Path candidate = d.resolve(lib.soname);
+            if (!tried.add(candidate)) continue;
+            if (Files.isRegularFile(candidate)) return candidate;
+        }
+        throw remember(new UnsatisfiedLinkError(lib.soname + " not found. Looked in: " + tried
+                + ". Install it with: apt-get install " + lib.debianPackages + ", or set -D" + lib.property
+                + " / $" + lib.env + " to its path."));
+    }
+
+    private static void addPathList(List<Path> dirs, String list) {
+        if (list == null) return;
+        for (String s : list.split(java.io.File.pathSeparator)) {
+            if (!s.isBlank()) dirs.add(Path.of(s));
+        }
+    }
+
+    private static <T extends Throwable> T remember(T t) {
+        if (t instanceof UnsatisfiedLinkError u) failure = new IllegalStateException(u.getMessage());
+        return t;
+    }
+
+    private static UnsatisfiedLinkError copy(RuntimeException f) {
+        return new UnsatisfiedLinkError(f.getMessage());
+    }
+}

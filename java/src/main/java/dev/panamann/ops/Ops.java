@@ -1,0 +1,78 @@
+package dev.panamann.ops;
+
+import dev.panamann.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The compute backend: the few heavy operations every layer is built from. Two
+ * implementations exist: {@link NativeOps} (OpenBLAS {@code cblas_sgemm} and oneDNN
+ * primitives, called through the FFM API) and {@link JavaOps} (plain Java loops). Get the
+ * process-wide default from {@link Backends#get()}.
+ *
+ * <p>Stateful operations (convolution, pooling, batch norm) are <em>planned</em>: a plan is
+ * made once for one set of shapes, keeps whatever the backend needs between calls
+ * (oneDNN primitives, workspaces, scratch buffers) and is reused while the shapes hold.
+ * Plans are closed by their owner (the layer).
+ *
+ * <p>All tensors are contiguous, row-major float32. Shapes are checked before any native
+ * call; a mismatch throws {@link IllegalArgumentException} naming the shapes.
+ */
+public interface Ops extends AutoCloseable {
+
+    /** "native" or "java". */
+    String name();
+
+    /** Threads used by this backend (OpenBLAS, OpenMP/oneDNN, or the Java loops). */
+    int threads();
+
+    /** Sets the thread count (1 or more) for this backend. */
+    void setThreads(int threads);
+
+    /**
+     * Single-precision matrix multiply on row-major contiguous matrices:
+     * {@code C = alpha * op(A) * op(B) + beta * C}, with {@code op(A)} of shape (m, k),
+     * {@code op(B)} of shape (k, n) and C of shape (m, n). {@code A} is stored (m, k), or
+     * (k, m) when {@code transA}; {@code B} is stored (k, n), or (n, k) when {@code transB}.
+     * When beta is 0, C need not be initialised.
+     */
+    void gemm(boolean transA, boolean transB, int m, int n, int k,
+              float alpha, MemorySegment a, MemorySegment b, float beta, MemorySegment c);
+
+    /**
+     * {@link #gemm(boolean, boolean, int, int, int, float, MemorySegment, MemorySegment, float, MemorySegment)}
+     * on tensors viewed as matrices: {@code a} is (m, k) or (k, m) if transposed, and so on;
+     * the sizes are checked against the tensors' element counts.
+     */
+    default void gemm(boolean transA, boolean transB, int m, int n, int k,
+                      float alpha, Tensor a, Tensor b, float beta, Tensor c) {
+        checkGemm(a, (long) m * k, "A", m, k, transA);
+        checkGemm(b, (long) k * n, "B", k, n, transB);
+        checkGemm(c, (long) m * n, "C", m, n, false);
+        gemm(transA, transB, m, n, k, alpha, a.segment(), b.segment(), beta, c.segment());
+    }
+
+    /** Plans a 2-D convolution (NCHW input, (F, C, KH, KW) weights, bias (F)). */
+    Conv2dOp conv2d(ConvGeometry g);
+
+    /** Plans 2-D max pooling ({@code max} true) or average pooling over NCHW input. */
+    Pool2dOp pool2d(PoolGeometry g, boolean max);
+
+    /**
+     * Plans batch normalization over {@code n} samples of {@code c} channels, each with
+     * {@code spatial} positions (1 for the 1-D form over (N, D), H*W for the spatial form).
+     */
+    BatchNormOp batchNorm(int n, int c, int spatial, float eps);
+
+    /** Frees what the backend holds (oneDNN engine and stream). */
+    @Override
+    void close();
+
+    private static void checkGemm(Tensor t, long expected, String what, int rows, int cols, boolean trans) {
+        t.checkOpen();
+        if (t.size() != expected) {
+            throw new IllegalArgumentException("gemm: " + what + " should hold a " + (trans ? cols + "x" + rows
+                    + " (transposed)" : rows + "x" + cols) + " matrix (" + expected + " values) but has shape "
+                    + t.shapeString());
+        }
+    }
+}
