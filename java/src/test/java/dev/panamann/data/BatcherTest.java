@@ -1,0 +1,114 @@
+package dev.panamann.data;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.panamann.tensor.Rng;
+import dev.panamann.tensor.Tensor;
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class BatcherTest {
+
+    /** Visits one epoch and returns the example ids (x[i, 0] = i) in visiting order. */
+    static List<Integer> epoch(Batcher b, boolean shuffle, boolean dropLast) {
+        List<Integer> seen = new ArrayList<>();
+        b.startEpoch(shuffle, dropLast);
+        while (b.nextBatch()) {
+            Tensor x = b.batch();
+            assertEquals(b.batchRows(), x.dim(0));
+            for (int i = 0; i < b.batchRows(); i++) {
+                int id = (int) x.get(i, 0);
+                assertEquals(id % 7, b.y()[i], "label travels with its example");
+                seen.add(id);
+            }
+        }
+        return seen;
+    }
+
+    @Test
+    void shuffledEpochVisitsEveryExampleOnce() {
+        try (Dataset d = SplitsTest.ids(23); Batcher b = new Batcher(d, 5, new Rng(1))) {
+            assertEquals(5, b.batchesPerEpoch(false));
+            assertEquals(4, b.batchesPerEpoch(true));
+            List<Integer> e1 = epoch(b, true, false), e2 = epoch(b, true, false);
+            assertEquals(23, e1.size());
+            List<Integer> sorted = new ArrayList<>(e1);
+            sorted.sort(null);
+            for (int i = 0; i < 23; i++) assertEquals(i, sorted.get(i));
+            assertFalse(e1.equals(e2), "a new order each epoch");
+            List<Integer> inOrder = epoch(b, false, false);
+            for (int i = 0; i < 23; i++) assertEquals(i, inOrder.get(i));
+            List<Integer> dropped = epoch(b, true, true);
+            assertEquals(20, dropped.size());
+            assertEquals(20, dropped.stream().distinct().count());
+        }
+        // the same seed gives the same epochs
+        try (Dataset d = SplitsTest.ids(23); Batcher a = new Batcher(d, 5, new Rng(4)); Batcher b = new Batcher(d, 5, new Rng(4))) {
+            assertEquals(epoch(a, true, false), epoch(b, true, false));
+        }
+    }
+
+    @Test
+    void batchTensorsAreReused() {
+        try (Dataset d = SplitsTest.ids(12); Batcher b = new Batcher(d, 5, new Rng(1))) {
+            b.startEpoch(true, false);
+            assertTrue(b.nextBatch());
+            assertSame(b.x(), b.batch());
+            b.nextBatch();
+            b.nextBatch();
+            Tensor shortView = b.batch();
+            assertEquals(2, shortView.dim(0));
+            b.startEpoch(true, false);
+            while (b.nextBatch()) { /* walk */ }
+            assertSame(shortView, b.batch(), "the short view is made once");
+            b.sample();
+            assertSame(b.x(), b.batch());
+            assertEquals(5, b.batchRows());
+        }
+    }
+
+    @Test
+    void steadyStateAllocatesNothingOnTheHeap() {
+        var bean = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        try (Dataset d = SplitsTest.ids(1000); Batcher b = new Batcher(d, 64, new Rng(1))) {
+            for (int w = 0; w < 200; w++) {   // warm up: JIT, the order array, the short view
+                b.startEpoch(true, false);
+                while (b.nextBatch()) { /* walk */ }
+                b.sample();
+            }
+            long id = Thread.currentThread().threadId();
+            long before = bean.getThreadAllocatedBytes(id);
+            int batches = 0;
+            for (int e = 0; e < 50; e++) {
+                b.startEpoch(true, false);
+                while (b.nextBatch()) batches++;
+                b.sample();
+            }
+            long bytes = bean.getThreadAllocatedBytes(id) - before;
+            // a new view for each short batch (one an epoch) would be over 100 bytes each: > 5 KB
+            assertTrue(bytes < 1024, bytes + " bytes allocated over " + batches + " batches");
+        }
+    }
+
+    @Test
+    void badIndicesAreReported() {
+        try (Dataset d = SplitsTest.ids(10); Batcher b = new Batcher(d, 4, new Rng(1))) {
+            IndexOutOfBoundsException e = assertThrows(IndexOutOfBoundsException.class, () -> b.load(new int[] {1, 10}, 0, 2));
+            assertTrue(e.getMessage().contains("10") && e.getMessage().contains("10 examples"), e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> b.load(new int[] {1, 2, 3, 4, 5}, 0, 5));
+            assertThrows(IndexOutOfBoundsException.class, () -> b.load(new int[] {1, 2}, 1, 2));
+            assertThrows(IllegalStateException.class, b::nextBatch);
+            Tensor v = b.load(new int[] {3, 9}, 0, 2);
+            assertArrayEquals(new float[] {3, -3, 9, -9}, v.toArray());
+            assertArrayEquals(new int[] {3, 2}, Arrays.copyOf(b.y(), 2));
+        }
+    }
+}

@@ -1,0 +1,39 @@
+package dev.panamann.data;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.junit.jupiter.api.Assumptions;
+
+/** Where the data tests write (under target/) and find the shared real data. */
+final class TestFiles {
+    private TestFiles() {}
+
+    /** A fresh, empty folder under panamann.workDir (or target/test-work). */
+    static Path freshDir(String name) throws IOException {
+        Path root = Path.of(System.getProperty("panamann.workDir", "target/test-work"), "data");
+        Path dir = root.resolve(name);
+        if (Files.exists(dir)) {
+            try (var walk = Files.walk(dir)) {
+                for (Path p : walk.sorted((a, b) -> b.getNameCount() - a.getNameCount()).toList()) Files.delete(p);
+            }
+        }
+        return Files.createDirectories(dir);
+    }
+
+    /** A file of the shared data folder, or skips the test when it is not there. */
+    static Path sharedOrSkip(String relative) {
+        String shared = System.getProperty("panamann.sharedDir");
+        Assumptions.assumeTrue(shared != null, "panamann.sharedDir not set");
+        Path p = Path.of(shared, "data", relative);
+        Assumptions.assumeTrue(Files.exists(p), "shared data not present: " + p);
+        return p;
+    }
+
+    /** The first {@code n} bytes of {@code src} written to {@code dst}. */
+    static Path truncatedCopy(Path src, Path dst, long n) throws IOException {
+        byte[] b = Files.readAllBytes(src);
+        return Files.write(dst, Arrays.copyOf(b, (int) n));
+    }
+}
