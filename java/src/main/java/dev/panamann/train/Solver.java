@@ -47,7 +47,8 @@ import java.util.Map;
  * the optimizer. At the end of each epoch the learning rate is multiplied by {@code lrDecay}.
  * After the first iteration, after the last and at the end of every epoch the accuracy is
  * checked on {@code numTrainSamples} random training examples and on the validation set
- * ({@code numValSamples} of them, or all), the histories grow, the parameters are kept (as
+ * ({@code numValSamples} of them, or all), evaluated in batches of {@code batchSize} (cs231n uses
+ * 100; the same size as training keeps the model's buffers), the histories grow, the parameters are kept (as
  * off-heap copies) when the validation accuracy is the best so far, and a checkpoint is written
  * when {@code checkpointName} is set. When training ends the model holds the best parameters.
  *
