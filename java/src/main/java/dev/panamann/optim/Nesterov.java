@@ -1,0 +1,53 @@
+package dev.panamann.optim;
+
+import java.lang.foreign.MemorySegment;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Nesterov momentum in the form of the cs231n notes (the gradient is taken at the current
+ * parameters, which stand for the look-ahead point):
+ * <pre>
+ *   v_prev = v
+ *   v = momentum * v - lr * dw
+ *   w = w - momentum * v_prev + (1 + momentum) * v
+ * </pre>
+ * State: {@code velocity}, of each parameter's shape, starting at zero.
+ */
+public final class Nesterov extends Optimizer {
+    public static final double DEFAULT_LEARNING_RATE = 1e-2;
+    public static final double DEFAULT_MOMENTUM = 0.9;
+
+    private final float mu;
+
+    /** With learning rate 1e-2 and momentum 0.9. */
+    public Nesterov() { this(DEFAULT_LEARNING_RATE, DEFAULT_MOMENTUM); }
+
+    /**
+     * @param learningRate step size, &gt; 0
+     * @param momentum     in [0, 1)
+     */
+    public Nesterov(double learningRate, double momentum) {
+        super("nesterov", learningRate, "velocity");
+        this.mu = (float) unitInterval("nesterov", "momentum", momentum);
+    }
+
+    @Override
+    public Map<String, Double> hyperparameters() {
+        Map<String, Double> m = new LinkedHashMap<>();
+        m.put("momentum", (double) mu);
+        return m;
+    }
+
+    @Override
+    protected void update(MemorySegment w, MemorySegment dw, MemorySegment[] state, long t, int n) {
+        MemorySegment v = state[0];
+        float lr = (float) learningRate(), mu = this.mu, onePlusMu = 1f + mu;
+        for (int i = 0; i < n; i++) {
+            float vPrev = v.getAtIndex(F, i);
+            float vi = mu * vPrev - lr * dw.getAtIndex(F, i);
+            v.setAtIndex(F, i, vi);
+            w.setAtIndex(F, i, w.getAtIndex(F, i) - mu * vPrev + onePlusMu * vi);
+        }
+    }
+}

@@ -1,0 +1,319 @@
+package dev.panamann.optim;
+
+import dev.panamann.layers.Param;
+import dev.panamann.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A first-order update rule with the cs231n {@code optim.py} semantics: each call of
+ * {@link #step(List)} reads every {@link Param#grad()} and changes {@link Param#value()} in
+ * place.
+ *
+ * <p>Per-parameter state (velocity, RMSProp cache, Adam moments) lives off-heap in tensors of
+ * the parameter's shape, keyed by the {@link Param} object. It is allocated by
+ * {@link #prepare(List)} (or on a parameter's first step), so that once prepared a step
+ * allocates nothing: the updates are plain loops over the parameters' memory segments.
+ *
+ * <p>Weight decay: there is no separate option. L2 regularization comes from the model's
+ * {@code reg}: {@code Model.loss} adds {@code 0.5 * reg * sum(W^2)} to the loss and
+ * {@code reg * W} to the gradient of each regularized parameter, which for plain SGD is the
+ * classic weight decay.
+ *
+ * <p>The learning rate can be changed between steps ({@link #setLearningRate}), which is how
+ * the solver decays it per epoch. {@link #exportState()} / {@link #importState} move the
+ * whole state into and out of a checkpoint. Close the optimizer to free its state.
+ */
+public abstract class Optimizer implements AutoCloseable {
+    /** Float access used by the update loops (tensors may be views at any float offset). */
+    protected static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    private final String rule;
+    private final String[] slotNames;
+    private double learningRate;
+    private final Map<Param, Slots> state = new IdentityHashMap<>();
+    private final List<Param> order = new ArrayList<>();
+    private boolean closed;
+
+    /** State of one parameter: one tensor per slot and the number of steps taken. */
+    private static final class Slots {
+        final Tensor[] tensors;
+        final MemorySegment[] segments;
+        long t;
+
+        Slots(Tensor[] tensors) {
+            this.tensors = tensors;
+            this.segments = new MemorySegment[tensors.length];
+            for (int i = 0; i < tensors.length; i++) segments[i] = tensors[i].segment();
+        }
+    }
+
+    /**
+     * @param rule         the rule's name as {@link Optimizers#create} knows it
+     * @param learningRate step size, finite and &gt; 0
+     * @param slotNames    names of the per-parameter state tensors, each of the parameter's shape
+     */
+    protected Optimizer(String rule, double learningRate, String... slotNames) {
+        this.rule = rule;
+        this.slotNames = slotNames.clone();
+        setLearningRate(learningRate);
+    }
+
+    /** The rule's name: "sgd", "sgd_momentum", "nesterov", "rmsprop" or "adam". */
+    public final String rule() { return rule; }
+
+    /** The current learning rate. */
+    public final double learningRate() { return learningRate; }
+
+    /**
+     * Sets the learning rate used by the following steps.
+     *
+     * @param lr finite and &gt; 0
+     */
+    public final void setLearningRate(double lr) {
+        if (!(lr > 0) || !Double.isFinite(lr)) {
+            throw new IllegalArgumentException(rule + ": learning rate must be a finite number > 0, got " + lr);
+        }
+        this.learningRate = lr;
+    }
+
+    /** Names of the per-parameter state tensors, e.g. {@code [m, v]} for Adam. */
+    public final List<String> slotNames() { return List.of(slotNames); }
+
+    /** The hyperparameters other than the learning rate, by their cs231n names. */
+    public abstract Map<String, Double> hyperparameters();
+
+    /**
+     * Allocates the state of each parameter now (zeros), so that the steps that follow
+     * allocate nothing. Parameters already known are left as they are.
+     *
+     * @param params the parameters that will be stepped
+     */
+    public final void prepare(List<Param> params) {
+        for (Param p : params) slots(p);
+    }
+
+    /**
+     * One update of every parameter from its gradient.
+     *
+     * @param params parameters whose {@link Param#grad()} holds dL/dw, each of its value's shape
+     */
+    public final void step(List<Param> params) {
+        for (int i = 0, n = params.size(); i < n; i++) step(params.get(i));
+    }
+
+    /**
+     * One update of one parameter from its gradient.
+     *
+     * @param p a parameter whose {@link Param#grad()} holds dL/dw, of its value's shape
+     */
+    public final void step(Param p) {
+        Slots s = slots(p);
+        Tensor w = p.value(), dw = p.grad();
+        if (w.size() != dw.size()) {
+            throw new IllegalArgumentException(rule + ": param '" + p.name() + "' has value of shape " + w.shapeString()
+                    + " but grad of shape " + dw.shapeString());
+        }
+        s.t++;
+        update(w.segment(), dw.segment(), s.segments, s.t, Math.toIntExact(w.size()));
+    }
+
+    /**
+     * The update rule on raw memory.
+     *
+     * @param w     parameter values, n floats, updated in place
+     * @param dw    gradient, n floats
+     * @param state the slots in {@link #slotNames()} order, n floats each, updated in place
+     * @param t     number of this step for this parameter, 1 on the first (Adam's bias correction)
+     * @param n     number of elements
+     */
+    protected abstract void update(MemorySegment w, MemorySegment dw, MemorySegment[] state, long t, int n);
+
+    /** Steps taken so far for {@code p} (0 if never stepped). */
+    public final long steps(Param p) {
+        Slots s = state.get(p);
+        return s == null ? 0 : s.t;
+    }
+
+    /**
+     * A state tensor of one parameter, as a view (do not close it), or null when the
+     * parameter has no state yet.
+     *
+     * @param p    the parameter
+     * @param slot one of {@link #slotNames()}
+     */
+    public final Tensor slot(Param p, String slot) {
+        Slots s = state.get(p);
+        if (s == null) return null;
+        return view(s.tensors[slotIndex(slot)]);
+    }
+
+    /**
+     * The optimizer's whole state, for a checkpoint.
+     *
+     * <p>{@code tensors} maps {@code "<param name>/<slot>"} to views of the state tensors
+     * (valid until the next step or {@link #close()}; do not close them); {@code scalars} holds
+     * {@code "rule"}, {@code "learning_rate"} and {@code "<param name>/t"} (steps taken).
+     * Doubles are written so that parsing them back gives the same bits.
+     */
+    public final State exportState() {
+        checkOpen();
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        Map<String, String> scalars = new LinkedHashMap<>();
+        scalars.put("rule", rule);
+        scalars.put("learning_rate", Double.toString(learningRate));
+        for (Param p : order) {
+            Slots s = state.get(p);
+            for (int i = 0; i < slotNames.length; i++) tensors.put(p.name() + "/" + slotNames[i], view(s.tensors[i]));
+            scalars.put(p.name() + "/t", Long.toString(s.t));
+        }
+        return new State(tensors, scalars);
+    }
+
+    /**
+     * Restores a state written by {@link #exportState()} of an optimizer of the same rule.
+     * Everything is checked first (rule, one entry per parameter and slot, shapes, step
+     * counts); on any mismatch an {@link IllegalArgumentException} names it and this optimizer
+     * is left unchanged.
+     *
+     * @param params the parameters, matched to the state by {@link Param#name()}
+     * @param saved  tensors and scalars as {@link #exportState()} produced them
+     */
+    public final void importState(List<Param> params, State saved) {
+        checkOpen();
+        String savedRule = saved.scalars().get("rule");
+        if (!rule.equals(savedRule)) {
+            throw new IllegalArgumentException("optimizer state was saved by rule '" + savedRule + "' but this optimizer is '"
+                    + rule + "'");
+        }
+        double lr = parseDouble(saved.scalars(), "learning_rate");
+        if (!(lr > 0) || !Double.isFinite(lr)) throw new IllegalArgumentException("optimizer state: bad learning_rate " + lr);
+        Map<String, Param> byName = new LinkedHashMap<>();
+        for (Param p : params) {
+            if (byName.put(p.name(), p) != null) throw new IllegalArgumentException("two params named '" + p.name() + "'");
+        }
+        for (String key : saved.tensors().keySet()) {
+            int cut = key.lastIndexOf('/');
+            String name = cut < 0 ? key : key.substring(0, cut);
+            if (!byName.containsKey(name)) {
+                throw new IllegalArgumentException("optimizer state has entry '" + key + "' but there is no param named '"
+                        + name + "'");
+            }
+        }
+        long[] steps = new long[params.size()];
+        for (int i = 0; i < params.size(); i++) {
+            Param p = params.get(i);
+            for (String slot : slotNames) {
+                String key = p.name() + "/" + slot;
+                Tensor t = saved.tensors().get(key);
+                if (t == null) throw new IllegalArgumentException("optimizer state: missing '" + key + "' for param " + p);
+                if (!t.sameShape(p.value())) {
+                    throw new IllegalArgumentException("optimizer state: '" + key + "' has shape " + t.shapeString()
+                            + " but param '" + p.name() + "' has shape " + p.value().shapeString());
+                }
+            }
+            String tKey = p.name() + "/t";
+            if (!saved.scalars().containsKey(tKey)) throw new IllegalArgumentException("optimizer state: missing '" + tKey + "'");
+            try {
+                steps[i] = Long.parseLong(saved.scalars().get(tKey));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("optimizer state: '" + tKey + "' is not a step count: "
+                        + saved.scalars().get(tKey), e);
+            }
+            if (steps[i] < 0) throw new IllegalArgumentException("optimizer state: negative step count for '" + tKey + "'");
+        }
+        // all checked: copy
+        learningRate = lr;
+        for (int i = 0; i < params.size(); i++) {
+            Param p = params.get(i);
+            Slots s = slots(p);
+            for (int j = 0; j < slotNames.length; j++) s.tensors[j].copyFrom(saved.tensors().get(p.name() + "/" + slotNames[j]));
+            s.t = steps[i];
+        }
+    }
+
+    /** Forgets the state of every parameter (zero moments, step counts 0) and frees it. */
+    public final void reset() {
+        for (Slots s : state.values()) for (Tensor t : s.tensors) t.close();
+        state.clear();
+        order.clear();
+    }
+
+    /** Frees the state tensors. */
+    @Override
+    public void close() {
+        reset();
+        closed = true;
+    }
+
+    @Override
+    public String toString() {
+        return rule + "(learning_rate=" + learningRate + (hyperparameters().isEmpty() ? "" : ", " + hyperparameters()
+                .toString().replaceAll("[{}]", "")) + ")";
+    }
+
+    /** Tensors and scalars of an optimizer's state; see {@link #exportState()}. */
+    public record State(Map<String, Tensor> tensors, Map<String, String> scalars) {}
+
+    // ------------------------------------------------------------------ helpers
+
+    private Slots slots(Param p) {
+        checkOpen();
+        Slots s = state.get(p);
+        if (s == null) {
+            for (Param q : order) {
+                if (q.name().equals(p.name())) {
+                    throw new IllegalArgumentException(rule + ": two different params are named '" + p.name() + "'");
+                }
+            }
+            Tensor[] ts = new Tensor[slotNames.length];
+            for (int i = 0; i < ts.length; i++) ts[i] = Tensor.zeros(p.value().shape());
+            s = new Slots(ts);
+            state.put(p, s);
+            order.add(p);
+        }
+        return s;
+    }
+
+    private int slotIndex(String slot) {
+        for (int i = 0; i < slotNames.length; i++) if (slotNames[i].equals(slot)) return i;
+        throw new IllegalArgumentException(rule + " has no state slot '" + slot + "' (slots: " + List.of(slotNames) + ")");
+    }
+
+    private void checkOpen() {
+        if (closed) throw new IllegalStateException(rule + " optimizer is closed");
+    }
+
+    private static Tensor view(Tensor t) { return t.reshape(t.shape()); }
+
+    private static double parseDouble(Map<String, String> m, String key) {
+        String v = m.get(key);
+        if (v == null) throw new IllegalArgumentException("optimizer state: missing '" + key + "'");
+        try {
+            return Double.parseDouble(v);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("optimizer state: '" + key + "' is not a number: " + v, e);
+        }
+    }
+
+    /** Checks {@code 0 <= value < 1}, as momentum, decay rates and betas must be. */
+    static double unitInterval(String rule, String name, double value) {
+        if (!(value >= 0 && value < 1)) {
+            throw new IllegalArgumentException(rule + ": " + name + " must be in [0, 1), got " + value);
+        }
+        return value;
+    }
+
+    /** Checks {@code value > 0}, finite. */
+    static double positive(String rule, String name, double value) {
+        if (!(value > 0) || !Double.isFinite(value)) {
+            throw new IllegalArgumentException(rule + ": " + name + " must be a finite number > 0, got " + value);
+        }
+        return value;
+    }
+}

@@ -1,0 +1,58 @@
+package dev.panamann.optim;
+
+import java.lang.foreign.MemorySegment;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * RMSProp (cs231n {@code rmsprop}):
+ * <pre>
+ *   cache = decay_rate * cache + (1 - decay_rate) * dw^2
+ *   w = w - lr * dw / (sqrt(cache) + epsilon)
+ * </pre>
+ * State: {@code cache}, of each parameter's shape, starting at zero.
+ */
+public final class RmsProp extends Optimizer {
+    public static final double DEFAULT_LEARNING_RATE = 1e-2;
+    public static final double DEFAULT_DECAY_RATE = 0.99;
+    public static final double DEFAULT_EPSILON = 1e-8;
+
+    private final float decay, eps;
+
+    /** With learning rate 1e-2, decay rate 0.99 and epsilon 1e-8. */
+    public RmsProp() { this(DEFAULT_LEARNING_RATE, DEFAULT_DECAY_RATE, DEFAULT_EPSILON); }
+
+    /** @param learningRate step size, &gt; 0 (decay rate 0.99, epsilon 1e-8) */
+    public RmsProp(double learningRate) { this(learningRate, DEFAULT_DECAY_RATE, DEFAULT_EPSILON); }
+
+    /**
+     * @param learningRate step size, &gt; 0
+     * @param decayRate    in [0, 1)
+     * @param epsilon      &gt; 0
+     */
+    public RmsProp(double learningRate, double decayRate, double epsilon) {
+        super("rmsprop", learningRate, "cache");
+        this.decay = (float) unitInterval("rmsprop", "decay_rate", decayRate);
+        this.eps = (float) positive("rmsprop", "epsilon", epsilon);
+    }
+
+    @Override
+    public Map<String, Double> hyperparameters() {
+        Map<String, Double> m = new LinkedHashMap<>();
+        m.put("decay_rate", (double) decay);
+        m.put("epsilon", (double) eps);
+        return m;
+    }
+
+    @Override
+    protected void update(MemorySegment w, MemorySegment dw, MemorySegment[] state, long t, int n) {
+        MemorySegment cache = state[0];
+        float lr = (float) learningRate(), d = decay, oneMinusD = 1f - decay, eps = this.eps;
+        for (int i = 0; i < n; i++) {
+            float g = dw.getAtIndex(F, i);
+            float c = d * cache.getAtIndex(F, i) + oneMinusD * g * g;
+            cache.setAtIndex(F, i, c);
+            w.setAtIndex(F, i, w.getAtIndex(F, i) - lr * g / ((float) Math.sqrt(c) + eps));
+        }
+    }
+}

@@ -1,0 +1,50 @@
+package dev.panamann.optim;
+
+import java.lang.foreign.MemorySegment;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * SGD with momentum (cs231n {@code sgd_momentum}):
+ * <pre>
+ *   v = momentum * v - lr * dw
+ *   w = w + v
+ * </pre>
+ * State: {@code velocity}, of each parameter's shape, starting at zero.
+ */
+public final class SgdMomentum extends Optimizer {
+    public static final double DEFAULT_LEARNING_RATE = 1e-2;
+    public static final double DEFAULT_MOMENTUM = 0.9;
+
+    private final float mu;
+
+    /** With learning rate 1e-2 and momentum 0.9. */
+    public SgdMomentum() { this(DEFAULT_LEARNING_RATE, DEFAULT_MOMENTUM); }
+
+    /**
+     * @param learningRate step size, &gt; 0
+     * @param momentum     in [0, 1)
+     */
+    public SgdMomentum(double learningRate, double momentum) {
+        super("sgd_momentum", learningRate, "velocity");
+        this.mu = (float) unitInterval("sgd_momentum", "momentum", momentum);
+    }
+
+    @Override
+    public Map<String, Double> hyperparameters() {
+        Map<String, Double> m = new LinkedHashMap<>();
+        m.put("momentum", (double) mu);
+        return m;
+    }
+
+    @Override
+    protected void update(MemorySegment w, MemorySegment dw, MemorySegment[] state, long t, int n) {
+        MemorySegment v = state[0];
+        float lr = (float) learningRate(), mu = this.mu;
+        for (int i = 0; i < n; i++) {
+            float vi = mu * v.getAtIndex(F, i) - lr * dw.getAtIndex(F, i);
+            v.setAtIndex(F, i, vi);
+            w.setAtIndex(F, i, w.getAtIndex(F, i) + vi);
+        }
+    }
+}

@@ -1,0 +1,355 @@
+package dev.panamann.optim;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.panamann.layers.Param;
+import dev.panamann.tensor.Tensor;
+import java.lang.management.ManagementFactory;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Each rule against its update formula evaluated in double precision on the cs231n test inputs
+ * (N, D = 4, 5; w, dw and the state from linspace), for several steps.
+ */
+class OptimizerTest {
+    static final int N = 4, D = 5, STEPS = 4;
+
+    static double[] linspace(double lo, double hi, int n) {
+        double[] r = new double[n];
+        for (int i = 0; i < n; i++) r[i] = lo + (hi - lo) * i / (n - 1);
+        return r;
+    }
+
+    static float[] toFloat(double[] d) {
+        float[] f = new float[d.length];
+        for (int i = 0; i < d.length; i++) f[i] = (float) d[i];
+        return f;
+    }
+
+    static double[] toDouble(float[] f) {
+        double[] d = new double[f.length];
+        for (int i = 0; i < f.length; i++) d[i] = f[i];
+        return d;
+    }
+
+    /** Gradient of step k: the cs231n dw, scaled and shifted per step so that steps differ. */
+    static double[] grad(int k) {
+        double[] g = linspace(-0.6, 0.4, N * D);
+        for (int i = 0; i < g.length; i++) g[i] = g[i] * (1 + 0.5 * k) - 0.05 * k;
+        return g;
+    }
+
+    static Param param(double[] w) {
+        return new Param("W", Tensor.of(toFloat(w), N, D), true);
+    }
+
+    /** Sets the initial state of {@code p} through importState, as a checkpoint would. */
+    static void setState(Optimizer opt, Param p, long t, Map<String, double[]> slots) {
+        Map<String, Tensor> tensors = new HashMap<>();
+        for (var e : slots.entrySet()) tensors.put("W/" + e.getKey(), Tensor.of(toFloat(e.getValue()), N, D));
+        Map<String, String> scalars = Map.of("rule", opt.rule(), "learning_rate", Double.toString(opt.learningRate()),
+                "W/t", Long.toString(t));
+        opt.importState(List.of(p), new Optimizer.State(tensors, scalars));
+        tensors.values().forEach(Tensor::close);
+    }
+
+    /** Runs STEPS steps; before each, the gradient is grad(k) rounded to float like the optimizer sees it. */
+    static void run(Optimizer opt, Param p, Reference ref) {
+        for (int k = 0; k < STEPS; k++) {
+            float[] g = toFloat(grad(k));
+            p.grad().copyFrom(g);
+            opt.step(List.of(p));
+            ref.step(toDouble(g));
+            double[] expected = ref.w();
+            float[] got = p.value().toArray();
+            for (int i = 0; i < got.length; i++) {
+                assertEquals(expected[i], got[i], 1e-6 + 1e-5 * Math.abs(expected[i]),
+                        opt.rule() + " step " + (k + 1) + " w[" + i + "]");
+            }
+        }
+    }
+
+    interface Reference {
+        void step(double[] dw);
+
+        double[] w();
+    }
+
+    @Test
+    void sgd() {
+        double lr = 1e-2;
+        double[] w = linspace(-0.4, 0.6, N * D);
+        try (Optimizer opt = new Sgd(lr); Param p = param(w)) {
+            run(opt, p, new Reference() {
+                public void step(double[] dw) { for (int i = 0; i < w.length; i++) w[i] -= lr * dw[i]; }
+                public double[] w() { return w; }
+            });
+        }
+    }
+
+    @Test
+    void sgdMomentum() {
+        double lr = 1e-3, mu = 0.9;
+        double[] w = linspace(-0.4, 0.6, N * D), v = linspace(0.6, 0.9, N * D);
+        try (Optimizer opt = new SgdMomentum(lr, mu); Param p = param(w)) {
+            setState(opt, p, 0, Map.of("velocity", v));
+            run(opt, p, new Reference() {
+                public void step(double[] dw) {
+                    for (int i = 0; i < w.length; i++) {
+                        v[i] = mu * v[i] - lr * dw[i];
+                        w[i] += v[i];
+                    }
+                }
+                public double[] w() { return w; }
+            });
+            double[] vGot = toDouble(opt.slot(p, "velocity").toArray());
+            for (int i = 0; i < v.length; i++) assertEquals(v[i], vGot[i], 1e-6, "velocity[" + i + "]");
+        }
+    }
+
+    @Test
+    void nesterov() {
+        double lr = 1e-3, mu = 0.9;
+        double[] w = linspace(-0.4, 0.6, N * D), v = linspace(0.6, 0.9, N * D);
+        try (Optimizer opt = new Nesterov(lr, mu); Param p = param(w)) {
+            setState(opt, p, 0, Map.of("velocity", v));
+            run(opt, p, new Reference() {
+                public void step(double[] dw) {
+                    for (int i = 0; i < w.length; i++) {
+                        double vPrev = v[i];
+                        v[i] = mu * v[i] - lr * dw[i];
+                        w[i] += -mu * vPrev + (1 + mu) * v[i];
+                    }
+                }
+                public double[] w() { return w; }
+            });
+        }
+    }
+
+    @Test
+    void nesterovDiffersFromPlainMomentum() {
+        double[] w = linspace(-0.4, 0.6, N * D);
+        try (Optimizer a = new Nesterov(1e-2, 0.9); Optimizer b = new SgdMomentum(1e-2, 0.9);
+             Param pa = param(w); Param pb = param(w)) {
+            for (int k = 0; k < 2; k++) {
+                pa.grad().copyFrom(toFloat(grad(k)));
+                pb.grad().copyFrom(toFloat(grad(k)));
+                a.step(pa);
+                b.step(pb);
+            }
+            assertTrue(Math.abs(pa.value().getFlat(0) - pb.value().getFlat(0)) > 1e-4, "the two rules must differ");
+        }
+    }
+
+    @Test
+    void rmsprop() {
+        double lr = 1e-2, decay = 0.99, eps = 1e-8;
+        double[] w = linspace(-0.4, 0.6, N * D), cache = linspace(0.6, 0.9, N * D);
+        try (Optimizer opt = new RmsProp(lr, decay, eps); Param p = param(w)) {
+            setState(opt, p, 0, Map.of("cache", cache));
+            run(opt, p, new Reference() {
+                public void step(double[] dw) {
+                    for (int i = 0; i < w.length; i++) {
+                        cache[i] = decay * cache[i] + (1 - decay) * dw[i] * dw[i];
+                        w[i] -= lr * dw[i] / (Math.sqrt(cache[i]) + eps);
+                    }
+                }
+                public double[] w() { return w; }
+            });
+        }
+    }
+
+    @Test
+    void rmspropFromZeroState() {
+        double lr = 1e-2, decay = 0.99, eps = 1e-8;
+        double[] w = linspace(-0.4, 0.6, N * D), cache = new double[N * D];
+        try (Optimizer opt = new RmsProp(); Param p = param(w)) {
+            run(opt, p, new Reference() {
+                public void step(double[] dw) {
+                    for (int i = 0; i < w.length; i++) {
+                        cache[i] = decay * cache[i] + (1 - decay) * dw[i] * dw[i];
+                        w[i] -= lr * dw[i] / (Math.sqrt(cache[i]) + eps);
+                    }
+                }
+                public double[] w() { return w; }
+            });
+        }
+    }
+
+    /** cs231n's adam test starts from t = 5 with m, v from linspace. */
+    @Test
+    void adamFromCs231nState() {
+        adam(linspace(0.6, 0.9, N * D), linspace(0.7, 0.5, N * D), 5);
+    }
+
+    /** From zero state the first step (t = 1) moves each weight by about lr * sign(dw). */
+    @Test
+    void adamFromZeroState() {
+        adam(new double[N * D], new double[N * D], 0);
+    }
+
+    void adam(double[] m, double[] v, int t0) {
+        double lr = 1e-2, b1 = 0.9, b2 = 0.999, eps = 1e-8;
+        double[] w = linspace(-0.4, 0.6, N * D);
+        try (Optimizer opt = new Adam(lr, b1, b2, eps); Param p = param(w)) {
+            if (t0 > 0) setState(opt, p, t0, Map.of("m", m, "v", v));
+            int[] t = {t0};
+            run(opt, p, new Reference() {
+                public void step(double[] dw) {
+                    t[0]++;
+                    for (int i = 0; i < w.length; i++) {
+                        m[i] = b1 * m[i] + (1 - b1) * dw[i];
+                        double mt = m[i] / (1 - Math.pow(b1, t[0]));
+                        v[i] = b2 * v[i] + (1 - b2) * dw[i] * dw[i];
+                        double vt = v[i] / (1 - Math.pow(b2, t[0]));
+                        w[i] -= lr * mt / (Math.sqrt(vt) + eps);
+                    }
+                }
+                public double[] w() { return w; }
+            });
+            assertEquals(t0 + STEPS, opt.steps(p), "t counts steps");
+        }
+    }
+
+    @Test
+    void factoryKnowsEveryRuleWithCs231nDefaults() {
+        Optimizer o;
+        assertInstanceOf(Sgd.class, o = Optimizers.create("sgd", null));
+        assertEquals(1e-2, o.learningRate());
+        assertInstanceOf(SgdMomentum.class, o = Optimizers.create("sgd_momentum", Map.of()));
+        assertEquals(0.9, o.hyperparameters().get("momentum"), 1e-7);
+        assertInstanceOf(Nesterov.class, o = Optimizers.create("nesterov", Map.of("momentum", 0.5)));
+        assertEquals(0.5, o.hyperparameters().get("momentum"), 1e-7);
+        assertInstanceOf(RmsProp.class, o = Optimizers.create("RMSProp", Map.of("learning_rate", 3e-4)));
+        assertEquals(3e-4, o.learningRate());
+        assertEquals(0.99, o.hyperparameters().get("decay_rate"), 1e-7);
+        assertEquals(1e-8, o.hyperparameters().get("epsilon"), 1e-12);
+        assertInstanceOf(Adam.class, o = Optimizers.create("adam", Map.of("lr", 5e-4)));
+        assertEquals(5e-4, o.learningRate());
+        assertEquals(0.999, o.hyperparameters().get("beta2"));
+        assertEquals(1e-3, Optimizers.create("adam", null).learningRate());
+    }
+
+    @Test
+    void badConfigsAreRejectedWithClearMessages() {
+        assertMessage(() -> Optimizers.create("adagrad", null), "unknown update rule 'adagrad'", "sgd_momentum");
+        assertMessage(() -> Optimizers.create("sgd", Map.of("learning_rate", -1)), "learning rate", "-1");
+        assertMessage(() -> Optimizers.create("sgd", Map.of("learning_rate", 0)), "learning rate", "> 0");
+        assertMessage(() -> Optimizers.create("adam", Map.of("beta1", 1.0)), "beta1", "[0, 1)");
+        assertMessage(() -> Optimizers.create("adam", Map.of("beta2", -0.1)), "beta2");
+        assertMessage(() -> Optimizers.create("adam", Map.of("epsilon", 0)), "epsilon");
+        assertMessage(() -> Optimizers.create("sgd_momentum", Map.of("momentum", 1.5)), "momentum");
+        assertMessage(() -> Optimizers.create("rmsprop", Map.of("decay", 0.9)), "unknown optim config key 'decay'",
+                "decay_rate");
+        assertMessage(() -> Optimizers.create("sgd", Map.of("momentum", 0.9)), "'momentum'", "sgd");
+        assertMessage(() -> new Sgd().setLearningRate(Double.NaN), "learning rate");
+    }
+
+    static void assertMessage(Runnable r, String... parts) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, r::run);
+        for (String part : parts) assertTrue(e.getMessage().contains(part), "message '" + e.getMessage() + "' lacks " + part);
+    }
+
+    @Test
+    void learningRateChangeTakesEffect() {
+        try (Sgd opt = new Sgd(1.0); Param p = new Param("W", Tensor.of(new float[] {1f}, 1), true)) {
+            p.grad().fill(1f);
+            opt.step(p);
+            assertEquals(0f, p.value().getFlat(0));
+            opt.setLearningRate(0.25);
+            opt.step(p);
+            assertEquals(-0.25f, p.value().getFlat(0));
+        }
+    }
+
+    /** Export, import into a fresh optimizer, continue: bit-identical to never stopping. */
+    @Test
+    void exportImportContinuesBitIdentically() {
+        for (String rule : Optimizers.RULES) {
+            double[] w0 = linspace(-0.4, 0.6, N * D);
+            try (Optimizer a = Optimizers.create(rule, null); Param pa = param(w0); Param pb = param(w0)) {
+                for (int k = 0; k < 2; k++) {
+                    pa.grad().copyFrom(toFloat(grad(k)));
+                    a.step(pa);
+                }
+                pb.value().copyFrom(pa.value());
+                a.setLearningRate(a.learningRate() * 0.5);
+                Optimizer.State s = a.exportState();
+                try (Optimizer b = Optimizers.create(rule, null)) {
+                    b.importState(List.of(pb), s);
+                    assertEquals(a.learningRate(), b.learningRate(), rule);
+                    assertEquals(2, b.steps(pb), rule);
+                    for (int k = 2; k < 5; k++) {
+                        pa.grad().copyFrom(toFloat(grad(k)));
+                        pb.grad().copyFrom(toFloat(grad(k)));
+                        a.step(pa);
+                        b.step(pb);
+                    }
+                    assertArrayEquals(pa.value().toArray(), pb.value().toArray(), rule);
+                }
+            }
+        }
+    }
+
+    @Test
+    void importRejectsMismatchesAndLeavesStateUnchanged() {
+        try (Optimizer adam = new Adam(); Param p = param(linspace(0, 1, N * D));
+             Param other = new Param("W", Tensor.zeros(3, 3), true)) {
+            p.grad().fill(0.5f);
+            adam.step(p);
+            Optimizer.State good = adam.exportState();
+            float[] m0 = adam.slot(p, "m").toArray();
+            try (Optimizer momentum = new SgdMomentum()) {
+                assertMessage(() -> momentum.importState(List.of(p), good), "'adam'", "'sgd_momentum'");
+            }
+            try (Optimizer fresh = new Adam()) {
+                assertMessage(() -> fresh.importState(List.of(other), good), "W/m", "[4, 5]", "[3, 3]");
+                assertEquals(null, fresh.slot(other, "m"), "a failed import allocates no state");
+            }
+            Map<String, Tensor> missing = new HashMap<>(good.tensors());
+            missing.remove("W/v");
+            assertMessage(() -> adam.importState(List.of(p), new Optimizer.State(missing, good.scalars())), "missing 'W/v'");
+            Map<String, String> badT = new HashMap<>(good.scalars());
+            badT.put("W/t", "x");
+            assertMessage(() -> adam.importState(List.of(p), new Optimizer.State(good.tensors(), badT)), "W/t");
+            assertArrayEquals(m0, adam.slot(p, "m").toArray());
+            assertEquals(1, adam.steps(p));
+        }
+    }
+
+    @Test
+    void twoParamsWithTheSameNameAreRejected() {
+        try (Optimizer opt = new Adam(); Param a = new Param("W", Tensor.zeros(2), true);
+             Param b = new Param("W", Tensor.zeros(2), true)) {
+            assertMessage(() -> opt.prepare(List.of(a, b)), "'W'");
+        }
+    }
+
+    /** After prepare, steps allocate nothing (not even on the heap, once the JIT has warmed up). */
+    @Test
+    void preparedStepsDoNotAllocate() {
+        var bean = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        for (String rule : Optimizers.RULES) {
+            try (Optimizer opt = Optimizers.create(rule, Map.of("learning_rate", 1e-6));
+                 Param a = new Param("W", Tensor.full(0.5f, 64, 64), true);
+                 Param b = new Param("b", Tensor.full(0.5f, 64), false)) {
+                a.grad().fill(0.1f);
+                b.grad().fill(0.1f);
+                List<Param> ps = List.of(a, b);
+                opt.prepare(ps);
+                for (int i = 0; i < 2000; i++) opt.step(ps);
+                long before = bean.getCurrentThreadAllocatedBytes();
+                for (int i = 0; i < 1000; i++) opt.step(ps);
+                long allocated = bean.getCurrentThreadAllocatedBytes() - before;
+                assertTrue(allocated < 16 * 1024, rule + ": 1000 steps allocated " + allocated + " heap bytes");
+            }
+        }
+    }
+}
