@@ -13,11 +13,33 @@ public final class Param implements AutoCloseable {
     private final Tensor grad;
     private final boolean regularized;
 
+    /**
+     * A parameter that owns {@code value} (closed with it) and a new zero gradient.
+     *
+     * @param name        name, e.g. "W1"
+     * @param value       the value, any shape; owned from now on
+     * @param regularized whether L2 regularization covers it
+     */
     public Param(String name, Tensor value, boolean regularized) {
+        this(name, value, Tensor.zeros(value.shape()), regularized);
+    }
+
+    private Param(String name, Tensor value, Tensor grad, boolean regularized) {
         this.name = name;
         this.value = value;
-        this.grad = Tensor.zeros(value.shape());
+        this.grad = grad;
         this.regularized = regularized;
+    }
+
+    /**
+     * The same parameter under another name: the result shares this one's value and gradient
+     * tensors (no copy), so a model can expose a layer's "gamma" as "gamma1". Closing either
+     * closes the shared tensors.
+     *
+     * @param newName the name the returned param reports
+     */
+    public Param withName(String newName) {
+        return new Param(newName, value, grad, regularized);
     }
 
     public String name() { return name; }

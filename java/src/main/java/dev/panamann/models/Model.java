@@ -30,6 +30,17 @@ public interface Model extends AutoCloseable {
      */
     float loss(Tensor x, int[] y);
 
+    /**
+     * As {@link #loss}, with the result in double precision before rounding to float (for
+     * gradient checks, which difference losses). The default rounds through {@link #loss}.
+     *
+     * @param x input batch, (N, ...)
+     * @param y labels, N values in [0, numClasses)
+     */
+    default double lossDouble(Tensor x, int[] y) {
+        return loss(x, y);
+    }
+
     /** The parameters by name (W1, b1, ... or layer-qualified names), in a fixed order. */
     List<Param> params();
 

@@ -1,0 +1,71 @@
+package dev.panamann.layers;
+
+import dev.panamann.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * Layers applied one after the other; itself a {@link Layer}. Forward runs the layers in
+ * order, backward in reverse order; {@link #params()} lists every layer's params in layer
+ * order. Closing it closes every layer.
+ */
+public final class Sequential implements Layer {
+    private final List<Layer> layers = new ArrayList<>();
+
+    /** @param layers the layers, first applied first */
+    public Sequential(Layer... layers) {
+        for (Layer l : layers) add(l);
+    }
+
+    /**
+     * Appends a layer, which the container owns from now on.
+     *
+     * @param layer the layer to apply after the current last one
+     * @return this
+     */
+    public Sequential add(Layer layer) {
+        if (layer == null) throw new IllegalArgumentException("Sequential: layer is null");
+        layers.add(layer);
+        return this;
+    }
+
+    /** The layers, in order (read-only). */
+    public List<Layer> layers() { return Collections.unmodifiableList(layers); }
+
+    /**
+     * @param x    input of the first layer
+     * @param mode passed to every layer
+     * @return output of the last layer (owned by it)
+     */
+    @Override
+    public Tensor forward(Tensor x, Mode mode) {
+        for (Layer l : layers) x = l.forward(x, mode);
+        return x;
+    }
+
+    /**
+     * @param dout gradient with respect to the last layer's output
+     * @return gradient with respect to the first layer's input (owned by it)
+     */
+    @Override
+    public Tensor backward(Tensor dout) {
+        for (int i = layers.size() - 1; i >= 0; i--) dout = layers.get(i).backward(dout);
+        return dout;
+    }
+
+    @Override
+    public List<Param> params() {
+        List<Param> ps = new ArrayList<>();
+        for (Layer l : layers) ps.addAll(l.params());
+        return ps;
+    }
+
+    @Override
+    public void close() {
+        for (Layer l : layers) l.close();
+    }
+
+    @Override
+    public String toString() { return "Sequential" + layers; }
+}

@@ -1,0 +1,60 @@
+package dev.panamann.loss;
+
+import dev.panamann.layers.Buffer;
+import dev.panamann.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Softmax cross-entropy (cs231n {@code softmax_loss}):
+ * {@code L = -1/N sum_i log(exp(s[i, y_i]) / sum_j exp(s[i, j]))} and
+ * {@code dL/ds[i, j] = (softmax(s)[i, j] - 1{j = y_i}) / N}.
+ * Numerically stable: the row maximum is subtracted before exponentiating, and sums run in
+ * double.
+ * <ul>
+ *   <li>scores: (N, C)</li>
+ *   <li>y: N labels in [0, C)</li>
+ *   <li>dscores: (N, C)</li>
+ * </ul>
+ */
+public final class SoftmaxCrossEntropy implements Loss {
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    private final Buffer dscores = new Buffer();
+    private boolean ready;
+
+    @Override
+    public double forwardDouble(Tensor scores, int[] y) {
+        Loss.checkInputs("SoftmaxCrossEntropy", scores, y);
+        int n = scores.dim(0), c = scores.dim(1);
+        Tensor d = dscores.get(n, c);
+        MemorySegment s = scores.segment(), ds = d.segment();
+        double total = 0;
+        for (int i = 0; i < n; i++) {
+            long base = (long) i * c;
+            float max = Float.NEGATIVE_INFINITY;
+            for (int j = 0; j < c; j++) max = Math.max(max, s.getAtIndex(F, base + j));
+            double sum = 0;
+            for (int j = 0; j < c; j++) sum += Math.exp(s.getAtIndex(F, base + j) - (double) max);
+            total += Math.log(sum) - (s.getAtIndex(F, base + y[i]) - (double) max);
+            for (int j = 0; j < c; j++) {
+                double prob = Math.exp(s.getAtIndex(F, base + j) - (double) max) / sum;
+                ds.setAtIndex(F, base + j, (float) ((prob - (j == y[i] ? 1 : 0)) / n));
+            }
+        }
+        ready = true;
+        return total / n;
+    }
+
+    @Override
+    public Tensor dscores() {
+        if (!ready) throw new IllegalStateException("SoftmaxCrossEntropy.dscores() called before forward (or after close)");
+        return dscores.current();
+    }
+
+    @Override
+    public void close() {
+        dscores.close();
+        ready = false;
+    }
+}

@@ -1,0 +1,41 @@
+package dev.panamann.models;
+
+import dev.panamann.layers.Param;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.List;
+
+/** The L2 penalty {@code 0.5 * reg * sum(W^2)} and its gradient {@code reg * W}. */
+final class L2 {
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    private L2() {}
+
+    /**
+     * Adds {@code reg * W} to each weight's gradient and returns {@code 0.5 * reg * sum(W^2)}.
+     *
+     * @param weights the regularized params, any shapes
+     * @param reg     regularization strength, &gt;= 0
+     */
+    static double apply(List<Param> weights, float reg) {
+        if (reg == 0f) return 0;
+        double sum = 0;
+        for (Param p : weights) {
+            MemorySegment w = p.value().segment(), g = p.grad().segment();
+            int n = p.value().sizeInt();
+            double s = 0;
+            for (int i = 0; i < n; i++) {
+                float v = w.getAtIndex(F, i);
+                s += v * v;
+                g.setAtIndex(F, i, g.getAtIndex(F, i) + reg * v);
+            }
+            sum += s;
+        }
+        return 0.5 * reg * sum;
+    }
+
+    static float checkReg(float reg) {
+        if (!(reg >= 0f) || Float.isInfinite(reg)) throw new IllegalArgumentException("reg must be a number >= 0, got " + reg);
+        return reg;
+    }
+}
