@@ -23,6 +23,7 @@ public final class Conv2d implements Layer {
     private final Param weight, bias;
     private Conv2dOp plan;
     private Tensor out, dx, x;
+    private boolean inputGradient = true;
 
     /**
      * @param ops         backend
@@ -82,13 +83,24 @@ public final class Conv2d implements Layer {
 
     /**
      * @param dout upstream gradient, (N, F, OH, OW)
-     * @return gradient for the input, (N, C, H, W), owned by this layer; fills the gradients of W and b
+     * @return gradient for the input, (N, C, H, W), owned by this layer, or null when switched
+     *         off by {@link #setInputGradient}; fills the gradients of W and b
      */
     @Override
     public Tensor backward(Tensor dout) {
         if (x == null) throw new IllegalStateException("Conv2d.backward called without a TRAIN forward before it");
-        plan.backward(x, weight.value(), dout, dx, weight.grad(), bias.grad());
-        return dx;
+        plan.backward(x, weight.value(), dout, inputGradient ? dx : null, weight.grad(), bias.grad());
+        return inputGradient ? dx : null;
+    }
+
+    /**
+     * Whether {@link #backward} computes the gradient for the input (default true). The first
+     * layer of a network has no use for it; switching it off there skips the backward-data
+     * convolution, a large part of that layer's backward time.
+     */
+    public Conv2d setInputGradient(boolean compute) {
+        this.inputGradient = compute;
+        return this;
     }
 
     private void replan(ConvGeometry g) {

@@ -73,6 +73,23 @@ class Conv2dTest {
         }
     }
 
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.panamann.ops.NumGrad#backends")
+    void inputGradientCanBeSwitchedOff(String backend) {
+        Ops ops = NumGrad.ops(backend);
+        try (Conv2d conv = new Conv2d(ops, 3, 4, 3, 1, 1, new Rng(7), 0.2f);
+             Tensor x = Tensor.randn(new Rng(8), 1f, 2, 3, 6, 6); Tensor dout = Tensor.randn(new Rng(9), 1f, 2, 4, 6, 6)) {
+            conv.forward(x, Mode.TRAIN);
+            assertTrue(conv.backward(dout) != null);
+            float[] dw = conv.weight().grad().toArray(), db = conv.bias().grad().toArray();
+            conv.weight().zeroGrad();
+            conv.bias().zeroGrad();
+            assertEquals(null, conv.setInputGradient(false).backward(dout));
+            assertArrayEquals(dw, conv.weight().grad().toArray());
+            assertArrayEquals(db, conv.bias().grad().toArray());
+        }
+    }
+
     @Test
     void paramsAreNamedAndInitialized() {
         try (Conv2d conv = new Conv2d(Backs.java(), 3, 16, 5, 1, 2, new Rng(3), 0.01f);
