@@ -118,9 +118,11 @@ final class JavaBatchNormOp implements BatchNormOp {
             for (int i = 0; i < n; i++) {
                 for (int ch = from; ch < to; ch++) {
                     long base = i * cs + (long) ch * s;
-                    float scale = (float) (gs.getAtIndex(F, ch) * is[ch]);
-                    float shift = (float) (bs.getAtIndex(F, ch) - mu[ch] * gs.getAtIndex(F, ch) * is[ch]);
-                    for (int k = 0; k < s; k++) os.setAtIndex(F, base + k, xs.getAtIndex(F, base + k) * scale + shift);
+                    // (x - mean) first: x * scale + shift would cancel badly when |mean| >> std
+                    double m = mu[ch], scale = gs.getAtIndex(F, ch) * is[ch], shift = bs.getAtIndex(F, ch);
+                    for (int k = 0; k < s; k++) {
+                        os.setAtIndex(F, base + k, (float) ((xs.getAtIndex(F, base + k) - m) * scale + shift));
+                    }
                 }
             }
         });

@@ -157,6 +157,34 @@ class BatchNormOpTest {
         }
     }
 
+    /** Data far from zero (mean 1000, std 1) must still come out with mean 0 and variance 1. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.panamann.ops.NumGrad#backends")
+    void largeOffsetsAreNormalizedAccurately(String backend) {
+        int[] shape = {16, 3, 4, 4};
+        try (BatchNormOp op = plan(NumGrad.ops(backend), shape); Data d = new Data(shape, 5)) {
+            for (long i = 0; i < d.x.size(); i++) d.x.setFlat(i, 1000f + (d.x.getFlat(i) - 0.5f) / 1.5f);
+            d.gamma.fill(1f);
+            d.beta.fill(0f);
+            op.forward(d.x, d.gamma, d.beta, d.out, d.rm, d.rv, 0.9f, true);
+            float[] out = d.out.toArray();
+            for (int ch = 0; ch < 3; ch++) {
+                double sum = 0, sq = 0;
+                int m = 0;
+                for (int i = 0; i < 16; i++) {
+                    for (int k = 0; k < 16; k++) {
+                        double v = out[(i * 3 + ch) * 16 + k];
+                        sum += v;
+                        sq += v * v;
+                        m++;
+                    }
+                }
+                assertEquals(0, sum / m, 1e-3, backend + " mean of channel " + ch);
+                assertEquals(1, sq / m, 2e-3, backend + " variance of channel " + ch);
+            }
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("shapes")
     void nativeAgreesWithJava(int[] shape) {
