@@ -80,13 +80,19 @@ final class Dnnl {
             this.ops = ops;
             this.what = what;
             this.engine = ops.engine();
-            ops.beforeNativeCall();
-            check(dnnl_h.dnnl_primitive_attr_create(out), "dnnl_primitive_attr_create");
-            attr = out.get(ValueLayout.ADDRESS, 0);
-            destroyers.push(() -> dnnl_h.dnnl_primitive_attr_destroy(attr));
-            // user-managed scratchpad: one buffer per plan, allocated at plan time
-            check(dnnl_h.dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_h.dnnl_scratchpad_mode_user()),
-                    "dnnl_primitive_attr_set_scratchpad_mode");
+            try {
+                ops.beforeNativeCall();
+                check(dnnl_h.dnnl_primitive_attr_create(out), "dnnl_primitive_attr_create");
+                MemorySegment a = out.get(ValueLayout.ADDRESS, 0);
+                destroyers.push(() -> dnnl_h.dnnl_primitive_attr_destroy(a));
+                // user-managed scratchpad: one buffer per plan, allocated at plan time
+                check(dnnl_h.dnnl_primitive_attr_set_scratchpad_mode(a, dnnl_h.dnnl_scratchpad_mode_user()),
+                        "dnnl_primitive_attr_set_scratchpad_mode");
+                attr = a;
+            } catch (RuntimeException | Error e) {
+                close();
+                throw e;
+            }
         }
 
         /** Room for an op descriptor of {@code bytes} (e.g. {@link #CONVOLUTION_DESC_BYTES}). */
