@@ -27,6 +27,8 @@ public interface BatchNormOp extends AutoCloseable {
      * @param runningVar  (C), updated in training mode
      * @param momentum    running-average momentum (cs231n default 0.9)
      * @param training    batch statistics and update of the running ones when true
+     * @throws IllegalArgumentException on a shape mismatch, or in training mode when each channel
+     *                                  has a single value (N * S == 1): it would have no variance
      */
     void forward(Tensor x, Tensor gamma, Tensor beta, Tensor out, Tensor runningMean, Tensor runningVar,
                  float momentum, boolean training);
@@ -40,6 +42,7 @@ public interface BatchNormOp extends AutoCloseable {
      * @param dx     gradient for x, overwritten
      * @param dgamma gradient for gamma, (C), overwritten
      * @param dbeta  gradient for beta, (C), overwritten
+     * @throws IllegalStateException if no training forward came before
      */
     void backward(Tensor x, Tensor dout, Tensor gamma, Tensor dx, Tensor dgamma, Tensor dbeta);
 

@@ -1,10 +1,42 @@
 package dev.panamann.ops;
 
+import dev.panamann.bindings.dnnl.dnnl_exec_arg_t;
 import dev.panamann.bindings.dnnl.dnnl_h;
+import dev.panamann.bindings.dnnl.dnnl_memory_desc_t;
+import dev.panamann.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 
-/** Small helpers around the oneDNN C API shared by the native ops. */
+/**
+ * Small helpers around the oneDNN C API shared by the native ops: status checks, memory
+ * descriptors, and {@link Plan}, the owner of every native object one planned op creates.
+ */
 final class Dnnl {
     private Dnnl() {}
+
+    /*
+     * sizeof(dnnl_convolution_desc_t) and sizeof(dnnl_pooling_desc_t). The generated classes of
+     * these two structs cannot be loaded: their 2-D field "dnnl_dims_t padding[2]" makes the
+     * generated static initializer ask for a var handle on a sequence layout, which throws. So the
+     * sizes are computed here from the same layout (three ints, padding, the memory descriptors,
+     * then strides, dilates or kernel, and padding[2] as 4 * DNNL_MAX_NDIMS int64, an int and
+     * padding); the fields themselves are only ever written by the *_desc_init functions.
+     */
+    static final long CONVOLUTION_DESC_BYTES = opDescBytes(8);
+    static final long POOLING_DESC_BYTES = opDescBytes(4);
+
+    private static long opDescBytes(int memoryDescs) {
+        return MemoryLayout.structLayout(
+                ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, MemoryLayout.paddingLayout(4),
+                MemoryLayout.sequenceLayout(memoryDescs, dnnl_memory_desc_t.layout()),
+                MemoryLayout.sequenceLayout(4L * dnnl_h.DNNL_MAX_NDIMS(), ValueLayout.JAVA_LONG),
+                ValueLayout.JAVA_INT, MemoryLayout.paddingLayout(4)).byteSize();
+    }
 
     /** Throws {@link IllegalStateException} naming the call and oneDNN's status when status is not success. */
     static void check(int status, String call) {
@@ -17,5 +49,258 @@ final class Dnnl {
             }
             throw new IllegalStateException(call + " failed: " + text);
         }
+    }
+
+    /** Points memory object {@code mem} at the data of {@code t} (throws if {@code t} is closed). */
+    static void bind(MemorySegment mem, Tensor t) {
+        check(dnnl_h.dnnl_memory_set_data_handle(mem, t.segment()), "dnnl_memory_set_data_handle");
+    }
+
+    /**
+     * The native objects and off-heap buffers of one planned op: oneDNN primitive
+     * descriptors, primitives and memory objects (destroyed in reverse order of creation by
+     * {@link #close()}), plus an arena for descriptors, argument arrays and the buffers the
+     * primitives need (reordered tensors, workspaces, the scratchpad). Everything is made at
+     * plan time; the steady-state calls only set data handles and execute.
+     */
+    static final class Plan implements AutoCloseable {
+        final NativeOps ops;
+        final MemorySegment engine;
+        final Arena arena = Arena.ofShared();
+        private final ArrayDeque<Runnable> destroyers = new ArrayDeque<>();
+        private final MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+        private final MemorySegment attr;
+        /** Primitive descriptors whose scratchpads share {@link #scratchpad}. */
+        private final List<Exec> scratchUsers = new ArrayList<>();
+        private MemorySegment scratchpad = MemorySegment.NULL;
+        private final String what;
+        private boolean closed;
+
+        Plan(NativeOps ops, String what) {
+            this.ops = ops;
+            this.what = what;
+            this.engine = ops.engine();
+            try {
+                ops.beforeNativeCall();
+                check(dnnl_h.dnnl_primitive_attr_create(out), "dnnl_primitive_attr_create");
+                MemorySegment a = out.get(ValueLayout.ADDRESS, 0);
+                destroyers.push(() -> dnnl_h.dnnl_primitive_attr_destroy(a));
+                // user-managed scratchpad: one buffer per plan, allocated at plan time
+                check(dnnl_h.dnnl_primitive_attr_set_scratchpad_mode(a, dnnl_h.dnnl_scratchpad_mode_user()),
+                        "dnnl_primitive_attr_set_scratchpad_mode");
+                attr = a;
+            } catch (RuntimeException | Error e) {
+                close();
+                throw e;
+            }
+        }
+
+        /** Room for an op descriptor of {@code bytes} (e.g. {@link #CONVOLUTION_DESC_BYTES}). */
+        MemorySegment opDesc(long bytes) {
+            return arena.allocate(bytes, 8);
+        }
+
+        /** {@code dnnl_dims_t} holding {@code d}. */
+        MemorySegment dims(long... d) {
+            MemorySegment s = arena.allocate(ValueLayout.JAVA_LONG, Math.max(1, d.length));
+            for (int i = 0; i < d.length; i++) s.setAtIndex(ValueLayout.JAVA_LONG, i, d[i]);
+            return s;
+        }
+
+        /** An f32 memory descriptor of the given dims and format tag (e.g. nchw, or format_tag_any). */
+        MemorySegment md(int tag, long... d) {
+            MemorySegment md = dnnl_memory_desc_t.allocate(arena);
+            check(dnnl_h.dnnl_memory_desc_init_by_tag(md, d.length, dims(d), dnnl_h.dnnl_f32(), tag),
+                    "dnnl_memory_desc_init_by_tag " + java.util.Arrays.toString(d));
+            return md;
+        }
+
+        /** Creates a primitive descriptor (with this plan's attributes) and registers it for destruction. */
+        MemorySegment pd(MemorySegment opDesc, MemorySegment hint, String call) {
+            check(dnnl_h.dnnl_primitive_desc_create(out, opDesc, attr, engine, hint == null ? MemorySegment.NULL : hint),
+                    "dnnl_primitive_desc_create (" + call + ", " + what + ")");
+            MemorySegment pd = out.get(ValueLayout.ADDRESS, 0);
+            destroyers.push(() -> dnnl_h.dnnl_primitive_desc_destroy(pd));
+            return pd;
+        }
+
+        /** A reorder primitive descriptor from {@code src} to {@code dst} layout. */
+        MemorySegment reorderPd(MemorySegment srcMd, MemorySegment dstMd) {
+            check(dnnl_h.dnnl_reorder_primitive_desc_create(out, srcMd, engine, dstMd, engine, attr),
+                    "dnnl_reorder_primitive_desc_create (" + what + ")");
+            MemorySegment pd = out.get(ValueLayout.ADDRESS, 0);
+            destroyers.push(() -> dnnl_h.dnnl_primitive_desc_destroy(pd));
+            return pd;
+        }
+
+        /** The memory descriptor a primitive descriptor reports, copied into this plan; null when empty. */
+        MemorySegment queryMd(MemorySegment pd, int query, int index) {
+            MemorySegment p = dnnl_h.dnnl_primitive_desc_query_md(pd, query, index);
+            if (p.equals(MemorySegment.NULL)) return null;
+            long size = dnnl_memory_desc_t.layout().byteSize();
+            MemorySegment md = dnnl_memory_desc_t.allocate(arena);
+            MemorySegment.copy(p.reinterpret(size), 0, md, 0, size);
+            return dnnl_memory_desc_t.ndims(md) == 0 ? null : md;
+        }
+
+        /** Creates a primitive from its descriptor, with an argument array of {@code nargs} slots. */
+        Exec exec(MemorySegment pd, int nargs, String call) {
+            check(dnnl_h.dnnl_primitive_create(out, pd), "dnnl_primitive_create (" + call + ", " + what + ")");
+            MemorySegment prim = out.get(ValueLayout.ADDRESS, 0);
+            destroyers.push(() -> dnnl_h.dnnl_primitive_destroy(prim));
+            Exec e = new Exec(this, pd, prim, nargs + 1, call);
+            MemorySegment scratchMd = queryMd(pd, dnnl_h.dnnl_query_scratchpad_md(), 0);
+            if (scratchMd != null && dnnl_h.dnnl_memory_desc_get_size(scratchMd) > 0) {
+                e.scratchMd = scratchMd;
+                scratchUsers.add(e);
+            }
+            return e;
+        }
+
+        /** A memory object of descriptor {@code md} with no buffer yet (set per call to a tensor). */
+        MemorySegment userMemory(MemorySegment md) {
+            return memory(md, MemorySegment.NULL);
+        }
+
+        /** A memory object of descriptor {@code md} over a new zeroed buffer owned by this plan. */
+        MemorySegment ownedMemory(MemorySegment md) {
+            return memory(md, buffer(dnnl_h.dnnl_memory_desc_get_size(md)));
+        }
+
+        MemorySegment memory(MemorySegment md, MemorySegment handle) {
+            check(dnnl_h.dnnl_memory_create(out, md, engine, handle), "dnnl_memory_create (" + what + ")");
+            MemorySegment mem = out.get(ValueLayout.ADDRESS, 0);
+            destroyers.push(() -> dnnl_h.dnnl_memory_destroy(mem));
+            return mem;
+        }
+
+        /** A zeroed, 64-byte-aligned off-heap buffer that lives as long as the plan. */
+        MemorySegment buffer(long bytes) {
+            return arena.allocate(Math.max(bytes, 64), Tensor.ALIGNMENT);
+        }
+
+        /**
+         * An argument of a primitive whose user tensor has layout {@code userMd} while the
+         * primitive wants {@code wantedMd}: when they differ, a buffer in the wanted layout and a
+         * reorder primitive are made here, once.
+         *
+         * @param input true when the primitive reads the tensor (reorder user to primitive before),
+         *              false when it writes it (reorder primitive to user after)
+         */
+        Port port(MemorySegment userMd, MemorySegment wantedMd, boolean input) {
+            MemorySegment user = userMemory(userMd);
+            if (wantedMd == null || dnnl_h.dnnl_memory_desc_equal(userMd, wantedMd) == 1) {
+                return new Port(user, user, null);
+            }
+            MemorySegment inner = ownedMemory(wantedMd);
+            Exec reorder = input ? exec(reorderPd(userMd, wantedMd), 2, "reorder")
+                    : exec(reorderPd(wantedMd, userMd), 2, "reorder");
+            reorder.arg(dnnl_h.DNNL_ARG_FROM(), input ? user : inner);
+            reorder.arg(dnnl_h.DNNL_ARG_TO(), input ? inner : user);
+            return new Port(user, inner, reorder);
+        }
+
+        /**
+         * Call after the last {@link #exec}: allocates the one scratchpad buffer (the largest any
+         * primitive of the plan asks for; they run one after another) and hands it to each.
+         */
+        void finishScratchpad() {
+            long max = 0;
+            for (Exec e : scratchUsers) max = Math.max(max, dnnl_h.dnnl_memory_desc_get_size(e.scratchMd));
+            if (max == 0) return;
+            scratchpad = buffer(max);
+            for (Exec e : scratchUsers) e.arg(dnnl_h.DNNL_ARG_SCRATCHPAD(), memory(e.scratchMd, scratchpad));
+        }
+
+        /** Bytes of the shared scratchpad (0 when no primitive needs one). */
+        long scratchpadBytes() { return scratchpad.byteSize(); }
+
+        /** Throws when closed; applies the thread setting to the calling thread. */
+        void enter() {
+            if (closed) throw new IllegalStateException(what + " plan is closed");
+            ops.beforeNativeCall();
+        }
+
+        /** Waits for the stream (CPU streams are in order; this is a cheap barrier). */
+        void sync() {
+            check(dnnl_h.dnnl_stream_wait(ops.stream()), "dnnl_stream_wait");
+        }
+
+        boolean isClosed() { return closed; }
+
+        @Override
+        public void close() {
+            if (closed) return;
+            closed = true;
+            while (!destroyers.isEmpty()) destroyers.pop().run();
+            arena.close();
+        }
+    }
+
+    /** A primitive with its preallocated argument array. */
+    static final class Exec {
+        private final Plan plan;
+        final MemorySegment pd;
+        private final MemorySegment primitive;
+        private final MemorySegment args;
+        private final int capacity;
+        private final String name;
+        private int nargs;
+        private MemorySegment scratchMd;
+
+        Exec(Plan plan, MemorySegment pd, MemorySegment primitive, int capacity, String name) {
+            this.plan = plan;
+            this.pd = pd;
+            this.primitive = primitive;
+            this.capacity = capacity;
+            this.name = name;
+            this.args = dnnl_exec_arg_t.allocateArray(capacity, plan.arena);
+        }
+
+        /** Binds {@code memory} to argument {@code argId} (DNNL_ARG_SRC etc.); done at plan time. */
+        Exec arg(int argId, MemorySegment memory) {
+            if (nargs == capacity) throw new IllegalStateException("too many arguments for " + name);
+            MemorySegment a = dnnl_exec_arg_t.asSlice(args, nargs++);
+            dnnl_exec_arg_t.arg(a, argId);
+            dnnl_exec_arg_t.memory(a, memory);
+            return this;
+        }
+
+        /** Runs the primitive on the plan's stream. */
+        void run() {
+            check(dnnl_h.dnnl_primitive_execute(primitive, plan.ops.stream(), nargs, args), "dnnl_primitive_execute (" + name + ")");
+        }
+
+        /** The implementation oneDNN chose, e.g. {@code jit:avx2}. */
+        String impl() {
+            MemorySegment p = plan.arena.allocate(ValueLayout.ADDRESS);
+            check(dnnl_h.dnnl_primitive_desc_query(pd, dnnl_h.dnnl_query_impl_info_str(), 0, p), "dnnl_primitive_desc_query");
+            return NativeOps.cString(p.get(ValueLayout.ADDRESS, 0));
+        }
+    }
+
+    /**
+     * One tensor argument of a primitive: {@code user} takes the tensor's memory per call; the
+     * primitive reads or writes {@code inner}, which is {@code user} itself unless the layouts
+     * differ, in which case {@code reorder} copies between them.
+     */
+    record Port(MemorySegment user, MemorySegment inner, Exec reorder) {
+        /** Points the user memory at {@code t}'s data. */
+        void bind(Tensor t) {
+            Dnnl.bind(user, t);
+        }
+
+        /** For inputs: bind, then reorder into the primitive's layout if needed. */
+        void in(Tensor t) {
+            bind(t);
+            if (reorder != null) reorder.run();
+        }
+
+        /** For outputs: after the primitive ran, reorder into the user layout if needed. */
+        void out() {
+            if (reorder != null) reorder.run();
+        }
+
+        boolean reorders() { return reorder != null; }
     }
 }

@@ -1,19 +1,225 @@
 package dev.panamann.ops;
 
 import dev.panamann.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
-/** Pure-Java batch norm (placeholder until the batch-norm work lands). */
+/**
+ * Pure-Java batch normalization over (N, C, S) data. Per channel, with M = N * S values:
+ * <pre>
+ *   mean = sum(x) / M,  var = sum((x - mean)^2) / M          (biased, as cs231n)
+ *   xhat = (x - mean) / sqrt(var + eps),  out = gamma * xhat + beta
+ * </pre>
+ * and the compact backward form (cs231n's {@code batchnorm_backward_alt}):
+ * <pre>
+ *   dbeta = sum(dout),  dgamma = sum(dout * xhat)
+ *   dx = gamma / sqrt(var + eps) / M * (M * dout - dbeta - xhat * dgamma)
+ * </pre>
+ * Sums are accumulated in double. The batch mean and 1/sqrt(var + eps) of the last training
+ * forward are kept for backward; xhat is recomputed from x rather than stored.
+ */
 final class JavaBatchNormOp implements BatchNormOp {
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private final JavaOps ops;
     private final int n, c, s;
     private final float eps;
+    /** Batch mean, batch (biased) variance and 1/sqrt(var + eps) of the last training forward. */
+    private final double[] mean, var, invStd;
+    private final double[] acc1, acc2;
+    /** The running statistics as used by an eval forward (kept apart from the training ones). */
+    private final double[] evalMean, evalInvStd;
+    private boolean trained, closed;
 
-    JavaBatchNormOp(JavaOps ops, int n, int c, int s, float eps) { this.n = n; this.c = c; this.s = s; this.eps = eps; }
+    JavaBatchNormOp(JavaOps ops, int n, int c, int s, float eps) {
+        checkSizes(n, c, s, eps);
+        this.ops = ops;
+        this.n = n;
+        this.c = c;
+        this.s = s;
+        this.eps = eps;
+        mean = new double[c];
+        var = new double[c];
+        invStd = new double[c];
+        acc1 = new double[c];
+        acc2 = new double[c];
+        evalMean = new double[c];
+        evalInvStd = new double[c];
+    }
 
     @Override public int n() { return n; }
     @Override public int c() { return c; }
     @Override public int spatial() { return s; }
     @Override public float eps() { return eps; }
-    @Override public void forward(Tensor x, Tensor gamma, Tensor beta, Tensor out, Tensor rm, Tensor rv, float momentum, boolean training) { throw new UnsupportedOperationException("batchNorm not implemented yet"); }
-    @Override public void backward(Tensor x, Tensor dout, Tensor gamma, Tensor dx, Tensor dgamma, Tensor dbeta) { throw new UnsupportedOperationException("batchNorm not implemented yet"); }
-    @Override public void close() {}
+
+    @Override
+    public void forward(Tensor x, Tensor gamma, Tensor beta, Tensor out, Tensor runningMean, Tensor runningVar,
+                        float momentum, boolean training) {
+        checkData(x, "batchnorm forward x", n, c, s);
+        checkData(out, "batchnorm forward out", n, c, s);
+        requireSame(x, out, "batchnorm forward");
+        gamma.requireShape("batchnorm forward gamma", c);
+        beta.requireShape("batchnorm forward beta", c);
+        runningMean.requireShape("batchnorm forward runningMean", c);
+        runningVar.requireShape("batchnorm forward runningVar", c);
+        checkOpen();
+        MemorySegment xs = x.segment(), os = out.segment(), gs = gamma.segment(), bs = beta.segment();
+        MemorySegment rm = runningMean.segment(), rv = runningVar.segment();
+        long cs = (long) c * s;
+        if (training) {
+            checkTrainable(n, c, s);
+            double m = (double) n * s;
+            ops.parallelFor(c, 2L * n * s, (from, to) -> {
+                java.util.Arrays.fill(acc1, from, to, 0);
+                java.util.Arrays.fill(acc2, from, to, 0);
+                for (int i = 0; i < n; i++) {
+                    for (int ch = from; ch < to; ch++) {
+                        long base = i * cs + (long) ch * s;
+                        double sum = 0;
+                        for (int k = 0; k < s; k++) sum += xs.getAtIndex(F, base + k);
+                        acc1[ch] += sum;
+                    }
+                }
+                for (int ch = from; ch < to; ch++) mean[ch] = acc1[ch] / m;
+                for (int i = 0; i < n; i++) {
+                    for (int ch = from; ch < to; ch++) {
+                        long base = i * cs + (long) ch * s;
+                        double mu = mean[ch], sq = 0;
+                        for (int k = 0; k < s; k++) {
+                            double d = xs.getAtIndex(F, base + k) - mu;
+                            sq += d * d;
+                        }
+                        acc2[ch] += sq;
+                    }
+                }
+                for (int ch = from; ch < to; ch++) {
+                    var[ch] = acc2[ch] / m;
+                    invStd[ch] = 1.0 / Math.sqrt(var[ch] + eps);
+                }
+            });
+            trained = true;
+            for (int ch = 0; ch < c; ch++) {
+                rm.setAtIndex(F, ch, (float) (momentum * rm.getAtIndex(F, ch) + (1 - momentum) * mean[ch]));
+                rv.setAtIndex(F, ch, (float) (momentum * rv.getAtIndex(F, ch) + (1 - momentum) * var[ch]));
+            }
+            normalize(xs, os, gs, bs, mean, invStd);
+        } else {
+            for (int ch = 0; ch < c; ch++) {
+                evalMean[ch] = rm.getAtIndex(F, ch);
+                evalInvStd[ch] = 1.0 / Math.sqrt(rv.getAtIndex(F, ch) + (double) eps);
+            }
+            normalize(xs, os, gs, bs, evalMean, evalInvStd);
+        }
+    }
+
+    private void normalize(MemorySegment xs, MemorySegment os, MemorySegment gs, MemorySegment bs,
+                           double[] mu, double[] is) {
+        long cs = (long) c * s;
+        ops.parallelFor(c, (long) n * s, (from, to) -> {
+            for (int i = 0; i < n; i++) {
+                for (int ch = from; ch < to; ch++) {
+                    long base = i * cs + (long) ch * s;
+                    // (x - mean) first: x * scale + shift would cancel badly when |mean| >> std
+                    double m = mu[ch], scale = gs.getAtIndex(F, ch) * is[ch], shift = bs.getAtIndex(F, ch);
+                    for (int k = 0; k < s; k++) {
+                        os.setAtIndex(F, base + k, (float) ((xs.getAtIndex(F, base + k) - m) * scale + shift));
+                    }
+                }
+            }
+        });
+    }
+
+    @Override
+    public void backward(Tensor x, Tensor dout, Tensor gamma, Tensor dx, Tensor dgamma, Tensor dbeta) {
+        checkData(x, "batchnorm backward x", n, c, s);
+        checkData(dout, "batchnorm backward dout", n, c, s);
+        checkData(dx, "batchnorm backward dx", n, c, s);
+        gamma.requireShape("batchnorm backward gamma", c);
+        dgamma.requireShape("batchnorm backward dgamma", c);
+        dbeta.requireShape("batchnorm backward dbeta", c);
+        checkOpen();
+        if (!trained) throw new IllegalStateException("batchnorm backward called before a training forward");
+        MemorySegment xs = x.segment(), ds = dout.segment(), dxs = dx.segment(), gs = gamma.segment();
+        MemorySegment dgs = dgamma.segment(), dbs = dbeta.segment();
+        long cs = (long) c * s;
+        double m = (double) n * s;
+        ops.parallelFor(c, 3L * n * s, (from, to) -> {
+            java.util.Arrays.fill(acc1, from, to, 0);   // sum(dout)
+            java.util.Arrays.fill(acc2, from, to, 0);   // sum(dout * xhat)
+            for (int i = 0; i < n; i++) {
+                for (int ch = from; ch < to; ch++) {
+                    long base = i * cs + (long) ch * s;
+                    double mu = mean[ch], sd = 0, sdx = 0;
+                    for (int k = 0; k < s; k++) {
+                        double d = ds.getAtIndex(F, base + k);
+                        sd += d;
+                        sdx += d * (xs.getAtIndex(F, base + k) - mu);
+                    }
+                    acc1[ch] += sd;
+                    acc2[ch] += sdx;
+                }
+            }
+            for (int ch = from; ch < to; ch++) {
+                acc2[ch] *= invStd[ch];
+                dbs.setAtIndex(F, ch, (float) acc1[ch]);
+                dgs.setAtIndex(F, ch, (float) acc2[ch]);
+            }
+            for (int i = 0; i < n; i++) {
+                for (int ch = from; ch < to; ch++) {
+                    long base = i * cs + (long) ch * s;
+                    double is = invStd[ch], mu = mean[ch];
+                    double k1 = gs.getAtIndex(F, ch) * is / m;
+                    double sumD = acc1[ch], sumDx = acc2[ch];
+                    for (int k = 0; k < s; k++) {
+                        double xhat = (xs.getAtIndex(F, base + k) - mu) * is;
+                        dxs.setAtIndex(F, base + k, (float) (k1 * (m * ds.getAtIndex(F, base + k) - sumD - xhat * sumDx)));
+                    }
+                }
+            }
+        });
+    }
+
+    private void checkOpen() {
+        if (closed) throw new IllegalStateException("batchnorm plan (" + n + ", " + c + ", " + s + ") is closed");
+    }
+
+    @Override
+    public void close() { closed = true; }
+
+    @Override
+    public String toString() { return "JavaBatchNormOp(" + n + ", " + c + ", " + s + ", eps=" + eps + ")"; }
+
+    // ------------------------------------------------------------------ checks shared with DnnlBatchNormOp
+
+    static void checkSizes(int n, int c, int s, float eps) {
+        if (n < 1 || c < 1 || s < 1) {
+            throw new IllegalArgumentException("batchnorm sizes must be positive: n " + n + ", c " + c + ", spatial " + s);
+        }
+        if (!(eps > 0)) throw new IllegalArgumentException("batchnorm eps must be > 0, got " + eps);
+    }
+
+    /** A training forward needs at least two values per channel to have a batch variance. */
+    static void checkTrainable(int n, int c, int s) {
+        if ((long) n * s < 2) {
+            throw new IllegalArgumentException("batchnorm in training mode needs more than one value per channel, but the "
+                    + "batch has N=" + n + (s > 1 ? " and " + s + " spatial positions" : "") + " (each of the " + c
+                    + " channels would be normalized over a single value): use a batch of 2 or more");
+        }
+    }
+
+    /** x must hold (N, C, S): shape (N, C) when S is 1, or (N, C, ...) with S positions after C. */
+    static void checkData(Tensor t, String what, int n, int c, int s) {
+        t.checkOpen();
+        long spatial = 1;
+        for (int d = 2; d < t.rank(); d++) spatial *= t.dim(d);
+        if (t.rank() < 2 || t.dim(0) != n || t.dim(1) != c || spatial != s) {
+            throw new IllegalArgumentException(what + ": expected (" + n + ", " + c + (s == 1 ? "" : ", ... " + s
+                    + " spatial positions") + ") but got " + t.shapeString());
+        }
+    }
+
+    static void requireSame(Tensor a, Tensor b, String what) {
+        if (!a.sameShape(b)) {
+            throw new IllegalArgumentException(what + ": x has shape " + a.shapeString() + " but out has shape " + b.shapeString());
+        }
+    }
 }

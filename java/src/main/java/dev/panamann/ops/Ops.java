@@ -12,7 +12,7 @@ import java.lang.foreign.MemorySegment;
  * <p>Stateful operations (convolution, pooling, batch norm) are <em>planned</em>: a plan is
  * made once for one set of shapes, keeps whatever the backend needs between calls
  * (oneDNN primitives, workspaces, scratch buffers) and is reused while the shapes hold.
- * Plans are closed by their owner (the layer).
+ * Plans are closed by their owner (the layer) and used by one thread at a time.
  *
  * <p>All tensors are contiguous, row-major float32. Shapes are checked before any native
  * call; a mismatch throws {@link IllegalArgumentException} naming the shapes.

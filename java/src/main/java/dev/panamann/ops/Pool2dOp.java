@@ -11,7 +11,8 @@ public interface Pool2dOp extends AutoCloseable {
     /**
      * @param x        input, (N, C, H, W)
      * @param out      output, (N, C, OH, OW), overwritten
-     * @param training when true, keeps what {@link #backward} needs (max-pool argmax/workspace)
+     * @param training when true, keeps what {@link #backward} needs (max-pool argmax/workspace);
+     *                 an evaluation forward leaves what the last training forward kept
      */
     void forward(Tensor x, Tensor out, boolean training);
 
