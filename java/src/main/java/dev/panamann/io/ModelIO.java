@@ -12,9 +12,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Saves and loads a model's parameters as a safetensors file: one F32 tensor per
- * {@link Param}, named by {@link Param#name()}, in {@link Model#params()} order. Python opens it
- * with {@code safetensors.numpy.load_file(path)}.
+ * Saves and loads a model's state as a safetensors file: one F32 tensor per
+ * {@link Param}, named by {@link Param#name()}, in {@link Model#params()} order, followed by the
+ * model's {@link Model#buffers()} (batch norm's running statistics). Python opens it with
+ * {@code safetensors.numpy.load_file(path)}.
  *
  * <p>Loading checks the file against the model before touching it: every parameter must be
  * present with dtype F32 and the model's shape, and the file must hold no tensor the model
@@ -53,7 +54,29 @@ public final class ModelIO {
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put(FORMAT_KEY, FORMAT);
         meta.putAll(metadata);
-        SafeTensors.save(file, tensors(model.params(), ""), meta);
+        SafeTensors.save(file, state(model), meta);
+    }
+
+    /**
+     * The model's state by name: the values of its params, then its buffers.
+     *
+     * @throws IllegalArgumentException when two entries share a name
+     */
+    public static Map<String, Tensor> state(Model model) {
+        Map<String, Tensor> m = tensors(model.params(), "");
+        for (var e : model.buffers().entrySet()) {
+            if (m.put(e.getKey(), e.getValue()) != null) {
+                throw new IllegalArgumentException("a buffer and a param are both named '" + e.getKey() + "'");
+            }
+        }
+        return m;
+    }
+
+    /** The map with {@code prefix} before each name. */
+    public static Map<String, Tensor> prefixed(Map<String, Tensor> state, String prefix) {
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        for (var e : state.entrySet()) m.put(prefix + e.getKey(), e.getValue());
+        return m;
     }
 
     /** The params as a name-to-value map with a prefix before each name (checks names are unique). */
@@ -84,35 +107,35 @@ public final class ModelIO {
      * @return the file's metadata
      */
     public static Map<String, String> load(Model model, Path file, String prefix) throws IOException {
-        List<Param> params = model.params();
+        Map<String, Tensor> state = state(model);
         SafeTensors.Header h = SafeTensors.readHeader(file);
-        check(params, h, prefix);
+        check(state, h, prefix);
         try (SafeTensors.Contents c = SafeTensors.load(file, n -> n.startsWith(prefix))) {
-            for (Param p : params) p.value().copyFrom(c.tensors().get(prefix + p.name()));
+            for (var e : state.entrySet()) e.getValue().copyFrom(c.tensors().get(prefix + e.getKey()));
             return c.metadata();
         }
     }
 
     /**
-     * Checks that the tensors under {@code prefix} in a file match the params one to one
-     * (names, F32, shapes); throws {@link IllegalArgumentException} listing every mismatch.
+     * Checks that the tensors under {@code prefix} in a file match the model's state (see
+     * {@link #state(Model)}) one to one (names, F32, shapes); throws
+     * {@link IllegalArgumentException} listing every mismatch.
      */
-    public static void check(List<Param> params, SafeTensors.Header h, String prefix) {
+    public static void check(Map<String, Tensor> state, SafeTensors.Header h, String prefix) {
         List<String> problems = new ArrayList<>();
-        Map<String, Param> byName = new LinkedHashMap<>();
-        for (Param p : params) {
-            if (byName.put(prefix + p.name(), p) != null) problems.add("the model has two params named '" + p.name() + "'");
-        }
+        Map<String, String> byName = new LinkedHashMap<>();
+        for (String name : state.keySet()) byName.put(prefix + name, name);
         for (var e : byName.entrySet()) {
-            Param p = e.getValue();
+            String name = e.getValue();
+            Tensor p = state.get(name);
             SafeTensors.Entry t = h.entries().get(e.getKey());
             if (t == null) {
-                problems.add("param '" + p.name() + "' (shape " + p.value().shapeString() + ") is missing: no tensor '"
+                problems.add("param '" + name + "' (shape " + p.shapeString() + ") is missing: no tensor '"
                         + e.getKey() + "'");
             } else if (!t.dtype().equals("F32")) {
-                problems.add("param '" + p.name() + "': expected dtype F32 but found " + t.dtype());
-            } else if (!Arrays.equals(t.shape(), p.value().shape())) {
-                problems.add("param '" + p.name() + "': expected shape " + p.value().shapeString() + " but found "
+                problems.add("param '" + name + "': expected dtype F32 but found " + t.dtype());
+            } else if (!Arrays.equals(t.shape(), p.shape())) {
+                problems.add("param '" + name + "': expected shape " + p.shapeString() + " but found "
                         + t.shapeString());
             }
         }
@@ -123,7 +146,7 @@ public final class ModelIO {
             }
         }
         if (!problems.isEmpty()) {
-            throw new IllegalArgumentException(h.file() + " does not fit the model (params " + params.stream().map(Param::name).toList() + "): "
+            throw new IllegalArgumentException(h.file() + " does not fit the model (params " + state.keySet() + "): "
                     + String.join("; ", problems));
         }
     }

@@ -3,18 +3,10 @@ package dev.panamann.models;
 import dev.panamann.layers.Affine;
 import dev.panamann.layers.BatchNorm;
 import dev.panamann.layers.Dropout;
-import dev.panamann.layers.Layer;
-import dev.panamann.layers.Mode;
-import dev.panamann.layers.Param;
 import dev.panamann.layers.ReLU;
-import dev.panamann.layers.Sequential;
-import dev.panamann.loss.SoftmaxCrossEntropy;
 import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Rng;
-import dev.panamann.tensor.Tensor;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 
 /**
  * A fully-connected net of any depth (cs231n {@code FullyConnectedNet}):
@@ -31,7 +23,7 @@ import java.util.List;
  * Weights start as {@code weightScale * N(0, 1)}, or with He initialization
  * {@code sqrt(2 / fan-in) * N(0, 1)}; biases at zero.
  */
-public final class FullyConnectedNet implements Model {
+public final class FullyConnectedNet extends SequentialModel {
 
     /**
      * Construction options.
@@ -71,11 +63,6 @@ public final class FullyConnectedNet implements Model {
 
     private final Options options;
     private final int[] dims;
-    private final Sequential net = new Sequential();
-    private final SoftmaxCrossEntropy softmax = new SoftmaxCrossEntropy();
-    private final List<Param> params;
-    private final List<Param> weights = new ArrayList<>();
-    private float reg;
 
     /**
      * A net with {@code weightScale * N(0, 1)} weights, no batch norm and no dropout.
@@ -100,8 +87,8 @@ public final class FullyConnectedNet implements Model {
      * @param options    initialization, batch norm, dropout, regularization and seed
      */
     public FullyConnectedNet(Ops ops, int[] hiddenDims, int inputDim, int numClasses, Options options) {
+        super(numClasses, options.reg());
         this.options = options;
-        this.reg = options.reg();
         dims = new int[hiddenDims.length + 2];
         dims[0] = inputDim;
         System.arraycopy(hiddenDims, 0, dims, 1, hiddenDims.length);
@@ -110,86 +97,28 @@ public final class FullyConnectedNet implements Model {
             if (d < 1) throw new IllegalArgumentException("FullyConnectedNet: all dimensions must be >= 1, got " + Arrays.toString(dims));
         }
         Rng rng = new Rng(options.seed());
-        List<Param> ps = new ArrayList<>();
         int layers = dims.length - 1;
         try {
             for (int k = 1; k <= layers; k++) {
                 int fanIn = dims[k - 1], fanOut = dims[k];
                 float std = options.heInit() ? (float) Math.sqrt(2.0 / fanIn) : options.weightScale();
-                Affine fc = new Affine(ops, fanIn, fanOut, rng, std, "W" + k, "b" + k);
-                add(fc, ps, "");
-                weights.add(fc.weight());
+                add(new Affine(ops, fanIn, fanOut, rng, std, "W" + k, "b" + k), "");
                 if (k == layers) break;
-                if (options.batchNorm()) add(new BatchNorm(ops, fanOut), ps, Integer.toString(k));
-                add(new ReLU(), ps, "");
-                if (options.dropout() > 0f) add(new Dropout(options.dropout(), rng), ps, "");
+                if (options.batchNorm()) add(new BatchNorm(ops, fanOut), Integer.toString(k));
+                add(new ReLU(), "");
+                if (options.dropout() > 0f) add(new Dropout(options.dropout(), rng), "");
             }
         } catch (RuntimeException e) {
-            net.close();
+            closeQuietly();
             throw e;
         }
-        params = List.copyOf(ps);
     }
-
-    /** Adds a layer and its params, renamed with {@code suffix} appended (e.g. gamma to gamma1). */
-    private void add(Layer layer, List<Param> ps, String suffix) {
-        net.add(layer);
-        for (Param p : layer.params()) ps.add(suffix.isEmpty() ? p : p.withName(p.name() + suffix));
-    }
-
-    /**
-     * @param x input batch, (N, D)
-     * @return scores, (N, C), owned by the model
-     */
-    @Override
-    public Tensor scores(Tensor x) {
-        return net.forward(x, Mode.EVAL);
-    }
-
-    /**
-     * @param x input batch, (N, D)
-     * @param y labels, N values in [0, C)
-     * @return mean softmax loss plus {@code 0.5 * reg * sum_k sum(Wk^2)}; fills every grad
-     */
-    @Override
-    public float loss(Tensor x, int[] y) {
-        return (float) lossDouble(x, y);
-    }
-
-    @Override
-    public double lossDouble(Tensor x, int[] y) {
-        Tensor scores = net.forward(x, Mode.TRAIN);
-        double data = softmax.forwardDouble(scores, y);
-        net.backward(softmax.dscores());
-        return data + L2.apply(weights, reg);
-    }
-
-    @Override
-    public List<Param> params() { return params; }
-
-    @Override
-    public int numClasses() { return dims[dims.length - 1]; }
 
     /** Number of affine layers, L. */
     public int numLayers() { return dims.length - 1; }
 
     /** The options the net was built with. */
     public Options options() { return options; }
-
-    /** The L2 regularization strength. */
-    public float reg() { return reg; }
-
-    /** @param reg new L2 regularization strength, &gt;= 0 */
-    public void setReg(float reg) { this.reg = L2.checkReg(reg); }
-
-    /** The layers, for inspection. */
-    public Sequential layers() { return net; }
-
-    @Override
-    public void close() {
-        net.close();
-        softmax.close();
-    }
 
     @Override
     public String toString() {

@@ -44,6 +44,13 @@ public interface Model extends AutoCloseable {
     /** The parameters by name (W1, b1, ... or layer-qualified names), in a fixed order. */
     List<Param> params();
 
+    /**
+     * State that is not learned by gradient but belongs to the model and must be saved with
+     * it, such as batch norm's running mean and variance, by name ({@code running_mean1}, ...).
+     * Empty for models without such state.
+     */
+    default Map<String, Tensor> buffers() { return Map.of(); }
+
     /** Number of classes the scores cover. */
     int numClasses();
 

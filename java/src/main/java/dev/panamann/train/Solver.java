@@ -105,6 +105,9 @@ public final class Solver implements AutoCloseable {
     private Batcher batcher, evalTrain, evalVal;
     private List<Param> params;
     private Tensor[] best, snapshot;
+    /** The model's params and buffers by name ({@link ModelIO#state}); best holds copies of them. */
+    private Map<String, Tensor> state;
+    private List<Tensor> stateValues;
     private boolean hasBest;
     private float bestValAcc = Float.NEGATIVE_INFINITY;
     private int epoch, iteration;
@@ -333,8 +336,10 @@ public final class Solver implements AutoCloseable {
             opt.prepare(params);
             rng();
             batcher = new Batcher(train, batchSize, rng);
-            best = new Tensor[params.size()];
-            for (int i = 0; i < best.length; i++) best[i] = Tensor.zeros(params.get(i).value().shape());
+            state = ModelIO.state(model);
+            stateValues = List.copyOf(state.values());
+            best = new Tensor[stateValues.size()];
+            for (int i = 0; i < best.length; i++) best[i] = Tensor.zeros(stateValues.get(i).shape());
         } catch (RuntimeException e) {
             opt.close();
             freeBuffers();
@@ -396,7 +401,7 @@ public final class Solver implements AutoCloseable {
                     boolean improved = valAcc > bestValAcc;
                     if (improved) {
                         bestValAcc = valAcc;
-                        for (int i = 0; i < best.length; i++) best[i].copyFrom(params.get(i).value());
+                        for (int i = 0; i < best.length; i++) best[i].copyFrom(stateValues.get(i));
                         hasBest = true;
                     }
                     Path ckpt = checkpointName != null ? saveCheckpoint() : null;
@@ -419,7 +424,7 @@ public final class Solver implements AutoCloseable {
     /** Loads the best validation parameters seen so far into the model (nothing if none yet). */
     public void restoreBest() {
         if (!hasBest) return;
-        for (int i = 0; i < best.length; i++) params.get(i).value().copyFrom(best[i]);
+        for (int i = 0; i < best.length; i++) stateValues.get(i).copyFrom(best[i]);
     }
 
     private float step(boolean monitor) {
@@ -586,9 +591,10 @@ public final class Solver implements AutoCloseable {
      */
     public void saveCheckpoint(Path file) throws IOException {
         init();
-        Map<String, Tensor> tensors = new LinkedHashMap<>(ModelIO.tensors(params, "param/"));
+        Map<String, Tensor> tensors = ModelIO.prefixed(state, "param/");
         if (hasBest) {
-            for (int i = 0; i < best.length; i++) tensors.put("best/" + params.get(i).name(), best[i]);
+            int i = 0;
+            for (String name : state.keySet()) tensors.put("best/" + name, best[i++]);
         }
         Optimizer.State os = optimizer.exportState();
         for (var e : os.tensors().entrySet()) tensors.put("optim/" + e.getKey(), e.getValue());
@@ -653,8 +659,8 @@ public final class Solver implements AutoCloseable {
         List<Float> ckLoss = parseFloats(checkpoint, "loss_history", meta(checkpoint, m, "loss_history"));
         List<Float> ckTrainAcc = parseFloats(checkpoint, "train_acc_history", meta(checkpoint, m, "train_acc_history"));
         List<Float> ckValAcc = parseFloats(checkpoint, "val_acc_history", meta(checkpoint, m, "val_acc_history"));
-        ModelIO.check(params, h, "param/");
-        if (ckHasBest) ModelIO.check(params, h, "best/");
+        ModelIO.check(state, h, "param/");
+        if (ckHasBest) ModelIO.check(state, h, "best/");
         try (SafeTensors.Contents c = SafeTensors.load(checkpoint)) {
             Map<String, Tensor> ot = new LinkedHashMap<>();
             Map<String, String> os = new LinkedHashMap<>();
@@ -666,10 +672,11 @@ public final class Solver implements AutoCloseable {
                 throw new IllegalArgumentException(checkpoint + ": " + e.getMessage(), e);
             }
             // nothing below can fail
-            for (int i = 0; i < params.size(); i++) {
-                String name = params.get(i).name();
-                params.get(i).value().copyFrom(c.tensors().get("param/" + name));
-                if (ckHasBest) best[i].copyFrom(c.tensors().get("best/" + name));
+            int i = 0;
+            for (var e : state.entrySet()) {
+                e.getValue().copyFrom(c.tensors().get("param/" + e.getKey()));
+                if (ckHasBest) best[i].copyFrom(c.tensors().get("best/" + e.getKey()));
+                i++;
             }
         }
         hasBest = ckHasBest;
