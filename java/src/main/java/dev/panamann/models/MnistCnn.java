@@ -34,20 +34,40 @@ public final class MnistCnn extends SequentialModel {
      * @param seed    seed of the weight initialization and of the dropout masks
      */
     public MnistCnn(Ops ops, float dropout, float reg, long seed) {
+        this(ops, 28, 32, 64, 1024, dropout, reg, seed);
+    }
+
+    /**
+     * The same architecture at other sizes (small ones for gradient checks).
+     *
+     * @param ops       backend
+     * @param imageSize side of the square one-channel input, divisible by 4 (28 for MNIST)
+     * @param filters1  filters of the first convolution (32)
+     * @param filters2  filters of the second convolution (64)
+     * @param hidden    units of the hidden affine layer (1024)
+     * @param dropout   probability of dropping a hidden unit in training, in [0, 1)
+     * @param reg       L2 regularization strength, &gt;= 0
+     * @param seed      seed of the weight initialization and of the dropout masks
+     */
+    public MnistCnn(Ops ops, int imageSize, int filters1, int filters2, int hidden, float dropout, float reg, long seed) {
         super(10, reg);
+        if (imageSize < 4 || imageSize % 4 != 0) {
+            throw new IllegalArgumentException("MnistCnn: imageSize must be a positive multiple of 4, got " + imageSize);
+        }
         this.dropout = dropout;
         Rng rng = new Rng(seed);
+        int flat = filters2 * (imageSize / 4) * (imageSize / 4);
         try {
-            add(new Conv2d(ops, 1, 32, 5, 1, 2, rng, he(25), "W1", "b1"), "").setInputGradient(false);
+            add(new Conv2d(ops, 1, filters1, 5, 1, 2, rng, he(25), "W1", "b1"), "").setInputGradient(false);
             add(new ReLU(), "");
             add(new MaxPool2d(ops, 2, 2), "");
-            add(new Conv2d(ops, 32, 64, 5, 1, 2, rng, he(32 * 25), "W2", "b2"), "");
+            add(new Conv2d(ops, filters1, filters2, 5, 1, 2, rng, he(filters1 * 25), "W2", "b2"), "");
             add(new ReLU(), "");
             add(new MaxPool2d(ops, 2, 2), "");
-            add(new Affine(ops, 64 * 7 * 7, 1024, rng, he(64 * 7 * 7), "W3", "b3"), "");
+            add(new Affine(ops, flat, hidden, rng, he(flat), "W3", "b3"), "");
             add(new ReLU(), "");
             if (dropout > 0f) add(new Dropout(dropout, new Rng(seed ^ 0x5DEECE66DL)), "");
-            add(new Affine(ops, 1024, 10, rng, he(1024), "W4", "b4"), "");
+            add(new Affine(ops, hidden, 10, rng, he(hidden), "W4", "b4"), "");
         } catch (RuntimeException e) {
             closeQuietly();
             throw e;

@@ -125,24 +125,34 @@ public final class GradientCheck {
      * @param oneSided also take the one-sided differences (two more evaluations per element)
      */
     public static Estimates estimate(DoubleSupplier f, Tensor x, double h, boolean oneSided) {
+        return estimate(f, x, h, oneSided, null);
+    }
+
+    /**
+     * As {@link #estimate(DoubleSupplier, Tensor, double, boolean)} for the elements at
+     * {@code indices} only (cs231n's {@code grad_check_sparse}); {@code null} means all. The
+     * estimates come in the order of {@code indices}.
+     */
+    public static Estimates estimate(DoubleSupplier f, Tensor x, double h, boolean oneSided, int[] indices) {
         if (!(h > 0)) throw new IllegalArgumentException("step h must be > 0, got " + h);
         x.checkOpen();
-        int n = x.sizeInt();
+        int n = indices == null ? x.sizeInt() : indices.length;
         double[] centered = new double[n];
         double[] right = oneSided ? new double[n] : null, left = oneSided ? new double[n] : null;
         double f0 = oneSided ? f.getAsDouble() : 0;
-        for (int i = 0; i < n; i++) {
+        for (int k = 0; k < n; k++) {
+            int i = indices == null ? k : indices[k];
             float old = x.getFlat(i);
             double step = h * Math.max(1.0, Math.abs(old));
             try {
                 // the steps actually taken, after rounding x +- step to float
                 double dp = (float) (old + step) - (double) old, dm = (float) (old - step) - (double) old;
                 double fp = at(f, x, i, (float) (old + step)), fm = at(f, x, i, (float) (old - step));
-                centered[i] = (fp - fm) / (dp - dm);
+                centered[k] = (fp - fm) / (dp - dm);
                 if (oneSided) {
                     double dp2 = (float) (old + 2 * step) - (double) old, dm2 = (float) (old - 2 * step) - (double) old;
-                    right[i] = oneSidedSlope(f0, dp, fp, dp2, at(f, x, i, (float) (old + 2 * step)));
-                    left[i] = oneSidedSlope(f0, dm, fm, dm2, at(f, x, i, (float) (old - 2 * step)));
+                    right[k] = oneSidedSlope(f0, dp, fp, dp2, at(f, x, i, (float) (old + 2 * step)));
+                    left[k] = oneSidedSlope(f0, dm, fm, dm2, at(f, x, i, (float) (old - 2 * step)));
                 }
             } finally {
                 x.setFlat(i, old);
@@ -361,6 +371,46 @@ public final class GradientCheck {
         for (int i = 0; i < params.size(); i++) analytic.put(names.get(i), toDoubles(params.get(i).grad()));
         for (int i = 0; i < params.size(); i++) {
             numeric.put(names.get(i), estimate(() -> model.lossDouble(x, y), params.get(i).value(), h, true));
+        }
+        return compareAll(analytic, numeric);
+    }
+
+    /**
+     * As {@link #checkModel(Model, Tensor, int[], double)}, but for a param with more than
+     * {@code maxPerParam} elements only that many, drawn at random (cs231n's
+     * {@code grad_check_sparse}): for models too large to perturb every weight.
+     *
+     * @param model       the model, deterministic in training mode
+     * @param x           input batch, (N, ...)
+     * @param y           labels, N values
+     * @param h           relative step, e.g. {@link #STEP}
+     * @param maxPerParam elements checked per param at most, &gt;= 1
+     * @param seed        seed of the choice of elements
+     * @return results by param name, in {@link Model#params()} order
+     */
+    public static Map<String, Result> checkModel(Model model, Tensor x, int[] y, double h, int maxPerParam, long seed) {
+        if (maxPerParam < 1) throw new IllegalArgumentException("maxPerParam must be >= 1, got " + maxPerParam);
+        dev.panamann.tensor.Rng rng = new dev.panamann.tensor.Rng(seed);
+        model.lossDouble(x, y);
+        List<Param> params = model.params();
+        List<String> names = uniqueNames(null, params);
+        Map<String, double[]> analytic = new LinkedHashMap<>();
+        Map<String, int[]> chosen = new LinkedHashMap<>();
+        for (int i = 0; i < params.size(); i++) {
+            double[] all = toDoubles(params.get(i).grad());
+            int[] idx = all.length <= maxPerParam ? null : java.util.Arrays.copyOf(rng.permutation(all.length), maxPerParam);
+            double[] a = all;
+            if (idx != null) {
+                a = new double[idx.length];
+                for (int k = 0; k < idx.length; k++) a[k] = all[idx[k]];
+            }
+            analytic.put(names.get(i), a);
+            chosen.put(names.get(i), idx);
+        }
+        Map<String, Estimates> numeric = new LinkedHashMap<>();
+        for (int i = 0; i < params.size(); i++) {
+            numeric.put(names.get(i), estimate(() -> model.lossDouble(x, y), params.get(i).value(), h, true,
+                    chosen.get(names.get(i))));
         }
         return compareAll(analytic, numeric);
     }

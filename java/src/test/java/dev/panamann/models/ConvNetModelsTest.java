@@ -1,0 +1,190 @@
+package dev.panamann.models;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.panamann.data.Cifar10;
+import dev.panamann.data.Dataset;
+import dev.panamann.data.Preprocess;
+import dev.panamann.io.ModelIO;
+import dev.panamann.ops.Ops;
+import dev.panamann.tensor.Rng;
+import dev.panamann.tensor.Tensor;
+import dev.panamann.testutil.Backs;
+import dev.panamann.train.GradAssert;
+import dev.panamann.train.GradientCheck;
+import dev.panamann.train.Solver;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Whole-model checks of the conv nets and of model state (batch-norm buffers) save/load. */
+class ConvNetModelsTest {
+
+    static Stream<Ops> backends() { return Backs.all().stream(); }
+
+    static int[] labels(Rng rng, int n, int c) {
+        int[] y = new int[n];
+        for (int i = 0; i < n; i++) y[i] = rng.nextInt(c);
+        return y;
+    }
+
+    @ParameterizedTest(autoCloseArguments = false) // the backends are shared
+    @MethodSource("backends")
+    void threeLayerConvNetGradientCheck(Ops ops) {
+        Rng rng = new Rng(7);
+        for (float reg : new float[] {0f, 0.5f}) {
+            try (ThreeLayerConvNet net = new ThreeLayerConvNet(ops, new int[] {3, 8, 6}, 4, 3, 6, 5, 0.3f, reg, 8);
+                 Tensor x = Tensor.randn(rng, 1f, 2, 3, 8, 6)) {
+                var r = GradientCheck.checkModel(net, x, labels(rng, 2, 5), GradientCheck.STEP);
+                assertEquals(List.of("W1", "b1", "W2", "b2", "W3", "b3"), List.copyOf(r.keySet()));
+                GradAssert.allOk(ops.name() + " ThreeLayerConvNet reg " + reg, r);
+            }
+        }
+    }
+
+    @ParameterizedTest(autoCloseArguments = false)
+    @MethodSource("backends")
+    void mnistCnnSparseGradientCheck(Ops ops) {
+        Rng rng = new Rng(9);
+        // the MNIST architecture at small sizes (8x8 input, 3 and 4 filters, 12 hidden): with the
+        // full sizes a float32 loss crosses too many ReLU/max-pool kinks per step to check
+        try (MnistCnn net = new MnistCnn(ops, 8, 3, 4, 12, 0f, 1e-2f, 10); // no dropout: the check needs a deterministic loss
+             Tensor x = Tensor.randn(rng, 1f, 1, 1, 8, 8)) {
+            var r = GradientCheck.checkModel(net, x, labels(rng, 1, 10), GradientCheck.STEP);
+            assertEquals(List.of("W1", "b1", "W2", "b2", "W3", "b3", "W4", "b4"), List.copyOf(r.keySet()));
+            GradAssert.allOk(ops.name() + " MnistCnn", r);
+        }
+    }
+
+    @Test
+    void sparseCheckCatchesAWrongGradient() {
+        // the sparse check must still see a bug: break W2's gradient of a small conv net by 2%
+        Ops ops = Backs.java();
+        Rng rng = new Rng(12);
+        try (ThreeLayerConvNet inner = new ThreeLayerConvNet(ops, new int[] {1, 6, 6}, 2, 3, 4, 3, 0.3f, 0f, 13);
+             Model net = new Model() {
+                 @Override public Tensor scores(Tensor x) { return inner.scores(x); }
+                 @Override public float loss(Tensor x, int[] y) { return (float) lossDouble(x, y); }
+                 @Override public double lossDouble(Tensor x, int[] y) {
+                     double l = inner.lossDouble(x, y);
+                     Tensor g = inner.paramMap().get("W2").grad();
+                     for (long i = 0; i < g.size(); i++) g.setFlat(i, g.getFlat(i) * 1.02f);
+                     return l;
+                 }
+                 @Override public List<dev.panamann.layers.Param> params() { return inner.params(); }
+                 @Override public int numClasses() { return inner.numClasses(); }
+                 @Override public void close() {}
+             };
+             Tensor x = Tensor.randn(rng, 1f, 2, 1, 6, 6)) {
+            var r = GradientCheck.checkModel(net, x, labels(rng, 2, 3), GradientCheck.STEP, 5, 14);
+            assertTrue(!r.get("W2").ok(GradientCheck.TOLERANCE), "a 2% error in W2's gradient passed: " + r.get("W2"));
+        }
+    }
+
+    @Test
+    void badConvNetConfigurationsAreRejected() {
+        Ops ops = Backs.java();
+        assertThrows(IllegalArgumentException.class, () -> new ThreeLayerConvNet(ops, new int[] {3, 31, 32}, 4, 3, 6, 5, 1e-3f, 0f, 1));
+        assertThrows(IllegalArgumentException.class, () -> new ThreeLayerConvNet(ops, new int[] {3, 32, 32}, 4, 4, 6, 5, 1e-3f, 0f, 1));
+        try (ThreeLayerConvNet net = new ThreeLayerConvNet(ops, new int[] {3, 8, 8}, 4, 3, 6, 5, 1e-3f, 0f, 1);
+             Tensor wrongChannels = Tensor.zeros(2, 1, 8, 8)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> net.scores(wrongChannels));
+            assertTrue(e.getMessage().contains("[2, 1, 8, 8]"), e.getMessage());
+        }
+    }
+
+    @Test
+    void mnistCnnFullSizeShapes() {
+        try (MnistCnn net = new MnistCnn(Backs.java(), 0.5f, 0f, 1); Tensor x = Tensor.zeros(3, 1, 28, 28)) {
+            assertArrayEquals(new int[] {3, 10}, net.scores(x).shape());
+            assertArrayEquals(new int[] {64 * 7 * 7, 1024}, net.paramMap().get("W3").value().shape());
+        }
+    }
+
+    /**
+     * The cs231n sanity check: the conv net overfits 100 CIFAR-10 training images (native
+     * backend; the Java backend computes the same, see the op agreement tests).
+     */
+    @Test
+    void threeLayerConvNetOverfitsOneHundredCifarImages() throws Exception {
+        Ops ops = Backs.nativeOps();
+        String shared = System.getProperty("panamann.sharedDir");
+        Assumptions.assumeTrue(shared != null, "panamann.sharedDir not set");
+        Path archive = Path.of(shared, "data", "cifar10", Cifar10.ARCHIVE_NAME);
+        Assumptions.assumeTrue(Files.isRegularFile(archive), "no CIFAR-10 archive at " + archive);
+        try (Cifar10.Data data = Cifar10.load(archive, 100, 100);
+             Tensor mean = Preprocess.subtractMeanImage(data.train(), data.test());
+             ThreeLayerConvNet net = new ThreeLayerConvNet(ops, new int[] {3, 32, 32}, 32, 7, 100, 10, 1e-2f, 0f, 0)) {
+            Dataset train = data.train();
+            try (Solver solver = new Solver(net, train, data.test())
+                    .updateRule("adam").optimConfig(Map.of("learning_rate", 1e-3))
+                    .batchSize(50).numEpochs(15).verbose(false).seed(1)) {
+                solver.train();
+                float trainAcc = solver.checkAccuracy(train, null, 50);
+                assertTrue(trainAcc >= 0.9f, ops.name() + ": training accuracy on 100 images after 15 epochs is " + trainAcc
+                        + ", losses " + solver.lossHistory());
+            }
+        }
+    }
+
+    @ParameterizedTest(autoCloseArguments = false)
+    @MethodSource("backends")
+    void batchNormRunningStatisticsAreSavedAndLoaded(Ops ops) throws Exception {
+        Rng rng = new Rng(20);
+        FullyConnectedNet.Options opt = FullyConnectedNet.Options.DEFAULT.withBatchNorm(true).withSeed(21);
+        Path dir = Path.of(System.getProperty("panamann.workDir", "target/test-work"), "bn-save-" + ops.name());
+        Files.createDirectories(dir);
+        Path file = dir.resolve("model.safetensors");
+        try (FullyConnectedNet a = new FullyConnectedNet(ops, new int[] {5}, 4, 3, opt);
+             FullyConnectedNet b = new FullyConnectedNet(ops, new int[] {5}, 4, 3, opt.withSeed(22));
+             Tensor x = Tensor.randn(rng, 3f, 6, 4)) {
+            a.loss(x, labels(rng, 6, 3)); // a training pass moves the running statistics away from their start
+            assertEquals(List.of("running_mean1", "running_var1"), List.copyOf(a.buffers().keySet()));
+            ModelIO.save(a, file);
+            ModelIO.load(b, file);
+            for (String k : a.buffers().keySet()) {
+                assertArrayEquals(a.buffers().get(k).toArray(), b.buffers().get(k).toArray(), k);
+            }
+            assertTrue(a.buffers().get("running_mean1").toArray()[0] != 0f, "running mean did not move");
+            float[] sa = a.scores(x).toArray(), sb = b.scores(x).toArray();
+            assertArrayEquals(sa, sb, "eval scores after load");
+        }
+    }
+
+    @Test
+    void solverRestoresBestBatchNormStatistics() throws Exception {
+        // best-params restore must cover buffers too: after train() the eval scores equal those
+        // the model had at its best validation check, running statistics included
+        Ops ops = Backs.java();
+        Rng rng = new Rng(30);
+        try (Tensor xt = Tensor.randn(rng, 1f, 40, 4); Tensor xv = Tensor.randn(rng, 1f, 20, 4);
+             FullyConnectedNet net = new FullyConnectedNet(ops, new int[] {8}, 4, 3,
+                     FullyConnectedNet.Options.DEFAULT.withBatchNorm(true).withWeightScale(0.5f).withSeed(31))) {
+            Dataset train = new Dataset(xt, labels(rng, 40, 3)), val = new Dataset(xv, labels(rng, 20, 3));
+            ByteArrayOutputStream sink = new ByteArrayOutputStream();
+            final float[][] bestMean = new float[1][];
+            try (Solver s = new Solver(net, train, val).batchSize(10).numEpochs(4).out(new PrintStream(sink))
+                    .verbose(false).seed(2).optimConfig(Map.of("learning_rate", 0.05))
+                    .listener(new Solver.Listener() {
+                        @Override
+                        public void onCheck(Solver.Check c) {
+                            if (c.improved()) bestMean[0] = net.buffers().get("running_mean1").toArray();
+                        }
+                    })) {
+                s.train();
+            }
+            assertArrayEquals(bestMean[0], net.buffers().get("running_mean1").toArray());
+        }
+    }
+}
