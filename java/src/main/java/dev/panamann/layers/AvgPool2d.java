@@ -1,83 +1,18 @@
 package dev.panamann.layers;
 
 import dev.panamann.ops.Ops;
-import dev.panamann.ops.Pool2dOp;
-import dev.panamann.ops.PoolGeometry;
-import dev.panamann.tensor.Tensor;
 
 /**
- * 2-D average pooling: the mean of square windows of {@code kernel} x {@code kernel}, moved
- * by {@code stride}, no padding. Input (N, C, H, W), output (N, C, OH, OW) with
- * {@code OH = (H - kernel) / stride + 1}. A TRAIN forward must come before backward, which
- * spreads each gradient evenly over its window.
+ * 2-D average pooling: the mean of each window. A TRAIN forward must come before backward,
+ * which spreads each gradient evenly over its window. Shapes as in {@link Pool2d}.
  */
-public final class AvgPool2d implements Layer {
-    private final Ops ops;
-    private final int kernel, stride;
-    private Pool2dOp plan;
-    private Tensor out, dx;
-    private boolean trained;
-
+public final class AvgPool2d extends Pool2d {
     /**
      * @param ops    backend
      * @param kernel window height and width
      * @param stride step between windows
      */
     public AvgPool2d(Ops ops, int kernel, int stride) {
-        if (kernel < 1 || stride < 1) {
-            throw new IllegalArgumentException("AvgPool2d needs kernel and stride >= 1, got kernel " + kernel + ", stride " + stride);
-        }
-        this.ops = ops;
-        this.kernel = kernel;
-        this.stride = stride;
+        super(ops, kernel, stride, false, "AvgPool2d");
     }
-
-    /**
-     * @param x    input, (N, C, H, W)
-     * @param mode TRAIN allows a {@link #backward} after it
-     * @return output, (N, C, OH, OW), owned by this layer
-     */
-    @Override
-    public Tensor forward(Tensor x, Mode mode) {
-        x.checkOpen();
-        if (x.rank() != 4) {
-            throw new IllegalArgumentException("AvgPool2d expects input (N, C, H, W) but got " + x.shapeString());
-        }
-        PoolGeometry g = new PoolGeometry(x.dim(0), x.dim(1), x.dim(2), x.dim(3), kernel, stride);
-        if (plan == null || !plan.geometry().equals(g)) replan(g);
-        plan.forward(x, out, mode == Mode.TRAIN);
-        if (mode == Mode.TRAIN) trained = true;
-        return out;
-    }
-
-    /**
-     * @param dout upstream gradient, (N, C, OH, OW)
-     * @return gradient for the input, (N, C, H, W), owned by this layer
-     */
-    @Override
-    public Tensor backward(Tensor dout) {
-        if (!trained) throw new IllegalStateException("AvgPool2d.backward called without a TRAIN forward before it");
-        plan.backward(dout, dx);
-        return dx;
-    }
-
-    private void replan(PoolGeometry g) {
-        close();
-        plan = ops.pool2d(g, false);
-        out = Tensor.zeros(g.outputShape());
-        dx = Tensor.zeros(g.inputShape());
-    }
-
-    @Override
-    public void close() {
-        if (plan != null) plan.close();
-        if (out != null) out.close();
-        if (dx != null) dx.close();
-        plan = null;
-        out = dx = null;
-        trained = false;
-    }
-
-    @Override
-    public String toString() { return "AvgPool2d(" + kernel + "x" + kernel + ", stride " + stride + ")"; }
 }

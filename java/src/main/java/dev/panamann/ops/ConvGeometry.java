@@ -1,5 +1,7 @@
 package dev.panamann.ops;
 
+import dev.panamann.tensor.Tensor;
+
 /**
  * Shapes of one 2-D convolution: input (n, c, h, w), {@code f} filters of (c, kh, kw),
  * square {@code stride} and zero {@code pad} on every side. Output is (n, f, outH, outW) with
@@ -29,6 +31,24 @@ public record ConvGeometry(int n, int c, int h, int w, int f, int kh, int kw, in
     public int[] weightShape() { return new int[] {f, c, kh, kw}; }
 
     public int[] outputShape() { return new int[] {n, f, outH(), outW()}; }
+
+    /** Checks the tensors of {@link Conv2dOp#forward} against this geometry (both shapes in the message). */
+    public void checkForward(Tensor x, Tensor w, Tensor b, Tensor out) {
+        x.requireShape("conv2d forward x", inputShape());
+        w.requireShape("conv2d forward w", weightShape());
+        b.requireShape("conv2d forward b", f);
+        out.requireShape("conv2d forward out", outputShape());
+    }
+
+    /** Checks the tensors of {@link Conv2dOp#backward} against this geometry; dx may be null. */
+    public void checkBackward(Tensor x, Tensor w, Tensor dout, Tensor dx, Tensor dw, Tensor db) {
+        x.requireShape("conv2d backward x", inputShape());
+        w.requireShape("conv2d backward w", weightShape());
+        dout.requireShape("conv2d backward dout", outputShape());
+        if (dx != null) dx.requireShape("conv2d backward dx", inputShape());
+        dw.requireShape("conv2d backward dw", weightShape());
+        db.requireShape("conv2d backward db", f);
+    }
 
     private static String describe(int n, int c, int h, int w, int f, int kh, int kw, int stride, int pad) {
         return "input (" + n + ", " + c + ", " + h + ", " + w + "), " + f + " filters " + kh + "x" + kw

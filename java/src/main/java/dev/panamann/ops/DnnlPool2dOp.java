@@ -82,8 +82,7 @@ final class DnnlPool2dOp implements Pool2dOp {
 
     @Override
     public void forward(Tensor x, Tensor out, boolean training) {
-        x.requireShape("pool2d forward x", g.inputShape());
-        out.requireShape("pool2d forward out", g.outputShape());
+        g.checkForward(x, out);
         plan.enter();
         Dnnl.bind(srcMem, x);
         Dnnl.bind(dstMem, out);
@@ -94,8 +93,7 @@ final class DnnlPool2dOp implements Pool2dOp {
 
     @Override
     public void backward(Tensor dout, Tensor dx) {
-        dout.requireShape("pool2d backward dout", g.outputShape());
-        dx.requireShape("pool2d backward dx", g.inputShape());
+        g.checkBackward(dout, dx);
         if (!trained) {
             throw new IllegalStateException((max ? "max" : "average") + " pooling backward called before a training forward");
         }

@@ -46,10 +46,7 @@ final class JavaConv2dOp implements Conv2dOp {
 
     @Override
     public void forward(Tensor x, Tensor w, Tensor b, Tensor out) {
-        x.requireShape("conv2d forward x", g.inputShape());
-        w.requireShape("conv2d forward w", g.weightShape());
-        b.requireShape("conv2d forward b", g.f());
-        out.requireShape("conv2d forward out", g.outputShape());
+        g.checkForward(x, w, b, out);
         checkOpen();
         int f = g.f();
         long imgBytes = (long) img.length * Float.BYTES, outFloats = (long) f * p;
@@ -68,12 +65,7 @@ final class JavaConv2dOp implements Conv2dOp {
 
     @Override
     public void backward(Tensor x, Tensor w, Tensor dout, Tensor dx, Tensor dw, Tensor db) {
-        x.requireShape("conv2d backward x", g.inputShape());
-        w.requireShape("conv2d backward w", g.weightShape());
-        dout.requireShape("conv2d backward dout", g.outputShape());
-        if (dx != null) dx.requireShape("conv2d backward dx", g.inputShape());
-        dw.requireShape("conv2d backward dw", g.weightShape());
-        db.requireShape("conv2d backward db", g.f());
+        g.checkBackward(x, w, dout, dx, dw, db);
         checkOpen();
         int f = g.f();
         long imgBytes = (long) img.length * Float.BYTES, outFloats = (long) f * p;

@@ -34,8 +34,7 @@ final class JavaPool2dOp implements Pool2dOp {
 
     @Override
     public void forward(Tensor x, Tensor out, boolean training) {
-        x.requireShape("pool2d forward x", g.inputShape());
-        out.requireShape("pool2d forward out", g.outputShape());
+        g.checkForward(x, out);
         checkOpen();
         MemorySegment xs = x.segment(), os = out.segment();
         int h = g.h(), w = g.w(), oh = g.outH(), ow = g.outW(), k = g.kernel(), st = g.stride();
@@ -81,8 +80,7 @@ final class JavaPool2dOp implements Pool2dOp {
 
     @Override
     public void backward(Tensor dout, Tensor dx) {
-        dout.requireShape("pool2d backward dout", g.outputShape());
-        dx.requireShape("pool2d backward dx", g.inputShape());
+        g.checkBackward(dout, dx);
         checkOpen();
         if (!trained) {
             throw new IllegalStateException((max ? "max" : "average") + " pooling backward called before a training forward");

@@ -1,0 +1,89 @@
+package dev.panamann.bench;
+
+import dev.panamann.models.Model;
+import dev.panamann.models.ThreeLayerConvNet;
+import dev.panamann.models.TwoLayerNet;
+import dev.panamann.ops.Backends;
+import dev.panamann.ops.Ops;
+import dev.panamann.optim.Optimizer;
+import dev.panamann.optim.Optimizers;
+import dev.panamann.tensor.Rng;
+import dev.panamann.tensor.Tensor;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * One whole training step (forward, loss, backward, optimizer update) of the reference
+ * models, native vs pure Java: the CIFAR-10 conv net (batch 50, adam) and TwoLayerNet
+ * (3072-300-10, batch 400, sgd). Reports ms per step; images/s = batch / (ms / 1000).
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xmx4g"})
+public class TrainStepBench {
+    @Param({"convnet", "twolayer"})
+    public String model;
+
+    @Param({"native", "java"})
+    public String backend;
+
+    private Ops ops;
+    private Model net;
+    private Optimizer opt;
+    private List<dev.panamann.layers.Param> params;
+    private Tensor x;
+    private int[] y;
+
+    @Setup(Level.Trial)
+    public void setup() {
+        ops = Backends.create(backend);
+        Rng rng = new Rng(1);
+        int batch;
+        if (model.equals("convnet")) {
+            batch = 50;
+            net = new ThreeLayerConvNet(ops, new int[] {3, 32, 32}, 32, 7, 100, 10, 1e-3f, 1e-3f, 1);
+            opt = Optimizers.create("adam", Map.of("learning_rate", 1e-3));
+        } else {
+            batch = 400;
+            net = new TwoLayerNet(ops, 3 * 32 * 32, 300, 10, 1e-4f, 1e-2f, 1);
+            opt = Optimizers.create("sgd", Map.of("learning_rate", 1e-3));
+        }
+        x = Tensor.randn(rng, 50f, batch, 3, 32, 32);
+        y = new int[batch];
+        for (int i = 0; i < batch; i++) y[i] = rng.nextInt(10);
+        params = net.params();
+        opt.prepare(params);
+    }
+
+    @Benchmark
+    public float step() {
+        float loss = net.loss(x, y);
+        opt.step(params);
+        return loss;
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        opt.close();
+        net.close();
+        x.close();
+        ops.close();
+    }
+}
