@@ -1,6 +1,7 @@
 /* panama-nn native library. For now it only reports the versions of the
  * libraries it was built against; the conv-net train step written directly
- * against oneDNN + OpenBLAS (the "no Java at all" ceiling) will live here. */
+ * against oneDNN + OpenBLAS (the "no Java at all" ceiling) is the program in
+ * convnet_bench.c. */
 #include <cblas.h>
 #include <dnnl.h>
 
