@@ -30,6 +30,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * One whole training step (forward, loss, backward, optimizer update) of the reference
  * models, native vs pure Java: the CIFAR-10 conv net (batch 50, adam) and TwoLayerNet
  * (3072-300-10, batch 400, sgd). Reports ms per step; images/s = batch / (ms / 1000).
+ * {@code -p layout=plain} measures the conv net with oneDNN computing in plain NCHW.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -44,6 +45,10 @@ public class TrainStepBench {
     @Param({"native", "java"})
     public String backend;
 
+    /** oneDNN convolution layouts: {@code any} (oneDNN chooses) or {@code plain} (NCHW everywhere). */
+    @Param({"any"})
+    public String layout;
+
     private Ops ops;
     private Model net;
     private Optimizer opt;
@@ -53,6 +58,7 @@ public class TrainStepBench {
 
     @Setup(Level.Trial)
     public void setup() {
+        System.setProperty("panamann.dnnl.convLayout", layout);
         ops = Backends.create(backend);
         Rng rng = new Rng(1);
         int batch;

@@ -22,6 +22,10 @@ import java.lang.foreign.MemorySegment;
  * The user's tensors stay plain NCHW / OIHW; where the chosen layout differs, a reorder
  * primitive and a buffer in that layout are made here, once, and run at the edges of each call.
  * All primitives share one user-managed scratchpad owned by the plan.
+ *
+ * <p>{@code -Dpanamann.dnnl.convLayout=plain} makes every convolution compute in the user's
+ * plain NCHW / OIHW layouts instead (no reorders), to measure what the chosen layouts gain;
+ * the default is {@code any}. It is read when a plan is made.
  */
 final class DnnlConv2dOp implements Conv2dOp {
     private final ConvGeometry g;
@@ -48,9 +52,10 @@ final class DnnlConv2dOp implements Conv2dOp {
             MemorySegment wUser = plan.md(dnnl_h.dnnl_oihw(), wDims);
             MemorySegment bUser = plan.md(dnnl_h.dnnl_x(), g.f());
             MemorySegment yUser = plan.md(dnnl_h.dnnl_nchw(), yDims);
-            MemorySegment xAny = plan.md(any, xDims);
-            MemorySegment wAny = plan.md(any, wDims);
-            MemorySegment yAny = plan.md(any, yDims);
+            boolean plain = plainLayout();
+            MemorySegment xAny = plain ? xUser : plan.md(any, xDims);
+            MemorySegment wAny = plain ? wUser : plan.md(any, wDims);
+            MemorySegment yAny = plain ? yUser : plan.md(any, yDims);
             MemorySegment strides = plan.dims(g.stride(), g.stride());
             MemorySegment padL = plan.dims(g.pad(), g.pad());
             // oneDNN checks (h + padL + padR - kh) / stride + 1 == outH with floor division,
@@ -105,6 +110,16 @@ final class DnnlConv2dOp implements Conv2dOp {
             plan.close();
             throw e;
         }
+    }
+
+    /** The layout setting: {@code any} (default) or {@code plain}; anything else is an error. */
+    static boolean plainLayout() {
+        String v = System.getProperty("panamann.dnnl.convLayout", "any");
+        return switch (v) {
+            case "any" -> false;
+            case "plain" -> true;
+            default -> throw new IllegalArgumentException("panamann.dnnl.convLayout must be 'any' or 'plain', got '" + v + "'");
+        };
     }
 
     @Override

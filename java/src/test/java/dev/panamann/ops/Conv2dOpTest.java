@@ -135,6 +135,41 @@ class Conv2dOpTest {
         }
     }
 
+    /** The plain-layout switch (for measuring what oneDNN's own layouts gain) computes the same. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("geometries")
+    void plainLayoutAgreesWithJava(ConvGeometry g) {
+        Ops nat = Backs.nativeOps();
+        System.setProperty("panamann.dnnl.convLayout", "plain");
+        try (Conv2dOp jop = Backs.java().conv2d(g); Conv2dOp nop = nat.conv2d(g);
+             Data j = new Data(g, 98); Data n = new Data(g, 98)) {
+            System.clearProperty("panamann.dnnl.convLayout");
+            jop.forward(j.x, j.w, j.b, j.out);
+            nop.forward(n.x, n.w, n.b, n.out);
+            jop.backward(j.x, j.w, j.dout, j.dx, j.dw, j.db);
+            nop.backward(n.x, n.w, n.dout, n.dx, n.dw, n.db);
+            NumGrad.assertAgree("out", j.out.toArray(), n.out.toArray(), 1e-5);
+            NumGrad.assertAgree("dx", j.dx.toArray(), n.dx.toArray(), 1e-5);
+            NumGrad.assertAgree("dw", j.dw.toArray(), n.dw.toArray(), 1e-5);
+            NumGrad.assertAgree("db", j.db.toArray(), n.db.toArray(), 1e-5);
+        } finally {
+            System.clearProperty("panamann.dnnl.convLayout");
+        }
+    }
+
+    @Test
+    void unknownLayoutSettingIsRejected() {
+        Ops nat = Backs.nativeOps();
+        System.setProperty("panamann.dnnl.convLayout", "blocked");
+        try {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> nat.conv2d(new ConvGeometry(1, 1, 4, 4, 1, 3, 3, 1, 1)));
+            assertTrue(e.getMessage().contains("blocked"), e.getMessage());
+        } finally {
+            System.clearProperty("panamann.dnnl.convLayout");
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.panamann.ops.NumGrad#backends")
     void planReuseGivesSameResultsAndOverwritesGradients(String backend) {
