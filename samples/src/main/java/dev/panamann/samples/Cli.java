@@ -61,17 +61,33 @@ public final class Cli implements Runnable {
 
     /** The configured command line: error handling and the defaults table in {@code train --help}. */
     public static CommandLine commandLine() {
-        CommandLine cl = new CommandLine(new Cli());
+        CommandLine cl = configure(new CommandLine(new Cli()));
+        cl.getSubcommands().get("train").getCommandSpec().usageMessage().footer(TrainCommand.defaultsFooter());
+        return cl;
+    }
+
+    /**
+     * Runs a sample's command object (a picocli {@code @Command}) with the command line's error
+     * handling and returns the exit code.
+     */
+    public static int runSample(Object command, String... args) {
+        int code = configure(new CommandLine(command)).execute(args);
+        System.out.flush();
+        return code;
+    }
+
+    /** Usage width and error handling: user errors print one message (exit 2), others a stack trace (exit 3). */
+    static CommandLine configure(CommandLine cl) {
         cl.setUsageHelpWidth(100);
         cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
             boolean debug = parseResult.expandedArgs().contains("--debug");
             PrintWriter err = cmd.getErr();
             int code;
             if (ex instanceof UserError || ex instanceof IOException || ex instanceof IllegalArgumentException) {
-                err.println("panama-nn: error: " + message(ex));
+                err.println(cmd.getCommandSpec().qualifiedName() + ": error: " + message(ex));
                 code = EXIT_USAGE;
             } else {
-                err.println("panama-nn: unexpected error: " + ex);
+                err.println(cmd.getCommandSpec().qualifiedName() + ": unexpected error: " + ex);
                 if (!debug) ex.printStackTrace(err);
                 code = EXIT_ERROR;
             }
@@ -79,7 +95,6 @@ public final class Cli implements Runnable {
             err.flush();
             return code;
         });
-        cl.getSubcommands().get("train").getCommandSpec().usageMessage().footer(TrainCommand.defaultsFooter());
         return cl;
     }
 

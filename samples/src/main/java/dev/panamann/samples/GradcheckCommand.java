@@ -12,7 +12,6 @@ import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
 import dev.panamann.train.GradientCheck;
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -152,41 +151,7 @@ public final class GradcheckCommand implements Callable<Integer> {
     }
 
     private int report(Model net, Map<String, GradientCheck.Result> results, int k) {
-        Map<String, Param> params = net.paramMap();
-        List<String[]> rows = new ArrayList<>();
-        rows.add(new String[] {"param", "shape", "checked", "rel error", "error", "result"});
-        boolean ok = true;
-        for (var e : results.entrySet()) {
-            Param p = params.get(e.getKey());
-            GradientCheck.Result r = e.getValue();
-            boolean pass = r.ok(tolerance);
-            ok &= pass;
-            long checked = k == 0 ? p.value().size() : Math.min(k, p.value().size());
-            rows.add(new String[] {e.getKey(), p.value().shapeString(), Long.toString(checked), String.format(Locale.ROOT, "%.2e", r.relError()),
-                    String.format(Locale.ROOT, "%.2e", r.error()), pass ? "PASS" : "FAIL"});
-        }
-        int[] w = new int[6];
-        for (String[] row : rows) for (int i = 0; i < 6; i++) w[i] = Math.max(w[i], row[i].length());
-        for (String[] row : rows) {
-            StringBuilder sb = new StringBuilder();
-            for (int i = 0; i < 6; i++) sb.append(i == 0 ? "" : "  ").append(String.format(i <= 1 ? "%-" + w[i] + "s" : "%" + w[i] + "s", row[i]));
-            System.out.println(sb);
-        }
-        for (var e : results.entrySet()) {
-            GradientCheck.Result r = e.getValue();
-            if (!r.ok(tolerance)) {
-                System.out.printf(Locale.ROOT, "  %s: worst element %d: analytic %.6e, numeric (centered) %.6e%n", e.getKey(),
-                        r.worstIndex(), r.analytic(), r.numeric());
-            }
-        }
-        System.out.println("rel error: cs231n max |a - n| / (|a| + |n|) of the centered difference (large where a value is ~0 or a kink is hit); "
-                + "error: the floored, kink-aware error that decides");
-        if (!ok) {
-            System.out.println("A failure on one or two parameters of a net with ReLU or max pooling can be a kink of the loss within a step"
-                    + " of the weight (seen as a large gap between analytic and numeric); a wrong gradient fails for every --seed.");
-        }
-        System.out.println(ok ? "PASS" : "FAIL");
-        return ok ? Cli.EXIT_OK : Cli.EXIT_FAIL;
+        return Workflows.printGradCheck(net, results, k, tolerance, System.out) ? Cli.EXIT_OK : Cli.EXIT_FAIL;
     }
 
     /**

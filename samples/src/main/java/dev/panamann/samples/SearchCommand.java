@@ -116,15 +116,7 @@ public final class SearchCommand implements Callable<Integer> {
             HyperparameterSearch.TrialRunner runner = trial -> {
                 ModelSpec spec = specFor(baseSpec, trial);
                 TrainSettings s = base.withLearningRate(trial.get("lr"));
-                Model net = spec.build(ops);
-                try {
-                    Workflows.TrainResult r = Workflows.train(net, d, s, Workflows.RunOptions.quiet(common.seed + trial.index()));
-                    return new HyperparameterSearch.Outcome(net, r.bestValAcc(),
-                            r.trainAccHistory().isEmpty() ? Double.NaN : r.trainAccHistory().getLast());
-                } catch (Exception | Error e) {
-                    net.close();
-                    throw e;
-                }
+                return Workflows.trial(ops, spec, d, s, common.seed + trial.index());
             };
             if (m.equals("grid")) search.gridSearch(runner);
             else search.randomSearch(trials, common.seed, runner);

@@ -3,11 +3,7 @@ package dev.panamann.samples;
 import dev.panamann.models.Model;
 import dev.panamann.ops.Ops;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -114,7 +110,6 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        long start = System.nanoTime();
         String type = model.toLowerCase(Locale.ROOT);
         if (!ModelSpec.TYPES.contains(type)) throw new UserError("unknown --model '" + model + "': use one of " + String.join(", ", ModelSpec.TYPES));
         String ds = dataset == null ? ModelSpec.defaultDataset(type) : dataset.toLowerCase(Locale.ROOT);
@@ -123,55 +118,15 @@ public final class TrainCommand implements Callable<Integer> {
         if (printEvery < 1) throw new UserError("--print-every must be >= 1, got " + printEvery);
 
         Path dir = Workflows.outDir(out == null && resume != null ? resume.toAbsolutePath().getParent() : out, "train-" + type);
+        Path dataPath = data == null ? Workflows.defaultData(ds) : data;
         try (Ops ops = common.ops("native");
-             PreparedData d = Workflows.load(ds, data, numTrain, numVal, numTest, System.out)) {
+             PreparedData d = Workflows.load(ds, dataPath, numTrain, numVal, numTest, System.out)) {
             ModelSpec spec = spec(type, d);
-            System.out.printf(Locale.ROOT, "backend %s, %d threads%n", ops.name(), ops.threads());
-            System.out.println("model " + spec.describe());
-            System.out.println("solver " + settings.describe() + ", seed " + common.seed);
-            System.out.println("writing to " + dir);
-
-            Map<String, Object> dataInfo = new LinkedHashMap<>();
-            dataInfo.put("path", (data == null ? Workflows.defaultData(ds) : data).toString());
-            dataInfo.put("num_train", d.train().size());
-            dataInfo.put("num_val", d.val().size());
-            dataInfo.put("num_test", d.test().size());
-            SavedRun.Descriptor desc = SavedRun.Descriptor.of(spec, d, settings, dataInfo, null);
-
+            TrainRun run = new TrainRun(dir, ops, d, spec, settings, common.seed, dataPath);
+            run.describe();
             try (Model net = spec.build(ops)) {
-                Workflows.RunOptions run = new Workflows.RunOptions(common.seed, printEvery, checkpoint ? dir : null, resume, true);
-                Workflows.TrainResult r = Workflows.train(net, d, settings, run, () -> {
-                    // the descriptor and mean image first, so that checkpoints in --out can be evaluated while training runs
-                    SavedRun.writeMeanImage(dir, d.meanImage());
-                    SavedRun.writeDescriptor(dir, desc);
-                });
-                double valAcc = Workflows.accuracy(net, d.val(), settings.batchSize());
-                double testAcc = Workflows.accuracy(net, d.test(), settings.batchSize());
-                double wall = (System.nanoTime() - start) / 1e9;
-
-                List<Path> written = new ArrayList<>();
-                written.add(SavedRun.writeWeights(dir, net, spec));
-                Map<String, Object> results = new LinkedHashMap<>();
-                results.put("val_acc", valAcc);
-                results.put("test_acc", testAcc);
-                results.put("final_train_acc", r.trainAccHistory().isEmpty() ? null : r.trainAccHistory().getLast());
-                results.put("iterations", r.iterations());
-                results.put("train_seconds", r.seconds());
-                results.put("wall_seconds", wall);
-                results.put("train_images_per_second", r.imagesPerSecond());
-                results.put("backend", ops.name());
-                results.put("threads", ops.threads());
-                results.put("seed", common.seed);
-                written.add(SavedRun.writeDescriptor(dir, desc.withResults(results)));
-                written.add(Workflows.writeHistory(dir, r));
-                if (plots) written.addAll(Workflows.writePlots(dir, r, net, spec));
-
-                System.out.println();
-                System.out.printf(Locale.ROOT, "validation accuracy: %.4f (best epoch's parameters, %d images)%n", valAcc, d.val().size());
-                System.out.printf(Locale.ROOT, "test accuracy:       %.4f (%d images)%n", testAcc, d.test().size());
-                System.out.printf(Locale.ROOT, "wall time %s (training %s), %.0f training images/s on %s with %d threads%n",
-                        Workflows.duration(wall), Workflows.duration(r.seconds()), r.imagesPerSecond(), ops.name(), ops.threads());
-                System.out.println("saved " + dir + ": " + names(written) + (d.meanImage() != null ? ", " + SavedRun.MEAN_IMAGE : ""));
+                Workflows.TrainResult r = run.train(net, printEvery, checkpoint, resume);
+                run.finish(net, r, plots);
             }
         }
         return Cli.EXIT_OK;
@@ -199,12 +154,6 @@ public final class TrainCommand implements Callable<Integer> {
             s = s.withConv(filters != null ? filters : s.numFilters(), filterSize != null ? filterSize : s.filterSize());
         }
         return s;
-    }
-
-    private static String names(List<Path> files) {
-        List<String> n = new ArrayList<>();
-        for (Path p : files) n.add(p.getFileName().toString());
-        return String.join(", ", n);
     }
 
     /** The per-model defaults, for the end of {@code train --help}. */
