@@ -7,7 +7,7 @@ import picocli.CommandLine.Option;
 public final class CommonOptions {
     @Option(names = "--backend", paramLabel = "NAME",
             description = "Compute backend: native (OpenBLAS + oneDNN), java (pure Java, slow) or auto (native when the "
-                    + "libraries load, else java). Default: native for train, auto for the other commands.")
+                    + "libraries load, else java). Default: native for train and the CIFAR-10 / MNIST samples, auto otherwise.")
     String backend;
 
     @Option(names = "--threads", paramLabel = "N",

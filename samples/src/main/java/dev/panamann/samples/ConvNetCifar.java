@@ -30,7 +30,7 @@ public final class ConvNetCifar implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", description = "Output folder (default: runs/ConvNetCifar-<timestamp>).")
     Path out;
 
-    @Option(names = "--epochs", paramLabel = "N", description = "Epochs (default: the train command's, 8).")
+    @Option(names = "--epochs", paramLabel = "N", description = "Epochs (default: the train command's, 10).")
     Integer epochs;
 
     @Option(names = "--num-train", paramLabel = "N", description = "Training images (default: 49000); lower it for a quick look.")

@@ -127,34 +127,42 @@ public record ModelSpec(String type, int[] inputShape, int numClasses, int[] hid
         };
     }
 
+    /** The same spec with other hidden sizes. */
     public ModelSpec withHidden(int... h) {
         return new ModelSpec(type, inputShape, numClasses, h, weightScale, heInit, batchNorm, dropout, reg, numFilters, filterSize, seed);
     }
 
+    /** The same spec with another L2 strength. */
     public ModelSpec withReg(float r) {
         return new ModelSpec(type, inputShape, numClasses, hidden, weightScale, heInit, batchNorm, dropout, r, numFilters, filterSize, seed);
     }
 
+    /** The same spec with another initial weight scale (He init unchanged). */
     public ModelSpec withWeightScale(float s) {
         return new ModelSpec(type, inputShape, numClasses, hidden, s, heInit, batchNorm, dropout, reg, numFilters, filterSize, seed);
     }
 
+    /** The same spec with He initialization on or off (fc). */
     public ModelSpec withInit(boolean he) {
         return new ModelSpec(type, inputShape, numClasses, hidden, weightScale, he, batchNorm, dropout, reg, numFilters, filterSize, seed);
     }
 
+    /** The same spec with batch norm on or off (fc). */
     public ModelSpec withBatchNorm(boolean on) {
         return new ModelSpec(type, inputShape, numClasses, hidden, weightScale, heInit, on, dropout, reg, numFilters, filterSize, seed);
     }
 
+    /** The same spec with another drop probability. */
     public ModelSpec withDropout(float p) {
         return new ModelSpec(type, inputShape, numClasses, hidden, weightScale, heInit, batchNorm, p, reg, numFilters, filterSize, seed);
     }
 
+    /** The same spec with another number and size of conv filters (convnet). */
     public ModelSpec withConv(int filters, int size) {
         return new ModelSpec(type, inputShape, numClasses, hidden, weightScale, heInit, batchNorm, dropout, reg, filters, size, seed);
     }
 
+    /** The same spec with another initialization seed. */
     public ModelSpec withSeed(long s) {
         return new ModelSpec(type, inputShape, numClasses, hidden, weightScale, heInit, batchNorm, dropout, reg, numFilters, filterSize, s);
     }

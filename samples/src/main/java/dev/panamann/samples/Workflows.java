@@ -52,7 +52,7 @@ public final class Workflows {
     // ------------------------------------------------------------------ backend and folders
 
     /**
-     * Creates a backend and makes it the process default.
+     * Creates a backend (the caller closes it; the models built on it take it explicitly).
      *
      * @param name    "native", "java" or "auto"
      * @param threads threads for OpenBLAS / oneDNN / the Java loops, or null for the default
@@ -74,7 +74,6 @@ public final class Workflows {
             }
             ops.setThreads(threads);
         }
-        Backends.set(ops);
         return ops;
     }
 
