@@ -104,9 +104,9 @@ public final class SearchCommand implements Callable<Integer> {
         space(search, "reg", reg, m, false);
         space(search, "hidden", hidden, m, true);
 
-        Path dir = Workflows.outDir(out, "search-" + type);
         try (Ops ops = common.ops("auto");
              PreparedData d = Workflows.loadCifar(data == null ? Workflows.DEFAULT_CIFAR : data, numTrain, numVal, numTest, System.out)) {
+            Path dir = Workflows.outDir(out, "search-" + type);
             ModelSpec base0 = ModelSpec.defaults(type, d.exampleShape(), d.numClasses(), common.seed).withBatchNorm(batchNorm);
             ModelSpec baseSpec = weightScale != null ? base0.withWeightScale(weightScale).withInit(false) : base0;
             System.out.printf(Locale.ROOT, "%s search over lr %s, reg %s, hidden %s: %s, %s on %s%n", m, lr, reg, hidden,

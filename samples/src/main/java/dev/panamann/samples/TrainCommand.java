@@ -117,11 +117,11 @@ public final class TrainCommand implements Callable<Integer> {
         TrainSettings settings = settings(type);
         if (printEvery < 1) throw new UserError("--print-every must be >= 1, got " + printEvery);
 
-        Path dir = Workflows.outDir(out == null && resume != null ? resume.toAbsolutePath().getParent() : out, "train-" + type);
         Path dataPath = data == null ? Workflows.defaultData(ds) : data;
         try (Ops ops = common.ops("native");
              PreparedData d = Workflows.load(ds, dataPath, numTrain, numVal, numTest, System.out)) {
             ModelSpec spec = spec(type, d);
+            Path dir = Workflows.outDir(out == null && resume != null ? resume.toAbsolutePath().getParent() : out, "train-" + type);
             TrainRun run = new TrainRun(dir, ops, d, spec, settings, common.seed, dataPath);
             run.describe();
             try (Model net = spec.build(ops)) {

@@ -8,11 +8,11 @@ import dev.panamann.data.Preprocess;
 import dev.panamann.data.Splits;
 import dev.panamann.io.Plots;
 import dev.panamann.layers.Param;
-import dev.panamann.train.GradientCheck;
 import dev.panamann.models.Model;
 import dev.panamann.ops.Backends;
 import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Tensor;
+import dev.panamann.train.GradientCheck;
 import dev.panamann.train.HyperparameterSearch;
 import dev.panamann.train.Solver;
 import java.io.IOException;
@@ -78,8 +78,11 @@ public final class Workflows {
     }
 
     /**
-     * The output folder of a run, created: {@code given}, or {@code runs/<name>-<timestamp>}
-     * under the current directory.
+     * The output folder of a run, created.
+     *
+     * @param given the folder asked for (--out), or null for {@code runs/<name>-<timestamp>} under
+     *              the current directory
+     * @param name  what ran, e.g. "train-convnet"
      */
     public static Path outDir(Path given, String name) throws IOException {
         Path dir = given;
@@ -94,7 +97,7 @@ public final class Workflows {
 
     // ------------------------------------------------------------------ data
 
-    /** The default data location of a dataset. */
+    /** The default data location of a dataset ("cifar10" or "mnist"), relative to the current directory. */
     public static Path defaultData(String dataset) {
         return "mnist".equals(dataset) ? DEFAULT_MNIST : DEFAULT_CIFAR;
     }
@@ -102,8 +105,12 @@ public final class Workflows {
     /**
      * Loads a dataset, splits it and preprocesses it (see {@link #loadCifar} and {@link #loadMnist}).
      *
-     * @param dataset "cifar10" or "mnist"
-     * @param path    the data (null for {@link #defaultData})
+     * @param dataset  "cifar10" or "mnist"
+     * @param path     the data (null for {@link #defaultData})
+     * @param numTrain training examples, or null for all but the validation ones
+     * @param numVal   validation examples (the ones after the training ones)
+     * @param numTest  test examples, or null for all
+     * @param log      where to say what was loaded
      */
     public static PreparedData load(String dataset, Path path, Integer numTrain, int numVal, Integer numTest, PrintStream log)
             throws IOException {
@@ -189,6 +196,7 @@ public final class Workflows {
      * @param dataset "cifar10" or "mnist"
      * @param path    the data (null for {@link #defaultData})
      * @param numTest test examples to read, or null for all
+     * @param log     where to say what was loaded
      * @return x (N_test, C, H, W) (CIFAR-10 pixels 0..255, MNIST pixels in [0, 1]), the caller closes it
      */
     public static Dataset loadTestSet(String dataset, Path path, Integer numTest, PrintStream log) throws IOException {
@@ -299,6 +307,12 @@ public final class Workflows {
     /**
      * Trains {@code model} on {@code data.train()} with the {@link Solver}, validating on
      * {@code data.val()} every epoch; progress as a bar on a terminal, plain lines otherwise.
+     * Afterwards the model holds the parameters of the best validation accuracy.
+     *
+     * @param model a model whose input shape is the data's example shape
+     * @param data  training and validation sets
+     * @param s     update rule, learning rate and decay, batch size, epochs
+     * @param o     seed, printing, checkpoints, resume
      */
     public static TrainResult train(Model model, PreparedData data, TrainSettings s, RunOptions o) throws IOException {
         return train(model, data, s, o, () -> { });
@@ -313,6 +327,8 @@ public final class Workflows {
     /**
      * As {@link #train(Model, PreparedData, TrainSettings, RunOptions)}, running {@code before}
      * after the solver is set up (and has resumed, if asked) and before the first iteration.
+     *
+     * @param before what to do just before training starts
      */
     public static TrainResult train(Model model, PreparedData data, TrainSettings s, RunOptions o, BeforeTraining before)
             throws IOException {
@@ -356,6 +372,12 @@ public final class Workflows {
     /**
      * One trial of a hyperparameter search: builds the model, trains it quietly and hands it to
      * the search with its best validation accuracy (the model is closed if training fails).
+     *
+     * @param ops  backend
+     * @param spec the trial's architecture
+     * @param data training and validation sets
+     * @param s    the trial's schedule
+     * @param seed seed of the minibatch sampling
      */
     public static HyperparameterSearch.Outcome trial(Ops ops, ModelSpec spec, PreparedData data, TrainSettings s, long seed)
             throws IOException {
@@ -397,19 +419,36 @@ public final class Workflows {
         return pred;
     }
 
-    /** Fraction of predictions equal to the labels. */
+    /**
+     * Fraction of predictions equal to the labels.
+     *
+     * @param pred N predicted classes
+     * @param y    N labels
+     */
     public static double accuracy(int[] pred, int[] y) {
         int correct = 0;
         for (int i = 0; i < y.length; i++) if (pred[i] == y[i]) correct++;
         return y.length == 0 ? Double.NaN : (double) correct / y.length;
     }
 
-    /** Accuracy of the model on a dataset (evaluation mode). */
+    /**
+     * Accuracy of the model on a dataset (evaluation mode).
+     *
+     * @param model     the model
+     * @param data      x (N, ...) examples and N labels
+     * @param batchSize examples per forward pass
+     */
     public static double accuracy(Model model, Dataset data, int batchSize) {
         return accuracy(predict(model, data, batchSize), data.y());
     }
 
-    /** A table of the accuracy of each class: name, correct / total, accuracy. */
+    /**
+     * A table of the accuracy of each class: name, correct / total, accuracy.
+     *
+     * @param pred       N predicted classes
+     * @param y          N labels
+     * @param classNames name of each class, index = label
+     */
     public static String perClassTable(int[] pred, int[] y, List<String> classNames) {
         int c = classNames.size();
         int[] total = new int[c], correct = new int[c];
@@ -438,6 +477,7 @@ public final class Workflows {
      * @param results   {@link GradientCheck#checkModel}'s results by param name
      * @param samples   elements checked per param (0: all)
      * @param tolerance largest error that passes
+     * @param out       where to print
      * @return whether every parameter passed
      */
     public static boolean printGradCheck(Model net, Map<String, GradientCheck.Result> results, int samples, double tolerance,
@@ -484,6 +524,10 @@ public final class Workflows {
      * Writes {@code loss.png}, {@code accuracy.png} and the first layer's weights as
      * {@code weights.png} into {@code dir}.
      *
+     * @param dir   the run folder
+     * @param r     the run's histories
+     * @param model the trained model
+     * @param spec  its architecture (for the input shape of the weight images)
      * @return the files written
      */
     public static List<Path> writePlots(Path dir, TrainResult r, Model model, ModelSpec spec) throws IOException {
@@ -502,6 +546,10 @@ public final class Workflows {
      * Draws the first layer's weights: conv filters (F, C, KH, KW) as they are, or the columns
      * of an affine W1 (D, H) as H images of the input shape. Returns false (and writes nothing)
      * when the first layer cannot be drawn (inputs that are not 1- or 3-channel images).
+     *
+     * @param model the model; its first param is the first layer's weights
+     * @param spec  its architecture (for the input shape)
+     * @param png   the file to write
      */
     public static boolean firstLayerGrid(Model model, ModelSpec spec, Path png) throws IOException {
         Tensor w = model.params().get(0).value();
@@ -517,7 +565,13 @@ public final class Workflows {
         return false;
     }
 
-    /** Writes the loss and accuracy histories as JSON ({@code loss}, {@code train_acc}, {@code val_acc}). */
+    /**
+     * Writes the loss and accuracy histories as {@code history.json} ({@code loss},
+     * {@code train_acc}, {@code val_acc}).
+     *
+     * @param dir the run folder
+     * @param r   the run's histories
+     */
     public static Path writeHistory(Path dir, TrainResult r) throws IOException {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("loss", r.lossHistory());

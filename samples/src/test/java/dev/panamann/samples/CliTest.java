@@ -145,6 +145,7 @@ class CliTest {
         assertTrue(r.err().contains(missing.toString()), r.err());
         assertTrue(r.err().contains("--data"), r.err());
         assertFalse(r.err().contains("\tat "), "a user error must not print a stack trace:\n" + r.err());
+        assertFalse(Files.exists(work.resolve("never")), "a run that cannot start must not create its --out folder");
     }
 
     @Test
