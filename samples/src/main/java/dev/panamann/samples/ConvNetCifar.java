@@ -1,0 +1,70 @@
+package dev.panamann.samples;
+
+import dev.panamann.models.Model;
+import dev.panamann.ops.Ops;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * The cs231n three-layer conv net on CIFAR-10, trained with the Solver and Adam: the same run as
+ * {@code panama-nn train} with its defaults, plus plots and the per-class accuracy.
+ *
+ * <pre>
+ *   java --enable-native-access=ALL-UNNAMED -cp samples/target/panama-nn-samples.jar \
+ *       dev.panamann.samples.ConvNetCifar [--epochs N] [--num-train N] [--data PATH] [--out DIR]
+ * </pre>
+ */
+@Command(name = "ConvNetCifar", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Train conv7x7(32) - relu - maxpool - affine(100) - relu - affine(10) on CIFAR-10 with Adam; plots and per-class accuracy.")
+public final class ConvNetCifar implements Callable<Integer> {
+    @Mixin
+    CommonOptions common;
+
+    @Option(names = "--data", paramLabel = "PATH", description = "cifar-10-binary.tar.gz or its folder (default: ${DEFAULT-VALUE}).",
+            defaultValue = "../shared/data/cifar10/cifar-10-binary.tar.gz")
+    Path data;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Output folder (default: runs/ConvNetCifar-<timestamp>).")
+    Path out;
+
+    @Option(names = "--epochs", paramLabel = "N", description = "Epochs (default: the train command's, 10).")
+    Integer epochs;
+
+    @Option(names = "--num-train", paramLabel = "N", description = "Training images (default: 49000); lower it for a quick look.")
+    Integer numTrain;
+
+    public static void main(String[] args) {
+        System.exit(Cli.runSample(new ConvNetCifar(), args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        Workflows.section(System.out, "1. Data: CIFAR-10, cs231n split (train / 1000 val / 10000 test), mean image subtracted");
+        try (Ops ops = common.ops("native");
+             PreparedData d = Workflows.loadCifar(data, numTrain, 1000, null, System.out)) {
+
+            Workflows.section(System.out, "2. Model and schedule: the defaults of `panama-nn train`");
+            ModelSpec spec = ModelSpec.defaults("convnet", d.exampleShape(), d.numClasses(), common.seed);
+            TrainSettings settings = TrainSettings.defaults("convnet");
+            if (epochs != null) settings = settings.withEpochs(epochs);
+            TrainRun run = new TrainRun(Workflows.outDir(out, "ConvNetCifar"), ops, d, spec, settings, common.seed, data);
+            run.describe();
+
+            try (Model net = spec.build(ops)) {
+                System.out.println(net);
+                Workflows.section(System.out, "3. Train with the Solver (best validation parameters kept)");
+                Workflows.TrainResult r = run.train(net, 100, false, null);
+
+                Workflows.section(System.out, "4. Accuracy; plots of the loss, the accuracies and the 32 first-layer filters");
+                TrainRun.Summary s = run.finish(net, r, true);
+
+                Workflows.section(System.out, "5. Test accuracy per class");
+                System.out.print(Workflows.perClassTable(s.testPred(), d.test().y(), d.classNames()));
+            }
+        }
+        return Cli.EXIT_OK;
+    }
+}

@@ -1,0 +1,101 @@
+package dev.panamann.samples;
+
+import com.google.gson.GsonBuilder;
+import dev.panamann.data.Dataset;
+import dev.panamann.data.Preprocess;
+import dev.panamann.ops.Ops;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code panama-nn evaluate}: test accuracy of a saved model, overall and per class. */
+@Command(name = "evaluate", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Load a saved model (the --out folder of train or search) and compute its test accuracy and per-class accuracy.")
+public final class EvaluateCommand implements Callable<Integer> {
+    @Mixin
+    CommonOptions common;
+
+    @Option(names = "--model-dir", paramLabel = "DIR", required = true,
+            description = "Folder holding model.json, model.safetensors (and mean_image.safetensors).")
+    Path modelDir;
+
+    @Option(names = "--data", paramLabel = "PATH",
+            description = "The model's dataset: CIFAR-10 .tar.gz or folder (default: ../shared/data/cifar10/cifar-10-binary.tar.gz), "
+                    + "MNIST folder (default: ../shared/data/mnist). Relative to the current directory.")
+    Path data;
+
+    @Option(names = "--weights", paramLabel = "FILE",
+            description = "Evaluate these weights instead of model.safetensors, e.g. a checkpoint_epoch_<e>.safetensors (its best parameters).")
+    Path weights;
+
+    @Option(names = "--num-test", paramLabel = "N", description = "Test examples (default: all).")
+    Integer numTest;
+
+    @Option(names = "--batch-size", paramLabel = "N", defaultValue = "200", description = "Examples per forward pass (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Also write evaluation.json (accuracy, per-class accuracy) into this folder.")
+    Path out;
+
+    @Override
+    public Integer call() throws Exception {
+        if (batchSize < 1) throw new UserError("--batch-size must be >= 1, got " + batchSize);
+        try (Ops ops = common.ops("auto");
+             SavedRun.Loaded run = SavedRun.load(modelDir, weights, ops)) {
+            SavedRun.Descriptor d = run.descriptor();
+            System.out.println("model " + d.model().describe() + " (" + run.weights() + ")");
+            try (Dataset test = Workflows.loadTestSet(d.dataset(), data, numTest, System.out)) {
+                if (!Arrays.equals(test.exampleShape(), d.model().inputShape())) {
+                    throw new UserError("the test data has examples of shape " + Arrays.toString(test.exampleShape()) + " but the model takes "
+                            + Arrays.toString(d.model().inputShape()) + ": pass the model's dataset (" + d.dataset() + ") with --data");
+                }
+                if (test.numClasses() > d.classNames().size()) {
+                    throw new UserError("the test data has labels up to " + (test.numClasses() - 1) + " but the model knows "
+                            + d.classNames().size() + " classes");
+                }
+                if (run.meanImage() != null) Preprocess.subtract(test.x(), run.meanImage());
+                long t0 = System.nanoTime();
+                int[] pred = Workflows.predict(run.model(), test, batchSize);
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                double acc = Workflows.accuracy(pred, test.y());
+                System.out.println();
+                System.out.print(Workflows.perClassTable(pred, test.y(), d.classNames()));
+                System.out.println();
+                System.out.printf(Locale.ROOT, "test accuracy: %.4f (%d images, %.0f images/s on %s)%n", acc, test.size(),
+                        test.size() / seconds, ops.name());
+                if (out != null) {
+                    Files.createDirectories(out);
+                    Map<String, Object> m = new LinkedHashMap<>();
+                    m.put("model_dir", modelDir.toString());
+                    m.put("weights", run.weights().toString());
+                    m.put("test_acc", acc);
+                    m.put("num_test", test.size());
+                    Map<String, Double> perClass = new LinkedHashMap<>();
+                    for (int c = 0; c < d.classNames().size(); c++) {
+                        int n = 0, ok = 0;
+                        for (int i = 0; i < pred.length; i++) {
+                            if (test.y()[i] == c) {
+                                n++;
+                                if (pred[i] == c) ok++;
+                            }
+                        }
+                        perClass.put(d.classNames().get(c), n == 0 ? null : (double) ok / n);
+                    }
+                    m.put("per_class_acc", perClass);
+                    Path f = out.resolve("evaluation.json");
+                    Files.writeString(f, new GsonBuilder().setPrettyPrinting().serializeNulls().create().toJson(m) + "\n", StandardCharsets.UTF_8);
+                    System.out.println("wrote " + f);
+                }
+            }
+        }
+        return Cli.EXIT_OK;
+    }
+}

@@ -1,0 +1,208 @@
+package dev.panamann.samples;
+
+import dev.panamann.models.FullyConnectedNet;
+import dev.panamann.models.MnistCnn;
+import dev.panamann.models.Model;
+import dev.panamann.models.ThreeLayerConvNet;
+import dev.panamann.models.TwoLayerNet;
+import dev.panamann.ops.Ops;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Which model to build and with what architecture hyperparameters: everything needed to rebuild
+ * a saved model before its weights are loaded (it is stored in the run's {@code model.json}).
+ *
+ * @param type        one of {@link #TYPES}
+ * @param inputShape  shape of one example, e.g. (3, 32, 32) or (1, 28, 28)
+ * @param numClasses  number of classes C
+ * @param hidden      hidden sizes: one value for twolayer / convnet / sigmoid-mlp / prelu-mlp,
+ *                    one per hidden layer for fc, none for mnist-cnn (its sizes are fixed)
+ * @param weightScale standard deviation of the initial weights (twolayer, convnet, and fc
+ *                    without He init; the other models choose their own scale)
+ * @param heInit      fc only: He initialization instead of weightScale
+ * @param batchNorm   fc only: batch norm after each hidden affine layer
+ * @param dropout     drop probability of hidden units (fc, mnist-cnn), in [0, 1)
+ * @param reg         L2 regularization strength
+ * @param numFilters  convnet only: filters of the convolution
+ * @param filterSize  convnet only: odd kernel size
+ * @param seed        seed of the weight initialization (and dropout masks)
+ */
+public record ModelSpec(String type, int[] inputShape, int numClasses, int[] hidden, float weightScale, boolean heInit,
+                        boolean batchNorm, float dropout, float reg, int numFilters, int filterSize, long seed) {
+
+    /** The model types, as the command line spells them. */
+    public static final List<String> TYPES = List.of("convnet", "twolayer", "fc", "mnist-cnn", "sigmoid-mlp", "prelu-mlp");
+
+    public ModelSpec {
+        if (type == null || !TYPES.contains(type)) {
+            throw new UserError("unknown model '" + type + "': use one of " + String.join(", ", TYPES));
+        }
+        if (inputShape == null) throw new UserError("model spec of '" + type + "' lacks the input shape");
+        inputShape = inputShape.clone();
+        hidden = hidden == null ? new int[0] : hidden.clone();
+        for (int h : hidden) if (h < 1) throw new UserError("hidden sizes must be >= 1, got " + Arrays.toString(hidden));
+        if (!(dropout >= 0f && dropout < 1f)) throw new UserError("dropout (drop probability) must be in [0, 1), got " + dropout);
+        if (!(reg >= 0f) || !Float.isFinite(reg)) throw new UserError("reg must be a finite number >= 0, got " + reg);
+        if (!(weightScale > 0f)) throw new UserError("weight scale must be > 0, got " + weightScale);
+        switch (type) {
+            case "twolayer", "convnet", "sigmoid-mlp", "prelu-mlp" -> {
+                if (hidden.length != 1) {
+                    throw new UserError(type + " takes one hidden size, got " + hidden.length + ": " + Arrays.toString(hidden));
+                }
+            }
+            case "mnist-cnn" -> {
+                if (!Arrays.equals(inputShape, new int[] {1, 28, 28}) || numClasses != 10) {
+                    throw new UserError("mnist-cnn takes (1, 28, 28) MNIST digits of 10 classes, but the data has examples of shape "
+                            + Arrays.toString(inputShape) + " and " + numClasses + " classes: use --dataset mnist");
+                }
+            }
+            default -> { }
+        }
+        if (type.equals("convnet") && (inputShape.length != 3 || filterSize % 2 == 0 || numFilters < 1)) {
+            throw new UserError("convnet needs (C, H, W) examples, an odd filter size and >= 1 filter; got input "
+                    + Arrays.toString(inputShape) + ", " + numFilters + " filters of size " + filterSize);
+        }
+    }
+
+    /**
+     * The default architecture of a model type, the one {@code panama-nn train} uses.
+     *
+     * @param type       one of {@link #TYPES}
+     * @param inputShape shape of one example
+     * @param numClasses C
+     * @param seed       seed of the weight initialization
+     */
+    public static ModelSpec defaults(String type, int[] inputShape, int numClasses, long seed) {
+        String t = type == null ? null : type.toLowerCase(Locale.ROOT);
+        return switch (t == null ? "" : t) {
+            // cs231n ThreeLayerConvNet: conv7x7(32) - relu - pool - affine(100) - relu - affine
+            case "convnet" -> new ModelSpec(t, inputShape, numClasses, new int[] {100}, 1e-3f, false, false, 0f, 1e-3f, 32, 7, seed);
+            // cs231n two-layer net, as tuned in the assignment
+            case "twolayer" -> new ModelSpec(t, inputShape, numClasses, new int[] {300}, 1e-4f, false, false, 0f, 1e-2f, 0, 0, seed);
+            case "fc" -> new ModelSpec(t, inputShape, numClasses, new int[] {200, 100}, 1e-2f, true, true, 0f, 1e-3f, 0, 0, seed);
+            case "mnist-cnn" -> new ModelSpec(t, inputShape, numClasses, new int[0], 1e-2f, true, false, 0.5f, 0f, 0, 0, seed);
+            case "sigmoid-mlp" -> new ModelSpec(t, inputShape, numClasses, new int[] {50}, 1e-2f, false, false, 0f, 0f, 0, 0, seed);
+            case "prelu-mlp" -> new ModelSpec(t, inputShape, numClasses, new int[] {256}, 1e-2f, true, false, 0f, 0f, 0, 0, seed);
+            default -> throw new UserError("unknown model '" + type + "': use one of " + String.join(", ", TYPES));
+        };
+    }
+
+    /** D, the number of values in one example. */
+    public int inputDim() {
+        int d = 1;
+        for (int s : inputShape) d = Math.multiplyExact(d, s);
+        return d;
+    }
+
+    /** The dataset a model type trains on by default: "mnist" for the MNIST nets, else "cifar10". */
+    public static String defaultDataset(String type) {
+        return switch (type) {
+            case "mnist-cnn", "sigmoid-mlp", "prelu-mlp" -> "mnist";
+            default -> "cifar10";
+        };
+    }
+
+    /** A number in its shortest plain form: 0.001, 0.0016, 0.5, 300. */
+    static String num(double v) {
+        return new java.math.BigDecimal(Double.toString(v)).stripTrailingZeros().toPlainString();
+    }
+
+    private static String num(float v) {
+        return new java.math.BigDecimal(Float.toString(v)).stripTrailingZeros().toPlainString();
+    }
+
+    /** A new model with freshly initialized weights (the caller closes it). */
+    public Model build(Ops ops) {
+        return switch (type) {
+            case "convnet" -> new ThreeLayerConvNet(ops, inputShape, numFilters, filterSize, hidden[0], numClasses, weightScale, reg, seed);
+            case "twolayer" -> new TwoLayerNet(ops, inputDim(), hidden[0], numClasses, weightScale, reg, seed);
+            case "fc" -> new FullyConnectedNet(ops, hidden, inputDim(), numClasses, new FullyConnectedNet.Options(
+                    weightScale, heInit, batchNorm, dropout, reg, seed));
+            case "mnist-cnn" -> new MnistCnn(ops, dropout, reg, seed);
+            case "sigmoid-mlp" -> new SigmoidNet(ops, inputDim(), hidden[0], numClasses, reg, seed);
+            case "prelu-mlp" -> new PReluNet(ops, inputDim(), hidden[0], numClasses, reg, seed);
+            default -> throw new IllegalStateException("unhandled model type " + type);
+        };
+    }
+
+    /** The same spec with other hidden sizes. */
+    public ModelSpec withHidden(int... h) {
+        return new ModelSpec(type, inputShape, numClasses, h, weightScale, heInit, batchNorm, dropout, reg, numFilters, filterSize, seed);
+    }
+
+    /** The same spec with another L2 strength. */
+    public ModelSpec withReg(float r) {
+        return new ModelSpec(type, inputShape, numClasses, hidden, weightScale, heInit, batchNorm, dropout, r, numFilters, filterSize, seed);
+    }
+
+    /** The same spec with another initial weight scale (He init unchanged). */
+    public ModelSpec withWeightScale(float s) {
+        return new ModelSpec(type, inputShape, numClasses, hidden, s, heInit, batchNorm, dropout, reg, numFilters, filterSize, seed);
+    }
+
+    /** The same spec with He initialization on or off (fc). */
+    public ModelSpec withInit(boolean he) {
+        return new ModelSpec(type, inputShape, numClasses, hidden, weightScale, he, batchNorm, dropout, reg, numFilters, filterSize, seed);
+    }
+
+    /** The same spec with batch norm on or off (fc). */
+    public ModelSpec withBatchNorm(boolean on) {
+        return new ModelSpec(type, inputShape, numClasses, hidden, weightScale, heInit, on, dropout, reg, numFilters, filterSize, seed);
+    }
+
+    /** The same spec with another drop probability. */
+    public ModelSpec withDropout(float p) {
+        return new ModelSpec(type, inputShape, numClasses, hidden, weightScale, heInit, batchNorm, p, reg, numFilters, filterSize, seed);
+    }
+
+    /** The same spec with another number and size of conv filters (convnet). */
+    public ModelSpec withConv(int filters, int size) {
+        return new ModelSpec(type, inputShape, numClasses, hidden, weightScale, heInit, batchNorm, dropout, reg, filters, size, seed);
+    }
+
+    /** The same spec with another initialization seed. */
+    public ModelSpec withSeed(long s) {
+        return new ModelSpec(type, inputShape, numClasses, hidden, weightScale, heInit, batchNorm, dropout, reg, numFilters, filterSize, s);
+    }
+
+    /** One line for logs, listing only what the type uses. */
+    public String describe() {
+        StringBuilder sb = new StringBuilder(type).append(": input ").append(Arrays.toString(inputShape));
+        switch (type) {
+            case "convnet" -> sb.append(", conv ").append(filterSize).append('x').append(filterSize).append('x').append(numFilters)
+                    .append(", hidden ").append(hidden[0]).append(", weight scale ").append(num(weightScale));
+            case "twolayer" -> sb.append(", hidden ").append(hidden[0]).append(", weight scale ").append(num(weightScale));
+            case "fc" -> sb.append(", hidden ").append(Arrays.toString(hidden))
+                    .append(heInit ? ", He init" : ", weight scale " + num(weightScale))
+                    .append(batchNorm ? ", batch norm" : "").append(dropout > 0 ? ", dropout " + num(dropout) : "");
+            case "mnist-cnn" -> sb.append(", conv5x5x32-pool-conv5x5x64-pool-fc1024").append(", dropout ").append(num(dropout));
+            default -> sb.append(", hidden ").append(hidden[0]);
+        }
+        sb.append(", ").append(numClasses).append(" classes, reg ").append(num(reg));
+        return sb.toString();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof ModelSpec m && type.equals(m.type) && Arrays.equals(inputShape, m.inputShape) && numClasses == m.numClasses
+                && Arrays.equals(hidden, m.hidden) && Float.compare(weightScale, m.weightScale) == 0 && heInit == m.heInit
+                && batchNorm == m.batchNorm && Float.compare(dropout, m.dropout) == 0 && Float.compare(reg, m.reg) == 0
+                && numFilters == m.numFilters && filterSize == m.filterSize && seed == m.seed;
+    }
+
+    @Override
+    public int hashCode() {
+        return type.hashCode() * 31 + Arrays.hashCode(inputShape) * 17 + Arrays.hashCode(hidden);
+    }
+
+    @Override
+    public String toString() { return "ModelSpec[" + describe() + "]"; }
+
+    @Override
+    public int[] inputShape() { return inputShape.clone(); }
+
+    @Override
+    public int[] hidden() { return hidden.clone(); }
+}

@@ -1,0 +1,172 @@
+package dev.panamann.samples;
+
+import dev.panamann.models.Model;
+import dev.panamann.ops.Ops;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code panama-nn train}: trains a model with the {@link dev.panamann.train.Solver}, prints
+ * validation and test accuracy, wall time and throughput, and saves the model into --out.
+ */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Train a model (default: the cs231n three-layer conv net on CIFAR-10) and save it.",
+                "Writes into --out: model.safetensors, model.json (model type, hyperparameters, results), "
+                        + "mean_image.safetensors (CIFAR-10), history.json; with --plots loss.png, accuracy.png, "
+                        + "weights.png; with --checkpoint checkpoint_epoch_<e>.safetensors."})
+public final class TrainCommand implements Callable<Integer> {
+    @Mixin
+    CommonOptions common;
+
+    @Option(names = "--model", paramLabel = "TYPE", defaultValue = "convnet",
+            description = "convnet (ThreeLayerConvNet), twolayer (TwoLayerNet), fc (FullyConnectedNet), mnist-cnn (MnistCnn), "
+                    + "sigmoid-mlp or prelu-mlp (default: ${DEFAULT-VALUE}).")
+    String model;
+
+    @Option(names = "--dataset", paramLabel = "NAME",
+            description = "cifar10 or mnist (default: mnist for mnist-cnn, sigmoid-mlp and prelu-mlp, else cifar10).")
+    String dataset;
+
+    @Option(names = "--data", paramLabel = "PATH",
+            description = {"CIFAR-10: cifar-10-binary.tar.gz or its extracted folder, default",
+                    "  ../shared/data/cifar10/cifar-10-binary.tar.gz;",
+                    "MNIST: the folder of the four idx files, default ../shared/data/mnist.",
+                    "Defaults are relative to the current directory (the repository root)."})
+    Path data;
+
+    @Option(names = "--out", paramLabel = "DIR",
+            description = "Folder for everything the run writes (default: runs/train-<model>-<timestamp>; with --resume, the checkpoint's folder).")
+    Path out;
+
+    @Option(names = "--epochs", paramLabel = "N", description = "Epochs (default: per model, below).")
+    Integer epochs;
+
+    @Option(names = "--batch-size", paramLabel = "N", description = "Minibatch size (default: per model).")
+    Integer batchSize;
+
+    @Option(names = "--lr", paramLabel = "LR", description = "Initial learning rate (default: per model).")
+    Double lr;
+
+    @Option(names = "--lr-decay", paramLabel = "F", description = "Learning rate factor after each epoch (default: per model).")
+    Double lrDecay;
+
+    @Option(names = "--update", paramLabel = "RULE", description = "sgd, sgd_momentum, nesterov, rmsprop or adam (default: per model).")
+    String update;
+
+    @Option(names = "--reg", paramLabel = "R", description = "L2 regularization strength, loss + 0.5 * reg * sum(W^2) (default: per model).")
+    Float reg;
+
+    @Option(names = "--hidden", paramLabel = "H[,H...]", split = ",", hideParamSyntax = true,
+            description = "Hidden size(s): one for convnet/twolayer/sigmoid-mlp/prelu-mlp, one per layer for fc (default: per model).")
+    int[] hidden;
+
+    @Option(names = "--weight-scale", paramLabel = "S", description = "Std of the initial weights (convnet, twolayer, fc without He init).")
+    Float weightScale;
+
+    @Option(names = "--he-init", negatable = true, description = "fc: He initialization instead of --weight-scale (default: on).")
+    Boolean heInit;
+
+    @Option(names = "--batch-norm", negatable = true, description = "fc: batch norm after each hidden layer (default: on).")
+    Boolean batchNorm;
+
+    @Option(names = "--dropout", paramLabel = "P", description = "Drop probability of hidden units, fc and mnist-cnn (default: fc 0, mnist-cnn 0.5).")
+    Float dropout;
+
+    @Option(names = "--filters", paramLabel = "F", description = "convnet: number of filters (default: 32).")
+    Integer filters;
+
+    @Option(names = "--filter-size", paramLabel = "K", description = "convnet: odd filter size (default: 7).")
+    Integer filterSize;
+
+    @Option(names = "--num-train", paramLabel = "N",
+            description = "Training examples (default: all but the validation ones: 49000 for CIFAR-10, 59000 for MNIST). "
+                    + "Lower it for quick runs; only what is needed is read.")
+    Integer numTrain;
+
+    @Option(names = "--num-val", paramLabel = "N", defaultValue = "1000",
+            description = "Validation examples, the ones after the training ones (default: ${DEFAULT-VALUE}).")
+    int numVal;
+
+    @Option(names = "--num-test", paramLabel = "N", description = "Test examples (default: all 10000).")
+    Integer numTest;
+
+    @Option(names = "--print-every", paramLabel = "N", defaultValue = "100",
+            description = "Print a progress line every N iterations when not on a terminal (default: ${DEFAULT-VALUE}).")
+    int printEvery;
+
+    @Option(names = "--checkpoint", description = "Write checkpoint_epoch_<e>.safetensors into --out after every epoch.")
+    boolean checkpoint;
+
+    @Option(names = "--resume", paramLabel = "FILE",
+            description = "Continue from a checkpoint (give the options of the interrupted run; --epochs may be larger).")
+    Path resume;
+
+    @Option(names = "--plots", description = "Write loss.png, accuracy.png and the first-layer weights weights.png into --out.")
+    boolean plots;
+
+    @Override
+    public Integer call() throws Exception {
+        String type = model.toLowerCase(Locale.ROOT);
+        if (!ModelSpec.TYPES.contains(type)) throw new UserError("unknown --model '" + model + "': use one of " + String.join(", ", ModelSpec.TYPES));
+        String ds = dataset == null ? ModelSpec.defaultDataset(type) : dataset.toLowerCase(Locale.ROOT);
+        if (!Workflows.DATASETS.contains(ds)) throw new UserError("unknown --dataset '" + dataset + "': use cifar10 or mnist");
+        TrainSettings settings = settings(type);
+        if (printEvery < 1) throw new UserError("--print-every must be >= 1, got " + printEvery);
+
+        Path dataPath = data == null ? Workflows.defaultData(ds) : data;
+        try (Ops ops = common.ops("native");
+             PreparedData d = Workflows.load(ds, dataPath, numTrain, numVal, numTest, System.out)) {
+            ModelSpec spec = spec(type, d);
+            Path dir = Workflows.outDir(out == null && resume != null ? resume.toAbsolutePath().getParent() : out, "train-" + type);
+            TrainRun run = new TrainRun(dir, ops, d, spec, settings, common.seed, dataPath);
+            run.describe();
+            try (Model net = spec.build(ops)) {
+                Workflows.TrainResult r = run.train(net, printEvery, checkpoint, resume);
+                run.finish(net, r, plots);
+            }
+        }
+        return Cli.EXIT_OK;
+    }
+
+    private TrainSettings settings(String type) {
+        TrainSettings s = TrainSettings.defaults(type);
+        if (update != null) s = s.withUpdateRule(update);
+        if (lr != null) s = s.withLearningRate(lr);
+        if (lrDecay != null) s = s.withLrDecay(lrDecay);
+        if (batchSize != null) s = s.withBatchSize(batchSize);
+        if (epochs != null) s = s.withEpochs(epochs);
+        return s;
+    }
+
+    private ModelSpec spec(String type, PreparedData d) {
+        ModelSpec s = ModelSpec.defaults(type, d.exampleShape(), d.numClasses(), common.seed);
+        if (hidden != null) s = s.withHidden(hidden);
+        if (reg != null) s = s.withReg(reg);
+        if (weightScale != null) s = s.withWeightScale(weightScale).withInit(false);
+        if (heInit != null) s = s.withInit(heInit);
+        if (batchNorm != null) s = s.withBatchNorm(batchNorm);
+        if (dropout != null) s = s.withDropout(dropout);
+        if (filters != null || filterSize != null) {
+            s = s.withConv(filters != null ? filters : s.numFilters(), filterSize != null ? filterSize : s.filterSize());
+        }
+        return s;
+    }
+
+    /** The per-model defaults, for the end of {@code train --help}. */
+    static String defaultsFooter() {
+        StringBuilder sb = new StringBuilder("%nDefaults per model (change any with the options above):%n");
+        for (String t : ModelSpec.TYPES) {
+            int[] shape = "mnist".equals(ModelSpec.defaultDataset(t)) ? new int[] {1, 28, 28} : new int[] {3, 32, 32};
+            ModelSpec m = ModelSpec.defaults(t, shape, 10, 0);
+            TrainSettings s = TrainSettings.defaults(t);
+            sb.append("  ").append(t).append(" on ").append(ModelSpec.defaultDataset(t)).append("%n      ")
+                    .append(m.describe().substring(t.length() + 2)).append("%n      ").append(s.describe()).append("%n");
+        }
+        sb.append("Exit codes: 0 success, 2 usage or input error (e.g. data not found), 3 unexpected error.");
+        return sb.toString();
+    }
+}

@@ -1,0 +1,111 @@
+package dev.panamann.samples;
+
+import dev.panamann.models.Model;
+import dev.panamann.models.TwoLayerNet;
+import dev.panamann.ops.Ops;
+import dev.panamann.train.HyperparameterSearch;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * The cs231n two-layer net on CIFAR-10, as in the assignment: a sanity check of the initial
+ * loss, a small grid search around hidden 300, learning rate 1.6e-3, reg 1e-2 (SGD, batch 400,
+ * learning rate x 0.9 per epoch), then the best setting trained for the full schedule (13
+ * epochs, about 1600 iterations), its test accuracy, loss and accuracy plots and the W1 weights
+ * seen as images.
+ *
+ * <pre>
+ *   java --enable-native-access=ALL-UNNAMED -cp samples/target/panama-nn-samples.jar \
+ *       dev.panamann.samples.TwoLayerNetCifar [--search-epochs N] [--epochs N] [--num-train N] [--data PATH]
+ * </pre>
+ */
+@Command(name = "TwoLayerNetCifar", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "cs231n two-layer net on CIFAR-10: grid search, final training, test accuracy, plots and the W1 weight grid.")
+public final class TwoLayerNetCifar implements Callable<Integer> {
+    @Mixin
+    CommonOptions common;
+
+    @Option(names = "--data", paramLabel = "PATH", description = "cifar-10-binary.tar.gz or its folder (default: ${DEFAULT-VALUE}).",
+            defaultValue = "../shared/data/cifar10/cifar-10-binary.tar.gz")
+    Path data;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Output folder (default: runs/TwoLayerNetCifar-<timestamp>).")
+    Path out;
+
+    @Option(names = "--hidden", paramLabel = "H", split = ",", defaultValue = "300", description = "Grid: hidden sizes (default: ${DEFAULT-VALUE}).")
+    double[] hidden;
+
+    @Option(names = "--lr", paramLabel = "LR", split = ",", defaultValue = "1.2e-3,1.6e-3,2e-3",
+            description = "Grid: learning rates (default: ${DEFAULT-VALUE}).")
+    double[] lrs;
+
+    @Option(names = "--reg", paramLabel = "R", split = ",", defaultValue = "5e-3,1e-2", description = "Grid: L2 strengths (default: ${DEFAULT-VALUE}).")
+    double[] regs;
+
+    @Option(names = "--search-epochs", paramLabel = "N", defaultValue = "2", description = "Epochs of each grid trial (default: ${DEFAULT-VALUE}).")
+    int searchEpochs;
+
+    @Option(names = "--epochs", paramLabel = "N", defaultValue = "13", description = "Epochs of the final training (default: ${DEFAULT-VALUE}).")
+    int epochs;
+
+    @Option(names = "--num-train", paramLabel = "N", description = "Training images (default: 49000); lower it for a quick look.")
+    Integer numTrain;
+
+    public static void main(String[] args) {
+        System.exit(Cli.runSample(new TwoLayerNetCifar(), args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        Workflows.section(System.out, "1. Data: CIFAR-10, cs231n split, mean image subtracted");
+        try (Ops ops = common.ops("native");
+             PreparedData d = Workflows.loadCifar(data, numTrain, 1000, null, System.out)) {
+            Path dir = Workflows.outDir(out, "TwoLayerNetCifar");
+            ModelSpec base = ModelSpec.defaults("twolayer", d.exampleShape(), d.numClasses(), common.seed);
+            TrainSettings schedule = TrainSettings.defaults("twolayer"); // SGD, batch 400, lr x 0.9 per epoch
+
+            Workflows.section(System.out, "2. Sanity check: with tiny weights and no regularization the loss is about ln(10) = 2.303");
+            try (TwoLayerNet net = new TwoLayerNet(ops, base.inputDim(), 300, d.numClasses(), 1e-4f, 0f, common.seed)) {
+                var x = d.train().x().slice(0, 100);
+                int[] y = Arrays.copyOf(d.train().y(), 100);
+                System.out.printf(Locale.ROOT, "initial loss %.4f on 100 training images (expected ~%.4f)%n", net.loss(x, y), Math.log(10));
+            }
+
+            Workflows.section(System.out, "3. Grid search: " + searchEpochs + " epochs per setting, " + schedule.describe().replaceFirst(", lr [^,]*,", ",")
+                    .replaceFirst(", \\d+ epochs", ""));
+            HyperparameterSearch search = new HyperparameterSearch()
+                    .values("hidden", hidden)
+                    .values("lr", lrs)
+                    .values("reg", regs);
+            search.gridSearch(trial -> {
+                ModelSpec spec = base.withHidden(trial.getInt("hidden")).withReg((float) trial.get("reg"));
+                TrainSettings s = schedule.withLearningRate(trial.get("lr")).withEpochs(searchEpochs);
+                return Workflows.trial(ops, spec, d, s, common.seed);
+            });
+            search.printTable(System.out);
+            search.writeCsv(dir.resolve("search.csv"));
+            HyperparameterSearch.Result best = search.best();
+            if (best == null) throw new UserError("every grid setting failed; see the errors above");
+            search.bestModel().close(); // retrained from scratch below
+
+            ModelSpec spec = base.withHidden((int) Math.round(best.params().get("hidden"))).withReg(best.params().get("reg").floatValue());
+            TrainSettings settings = schedule.withLearningRate(best.params().get("lr")).withEpochs(epochs);
+            Workflows.section(System.out, "4. Train the best setting for the full schedule");
+            TrainRun run = new TrainRun(dir, ops, d, spec, settings, common.seed, data);
+            run.describe();
+            try (Model net = spec.build(ops)) {
+                Workflows.TrainResult r = run.train(net, 100, false, null);
+
+                Workflows.section(System.out, "5. Test accuracy; loss.png, accuracy.png, and weights.png: W1 (3072, H) as H images of 3x32x32");
+                TrainRun.Summary s = run.finish(net, r, true);
+                System.out.print(Workflows.perClassTable(s.testPred(), d.test().y(), d.classNames()));
+            }
+        }
+        return Cli.EXIT_OK;
+    }
+}

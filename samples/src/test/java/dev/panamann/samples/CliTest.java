@@ -1,0 +1,164 @@
+package dev.panamann.samples;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.panamann.data.Cifar10;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import javax.imageio.ImageIO;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.apache.commons.compress.compressors.gzip.GzipCompressorOutputStream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/** Runs the panama-nn command line in this JVM on a tiny synthetic CIFAR-10 archive. */
+class CliTest {
+    static Path work;
+    static Path cifar;
+
+    /** Exit code and everything printed by one run of the command line. */
+    record Run(int code, String out, String err) {}
+
+    @BeforeAll
+    static void writeData() throws IOException {
+        work = Path.of(System.getProperty("panamann.workDir", "target/test-work"), "cli");
+        deleteTree(work);
+        Files.createDirectories(work);
+        cifar = writeCifar(work.resolve(Cifar10.ARCHIVE_NAME), 1250, 100);
+    }
+
+    /**
+     * A CIFAR-10 archive with only data_batch_1.bin ({@code train} random records), test_batch.bin
+     * ({@code test} records) and the class names: enough for limits within the first batch.
+     */
+    static Path writeCifar(Path file, int train, int test) throws IOException {
+        Random r = new Random(7);
+        try (OutputStream fo = Files.newOutputStream(file);
+             GzipCompressorOutputStream gz = new GzipCompressorOutputStream(fo);
+             TarArchiveOutputStream tar = new TarArchiveOutputStream(gz)) {
+            put(tar, Cifar10.META_NAME, (String.join("\n", Cifar10.CLASS_NAMES) + "\n").getBytes(StandardCharsets.UTF_8));
+            put(tar, Cifar10.TRAIN_FILES.get(0), records(r, train));
+            put(tar, Cifar10.TEST_FILE, records(r, test));
+        }
+        return file;
+    }
+
+    private static byte[] records(Random r, int n) {
+        byte[] b = new byte[n * Cifar10.RECORD_BYTES];
+        r.nextBytes(b);
+        for (int i = 0; i < n; i++) b[i * Cifar10.RECORD_BYTES] = (byte) r.nextInt(10);
+        return b;
+    }
+
+    private static void put(TarArchiveOutputStream tar, String name, byte[] data) throws IOException {
+        TarArchiveEntry e = new TarArchiveEntry(Cifar10.FOLDER_NAME + "/" + name);
+        e.setSize(data.length);
+        tar.putArchiveEntry(e);
+        tar.write(data);
+        tar.closeArchiveEntry();
+    }
+
+    /** Runs the command line, capturing System.out and the error stream. */
+    static Run run(String... args) {
+        CommandLine cl = Cli.commandLine();
+        StringWriter err = new StringWriter();
+        cl.setErr(new PrintWriter(err, true));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        PrintStream old = System.out;
+        int code;
+        try (PrintStream capture = new PrintStream(out, true, StandardCharsets.UTF_8)) {
+            System.setOut(capture);
+            code = cl.execute(args);
+        } finally {
+            System.setOut(old);
+        }
+        Run r = new Run(code, out.toString(StandardCharsets.UTF_8), err.toString());
+        System.out.println("$ panama-nn " + String.join(" ", args) + "\n" + r.out() + r.err() + "-> exit " + code);
+        return r;
+    }
+
+    @Test
+    void gradcheckTwoLayerPassesAndAnImpossibleToleranceFails() {
+        Run ok = run("gradcheck", "--model", "twolayer");
+        assertEquals(Cli.EXIT_OK, ok.code(), ok.err());
+        for (String p : List.of("W1", "b1", "W2", "b2")) assertTrue(ok.out().contains(p), "no line for " + p + ":\n" + ok.out());
+        assertTrue(ok.out().strip().endsWith("PASS"), ok.out());
+
+        Run fail = run("gradcheck", "--model", "twolayer", "--tolerance", "1e-12");
+        assertEquals(Cli.EXIT_FAIL, fail.code());
+        assertTrue(fail.out().strip().endsWith("FAIL"), fail.out());
+    }
+
+    @Test
+    void trainWritesTheRunFolderThatEvaluateAndPredictRead() throws IOException {
+        Path out = work.resolve("run-twolayer");
+        Run train = run("train", "--model", "twolayer", "--num-train", "200", "--epochs", "1", "--backend", "auto", "--data",
+                cifar.toString(), "--out", out.toString(), "--plots", "--checkpoint");
+        assertEquals(Cli.EXIT_OK, train.code(), train.err());
+        for (String f : List.of(SavedRun.WEIGHTS, SavedRun.DESCRIPTOR, SavedRun.MEAN_IMAGE, "history.json", "loss.png", "accuracy.png",
+                "weights.png", "checkpoint_epoch_1.safetensors")) {
+            assertTrue(Files.size(out.resolve(f)) > 0, f + " missing or empty in " + out);
+        }
+        assertTrue(train.out().contains("test accuracy:"), train.out());
+        assertTrue(train.out().contains("training images/s"), train.out());
+        SavedRun.Descriptor d = SavedRun.readDescriptor(out);
+        assertEquals("twolayer", d.model().type());
+        assertEquals(Cifar10.CLASS_NAMES, d.classNames());
+        assertEquals(200.0, ((Number) d.data().get("num_train")).doubleValue());
+        assertTrue(d.results().containsKey("test_acc"), d.results().toString());
+
+        Run eval = run("evaluate", "--model-dir", out.toString(), "--data", cifar.toString());
+        assertEquals(Cli.EXIT_OK, eval.code(), eval.err());
+        assertTrue(eval.out().contains("airplane") && eval.out().contains("test accuracy:"), eval.out());
+        // the same model on the same test images: evaluate agrees with the accuracy train recorded
+        double recorded = ((Number) d.results().get("test_acc")).doubleValue();
+        assertTrue(eval.out().contains(String.format(java.util.Locale.ROOT, "test accuracy: %.4f", recorded)), eval.out());
+
+        Path png = work.resolve("image.png");
+        BufferedImage img = new BufferedImage(40, 24, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 24; y++) for (int x = 0; x < 40; x++) img.setRGB(x, y, (x * 6) << 16 | (y * 10) << 8 | 90);
+        ImageIO.write(img, "png", png.toFile());
+        Run predict = run("predict", "--model-dir", out.toString(), png.toString());
+        assertEquals(Cli.EXIT_OK, predict.code(), predict.err());
+        for (String c : Cifar10.CLASS_NAMES) assertTrue(predict.out().contains(c), "no probability for " + c + ":\n" + predict.out());
+    }
+
+    @Test
+    void missingDataIsAUsageErrorNamingThePath() {
+        Path missing = work.resolve("no-such-dir").resolve("cifar-10-binary.tar.gz");
+        Run r = run("train", "--model", "twolayer", "--epochs", "1", "--data", missing.toString(), "--out", work.resolve("never").toString());
+        assertEquals(Cli.EXIT_USAGE, r.code());
+        assertTrue(r.err().contains(missing.toString()), r.err());
+        assertTrue(r.err().contains("--data"), r.err());
+        assertFalse(r.err().contains("\tat "), "a user error must not print a stack trace:\n" + r.err());
+        assertFalse(Files.exists(work.resolve("never")), "a run that cannot start must not create its --out folder");
+    }
+
+    @Test
+    void badOptionsAreUsageErrors() {
+        assertEquals(Cli.EXIT_USAGE, run("train", "--modle", "convnet").code());
+        assertEquals(Cli.EXIT_USAGE, run("train", "--model", "nope", "--data", cifar.toString()).code());
+        assertEquals(Cli.EXIT_USAGE, run("evaluate", "--model-dir", work.resolve("nothing-here").toString()).code());
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) return;
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.sorted((a, b) -> b.getNameCount() - a.getNameCount()).toList()) Files.delete(p);
+        }
+    }
+}
