@@ -44,9 +44,11 @@ class ConvNetModelsTest {
     void threeLayerConvNetGradientCheck(Ops ops) {
         Rng rng = new Rng(7);
         for (float reg : new float[] {0f, 0.5f}) {
-            try (ThreeLayerConvNet net = new ThreeLayerConvNet(ops, new int[] {3, 8, 6}, 4, 3, 6, 5, 0.3f, reg, 8);
-                 Tensor x = Tensor.randn(rng, 1f, 2, 3, 8, 6)) {
-                var r = GradientCheck.checkModel(net, x, labels(rng, 2, 5), GradientCheck.STEP);
+            // small input: at 8x8 a float32 loss crosses ReLU/max-pool kinks within one step often
+            // enough to fail a correct gradient for some seeds and CPUs
+            try (ThreeLayerConvNet net = new ThreeLayerConvNet(ops, new int[] {3, 4, 4}, 4, 3, 6, 5, 0.3f, reg, 8);
+                 Tensor x = Tensor.randn(rng, 1f, 3, 3, 4, 4)) {
+                var r = GradientCheck.checkModel(net, x, labels(rng, 3, 5), GradientCheck.STEP);
                 assertEquals(List.of("W1", "b1", "W2", "b2", "W3", "b3"), List.copyOf(r.keySet()));
                 GradAssert.allOk(ops.name() + " ThreeLayerConvNet reg " + reg, r);
             }
@@ -57,11 +59,11 @@ class ConvNetModelsTest {
     @MethodSource("backends")
     void mnistCnnSparseGradientCheck(Ops ops) {
         Rng rng = new Rng(9);
-        // the MNIST architecture at small sizes (8x8 input, 3 and 4 filters, 12 hidden): with the
+        // the MNIST architecture at small sizes (4x4 input, 3 and 4 filters, 8 hidden): with the
         // full sizes a float32 loss crosses too many ReLU/max-pool kinks per step to check
-        try (MnistCnn net = new MnistCnn(ops, 8, 3, 4, 12, 0f, 1e-2f, 10); // no dropout: the check needs a deterministic loss
-             Tensor x = Tensor.randn(rng, 1f, 1, 1, 8, 8)) {
-            var r = GradientCheck.checkModel(net, x, labels(rng, 1, 10), GradientCheck.STEP);
+        try (MnistCnn net = new MnistCnn(ops, 4, 3, 4, 8, 0f, 1e-2f, 10); // no dropout: the check needs a deterministic loss
+             Tensor x = Tensor.randn(rng, 1f, 2, 1, 4, 4)) {
+            var r = GradientCheck.checkModel(net, x, labels(rng, 2, 10), GradientCheck.STEP);
             assertEquals(List.of("W1", "b1", "W2", "b2", "W3", "b3", "W4", "b4"), List.copyOf(r.keySet()));
             GradAssert.allOk(ops.name() + " MnistCnn", r);
         }
