@@ -44,7 +44,13 @@ public final class ReLU implements Layer {
         Tensor d = dx.like(o);
         MemorySegment os = o.segment(), ds = dout.segment(), dxs = d.segment();
         int n = o.sizeInt();
-        for (int i = 0; i < n; i++) dxs.setAtIndex(F, i, os.getAtIndex(F, i) > 0f ? ds.getAtIndex(F, i) : 0f);
+        for (int i = 0; i < n; i++) {
+            // branch-free (the sign of a ReLU input is a coin flip for the branch predictor):
+            // out >= +0, so its bits are 0 exactly when out is 0; mask is all ones otherwise
+            int bits = Float.floatToRawIntBits(os.getAtIndex(F, i));
+            int mask = (bits | -bits) >> 31;
+            dxs.setAtIndex(F, i, Float.intBitsToFloat(Float.floatToRawIntBits(ds.getAtIndex(F, i)) & mask));
+        }
         return d;
     }
 

@@ -11,16 +11,21 @@ import dev.panamann.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 
 /**
- * oneDNN max or average pooling on plain NCHW tensors. The training forward primitive writes
+ * oneDNN max or average pooling of plain NCHW tensors. The training forward primitive writes
  * a workspace (for max pooling: where each maximum came from) that the backward primitive
  * reads; it is allocated once in the plan. Evaluation uses a separate inference primitive,
  * which leaves that workspace alone.
+ *
+ * <p>oneDNN 2.6 pools NCHW data with a slow generic kernel, so when the channels fill whole
+ * blocks the plan pools in the channel-blocked layout its JIT kernels use ({@code nChw16c}
+ * with AVX-512, {@code nChw8c} with AVX2), with reorders from and to the user's NCHW made
+ * once here and run at the edges of each call.
  */
 final class DnnlPool2dOp implements Pool2dOp {
     private final PoolGeometry g;
     private final boolean max;
     private final Dnnl.Plan plan;
-    private final MemorySegment srcMem, dstMem, diffDstMem, diffSrcMem;
+    private final Dnnl.Port src, dst, diffDst, diffSrc;
     private final Dnnl.Exec fwdTrain, fwdInfer, bwd;
     private boolean trained;
 
@@ -31,8 +36,11 @@ final class DnnlPool2dOp implements Pool2dOp {
         try {
             long[] xDims = {g.n(), g.c(), g.h(), g.w()};
             long[] yDims = {g.n(), g.c(), g.outH(), g.outW()};
-            MemorySegment xMd = plan.md(dnnl_h.dnnl_nchw(), xDims);
-            MemorySegment yMd = plan.md(dnnl_h.dnnl_nchw(), yDims);
+            MemorySegment xUser = plan.md(dnnl_h.dnnl_nchw(), xDims);
+            MemorySegment yUser = plan.md(dnnl_h.dnnl_nchw(), yDims);
+            int tag = computeTag(g.c());
+            MemorySegment xMd = tag == dnnl_h.dnnl_nchw() ? xUser : plan.md(tag, xDims);
+            MemorySegment yMd = tag == dnnl_h.dnnl_nchw() ? yUser : plan.md(tag, yDims);
             MemorySegment strides = plan.dims(g.stride(), g.stride());
             MemorySegment kernel = plan.dims(g.kernel(), g.kernel());
             MemorySegment pad = plan.dims(0, 0);
@@ -52,17 +60,17 @@ final class DnnlPool2dOp implements Pool2dOp {
                     "dnnl_pooling_backward_desc_init " + g);
             MemorySegment bpd = plan.pd(bd, tpd, "pooling backward");
 
-            srcMem = plan.userMemory(xMd);
-            dstMem = plan.userMemory(yMd);
-            diffDstMem = plan.userMemory(yMd);
-            diffSrcMem = plan.userMemory(xMd);
+            src = plan.port(xUser, plan.queryMd(tpd, dnnl_h.dnnl_query_src_md(), 0), true);
+            dst = plan.port(yUser, plan.queryMd(tpd, dnnl_h.dnnl_query_dst_md(), 0), false);
+            diffDst = plan.port(yUser, plan.queryMd(bpd, dnnl_h.dnnl_query_diff_dst_md(), 0), true);
+            diffSrc = plan.port(xUser, plan.queryMd(bpd, dnnl_h.dnnl_query_diff_src_md(), 0), false);
             MemorySegment wsMd = plan.queryMd(tpd, dnnl_h.dnnl_query_workspace_md(), 0);
             MemorySegment ws = wsMd == null ? null : plan.ownedMemory(wsMd);
             if (max && ws == null) throw new IllegalStateException("oneDNN max pooling reported no workspace for " + g);
 
-            fwdTrain = plan.exec(tpd, 3, "pooling forward training").arg(DNNL_ARG_SRC(), srcMem).arg(DNNL_ARG_DST(), dstMem);
-            fwdInfer = plan.exec(ipd, 2, "pooling forward inference").arg(DNNL_ARG_SRC(), srcMem).arg(DNNL_ARG_DST(), dstMem);
-            bwd = plan.exec(bpd, 3, "pooling backward").arg(DNNL_ARG_DIFF_DST(), diffDstMem).arg(DNNL_ARG_DIFF_SRC(), diffSrcMem);
+            fwdTrain = plan.exec(tpd, 3, "pooling forward training").arg(DNNL_ARG_SRC(), src.inner()).arg(DNNL_ARG_DST(), dst.inner());
+            fwdInfer = plan.exec(ipd, 2, "pooling forward inference").arg(DNNL_ARG_SRC(), src.inner()).arg(DNNL_ARG_DST(), dst.inner());
+            bwd = plan.exec(bpd, 3, "pooling backward").arg(DNNL_ARG_DIFF_DST(), diffDst.inner()).arg(DNNL_ARG_DIFF_SRC(), diffSrc.inner());
             if (ws != null) {
                 fwdTrain.arg(DNNL_ARG_WORKSPACE(), ws);
                 bwd.arg(DNNL_ARG_WORKSPACE(), ws);
@@ -72,6 +80,15 @@ final class DnnlPool2dOp implements Pool2dOp {
             plan.close();
             throw e;
         }
+    }
+
+    /** The layout pooling runs in: channel-blocked when the channels fill whole blocks, else NCHW. */
+    private static int computeTag(int channels) {
+        int isa = dnnl_h.dnnl_get_effective_cpu_isa();
+        int avx512 = dnnl_h.dnnl_cpu_isa_avx512_core(), avx2 = dnnl_h.dnnl_cpu_isa_avx2();
+        if ((isa & avx512) == avx512 && channels % 16 == 0) return dnnl_h.dnnl_aBcd16b();
+        if ((isa & avx2) == avx2 && channels % 8 == 0) return dnnl_h.dnnl_aBcd8b();
+        return dnnl_h.dnnl_nchw();
     }
 
     @Override
@@ -84,9 +101,10 @@ final class DnnlPool2dOp implements Pool2dOp {
     public void forward(Tensor x, Tensor out, boolean training) {
         g.checkForward(x, out);
         plan.enter();
-        Dnnl.bind(srcMem, x);
-        Dnnl.bind(dstMem, out);
+        src.in(x);
+        dst.bind(out);
         (training ? fwdTrain : fwdInfer).run();
+        dst.out();
         plan.sync();
         if (training) trained = true;
     }
@@ -98,9 +116,10 @@ final class DnnlPool2dOp implements Pool2dOp {
             throw new IllegalStateException((max ? "max" : "average") + " pooling backward called before a training forward");
         }
         plan.enter();
-        Dnnl.bind(diffDstMem, dout);
-        Dnnl.bind(diffSrcMem, dx);
+        diffDst.in(dout);
+        diffSrc.bind(dx);
         bwd.run();
+        diffSrc.out();
         plan.sync();
     }
 

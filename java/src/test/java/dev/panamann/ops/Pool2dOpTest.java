@@ -23,6 +23,8 @@ class Pool2dOpTest {
         {2, 5, 5, 4, 2, 1},   // odd channels, stride 1
         {1, 2, 7, 8, 3, 3},   // windows leave the last row and columns out
         {3, 2, 3, 3, 3, 1},   // window = whole input
+        {2, 16, 6, 4, 2, 2},  // whole channel blocks: oneDNN pools in a blocked layout (8 or 16)
+        {1, 8, 5, 7, 3, 2},   // one block of 8 on AVX2, plain NCHW on AVX-512
     };
 
     static PoolGeometry geometry(int[] a) {

@@ -257,6 +257,24 @@ public class dnnl_h extends dnnl_h$shared {
     public static int dnnl_abcd() {
         return dnnl_abcd;
     }
+    private static final int dnnl_aBcd16b = (int)69L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.dnnl_aBcd16b = 69
+     * }
+     */
+    public static int dnnl_aBcd16b() {
+        return dnnl_aBcd16b;
+    }
+    private static final int dnnl_aBcd8b = (int)93L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.dnnl_aBcd8b = 93
+     * }
+     */
+    public static int dnnl_aBcd8b() {
+        return dnnl_aBcd8b;
+    }
     private static final int dnnl_x = (int)2L;
     /**
      * {@snippet lang=c :
@@ -641,6 +659,24 @@ public class dnnl_h extends dnnl_h$shared {
      * }
      */
     public static final AddressLayout dnnl_stream_t = dnnl_h.C_POINTER;
+    private static final int dnnl_cpu_isa_avx2 = (int)7L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.dnnl_cpu_isa_avx2 = 7
+     * }
+     */
+    public static int dnnl_cpu_isa_avx2() {
+        return dnnl_cpu_isa_avx2;
+    }
+    private static final int dnnl_cpu_isa_avx512_core = (int)39L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.dnnl_cpu_isa_avx512_core = 39
+     * }
+     */
+    public static int dnnl_cpu_isa_avx512_core() {
+        return dnnl_cpu_isa_avx512_core;
+    }
 
     private static class dnnl_primitive_desc_create {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
