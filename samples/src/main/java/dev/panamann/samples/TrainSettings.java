@@ -29,20 +29,20 @@ public record TrainSettings(String updateRule, double learningRate, double lrDec
     /**
      * The default schedule of a model type, the one {@code panama-nn train} uses.
      *
-     * <p>convnet (the main job): Adam 1e-3, batch 64, 10 epochs, learning rate x 0.9 per epoch
-     * (about 7 minutes on 2 cores with the native backend). The others follow
+     * <p>convnet (the main job): Adam 1e-3, batch 64, 15 epochs, learning rate x 0.9 per epoch
+     * (minutes on 2 cores with the native backend; see docs/results.md). The others follow
      * their classic recipes: the cs231n two-layer net with SGD (1.6e-3, batch 400, 13 epochs
      * = ~1600 iterations, decay 0.9), the MNIST conv net with Adam 1e-4 and batch 50, the
      * sigmoid MLP with SGD 0.1 and batch 100.
      */
     public static TrainSettings defaults(String type) {
         return switch (type) {
-            case "convnet" -> new TrainSettings("adam", 1e-3, 0.9, 64, 10);
+            case "convnet" -> new TrainSettings("adam", 1e-3, 0.9, 64, 15);
             case "twolayer" -> new TrainSettings("sgd", 1.6e-3, 0.9, 400, 13);
             case "fc" -> new TrainSettings("adam", 1e-3, 0.95, 200, 10);
             case "mnist-cnn" -> new TrainSettings("adam", 1e-4, 1.0, 50, 2);
-            case "sigmoid-mlp" -> new TrainSettings("sgd", 0.1, 1.0, 100, 10);
-            case "prelu-mlp" -> new TrainSettings("adam", 1e-3, 0.95, 100, 5);
+            case "sigmoid-mlp" -> new TrainSettings("sgd", 0.1, 1.0, 100, 30);
+            case "prelu-mlp" -> new TrainSettings("adam", 1e-3, 0.95, 100, 10);
             default -> throw new UserError("unknown model '" + type + "': use one of " + String.join(", ", ModelSpec.TYPES));
         };
     }
