@@ -35,6 +35,7 @@ public final class Batcher implements AutoCloseable {
     private boolean dropLast;
     private int rows;
     private Tensor shortView;
+    private boolean flip;
 
     /**
      * @param data      x (N, ...), y N labels; must stay open while the batcher is used
@@ -86,7 +87,11 @@ public final class Batcher implements AutoCloseable {
                 throw new IndexOutOfBoundsException("example index " + r + " (position " + (from + i)
                         + ") is outside the dataset of " + n + " examples");
             }
-            MemorySegment.copy(src, r * rowBytes, dst, i * rowBytes, rowBytes);
+            if (flip && rng.nextInt(2) == 1) {
+                copyMirrored(src, r * rowBytes, dst, i * rowBytes);
+            } else {
+                MemorySegment.copy(src, r * rowBytes, dst, i * rowBytes, rowBytes);
+            }
             y[i] = labels[r];
         }
         rows = count;
@@ -145,6 +150,34 @@ public final class Batcher implements AutoCloseable {
 
     /** The dataset the batches come from. */
     public Dataset data() { return data; }
+
+    /**
+     * Data augmentation: when on, each example copied into the batch is mirrored left to right
+     * with probability 1/2 (drawn from this batcher's generator). Needs images, (N, C, H, W).
+     *
+     * @return this
+     */
+    public Batcher flipHorizontal(boolean on) {
+        if (on && data.x().rank() != 4) {
+            throw new IllegalArgumentException("horizontal flips need images (N, C, H, W), but the data has shape "
+                    + data.x().shapeString());
+        }
+        this.flip = on;
+        return this;
+    }
+
+    /** Copies one (C, H, W) example with every row reversed. */
+    private void copyMirrored(MemorySegment src, long srcOff, MemorySegment dst, long dstOff) {
+        int w = data.x().dim(3);
+        long rowsPerExample = rowBytes / Float.BYTES / w;
+        for (long row = 0; row < rowsPerExample; row++) {
+            long s = srcOff + row * w * Float.BYTES, d = dstOff + row * w * Float.BYTES;
+            for (int j = 0; j < w; j++) {
+                dst.set(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, d + (long) (w - 1 - j) * Float.BYTES,
+                        src.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, s + (long) j * Float.BYTES));
+            }
+        }
+    }
 
     private Tensor view(int count) {
         if (count == batchSize) return x;

@@ -105,6 +105,7 @@ public final class Solver implements AutoCloseable {
     private Batcher batcher, evalTrain, evalVal;
     private List<Param> params;
     private Tensor[] best, snapshot;
+    private boolean flip;
     /** The model's params and buffers by name ({@link ModelIO#state}); best holds copies of them. */
     private Map<String, Tensor> state;
     private List<Tensor> stateValues;
@@ -292,6 +293,21 @@ public final class Solver implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Data augmentation: mirror each training image left to right with probability 1/2 as it
+     * is copied into the minibatch (default off; needs (N, C, H, W) data). The draws come from
+     * the solver's seeded generator, so runs and resumed runs stay reproducible.
+     */
+    public Solver flipHorizontal(boolean on) {
+        requireNotStarted("flipHorizontal");
+        if (on && train.x().rank() != 4) {
+            throw new IllegalArgumentException("horizontal flips need images (N, C, H, W), but the training data has shape "
+                    + train.x().shapeString());
+        }
+        this.flip = on;
+        return this;
+    }
+
     /** Measure ||update|| / ||w|| per parameter every {@code printEvery} iterations (default off). */
     public Solver monitorUpdateRatios(boolean on) {
         this.monitorUpdates = on;
@@ -335,7 +351,7 @@ public final class Solver implements AutoCloseable {
         try {
             opt.prepare(params);
             rng();
-            batcher = new Batcher(train, batchSize, rng);
+            batcher = new Batcher(train, batchSize, rng).flipHorizontal(flip);
             state = ModelIO.state(model);
             stateValues = List.copyOf(state.values());
             best = new Tensor[stateValues.size()];

@@ -57,6 +57,36 @@ class BatcherTest {
     }
 
     @Test
+    void horizontalFlipsMirrorAboutHalfOfTheImagesExactly() {
+        // 40 images (2, 3, 4): example e holds e * 100 + c * 12 + h * 4 + w
+        float[] v = new float[40 * 24];
+        for (int e = 0; e < 40; e++) for (int i = 0; i < 24; i++) v[e * 24 + i] = e * 100 + i;
+        int[] labels = new int[40];
+        for (int e = 0; e < 40; e++) labels[e] = e % 3;
+        try (Dataset d = new Dataset(Tensor.of(v, 40, 2, 3, 4), labels);
+             Batcher b = new Batcher(d, 40, new Rng(5)).flipHorizontal(true)) {
+            int[] order = new int[40];
+            for (int i = 0; i < 40; i++) order[i] = i;
+            Tensor x = b.load(order, 0, 40);
+            int flipped = 0;
+            for (int e = 0; e < 40; e++) {
+                boolean mirrored = x.get(e, 0, 0, 0) == e * 100 + 3;
+                if (mirrored) flipped++;
+                for (int c = 0; c < 2; c++) for (int h = 0; h < 3; h++) for (int w = 0; w < 4; w++) {
+                    float expected = e * 100 + c * 12 + h * 4 + (mirrored ? 3 - w : w);
+                    assertEquals(expected, x.get(e, c, h, w), "example " + e);
+                }
+                assertEquals(e % 3, b.y()[e]);
+            }
+            assertTrue(flipped > 8 && flipped < 32, "flipped " + flipped + " of 40");
+        }
+        try (Dataset flat = SplitsTest.ids(4); Batcher b = new Batcher(flat, 2, new Rng(1))) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> b.flipHorizontal(true));
+            assertTrue(e.getMessage().contains("(N, C, H, W)"), e.getMessage());
+        }
+    }
+
+    @Test
     void batchTensorsAreReused() {
         try (Dataset d = SplitsTest.ids(12); Batcher b = new Batcher(d, 5, new Rng(1))) {
             b.startEpoch(true, false);

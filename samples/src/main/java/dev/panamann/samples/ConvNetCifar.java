@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
  *
  * <pre>
  *   java --enable-native-access=ALL-UNNAMED -cp samples/target/panama-nn-samples.jar \
- *       dev.panamann.samples.ConvNetCifar [--epochs N] [--num-train N] [--data PATH] [--out DIR]
+ *       dev.panamann.samples.ConvNetCifar [--epochs N] [--hidden H] [--num-train N] [--data PATH] [--out DIR]
  * </pre>
  */
 @Command(name = "ConvNetCifar", mixinStandardHelpOptions = true, sortOptions = false,
@@ -30,8 +30,11 @@ public final class ConvNetCifar implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", description = "Output folder (default: runs/ConvNetCifar-<timestamp>).")
     Path out;
 
-    @Option(names = "--epochs", paramLabel = "N", description = "Epochs (default: the train command's, 10).")
+    @Option(names = "--epochs", paramLabel = "N", description = "Epochs (default: the train command's, 15).")
     Integer epochs;
+
+    @Option(names = "--hidden", paramLabel = "H", description = "Units of the hidden affine layer (default: 100, as cs231n).")
+    Integer hidden;
 
     @Option(names = "--num-train", paramLabel = "N", description = "Training images (default: 49000); lower it for a quick look.")
     Integer numTrain;
@@ -48,6 +51,7 @@ public final class ConvNetCifar implements Callable<Integer> {
 
             Workflows.section(System.out, "2. Model and schedule: the defaults of `panama-nn train`");
             ModelSpec spec = ModelSpec.defaults("convnet", d.exampleShape(), d.numClasses(), common.seed);
+            if (hidden != null) spec = spec.withHidden(hidden);
             TrainSettings settings = TrainSettings.defaults("convnet");
             if (epochs != null) settings = settings.withEpochs(epochs);
             TrainRun run = new TrainRun(Workflows.outDir(out, "ConvNetCifar"), ops, d, spec, settings, common.seed, data);

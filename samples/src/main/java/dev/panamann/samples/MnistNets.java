@@ -48,7 +48,7 @@ public final class MnistNets implements Callable<Integer> {
     String which;
 
     @Option(names = "--epochs", paramLabel = "N",
-            description = "Epochs of each net (default: sigmoid 10, prelu 5, cnn 2; the `panama-nn train` defaults).")
+            description = "Epochs of each net (default: sigmoid 30, prelu 10, cnn 2; the `panama-nn train` defaults).")
     Integer epochs;
 
     @Option(names = "--num-train", paramLabel = "N", description = "Training digits (default: 59000); lower it for a quick look.")

@@ -45,6 +45,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--epochs", paramLabel = "N", description = "Epochs (default: per model, below).")
     Integer epochs;
 
+    @Option(names = "--flip", description = "Augment the training images with random horizontal flips (images only; default: off).")
+    boolean flip;
+
     @Option(names = "--batch-size", paramLabel = "N", description = "Minibatch size (default: per model).")
     Integer batchSize;
 
@@ -139,6 +142,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (lrDecay != null) s = s.withLrDecay(lrDecay);
         if (batchSize != null) s = s.withBatchSize(batchSize);
         if (epochs != null) s = s.withEpochs(epochs);
+        if (flip) s = s.withFlip(true);
         return s;
     }
 

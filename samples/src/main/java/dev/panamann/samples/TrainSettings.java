@@ -13,7 +13,7 @@ import java.util.Locale;
  * @param batchSize    minibatch size, &gt;= 1
  * @param epochs       epochs of the whole run, &gt;= 1
  */
-public record TrainSettings(String updateRule, double learningRate, double lrDecay, int batchSize, int epochs) {
+public record TrainSettings(String updateRule, double learningRate, double lrDecay, int batchSize, int epochs, boolean flip) {
 
     public TrainSettings {
         updateRule = updateRule == null ? null : updateRule.trim().toLowerCase(Locale.ROOT);
@@ -48,23 +48,32 @@ public record TrainSettings(String updateRule, double learningRate, double lrDec
     }
 
     /** The same settings with another update rule. */
-    public TrainSettings withUpdateRule(String r) { return new TrainSettings(r, learningRate, lrDecay, batchSize, epochs); }
+    /** Without data augmentation. */
+    public TrainSettings(String updateRule, double learningRate, double lrDecay, int batchSize, int epochs) {
+        this(updateRule, learningRate, lrDecay, batchSize, epochs, false);
+    }
+
+    /** With or without random horizontal flips of the training images. */
+    public TrainSettings withFlip(boolean on) { return new TrainSettings(updateRule, learningRate, lrDecay, batchSize, epochs, on); }
+
+    public TrainSettings withUpdateRule(String r) { return new TrainSettings(r, learningRate, lrDecay, batchSize, epochs, flip); }
 
     /** The same settings with another initial learning rate. */
-    public TrainSettings withLearningRate(double lr) { return new TrainSettings(updateRule, lr, lrDecay, batchSize, epochs); }
+    public TrainSettings withLearningRate(double lr) { return new TrainSettings(updateRule, lr, lrDecay, batchSize, epochs, flip); }
 
     /** The same settings with another learning rate decay. */
-    public TrainSettings withLrDecay(double d) { return new TrainSettings(updateRule, learningRate, d, batchSize, epochs); }
+    public TrainSettings withLrDecay(double d) { return new TrainSettings(updateRule, learningRate, d, batchSize, epochs, flip); }
 
     /** The same settings with another batch size. */
-    public TrainSettings withBatchSize(int b) { return new TrainSettings(updateRule, learningRate, lrDecay, b, epochs); }
+    public TrainSettings withBatchSize(int b) { return new TrainSettings(updateRule, learningRate, lrDecay, b, epochs, flip); }
 
     /** The same settings with another number of epochs. */
-    public TrainSettings withEpochs(int e) { return new TrainSettings(updateRule, learningRate, lrDecay, batchSize, e); }
+    public TrainSettings withEpochs(int e) { return new TrainSettings(updateRule, learningRate, lrDecay, batchSize, e, flip); }
 
     /** One line for logs. */
     public String describe() {
-        return String.format(Locale.ROOT, "%s, lr %s, %s, batch %d, %d epochs", updateRule, ModelSpec.num(learningRate),
-                lrDecay == 1.0 ? "no lr decay" : "lr x " + ModelSpec.num(lrDecay) + " per epoch", batchSize, epochs);
+        return String.format(Locale.ROOT, "%s, lr %s, %s, batch %d, %d epochs%s", updateRule, ModelSpec.num(learningRate),
+                lrDecay == 1.0 ? "no lr decay" : "lr x " + ModelSpec.num(lrDecay) + " per epoch", batchSize, epochs,
+                flip ? ", random horizontal flips" : "");
     }
 }

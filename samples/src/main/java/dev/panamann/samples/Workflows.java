@@ -339,6 +339,7 @@ public final class Workflows {
                 .lrDecay(s.lrDecay())
                 .batchSize(s.batchSize())
                 .numEpochs(s.epochs())
+                .flipHorizontal(s.flip())
                 .printEvery(o.printEvery())
                 .seed(o.seed())
                 .verbose(o.verbose())
