@@ -1,8 +1,7 @@
 package dev.panamann.models;
 
 import dev.panamann.layers.Affine;
-import dev.panamann.layers.Conv2d;
-import dev.panamann.layers.MaxPool2d;
+import dev.panamann.layers.ConvReluPool;
 import dev.panamann.layers.ReLU;
 import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Rng;
@@ -58,10 +57,9 @@ public final class ThreeLayerConvNet extends SequentialModel {
         Rng rng = new Rng(seed);
         int c = inputDim[0], h = inputDim[1], w = inputDim[2];
         try {
-            add(new Conv2d(ops, c, numFilters, filterSize, 1, (filterSize - 1) / 2, rng, weightScale, "W1", "b1"), "")
+            // conv - relu - 2x2 max pool, planned as one unit (the activations stay in oneDNN's layout)
+            add(new ConvReluPool(ops, c, numFilters, filterSize, 1, (filterSize - 1) / 2, 2, 2, rng, weightScale, "W1", "b1"), "")
                     .setInputGradient(false);
-            add(new ReLU(), "");
-            add(new MaxPool2d(ops, 2, 2), "");
             add(new Affine(ops, numFilters * (h / 2) * (w / 2), hiddenDim, rng, weightScale, "W2", "b2"), "");
             add(new ReLU(), "");
             add(new Affine(ops, hiddenDim, numClasses, rng, weightScale, "W3", "b3"), "");

@@ -101,6 +101,13 @@ public final class NativeOps implements Ops {
     @Override
     public Pool2dOp pool2d(PoolGeometry g, boolean max) { return new DnnlPool2dOp(this, g, max); }
 
+    /** One oneDNN plan that keeps the activations in the convolution's blocked layout. */
+    @Override
+    public ConvReluPoolOp convReluPool(ConvGeometry g, int poolKernel, int poolStride) {
+        if (DnnlConv2dOp.plainLayout()) return Ops.super.convReluPool(g, poolKernel, poolStride);
+        return new DnnlConvReluPoolOp(this, g, poolKernel, poolStride);
+    }
+
     @Override
     public BatchNormOp batchNorm(int n, int c, int spatial, float eps) { return new DnnlBatchNormOp(this, n, c, spatial, eps); }
 

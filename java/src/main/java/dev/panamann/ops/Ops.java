@@ -54,6 +54,19 @@ public interface Ops extends AutoCloseable {
     /** Plans a 2-D convolution (NCHW input, (F, C, KH, KW) weights, bias (F)). */
     Conv2dOp conv2d(ConvGeometry g);
 
+    /**
+     * Plans convolution - ReLU - max pooling as one unit (cs231n's conv_relu_pool sandwich), so
+     * that a backend can keep the activations in between in its own layout. By default it is
+     * composed of {@link #conv2d} and {@link #pool2d} with a ReLU loop between them.
+     *
+     * @param g          the convolution
+     * @param poolKernel max-pool window over the convolution's output
+     * @param poolStride max-pool step
+     */
+    default ConvReluPoolOp convReluPool(ConvGeometry g, int poolKernel, int poolStride) {
+        return new ComposedConvReluPoolOp(this, g, poolKernel, poolStride);
+    }
+
     /** Plans 2-D max pooling ({@code max} true) or average pooling over NCHW input. */
     Pool2dOp pool2d(PoolGeometry g, boolean max);
 

@@ -1,0 +1,75 @@
+package dev.panamann.ops;
+
+import dev.panamann.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Conv - ReLU - max pool made of a backend's own {@link Conv2dOp} and {@link Pool2dOp} with a
+ * ReLU loop between them: the pure-Java backend's version, and the reference the native fused
+ * plan is tested against.
+ */
+final class ComposedConvReluPoolOp implements ConvReluPoolOp {
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private final ConvGeometry g;
+    private final PoolGeometry p;
+    private final Conv2dOp convOp;
+    private final Pool2dOp poolOp;
+    private final Tensor conv, relu, drelu, dconv;
+    private boolean trained;
+
+    ComposedConvReluPoolOp(Ops ops, ConvGeometry g, int poolKernel, int poolStride) {
+        this.g = g;
+        this.p = new PoolGeometry(g.n(), g.f(), g.outH(), g.outW(), poolKernel, poolStride);
+        this.convOp = ops.conv2d(g);
+        this.poolOp = ops.pool2d(p, true);
+        this.conv = Tensor.zeros(g.outputShape());
+        this.relu = Tensor.zeros(g.outputShape());
+        this.drelu = Tensor.zeros(g.outputShape());
+        this.dconv = Tensor.zeros(g.outputShape());
+    }
+
+    @Override
+    public ConvGeometry conv() { return g; }
+
+    @Override
+    public PoolGeometry pool() { return p; }
+
+    @Override
+    public void forward(Tensor x, Tensor w, Tensor b, Tensor out, boolean training) {
+        g.checkForward(x, w, b, conv);
+        out.requireShape("conv-relu-pool forward out", p.outputShape());
+        convOp.forward(x, w, b, conv);
+        MemorySegment c = conv.segment(), r = relu.segment();
+        long n = conv.size();
+        for (long i = 0; i < n; i++) r.setAtIndex(F, i, Math.max(c.getAtIndex(F, i), 0f));
+        poolOp.forward(relu, out, training);
+        if (training) trained = true;
+    }
+
+    @Override
+    public void backward(Tensor x, Tensor w, Tensor dout, Tensor dx, Tensor dw, Tensor db) {
+        if (!trained) throw new IllegalStateException("conv-relu-pool backward called before a training forward");
+        g.checkBackward(x, w, conv, dx, dw, db);
+        dout.requireShape("conv-relu-pool backward dout", p.outputShape());
+        poolOp.backward(dout, drelu);
+        MemorySegment r = relu.segment(), d = drelu.segment(), dc = dconv.segment();
+        long n = relu.size();
+        for (long i = 0; i < n; i++) {
+            int bits = Float.floatToRawIntBits(r.getAtIndex(F, i));
+            int mask = (bits | -bits) >> 31; // all ones where relu > 0
+            dc.setAtIndex(F, i, Float.intBitsToFloat(Float.floatToRawIntBits(d.getAtIndex(F, i)) & mask));
+        }
+        convOp.backward(x, w, dconv, dx, dw, db);
+    }
+
+    @Override
+    public void close() {
+        convOp.close();
+        poolOp.close();
+        conv.close();
+        relu.close();
+        drelu.close();
+        dconv.close();
+    }
+}

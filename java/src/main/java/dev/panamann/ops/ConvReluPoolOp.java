@@ -1,0 +1,44 @@
+package dev.panamann.ops;
+
+import dev.panamann.tensor.Tensor;
+
+/**
+ * A planned convolution - ReLU - pooling sandwich (cs231n {@code conv_relu_pool_forward} /
+ * {@code conv_relu_pool_backward}) for one {@link ConvGeometry} and pooling window; see
+ * {@link Ops#convReluPool}. Planning the three together lets the native backend keep the
+ * intermediate activations in oneDNN's channel-blocked layout, reordering only the input and
+ * the pooled output.
+ */
+public interface ConvReluPoolOp extends AutoCloseable {
+    ConvGeometry conv();
+
+    /** The pooling geometry, over the convolution's output (N, F, OH, OW). */
+    PoolGeometry pool();
+
+    /**
+     * out = maxpool(relu(conv(x, w) + b)).
+     *
+     * @param x        input, (N, C, H, W)
+     * @param w        weights, (F, C, KH, KW)
+     * @param b        bias, (F)
+     * @param out      output, (N, F, PH, PW), overwritten
+     * @param training when true, keeps what {@link #backward} needs
+     */
+    void forward(Tensor x, Tensor w, Tensor b, Tensor out, boolean training);
+
+    /**
+     * Gradients after a training {@link #forward} on the same x and w.
+     *
+     * @param x    input of the forward pass, (N, C, H, W)
+     * @param w    weights, (F, C, KH, KW)
+     * @param dout upstream gradient, (N, F, PH, PW)
+     * @param dx   gradient for x, (N, C, H, W), overwritten; null when not needed
+     * @param dw   gradient for w, (F, C, KH, KW), overwritten
+     * @param db   gradient for b, (F), overwritten
+     * @throws IllegalStateException if no training forward came before
+     */
+    void backward(Tensor x, Tensor w, Tensor dout, Tensor dx, Tensor dw, Tensor db);
+
+    @Override
+    void close();
+}

@@ -1,0 +1,188 @@
+package dev.panamann.ops;
+
+import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_BIAS;
+import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_DIFF_BIAS;
+import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_DIFF_DST;
+import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_DIFF_SRC;
+import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_DIFF_WEIGHTS;
+import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_DST;
+import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_SRC;
+import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_WEIGHTS;
+import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_WORKSPACE;
+
+import dev.panamann.bindings.dnnl.dnnl_eltwise_desc_t;
+import dev.panamann.bindings.dnnl.dnnl_h;
+import dev.panamann.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * oneDNN convolution - ReLU - max pooling planned as one unit. The convolution chooses its
+ * output layout ({@code format_tag_any}: channel-blocked on x86); ReLU and pooling run in that
+ * layout, forward and backward, so the activations are never reordered: only the input, the
+ * weights and the pooled output (and their gradients) cross between the user's NCHW / OIHW
+ * tensors and oneDNN's layouts. Everything is made once here, as in {@link DnnlConv2dOp}.
+ */
+final class DnnlConvReluPoolOp implements ConvReluPoolOp {
+    private final ConvGeometry g;
+    private final PoolGeometry p;
+    private final Dnnl.Plan plan;
+    private final Dnnl.Port src, wei, bias, out, dout, bwSrc, bwDiffWei, bwDiffBias, bdWei, bdDiffSrc;
+    private final Dnnl.Exec conv, relu, poolTrain, poolInfer, poolBwd, reluBwd, bwdWeights, bwdData;
+    private boolean trained;
+
+    DnnlConvReluPoolOp(NativeOps ops, ConvGeometry g, int poolKernel, int poolStride) {
+        this.g = g;
+        this.p = new PoolGeometry(g.n(), g.f(), g.outH(), g.outW(), poolKernel, poolStride);
+        this.plan = new Dnnl.Plan(ops, "conv-relu-pool " + g + ", pool " + poolKernel + "/" + poolStride);
+        try {
+            int any = dnnl_h.dnnl_format_tag_any();
+            long[] xDims = {g.n(), g.c(), g.h(), g.w()};
+            long[] wDims = {g.f(), g.c(), g.kh(), g.kw()};
+            long[] yDims = {g.n(), g.f(), g.outH(), g.outW()};
+            long[] pDims = {p.n(), p.c(), p.outH(), p.outW()};
+            MemorySegment xUser = plan.md(dnnl_h.dnnl_nchw(), xDims);
+            MemorySegment wUser = plan.md(dnnl_h.dnnl_oihw(), wDims);
+            MemorySegment bUser = plan.md(dnnl_h.dnnl_x(), g.f());
+            MemorySegment pUser = plan.md(dnnl_h.dnnl_nchw(), pDims);
+            MemorySegment xAny = plan.md(any, xDims), wAny = plan.md(any, wDims), yAny = plan.md(any, yDims);
+            MemorySegment strides = plan.dims(g.stride(), g.stride()), pad = plan.dims(g.pad(), g.pad());
+            int alg = dnnl_h.dnnl_convolution_direct();
+
+            // forward: conv (layouts of oneDNN's choice) -> relu -> max pool, all in the conv's dst layout
+            MemorySegment cd = plan.opDesc(Dnnl.CONVOLUTION_DESC_BYTES);
+            Dnnl.check(dnnl_h.dnnl_convolution_forward_desc_init(cd, dnnl_h.dnnl_forward_training(), alg,
+                    xAny, wAny, bUser, yAny, strides, pad, pad), "dnnl_convolution_forward_desc_init " + g);
+            MemorySegment cpd = plan.pd(cd, null, "convolution forward");
+            MemorySegment yMd = plan.queryMd(cpd, dnnl_h.dnnl_query_dst_md(), 0);
+            MemorySegment convOut = plan.ownedMemory(yMd), reluOut = plan.ownedMemory(yMd);
+            MemorySegment dRelu = plan.ownedMemory(yMd), dConv = plan.ownedMemory(yMd);
+
+            long eltBytes = dnnl_eltwise_desc_t.layout().byteSize();
+            MemorySegment ed = plan.opDesc(eltBytes);
+            Dnnl.check(dnnl_h.dnnl_eltwise_forward_desc_init(ed, dnnl_h.dnnl_forward_training(), dnnl_h.dnnl_eltwise_relu(),
+                    yMd, 0f, 0f), "dnnl_eltwise_forward_desc_init");
+            MemorySegment epd = plan.pd(ed, null, "relu forward");
+
+            MemorySegment pStrides = plan.dims(poolStride, poolStride), kernel = plan.dims(poolKernel, poolKernel);
+            MemorySegment zero = plan.dims(0, 0);
+            MemorySegment pAny = plan.md(any, pDims);
+            MemorySegment ptd = plan.opDesc(Dnnl.POOLING_DESC_BYTES);
+            Dnnl.check(dnnl_h.dnnl_pooling_forward_desc_init(ptd, dnnl_h.dnnl_forward_training(), dnnl_h.dnnl_pooling_max(),
+                    yMd, pAny, pStrides, kernel, zero, zero), "dnnl_pooling_forward_desc_init " + p);
+            MemorySegment ptpd = plan.pd(ptd, null, "pooling forward training");
+            MemorySegment pMd = plan.queryMd(ptpd, dnnl_h.dnnl_query_dst_md(), 0);
+            MemorySegment pid = plan.opDesc(Dnnl.POOLING_DESC_BYTES);
+            Dnnl.check(dnnl_h.dnnl_pooling_forward_desc_init(pid, dnnl_h.dnnl_forward_inference(), dnnl_h.dnnl_pooling_max(),
+                    yMd, pMd, pStrides, kernel, zero, zero), "dnnl_pooling_forward_desc_init " + p);
+            MemorySegment pipd = plan.pd(pid, null, "pooling forward inference");
+            MemorySegment ws = plan.ownedMemory(plan.queryMd(ptpd, dnnl_h.dnnl_query_workspace_md(), 0));
+
+            src = plan.port(xUser, plan.queryMd(cpd, dnnl_h.dnnl_query_src_md(), 0), true);
+            wei = plan.port(wUser, plan.queryMd(cpd, dnnl_h.dnnl_query_weights_md(), 0), true);
+            bias = plan.port(bUser, plan.queryMd(cpd, dnnl_h.dnnl_query_weights_md(), 1), true);
+            out = plan.port(pUser, pMd, false);
+            conv = plan.exec(cpd, 4, "convolution forward").arg(DNNL_ARG_SRC(), src.inner()).arg(DNNL_ARG_WEIGHTS(), wei.inner())
+                    .arg(DNNL_ARG_BIAS(), bias.inner()).arg(DNNL_ARG_DST(), convOut);
+            relu = plan.exec(epd, 2, "relu forward").arg(DNNL_ARG_SRC(), convOut).arg(DNNL_ARG_DST(), reluOut);
+            poolTrain = plan.exec(ptpd, 3, "pooling forward training").arg(DNNL_ARG_SRC(), reluOut)
+                    .arg(DNNL_ARG_DST(), out.inner()).arg(DNNL_ARG_WORKSPACE(), ws);
+            poolInfer = plan.exec(pipd, 2, "pooling forward inference").arg(DNNL_ARG_SRC(), reluOut).arg(DNNL_ARG_DST(), out.inner());
+
+            // backward: pool -> relu -> conv weights (and data), in the same layouts
+            MemorySegment pbd = plan.opDesc(Dnnl.POOLING_DESC_BYTES);
+            Dnnl.check(dnnl_h.dnnl_pooling_backward_desc_init(pbd, dnnl_h.dnnl_pooling_max(), yMd, pMd, pStrides, kernel, zero, zero),
+                    "dnnl_pooling_backward_desc_init " + p);
+            MemorySegment pbpd = plan.pd(pbd, ptpd, "pooling backward");
+            dout = plan.port(pUser, plan.queryMd(pbpd, dnnl_h.dnnl_query_diff_dst_md(), 0), true);
+            poolBwd = plan.exec(pbpd, 3, "pooling backward").arg(DNNL_ARG_DIFF_DST(), dout.inner())
+                    .arg(DNNL_ARG_WORKSPACE(), ws).arg(DNNL_ARG_DIFF_SRC(), dRelu);
+
+            MemorySegment ebd = plan.opDesc(eltBytes);
+            Dnnl.check(dnnl_h.dnnl_eltwise_backward_desc_init(ebd, dnnl_h.dnnl_eltwise_relu(), yMd, yMd, 0f, 0f),
+                    "dnnl_eltwise_backward_desc_init");
+            MemorySegment ebpd = plan.pd(ebd, epd, "relu backward");
+            reluBwd = plan.exec(ebpd, 3, "relu backward").arg(DNNL_ARG_SRC(), convOut).arg(DNNL_ARG_DIFF_DST(), dRelu)
+                    .arg(DNNL_ARG_DIFF_SRC(), dConv);
+
+            MemorySegment bwd = plan.opDesc(Dnnl.CONVOLUTION_DESC_BYTES);
+            Dnnl.check(dnnl_h.dnnl_convolution_backward_weights_desc_init(bwd, alg, xAny, wAny, bUser, yMd, strides, pad, pad),
+                    "dnnl_convolution_backward_weights_desc_init " + g);
+            MemorySegment bwpd = plan.pd(bwd, cpd, "convolution backward weights");
+            bwSrc = plan.port(xUser, plan.queryMd(bwpd, dnnl_h.dnnl_query_src_md(), 0), true);
+            bwDiffWei = plan.port(wUser, plan.queryMd(bwpd, dnnl_h.dnnl_query_diff_weights_md(), 0), false);
+            bwDiffBias = plan.port(bUser, plan.queryMd(bwpd, dnnl_h.dnnl_query_diff_weights_md(), 1), false);
+            bwdWeights = plan.exec(bwpd, 4, "convolution backward weights").arg(DNNL_ARG_SRC(), bwSrc.inner())
+                    .arg(DNNL_ARG_DIFF_DST(), dConv).arg(DNNL_ARG_DIFF_WEIGHTS(), bwDiffWei.inner())
+                    .arg(DNNL_ARG_DIFF_BIAS(), bwDiffBias.inner());
+
+            MemorySegment bdd = plan.opDesc(Dnnl.CONVOLUTION_DESC_BYTES);
+            Dnnl.check(dnnl_h.dnnl_convolution_backward_data_desc_init(bdd, alg, xAny, wAny, yMd, strides, pad, pad),
+                    "dnnl_convolution_backward_data_desc_init " + g);
+            MemorySegment bdpd = plan.pd(bdd, cpd, "convolution backward data");
+            bdWei = plan.port(wUser, plan.queryMd(bdpd, dnnl_h.dnnl_query_weights_md(), 0), true);
+            bdDiffSrc = plan.port(xUser, plan.queryMd(bdpd, dnnl_h.dnnl_query_diff_src_md(), 0), false);
+            bwdData = plan.exec(bdpd, 3, "convolution backward data").arg(DNNL_ARG_DIFF_DST(), dConv)
+                    .arg(DNNL_ARG_WEIGHTS(), bdWei.inner()).arg(DNNL_ARG_DIFF_SRC(), bdDiffSrc.inner());
+            plan.finishScratchpad();
+        } catch (RuntimeException | Error e) {
+            plan.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public ConvGeometry conv() { return g; }
+
+    @Override
+    public PoolGeometry pool() { return p; }
+
+    @Override
+    public void forward(Tensor x, Tensor w, Tensor b, Tensor y, boolean training) {
+        x.requireShape("conv-relu-pool forward x", g.inputShape());
+        w.requireShape("conv-relu-pool forward w", g.weightShape());
+        b.requireShape("conv-relu-pool forward b", g.f());
+        y.requireShape("conv-relu-pool forward out", p.outputShape());
+        plan.enter();
+        src.in(x);
+        wei.in(w);
+        bias.in(b);
+        out.bind(y);
+        conv.run();
+        relu.run();
+        (training ? poolTrain : poolInfer).run();
+        out.out();
+        plan.sync();
+        if (training) trained = true;
+    }
+
+    @Override
+    public void backward(Tensor x, Tensor w, Tensor d, Tensor dx, Tensor dw, Tensor db) {
+        x.requireShape("conv-relu-pool backward x", g.inputShape());
+        w.requireShape("conv-relu-pool backward w", g.weightShape());
+        d.requireShape("conv-relu-pool backward dout", p.outputShape());
+        if (dx != null) dx.requireShape("conv-relu-pool backward dx", g.inputShape());
+        dw.requireShape("conv-relu-pool backward dw", g.weightShape());
+        db.requireShape("conv-relu-pool backward db", g.f());
+        if (!trained) throw new IllegalStateException("conv-relu-pool backward called before a training forward");
+        plan.enter();
+        dout.in(d);
+        poolBwd.run();
+        reluBwd.run();
+        bwSrc.in(x);
+        bwDiffWei.bind(dw);
+        bwDiffBias.bind(db);
+        bwdWeights.run();
+        bwDiffWei.out();
+        bwDiffBias.out();
+        if (dx != null) {
+            bdWei.in(w);
+            bdDiffSrc.bind(dx);
+            bwdData.run();
+            bdDiffSrc.out();
+        }
+        plan.sync();
+    }
+
+    @Override
+    public void close() { plan.close(); }
+}
