@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
  *
  * <pre>
  *   java --enable-native-access=ALL-UNNAMED -cp samples/target/panama-nn-samples.jar \
- *       dev.panamann.samples.ConvNetCifar [--epochs N] [--hidden H] [--num-train N] [--data PATH] [--out DIR]
+ *       dev.panamann.samples.ConvNetCifar [--epochs N] [--hidden H] [--flip] [--num-train N] [--data PATH] [--out DIR]
  * </pre>
  */
 @Command(name = "ConvNetCifar", mixinStandardHelpOptions = true, sortOptions = false,
@@ -36,6 +36,9 @@ public final class ConvNetCifar implements Callable<Integer> {
     @Option(names = "--hidden", paramLabel = "H", description = "Units of the hidden affine layer (default: 100, as cs231n).")
     Integer hidden;
 
+    @Option(names = "--flip", description = "Random horizontal flips of the training images (default: off).")
+    boolean flip;
+
     @Option(names = "--num-train", paramLabel = "N", description = "Training images (default: 49000); lower it for a quick look.")
     Integer numTrain;
 
@@ -54,6 +57,7 @@ public final class ConvNetCifar implements Callable<Integer> {
             if (hidden != null) spec = spec.withHidden(hidden);
             TrainSettings settings = TrainSettings.defaults("convnet");
             if (epochs != null) settings = settings.withEpochs(epochs);
+            if (flip) settings = settings.withFlip(true);
             TrainRun run = new TrainRun(Workflows.outDir(out, "ConvNetCifar"), ops, d, spec, settings, common.seed, data);
             run.describe();
 
