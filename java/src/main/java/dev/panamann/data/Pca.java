@@ -267,16 +267,37 @@ public final class Pca implements AutoCloseable {
             // workspace query
             callSyevd(jobz, uplo, pn, a, lda, pw, work1, lwork, iwork1, liwork, info);
             checkInfo(info.get(ValueLayout.JAVA_INT, 0), n, "workspace query");
-            int lw = Math.max(1, (int) Math.ceil(work1.get(ValueLayout.JAVA_FLOAT, 0)));
-            int liw = Math.max(1, iwork1.get(ValueLayout.JAVA_INT, 0));
+            long lw = workSize(work1.get(ValueLayout.JAVA_FLOAT, 0), n);
+            int liw = Math.max(iwork1.get(ValueLayout.JAVA_INT, 0), 3 + 5 * n);
             MemorySegment work = arena.allocate(ValueLayout.JAVA_FLOAT, lw);
             MemorySegment iwork = arena.allocate(ValueLayout.JAVA_INT, liw);
-            lwork.set(ValueLayout.JAVA_INT, 0, lw);
+            lwork.set(ValueLayout.JAVA_INT, 0, Math.toIntExact(lw));
             liwork.set(ValueLayout.JAVA_INT, 0, liw);
             callSyevd(jobz, uplo, pn, a, lda, pw, work, lwork, iwork, liwork, info);
             checkInfo(info.get(ValueLayout.JAVA_INT, 0), n, "eigen-decomposition");
             MemorySegment.copy(pw, ValueLayout.JAVA_FLOAT, 0, w, 0, n);
         }
+    }
+
+    /**
+     * The {@code lwork} to pass to {@code ssyevd} with {@code jobz = 'V'}: the workspace query's
+     * answer, but never below LAPACK's documented minimum {@code 1 + 6n + 2n^2}. The query
+     * returns the size as a float, which cannot hold every integer above 2^24: for n = 3072 the
+     * minimum 18892801 comes back as 18892800, and passing that fails with "argument 8 had an
+     * illegal value".
+     *
+     * @param query the float the workspace query wrote to {@code work[0]}
+     * @param n     order of the matrix
+     */
+    static long workSize(float query, int n) {
+        long min = 1 + 6L * n + 2L * n * n;
+        long asked = (long) Math.ceil(Math.nextUp(query));
+        long lw = Math.max(min, asked);
+        if (lw > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("PCA: a " + n + "x" + n + " eigen-decomposition needs " + lw
+                    + " floats of LAPACK workspace, more than a 32-bit LAPACK can address; reduce the number of features");
+        }
+        return lw;
     }
 
     private static void callSyevd(MemorySegment jobz, MemorySegment uplo, MemorySegment n, MemorySegment a,

@@ -143,4 +143,16 @@ class PcaTest {
             assertThrows(IllegalArgumentException.class, () -> Pca.fit(nan));
         }
     }
+
+    @Test
+    void workspaceSizeNeverFallsBelowLapacksMinimumWhenTheFloatQueryRoundsDown() {
+        int n = 3072; // CIFAR-10's D
+        long min = 1 + 6L * n + 2L * n * n; // 18892801, not a float
+        float query = (float) min;          // what ssyevd's workspace query can return: 18892800
+        assertTrue((long) query < min, "the float query loses the last unit: " + (long) query);
+        assertTrue(Pca.workSize(query, n) >= min, "lwork " + Pca.workSize(query, n));
+        assertEquals(1 + 6 * 4 + 2 * 16, Pca.workSize(1f, 4), "a too small answer is raised to the minimum");
+        assertTrue(Pca.workSize(5000f, 4) >= 5000, "a larger answer is kept");
+        assertThrows(IllegalArgumentException.class, () -> Pca.workSize(1f, 40_000), "more than 2^31 floats");
+    }
 }

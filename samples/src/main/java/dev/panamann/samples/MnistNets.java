@@ -48,10 +48,10 @@ public final class MnistNets implements Callable<Integer> {
     String which;
 
     @Option(names = "--epochs", paramLabel = "N",
-            description = "Epochs of each net (default: sigmoid 30, prelu 10, cnn 2; the `panama-nn train` defaults).")
+            description = "Epochs of each net (default: sigmoid 30, prelu 10, cnn 15; the `panama-nn train` defaults).")
     Integer epochs;
 
-    @Option(names = "--num-train", paramLabel = "N", description = "Training digits (default: 59000); lower it for a quick look.")
+    @Option(names = "--num-train", paramLabel = "N", description = "Training digits (default: 55000); lower it for a quick look.")
     Integer numTrain;
 
     @Option(names = "--data", paramLabel = "DIR", defaultValue = "../shared/data/mnist",
@@ -71,10 +71,10 @@ public final class MnistNets implements Callable<Integer> {
         if (!w.equals("all") && !NETS.containsKey(w)) throw new UserError("--which takes sigmoid, prelu, cnn or all, got '" + which + "'");
         List<String> nets = w.equals("all") ? List.copyOf(NETS.keySet()) : List.of(w);
 
-        Workflows.section(System.out, "Data: MNIST, first 59000 train / next 1000 val / 10000 test, pixels scaled to [0, 1]");
+        Workflows.section(System.out, "Data: MNIST, first 55000 train / next 5000 val / 10000 test, pixels scaled to [0, 1]");
         List<String> summary = new ArrayList<>();
         try (Ops ops = common.ops("native");
-             PreparedData d = Workflows.loadMnist(data, numTrain, 1000, null, System.out)) {
+             PreparedData d = Workflows.loadMnist(data, numTrain, Workflows.defaultNumVal("mnist"), null, System.out)) {
             Path dir = Workflows.outDir(out, "MnistNets");
             int step = 1;
             for (String name : nets) {

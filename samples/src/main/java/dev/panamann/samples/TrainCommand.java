@@ -86,13 +86,13 @@ public final class TrainCommand implements Callable<Integer> {
     Integer filterSize;
 
     @Option(names = "--num-train", paramLabel = "N",
-            description = "Training examples (default: all but the validation ones: 49000 for CIFAR-10, 59000 for MNIST). "
+            description = "Training examples (default: all but the validation ones: 49000 for CIFAR-10, 55000 for MNIST). "
                     + "Lower it for quick runs; only what is needed is read.")
     Integer numTrain;
 
-    @Option(names = "--num-val", paramLabel = "N", defaultValue = "1000",
-            description = "Validation examples, the ones after the training ones (default: ${DEFAULT-VALUE}).")
-    int numVal;
+    @Option(names = "--num-val", paramLabel = "N",
+            description = "Validation examples, the ones after the training ones (default: 1000 for CIFAR-10, 5000 for MNIST).")
+    Integer numVal;
 
     @Option(names = "--num-test", paramLabel = "N", description = "Test examples (default: all 10000).")
     Integer numTest;
@@ -122,7 +122,7 @@ public final class TrainCommand implements Callable<Integer> {
 
         Path dataPath = data == null ? Workflows.defaultData(ds) : data;
         try (Ops ops = common.ops("native");
-             PreparedData d = Workflows.load(ds, dataPath, numTrain, numVal, numTest, System.out)) {
+             PreparedData d = Workflows.load(ds, dataPath, numTrain, numVal == null ? Workflows.defaultNumVal(ds) : numVal, numTest, System.out)) {
             ModelSpec spec = spec(type, d);
             Path dir = Workflows.outDir(out == null && resume != null ? resume.toAbsolutePath().getParent() : out, "train-" + type);
             TrainRun run = new TrainRun(dir, ops, d, spec, settings, common.seed, dataPath);

@@ -138,6 +138,41 @@ class CliTest {
     }
 
     @Test
+    void pcaSampleWhitensToTheIdentityAndTrainsOnTheProjection() throws IOException {
+        Path out = work.resolve("pca");
+        CommandLine cl = Cli.configure(new CommandLine(new PcaCifar()));
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        StringWriter err = new StringWriter();
+        cl.setErr(new PrintWriter(err, true));
+        PrintStream old = System.out;
+        int code;
+        try (PrintStream capture = new PrintStream(buf, true, StandardCharsets.UTF_8)) {
+            System.setOut(capture);
+            code = cl.execute("--data", cifar.toString(), "--num-train", "200", "--k", "20", "--whiten-k", "10,50",
+                    "--epochs", "1", "--backend", "auto", "--out", out.toString());
+        } finally {
+            System.setOut(old);
+        }
+        String text = buf.toString(StandardCharsets.UTF_8);
+        System.out.println(text + err);
+        assertEquals(Cli.EXIT_OK, code, err.toString());
+        assertTrue(Files.size(out.resolve("components.png")) > 0, "components.png missing");
+        assertTrue(Files.size(out.resolve("history.json")) > 0, "history.json missing");
+        BufferedImage grid = ImageIO.read(out.resolve("components.png").toFile());
+        assertEquals((7 * 32 + 6) * 2, grid.getWidth(), "49 components of 32x32 in a 7x7 grid, padding 1, scale 2");
+        // 200 random images: all 50 kept variances are far above round-off, so whitening is exact to float32 noise
+        for (String k : List.of("10", "50")) {
+            String row = text.lines().filter(l -> l.trim().startsWith(k + " ") && l.contains("e-")).findFirst()
+                    .orElseThrow(() -> new AssertionError("no whitening row for k = " + k + ":\n" + text));
+            String[] cols = row.trim().split("\\s+");
+            assertTrue(Double.parseDouble(cols[1]) > 1, "the last kept variance of random pixels is far above round-off: " + row);
+            assertTrue(Double.parseDouble(cols[2]) < 1e-3, "max |C_ii - 1| for k = " + k + ": " + row);
+            assertTrue(Double.parseDouble(cols[3]) < 1e-3, "max |C_ij| for k = " + k + ": " + row);
+        }
+        assertTrue(text.contains("test accuracy") && text.contains("20 PCA coordinates"), text);
+    }
+
+    @Test
     void missingDataIsAUsageErrorNamingThePath() {
         Path missing = work.resolve("no-such-dir").resolve("cifar-10-binary.tar.gz");
         Run r = run("train", "--model", "twolayer", "--epochs", "1", "--data", missing.toString(), "--out", work.resolve("never").toString());

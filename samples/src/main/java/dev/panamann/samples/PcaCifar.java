@@ -1,0 +1,199 @@
+package dev.panamann.samples;
+
+import dev.panamann.data.Dataset;
+import dev.panamann.data.Pca;
+import dev.panamann.io.Plots;
+import dev.panamann.models.TwoLayerNet;
+import dev.panamann.ops.Ops;
+import dev.panamann.tensor.Tensor;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * PCA and PCA whitening of CIFAR-10 (D = 3072), as in the cs231n notes on data preprocessing:
+ * <ol>
+ *   <li>fit PCA on the mean-subtracted training images (covariance with the backend's gemm,
+ *       eigen-decomposition with LAPACK {@code ssyevd} from OpenBLAS);</li>
+ *   <li>how much of the variance the top k components keep;</li>
+ *   <li>the top components seen as images ({@code components.png});</li>
+ *   <li>PCA whitening: the covariance of the whitened training set, compared with the identity
+ *       for several k;</li>
+ *   <li>the cs231n two-layer net trained on the top-k PCA coordinates instead of the 3072 pixels
+ *       (same settings as {@code panama-nn train --model twolayer}: projection onto the top
+ *       components is a rotation followed by dropping low-variance directions, so the same
+ *       learning rate fits).</li>
+ * </ol>
+ *
+ * <pre>
+ *   java --enable-native-access=ALL-UNNAMED -Xmx8g -cp samples/target/panama-nn-samples.jar \
+ *       dev.panamann.samples.PcaCifar [--k K] [--whiten-k K,...] [--epochs N] [--num-train N] [--data PATH]
+ * </pre>
+ */
+@Command(name = "PcaCifar", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "PCA and PCA whitening of CIFAR-10: explained variance, component images, whitened covariance, "
+                + "and the two-layer net trained on the top-k PCA coordinates.")
+public final class PcaCifar implements Callable<Integer> {
+    @Mixin
+    CommonOptions common;
+
+    @Option(names = "--data", paramLabel = "PATH", description = "cifar-10-binary.tar.gz or its folder (default: ${DEFAULT-VALUE}).",
+            defaultValue = "../shared/data/cifar10/cifar-10-binary.tar.gz")
+    Path data;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Output folder (default: runs/PcaCifar-<timestamp>).")
+    Path out;
+
+    @Option(names = "--k", paramLabel = "K", defaultValue = "144",
+            description = "PCA coordinates the two-layer net trains on (default: ${DEFAULT-VALUE}).")
+    int k;
+
+    @Option(names = "--whiten-k", paramLabel = "K", split = ",", defaultValue = "100,500,1000,2000,3072",
+            description = "Components kept in the whitening checks (default: ${DEFAULT-VALUE}; values above D are capped).")
+    int[] whitenK;
+
+    @Option(names = "--eps", paramLabel = "E", defaultValue = "1e-5",
+            description = "Added to each variance before whitening (default: ${DEFAULT-VALUE}, as in the cs231n notes).")
+    float eps;
+
+    @Option(names = "--epochs", paramLabel = "N", defaultValue = "13",
+            description = "Epochs of the two-layer net; 0 skips the training (default: ${DEFAULT-VALUE}).")
+    int epochs;
+
+    @Option(names = "--num-train", paramLabel = "N", description = "Training images (default: 49000); lower it for a quick look.")
+    Integer numTrain;
+
+    /**
+     * A row of the whitening check: components kept, the variance of the last one kept, the
+     * largest |C_ii - 1| and |C_ij| (i != j) of the whitened training set's covariance C.
+     */
+    record WhiteningCheck(int k, float smallestVariance, double maxDiagonalError, double maxOffDiagonal, double seconds) {}
+
+    public static void main(String[] args) {
+        System.exit(Cli.runSample(new PcaCifar(), args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        if (k < 1) throw new UserError("--k must be at least 1, got " + k);
+        if (epochs < 0) throw new UserError("--epochs must be >= 0, got " + epochs);
+        if (!(eps >= 0) || !Float.isFinite(eps)) throw new UserError("--eps must be a finite number >= 0, got " + eps);
+        for (int w : whitenK) if (w < 1) throw new UserError("--whiten-k values must be at least 1, got " + w);
+
+        Workflows.section(System.out, "1. Data: CIFAR-10, cs231n split, mean image subtracted");
+        try (Ops ops = common.ops("native");
+             PreparedData d = Workflows.loadCifar(data, numTrain, 1000, null, System.out)) {
+            Path dir = Workflows.outDir(out, "PcaCifar");
+            Dataset train = d.train();
+            int n = train.size();
+            int dim = train.x().sizeInt() / n;
+            if (k > dim) throw new UserError("--k must be at most D = " + dim + ", got " + k);
+
+            Workflows.section(System.out, "2. Fit PCA on the " + n + " training images, D = " + dim);
+            long t0 = System.nanoTime();
+            try (Pca pca = Pca.fit(train.x(), ops)) {
+                System.out.printf(Locale.ROOT, "covariance (gemm) and eigen-decomposition (LAPACK ssyevd): %s%n",
+                        Workflows.duration((System.nanoTime() - t0) / 1e9));
+                printVariance(pca, n);
+
+                Workflows.section(System.out, "3. The top 49 principal components as images: components.png");
+                int shown = Math.min(49, dim);
+                Path png = dir.resolve("components.png");
+                try (Tensor top = pca.components().slice(0, shown).reshape(shown, 3, 32, 32)) {
+                    Plots.weightGrid(top, null, 1, 2, png);
+                }
+                System.out.println("wrote " + png);
+
+                Workflows.section(System.out, String.format(Locale.ROOT,
+                        "4. PCA whitening (eps %.0e): covariance of the whitened training set against the identity", eps));
+                List<WhiteningCheck> checks = new ArrayList<>();
+                for (int w : whitenK) checks.add(checkWhitening(ops, pca, train.x(), Math.min(w, Math.min(dim, n)), eps));
+                System.out.printf(Locale.ROOT, "%8s  %14s  %16s  %18s  %s%n", "k", "variance_k", "max |C_ii - 1|",
+                        "max |C_ij|, i != j", "time");
+                for (WhiteningCheck c : checks) {
+                    System.out.printf(Locale.ROOT, "%8d  %14.4e  %16.3e  %18.3e  %s%n", c.k(), c.smallestVariance(),
+                            c.maxDiagonalError(), c.maxOffDiagonal(), Workflows.duration(c.seconds()));
+                }
+                System.out.printf(Locale.ROOT, "Whitening divides each coordinate by sqrt(variance + eps). Variances near the float32 "
+                        + "round-off of the covariance%n(about 1e-7 x the largest, %.1e here) are noise, and dividing by their "
+                        + "square root blows the noise up:%nkeep k to components well above that level, or raise --eps.%n",
+                        1e-7 * pca.variances()[0]);
+
+                if (epochs > 0) trainOnProjection(ops, d, pca, dir);
+            }
+        }
+        return Cli.EXIT_OK;
+    }
+
+    /** Variance kept by the top k components for a few k, and the k needed for 90, 95 and 99 %. */
+    private static void printVariance(Pca pca, int n) {
+        float[] v = pca.variances();
+        int dim = v.length;
+        System.out.printf(Locale.ROOT, "largest variance %.4g, smallest %.4g (pixel units squared)%n", v[0], v[dim - 1]);
+        System.out.printf(Locale.ROOT, "%8s  %s%n", "k", "variance kept");
+        for (int k : new int[] {1, 10, 50, 100, 144, 200, 500, 1000, dim}) {
+            if (k <= dim) System.out.printf(Locale.ROOT, "%8d  %s%n", k, Workflows.percent(pca.explainedVariance(k)));
+        }
+        for (double target : new double[] {0.90, 0.95, 0.99}) {
+            int k = 1;
+            while (k < dim && pca.explainedVariance(k) < target) k++;
+            System.out.printf(Locale.ROOT, "%s of the variance: top %d components%n", Workflows.percent(target), k);
+        }
+        if (n <= dim) System.out.printf(Locale.ROOT, "(only %d images for %d features: at most %d non-zero variances)%n", n, dim, n - 1);
+    }
+
+    /** Whitens x onto the top k components and compares its covariance with the identity. */
+    static WhiteningCheck checkWhitening(Ops ops, Pca pca, Tensor x, int k, float eps) {
+        long t0 = System.nanoTime();
+        int n = x.dim(0);
+        try (Tensor z = pca.whiten(x, k, eps); Tensor cov = Tensor.zeros(k, k)) {
+            ops.gemm(true, false, k, k, n, 1f / n, z, z, 0f, cov);
+            double diag = 0, off = 0;
+            for (int i = 0; i < k; i++) {
+                for (int j = 0; j < k; j++) {
+                    double c = cov.getFlat((long) i * k + j);
+                    if (i == j) diag = Math.max(diag, Math.abs(c - 1));
+                    else off = Math.max(off, Math.abs(c));
+                }
+            }
+            return new WhiteningCheck(k, pca.variances()[k - 1], diag, off, (System.nanoTime() - t0) / 1e9);
+        }
+    }
+
+    /** The two-layer net with the default CIFAR-10 settings, on the top-k PCA coordinates. */
+    private void trainOnProjection(Ops ops, PreparedData d, Pca pca, Path dir) throws Exception {
+        TrainSettings s = TrainSettings.defaults("twolayer").withEpochs(epochs);
+        Workflows.section(System.out, "5. Two-layer net 3072 -> " + k + " PCA coordinates -> 300 -> 10; " + s.describe());
+        long t0 = System.nanoTime();
+        Dataset tr = pca.project(d.train(), k);
+        Dataset va = null, te = null;
+        try {
+            va = pca.project(d.val(), k);
+            te = pca.project(d.test(), k);
+        } catch (RuntimeException e) {
+            tr.close();
+            if (va != null) va.close();
+            throw e;
+        }
+        Dataset[] parts = {tr, va, te};
+        AutoCloseable owner = () -> {
+            for (Dataset p : parts) p.close();
+        };
+        System.out.printf(Locale.ROOT, "projected train, val and test onto %d components (%s)%n", k,
+                Workflows.duration((System.nanoTime() - t0) / 1e9));
+        try (PreparedData p = new PreparedData("cifar10-pca", tr, va, te, d.classNames(), PreparedData.AS_IS, null, owner);
+             TwoLayerNet net = new TwoLayerNet(ops, k, 300, d.numClasses(), 1e-4f, 1e-2f, common.seed)) {
+            Workflows.TrainResult r = Workflows.train(net, p, s, Workflows.RunOptions.printing(common.seed, 100));
+            double test = Workflows.accuracy(net, te, 1000);
+            System.out.printf(Locale.ROOT, "best val accuracy %s, test accuracy %s (%d PCA coordinates, %s, %.0f training images/s)%n",
+                    Workflows.percent(r.bestValAcc()), Workflows.percent(test), k, Workflows.duration(r.seconds()), r.imagesPerSecond());
+            Path history = Workflows.writeHistory(dir, r);
+            System.out.println("wrote " + history);
+        }
+    }
+}
