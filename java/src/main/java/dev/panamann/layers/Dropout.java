@@ -4,6 +4,7 @@ import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.List;
 
 /**
  * Inverted dropout. {@code p} is the probability of <b>dropping</b> a unit (as in PyTorch's
@@ -44,6 +45,10 @@ public final class Dropout implements Layer {
 
     /** The drop probability. */
     public float p() { return p; }
+
+    /** The generator of the masks. */
+    @Override
+    public List<Rng> generators() { return List.of(rng); }
 
     /**
      * @param x    input, any shape

@@ -1,5 +1,6 @@
 package dev.panamann.layers;
 
+import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
 import java.util.List;
 
@@ -20,6 +21,13 @@ public interface Layer extends AutoCloseable {
 
     /** The learnable parameters, in a fixed order; empty when there are none. */
     default List<Param> params() { return List.of(); }
+
+    /**
+     * The random generators the layer draws from in {@link Mode#TRAIN} (dropout masks), in a
+     * fixed order; empty for deterministic layers. Saving and restoring their states replays
+     * the same draws (a Solver checkpoint does).
+     */
+    default List<Rng> generators() { return List.of(); }
 
     /** Frees the layer's buffers and parameters. */
     @Override

@@ -1,5 +1,6 @@
 package dev.panamann.layers;
 
+import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -59,6 +60,16 @@ public final class Sequential implements Layer {
         List<Param> ps = new ArrayList<>();
         for (Layer l : layers) ps.addAll(l.params());
         return ps;
+    }
+
+    /** The generators of every layer, in layer order, each once. */
+    @Override
+    public List<Rng> generators() {
+        List<Rng> g = new ArrayList<>();
+        for (Layer l : layers) {
+            for (Rng r : l.generators()) if (g.stream().noneMatch(x -> x == r)) g.add(r);
+        }
+        return Collections.unmodifiableList(g);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.panamann.models;
 
 import dev.panamann.layers.Param;
+import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -50,6 +51,13 @@ public interface Model extends AutoCloseable {
      * Empty for models without such state.
      */
     default Map<String, Tensor> buffers() { return Map.of(); }
+
+    /**
+     * The random generators the model draws from while training (dropout masks), in a fixed
+     * order, each once; empty for deterministic models. A Solver checkpoint saves their states
+     * so that a resumed run draws the same masks as an uninterrupted one.
+     */
+    default List<Rng> generators() { return List.of(); }
 
     /** Number of classes the scores cover. */
     int numClasses();

@@ -6,6 +6,7 @@ import dev.panamann.layers.Mode;
 import dev.panamann.layers.Param;
 import dev.panamann.layers.Sequential;
 import dev.panamann.loss.SoftmaxCrossEntropy;
+import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -92,6 +93,9 @@ public abstract class SequentialModel implements Model {
 
     @Override
     public Map<String, Tensor> buffers() { return Collections.unmodifiableMap(buffers); }
+
+    @Override
+    public List<Rng> generators() { return net.generators(); }
 
     @Override
     public int numClasses() { return numClasses; }

@@ -54,12 +54,12 @@ import java.util.Map;
  *
  * <p>Checkpoints ({@code <checkpointName>_epoch_<e>.safetensors}, written atomically) hold the
  * model's parameters, the optimizer's state, the best parameters and accuracy, epoch,
- * iteration, learning rate, histories and the RNG state. A new solver with the same model
+ * iteration, learning rate, histories, the solver's RNG state and the states of the model's
+ * own generators ({@link Model#generators()}: dropout masks). A new solver with the same model
  * architecture, data and options continues an interrupted run exactly with
  * {@link #resume(Path)} followed by {@link #train()}: the parameters end bit-identical to a run
- * that never stopped (for models whose loss is deterministic; a model's own randomness, such as
- * dropout masks, is the model's and is not in the checkpoint). {@code numEpochs} may be larger
- * than when the checkpoint was written, to train further.
+ * that never stopped, with or without dropout. {@code numEpochs} may be larger than when the
+ * checkpoint was written, to train further.
  *
  * <p>Progress: with {@code verbose} on a terminal, a progress bar (epoch, step, loss, images/s,
  * ETA) redrawn in place; otherwise plain lines every {@code printEvery} iterations
@@ -628,6 +628,12 @@ public final class Solver implements AutoCloseable {
         meta.put("best_val_acc", Float.toString(bestValAcc));
         long[] r = rng().getState();
         meta.put("rng_state", r[0] + "," + r[1] + "," + r[2]);
+        List<String> modelRngs = new ArrayList<>();
+        for (Rng g : model.generators()) {
+            long[] gs = g.getState();
+            modelRngs.add(gs[0] + "," + gs[1] + "," + gs[2]);
+        }
+        meta.put("model_rng_states", String.join(";", modelRngs));
         meta.put("loss_history", floats(lossHistory));
         meta.put("train_acc_history", floats(trainAccHistory));
         meta.put("val_acc_history", floats(valAccHistory));
@@ -640,8 +646,9 @@ public final class Solver implements AutoCloseable {
      * Loads a checkpoint written by {@link #saveCheckpoint} into this solver and its model, so
      * that {@link #train()} continues the run where it stopped: parameters, optimizer state and
      * learning rate (the checkpoint's, which overrides {@code optimConfig}'s), epoch, iteration,
-     * histories, best parameters and accuracy, and the generator state. The update rule, batch
-     * size and training-set size must be those of the checkpoint. Everything is checked before
+     * histories, best parameters and accuracy, and the generator states (the solver's and the
+     * model's {@link Model#generators()}, so dropout masks replay). The update rule, batch size,
+     * training-set size and number of model generators must be those of the checkpoint. Everything is checked before
      * anything changes: on an error the solver and model are as they were.
      *
      * @param checkpoint a file written by {@link #saveCheckpoint}
@@ -671,7 +678,16 @@ public final class Solver implements AutoCloseable {
         int ckEpoch = intMeta(checkpoint, m, "epoch"), ckIteration = intMeta(checkpoint, m, "iteration");
         boolean ckHasBest = Boolean.parseBoolean(meta(checkpoint, m, "has_best"));
         float ckBest = parseFloat(checkpoint, "best_val_acc", meta(checkpoint, m, "best_val_acc"));
-        long[] ckRng = parseRng(checkpoint, meta(checkpoint, m, "rng_state"));
+        long[] ckRng = parseRng(checkpoint, "rng_state", meta(checkpoint, m, "rng_state"));
+        List<Rng> generators = model.generators();
+        List<long[]> ckModelRngs = new ArrayList<>();
+        String mr = m.getOrDefault("model_rng_states", "");
+        if (!mr.isEmpty()) for (String one : mr.split(";")) ckModelRngs.add(parseRng(checkpoint, "model_rng_states", one));
+        if (ckModelRngs.size() != generators.size()) {
+            throw new IllegalArgumentException(checkpoint + " holds the state of " + ckModelRngs.size()
+                    + " model random generator(s) (dropout masks) but this model has " + generators.size()
+                    + ": resume with the model of the interrupted run");
+        }
         List<Float> ckLoss = parseFloats(checkpoint, "loss_history", meta(checkpoint, m, "loss_history"));
         List<Float> ckTrainAcc = parseFloats(checkpoint, "train_acc_history", meta(checkpoint, m, "train_acc_history"));
         List<Float> ckValAcc = parseFloats(checkpoint, "val_acc_history", meta(checkpoint, m, "val_acc_history"));
@@ -700,6 +716,7 @@ public final class Solver implements AutoCloseable {
         epoch = ckEpoch;
         iteration = ckIteration;
         rng.setState(ckRng);
+        for (int g = 0; g < generators.size(); g++) generators.get(g).setState(ckModelRngs.get(g));
         lossHistory.clear();
         lossHistory.addAll(ckLoss);
         trainAccHistory.clear();
@@ -734,14 +751,14 @@ public final class Solver implements AutoCloseable {
         }
     }
 
-    private static long[] parseRng(Path f, String v) {
+    private static long[] parseRng(Path f, String key, String v) {
         String[] p = v.split(",");
-        if (p.length != 3) throw new IllegalArgumentException(f + ": checkpoint rng_state '" + v + "' is not three numbers");
+        if (p.length != 3) throw new IllegalArgumentException(f + ": checkpoint " + key + " '" + v + "' is not three numbers");
         long[] r = new long[3];
         try {
             for (int i = 0; i < 3; i++) r[i] = Long.parseLong(p[i].trim());
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(f + ": checkpoint rng_state '" + v + "' is not three numbers", e);
+            throw new IllegalArgumentException(f + ": checkpoint " + key + " '" + v + "' is not three numbers", e);
         }
         return r;
     }

@@ -10,6 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.panamann.data.Dataset;
 import dev.panamann.io.ModelIO;
 import dev.panamann.layers.Param;
+import dev.panamann.models.FullyConnectedNet;
+import dev.panamann.models.Model;
 import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
@@ -284,6 +286,59 @@ class SolverTest {
                     assertEquals(bestAcc, s.bestValAcc(), tag);
                 }
             }
+        }
+    }
+
+    static FullyConnectedNet dropoutNet(Ops ops, long seed, float dropout) {
+        return new FullyConnectedNet(ops, new int[] {12, 12}, D, C,
+                FullyConnectedNet.Options.DEFAULT.withDropout(dropout).withBatchNorm(true).withWeightScale(5e-2f).withSeed(seed));
+    }
+
+    Solver configured(Model model, int epochs, String ckpt) {
+        return quiet(new Solver(model, train, val)).updateRule("adam").optimConfig(Map.of("learning_rate", 0.01))
+                .batchSize(40).numEpochs(epochs).numTrainSamples(100).seed(7).checkpointName(ckpt);
+    }
+
+    static int[] paramBits(Model m) {
+        return bits(m.params().stream().map(p -> p.value().toArray()).toArray(float[][]::new));
+    }
+
+    /**
+     * With dropout the masks come from the model's own generator: its state is in the
+     * checkpoint, so the resumed run draws the masks the uninterrupted one drew.
+     */
+    @Test
+    void dropoutNetResumesBitIdentically() throws IOException {
+        Ops ops = Backs.java();
+        int[] straight;
+        List<Float> loss;
+        try (FullyConnectedNet m = dropoutNet(ops, 1, 0.3f); Solver s = configured(m, 4, null)) {
+            assertEquals(1, m.generators().size(), "both dropout layers share the net's generator");
+            s.train();
+            straight = paramBits(m);
+            loss = List.copyOf(s.lossHistory());
+        }
+        String ckName = dir.resolve("dropout/run").toString();
+        try (FullyConnectedNet m = dropoutNet(ops, 1, 0.3f); Solver s = configured(m, 4, ckName)) {
+            s.listener(new Solver.Listener() {
+                @Override
+                public void onCheck(Solver.Check c) { if (c.epoch() == 2) throw new Stop(); }
+            });
+            assertThrows(Stop.class, s::train);
+        }
+        Path ck = Path.of(ckName + "_epoch_2.safetensors");
+        try (FullyConnectedNet m = dropoutNet(ops, 99, 0.3f); Solver s = configured(m, 4, null)) {
+            s.resume(ck);
+            s.train();
+            assertEquals(loss, s.lossHistory(), "losses after the resume");
+            assertArrayEquals(straight, paramBits(m), "final parameters");
+        }
+        // a model without dropout cannot take the checkpoint of one with dropout
+        try (FullyConnectedNet m = dropoutNet(ops, 1, 0f); Solver s = configured(m, 4, null)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> s.resume(ck));
+            assertTrue(e.getMessage().contains("1 model random generator(s)") && e.getMessage().contains("this model has 0"),
+                    e.getMessage());
+            assertEquals(0, s.epoch(), "nothing changed");
         }
     }
 
