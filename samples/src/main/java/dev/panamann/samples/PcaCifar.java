@@ -96,7 +96,13 @@ public final class PcaCifar implements Callable<Integer> {
 
             Workflows.section(System.out, "2. Fit PCA on the " + n + " training images, D = " + dim);
             long t0 = System.nanoTime();
-            try (Pca pca = Pca.fit(train.x(), ops)) {
+            Pca fitted;
+            try {
+                fitted = Pca.fit(train.x(), ops);
+            } catch (UnsatisfiedLinkError e) {
+                throw new UserError(e.getMessage(), e); // no LAPACK: nothing to fall back on
+            }
+            try (Pca pca = fitted) {
                 System.out.printf(Locale.ROOT, "covariance (gemm) and eigen-decomposition (LAPACK ssyevd): %s%n",
                         Workflows.duration((System.nanoTime() - t0) / 1e9));
                 printVariance(pca, n);
