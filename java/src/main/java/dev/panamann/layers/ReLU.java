@@ -1,8 +1,8 @@
 package dev.panamann.layers;
 
+import dev.panamann.ops.Relu;
 import dev.panamann.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * Rectified linear unit, elementwise on any shape: {@code out = max(0, x)},
@@ -10,8 +10,6 @@ import java.lang.foreign.ValueLayout;
  * when x > 0), so it keeps no reference to x.
  */
 public final class ReLU implements Layer {
-    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
-
     private final Buffer out = new Buffer();
     private final Buffer dx = new Buffer();
     private boolean ready;
@@ -27,7 +25,7 @@ public final class ReLU implements Layer {
         Tensor o = out.like(x);
         MemorySegment os = o.segment();
         int n = x.sizeInt();
-        for (int i = 0; i < n; i++) os.setAtIndex(F, i, Math.max(xs.getAtIndex(F, i), 0f));
+        Relu.forward(xs, os, n);
         ready = true;
         return o;
     }
@@ -44,13 +42,7 @@ public final class ReLU implements Layer {
         Tensor d = dx.like(o);
         MemorySegment os = o.segment(), ds = dout.segment(), dxs = d.segment();
         int n = o.sizeInt();
-        for (int i = 0; i < n; i++) {
-            // branch-free (the sign of a ReLU input is a coin flip for the branch predictor):
-            // out >= +0, so its bits are 0 exactly when out is 0; mask is all ones otherwise
-            int bits = Float.floatToRawIntBits(os.getAtIndex(F, i));
-            int mask = (bits | -bits) >> 31;
-            dxs.setAtIndex(F, i, Float.intBitsToFloat(Float.floatToRawIntBits(ds.getAtIndex(F, i)) & mask));
-        }
+        Relu.backward(os, ds, dxs, n);
         return d;
     }
 

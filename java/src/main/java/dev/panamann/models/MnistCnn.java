@@ -1,9 +1,8 @@
 package dev.panamann.models;
 
 import dev.panamann.layers.Affine;
-import dev.panamann.layers.Conv2d;
+import dev.panamann.layers.ConvReluPool;
 import dev.panamann.layers.Dropout;
-import dev.panamann.layers.MaxPool2d;
 import dev.panamann.layers.ReLU;
 import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Rng;
@@ -18,6 +17,8 @@ import dev.panamann.tensor.Rng;
  *   <li>scores: (N, 10)</li>
  * </ul>
  * Weights start with He initialization ({@code sqrt(2 / fanIn) * N(0, 1)}), biases at zero.
+ * Each conv - relu - pool stage is one {@link ConvReluPool}: on the native backend it is planned
+ * as a unit that keeps its activations in oneDNN's blocked layout.
  */
 public final class MnistCnn extends SequentialModel {
     private final float dropout;
@@ -58,12 +59,8 @@ public final class MnistCnn extends SequentialModel {
         Rng rng = new Rng(seed);
         int flat = filters2 * (imageSize / 4) * (imageSize / 4);
         try {
-            add(new Conv2d(ops, 1, filters1, 5, 1, 2, rng, he(25), "W1", "b1"), "").setInputGradient(false);
-            add(new ReLU(), "");
-            add(new MaxPool2d(ops, 2, 2), "");
-            add(new Conv2d(ops, filters1, filters2, 5, 1, 2, rng, he(filters1 * 25), "W2", "b2"), "");
-            add(new ReLU(), "");
-            add(new MaxPool2d(ops, 2, 2), "");
+            add(new ConvReluPool(ops, 1, filters1, 5, 1, 2, 2, 2, rng, he(25), "W1", "b1"), "").setInputGradient(false);
+            add(new ConvReluPool(ops, filters1, filters2, 5, 1, 2, 2, 2, rng, he(filters1 * 25), "W2", "b2"), "");
             add(new Affine(ops, flat, hidden, rng, he(flat), "W3", "b3"), "");
             add(new ReLU(), "");
             if (dropout > 0f) add(new Dropout(dropout, new Rng(seed ^ 0x5DEECE66DL)), "");

@@ -2,7 +2,6 @@ package dev.panamann.ops;
 
 import dev.panamann.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * Conv - ReLU - max pool made of a backend's own {@link Conv2dOp} and {@link Pool2dOp} with a
@@ -10,7 +9,6 @@ import java.lang.foreign.ValueLayout;
  * plan is tested against.
  */
 final class ComposedConvReluPoolOp implements ConvReluPoolOp {
-    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private final ConvGeometry g;
     private final PoolGeometry p;
     private final Conv2dOp convOp;
@@ -41,8 +39,7 @@ final class ComposedConvReluPoolOp implements ConvReluPoolOp {
         out.requireShape("conv-relu-pool forward out", p.outputShape());
         convOp.forward(x, w, b, conv);
         MemorySegment c = conv.segment(), r = relu.segment();
-        long n = conv.size();
-        for (long i = 0; i < n; i++) r.setAtIndex(F, i, Math.max(c.getAtIndex(F, i), 0f));
+        Relu.forward(c, r, conv.sizeInt());
         poolOp.forward(relu, out, training);
         if (training) trained = true;
     }
@@ -54,12 +51,7 @@ final class ComposedConvReluPoolOp implements ConvReluPoolOp {
         dout.requireShape("conv-relu-pool backward dout", p.outputShape());
         poolOp.backward(dout, drelu);
         MemorySegment r = relu.segment(), d = drelu.segment(), dc = dconv.segment();
-        long n = relu.size();
-        for (long i = 0; i < n; i++) {
-            int bits = Float.floatToRawIntBits(r.getAtIndex(F, i));
-            int mask = (bits | -bits) >> 31; // all ones where relu > 0
-            dc.setAtIndex(F, i, Float.intBitsToFloat(Float.floatToRawIntBits(d.getAtIndex(F, i)) & mask));
-        }
+        Relu.backward(r, d, dc, relu.sizeInt());
         convOp.backward(x, w, dconv, dx, dw, db);
     }
 

@@ -1,11 +1,7 @@
 package dev.panamann.samples;
 
-import dev.panamann.layers.Affine;
-import dev.panamann.layers.Conv2d;
-import dev.panamann.layers.MaxPool2d;
-import dev.panamann.layers.ReLU;
+import dev.panamann.models.MnistCnn;
 import dev.panamann.models.Model;
-import dev.panamann.models.SequentialModel;
 import dev.panamann.ops.Ops;
 import dev.panamann.layers.Param;
 import dev.panamann.tensor.Rng;
@@ -65,8 +61,8 @@ public final class GradcheckCommand implements Callable<Integer> {
         int k = samples != null ? samples : 0;
         if (k < 0) throw new UserError("--samples must be >= 0, got " + k);
 
-        try (Ops ops = common.ops("auto"); Model net = mnist ? new SmallMnistCnn(ops, 0.1f, common.seed) : spec.build(ops)) {
-            int[] in = mnist ? SmallMnistCnn.INPUT : spec.inputShape();
+        try (Ops ops = common.ops("auto"); Model net = mnist ? smallMnistCnn(ops, 0.1f, common.seed) : spec.build(ops)) {
+            int[] in = mnist ? SMALL_MNIST_INPUT : spec.inputShape();
             Rng rng = new Rng(common.seed + 1);
             int[] xShape = new int[in.length + 1];
             xShape[0] = n;
@@ -74,7 +70,7 @@ public final class GradcheckCommand implements Callable<Integer> {
             int[] y = new int[n];
             for (int i = 0; i < n; i++) y[i] = rng.nextInt(net.numClasses());
             System.out.printf(Locale.ROOT, "gradient check of %s on %s backend: batch %s, step %.0e, tolerance %.0e, %s%n",
-                    mnist ? net.toString() : spec.describe(), ops.name(), Arrays.toString(xShape), step, tolerance,
+                    mnist ? SMALL_MNIST_DESCRIPTION : spec.describe(), ops.name(), Arrays.toString(xShape), step, tolerance,
                     k == 0 ? "every element" : k + " random elements per parameter");
             Map<String, GradientCheck.Result> results;
             try (Tensor x = Tensor.randn(rng, 1f, xShape)) {
@@ -154,41 +150,20 @@ public final class GradcheckCommand implements Callable<Integer> {
         return Workflows.printGradCheck(net, results, k, tolerance, System.out) ? Cli.EXIT_OK : Cli.EXIT_FAIL;
     }
 
+    /** Input of the small MNIST conv net that {@code gradcheck --model mnist-cnn} checks. */
+    static final int[] SMALL_MNIST_INPUT = {1, 4, 4};
+
     /**
-     * {@link dev.panamann.models.MnistCnn}'s layer stack at small sizes: conv5x5x3 (pad 2) - relu -
-     * pool2 - conv5x5x4 (pad 2) - relu - pool2 - fc8 - relu - fc10, on (1, 4, 4) inputs, He
+     * {@link MnistCnn}'s layer stack at small sizes: conv5x5x3 (pad 2) - relu - pool2 -
+     * conv5x5x4 (pad 2) - relu - pool2 - fc8 - relu - fc10, on (1, 4, 4) inputs, He
      * initialization, no dropout (its masks are random). At MnistCnn's own sizes (28x28, 32 and
      * 64 filters) one conv weight moves over a thousand ReLU inputs and max-pool windows, so
      * float32 steps large enough to be measured cross many kinks and the check says nothing.
      */
-    static final class SmallMnistCnn extends SequentialModel {
-        static final int[] INPUT = {1, 4, 4};
-
-        SmallMnistCnn(Ops ops, float reg, long seed) {
-            super(10, reg);
-            Rng rng = new Rng(seed);
-            try {
-                add(new Conv2d(ops, 1, 3, 5, 1, 2, rng, he(25), "W1", "b1"), "").setInputGradient(false);
-                add(new ReLU(), "");
-                add(new MaxPool2d(ops, 2, 2), "");
-                add(new Conv2d(ops, 3, 4, 5, 1, 2, rng, he(3 * 25), "W2", "b2"), "");
-                add(new ReLU(), "");
-                add(new MaxPool2d(ops, 2, 2), "");
-                int flat = 4 * (INPUT[1] / 4) * (INPUT[2] / 4);
-                add(new Affine(ops, flat, 8, rng, he(flat), "W3", "b3"), "");
-                add(new ReLU(), "");
-                add(new Affine(ops, 8, 10, rng, he(8), "W4", "b4"), "");
-            } catch (RuntimeException e) {
-                closeQuietly();
-                throw e;
-            }
-        }
-
-        private static float he(int fanIn) { return (float) Math.sqrt(2.0 / fanIn); }
-
-        @Override
-        public String toString() {
-            return "mnist-cnn's layers at small sizes: input " + Arrays.toString(INPUT) + ", conv5x5x3 - relu - pool - conv5x5x4 - relu - pool - fc8 - relu - fc10, reg " + reg();
-        }
+    static MnistCnn smallMnistCnn(Ops ops, float reg, long seed) {
+        return new MnistCnn(ops, SMALL_MNIST_INPUT[1], 3, 4, 8, 0f, reg, seed);
     }
+
+    static final String SMALL_MNIST_DESCRIPTION = "mnist-cnn's layers at small sizes: input " + Arrays.toString(SMALL_MNIST_INPUT)
+            + ", conv5x5x3 - relu - pool - conv5x5x4 - relu - pool - fc8 - relu - fc10, reg 0.1";
 }
