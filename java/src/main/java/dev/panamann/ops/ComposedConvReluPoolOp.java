@@ -35,8 +35,7 @@ final class ComposedConvReluPoolOp implements ConvReluPoolOp {
 
     @Override
     public void forward(Tensor x, Tensor w, Tensor b, Tensor out, boolean training) {
-        g.checkForward(x, w, b, conv);
-        out.requireShape("conv-relu-pool forward out", p.outputShape());
+        checkForward(x, w, b, out);
         convOp.forward(x, w, b, conv);
         MemorySegment c = conv.segment(), r = relu.segment();
         Relu.forward(c, r, conv.sizeInt());
@@ -47,8 +46,7 @@ final class ComposedConvReluPoolOp implements ConvReluPoolOp {
     @Override
     public void backward(Tensor x, Tensor w, Tensor dout, Tensor dx, Tensor dw, Tensor db) {
         if (!trained) throw new IllegalStateException("conv-relu-pool backward called before a training forward");
-        g.checkBackward(x, w, conv, dx, dw, db);
-        dout.requireShape("conv-relu-pool backward dout", p.outputShape());
+        checkBackward(x, w, dout, dx, dw, db);
         poolOp.backward(dout, drelu);
         MemorySegment r = relu.segment(), d = drelu.segment(), dc = dconv.segment();
         Relu.backward(r, d, dc, relu.sizeInt());

@@ -39,6 +39,26 @@ public interface ConvReluPoolOp extends AutoCloseable {
      */
     void backward(Tensor x, Tensor w, Tensor dout, Tensor dx, Tensor dw, Tensor db);
 
+    /** Checks the tensors of {@link #forward} against {@link #conv()} and {@link #pool()}. */
+    default void checkForward(Tensor x, Tensor w, Tensor b, Tensor out) {
+        ConvGeometry g = conv();
+        x.requireShape("conv-relu-pool forward x", g.inputShape());
+        w.requireShape("conv-relu-pool forward w", g.weightShape());
+        b.requireShape("conv-relu-pool forward b", g.f());
+        out.requireShape("conv-relu-pool forward out", pool().outputShape());
+    }
+
+    /** Checks the tensors of {@link #backward} against {@link #conv()} and {@link #pool()}; dx may be null. */
+    default void checkBackward(Tensor x, Tensor w, Tensor dout, Tensor dx, Tensor dw, Tensor db) {
+        ConvGeometry g = conv();
+        x.requireShape("conv-relu-pool backward x", g.inputShape());
+        w.requireShape("conv-relu-pool backward w", g.weightShape());
+        dout.requireShape("conv-relu-pool backward dout", pool().outputShape());
+        if (dx != null) dx.requireShape("conv-relu-pool backward dx", g.inputShape());
+        dw.requireShape("conv-relu-pool backward dw", g.weightShape());
+        db.requireShape("conv-relu-pool backward db", g.f());
+    }
+
     @Override
     void close();
 }

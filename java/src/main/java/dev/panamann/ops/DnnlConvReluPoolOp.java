@@ -138,10 +138,7 @@ final class DnnlConvReluPoolOp implements ConvReluPoolOp {
 
     @Override
     public void forward(Tensor x, Tensor w, Tensor b, Tensor y, boolean training) {
-        x.requireShape("conv-relu-pool forward x", g.inputShape());
-        w.requireShape("conv-relu-pool forward w", g.weightShape());
-        b.requireShape("conv-relu-pool forward b", g.f());
-        y.requireShape("conv-relu-pool forward out", p.outputShape());
+        checkForward(x, w, b, y);
         plan.enter();
         src.in(x);
         wei.in(w);
@@ -157,12 +154,7 @@ final class DnnlConvReluPoolOp implements ConvReluPoolOp {
 
     @Override
     public void backward(Tensor x, Tensor w, Tensor d, Tensor dx, Tensor dw, Tensor db) {
-        x.requireShape("conv-relu-pool backward x", g.inputShape());
-        w.requireShape("conv-relu-pool backward w", g.weightShape());
-        d.requireShape("conv-relu-pool backward dout", p.outputShape());
-        if (dx != null) dx.requireShape("conv-relu-pool backward dx", g.inputShape());
-        dw.requireShape("conv-relu-pool backward dw", g.weightShape());
-        db.requireShape("conv-relu-pool backward db", g.f());
+        checkBackward(x, w, d, dx, dw, db);
         if (!trained) throw new IllegalStateException("conv-relu-pool backward called before a training forward");
         plan.enter();
         dout.in(d);
