@@ -1,8 +1,6 @@
 package dev.panamann.optim;
 
 import java.lang.foreign.MemorySegment;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * Nesterov momentum in the form of the cs231n notes (the gradient is taken at the current
@@ -14,12 +12,7 @@ import java.util.Map;
  * </pre>
  * State: {@code velocity}, of each parameter's shape, starting at zero.
  */
-public final class Nesterov extends Optimizer {
-    public static final double DEFAULT_LEARNING_RATE = 1e-2;
-    public static final double DEFAULT_MOMENTUM = 0.9;
-
-    private final float mu;
-
+public final class Nesterov extends MomentumOptimizer {
     /** With learning rate 1e-2 and momentum 0.9. */
     public Nesterov() { this(DEFAULT_LEARNING_RATE, DEFAULT_MOMENTUM); }
 
@@ -28,15 +21,7 @@ public final class Nesterov extends Optimizer {
      * @param momentum     in [0, 1)
      */
     public Nesterov(double learningRate, double momentum) {
-        super("nesterov", learningRate, "velocity");
-        this.mu = (float) unitInterval("nesterov", "momentum", momentum);
-    }
-
-    @Override
-    public Map<String, Double> hyperparameters() {
-        Map<String, Double> m = new LinkedHashMap<>();
-        m.put("momentum", (double) mu);
-        return m;
+        super("nesterov", learningRate, momentum);
     }
 
     @Override

@@ -1,8 +1,6 @@
 package dev.panamann.optim;
 
 import java.lang.foreign.MemorySegment;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * SGD with momentum (cs231n {@code sgd_momentum}):
@@ -12,12 +10,7 @@ import java.util.Map;
  * </pre>
  * State: {@code velocity}, of each parameter's shape, starting at zero.
  */
-public final class SgdMomentum extends Optimizer {
-    public static final double DEFAULT_LEARNING_RATE = 1e-2;
-    public static final double DEFAULT_MOMENTUM = 0.9;
-
-    private final float mu;
-
+public final class SgdMomentum extends MomentumOptimizer {
     /** With learning rate 1e-2 and momentum 0.9. */
     public SgdMomentum() { this(DEFAULT_LEARNING_RATE, DEFAULT_MOMENTUM); }
 
@@ -26,15 +19,7 @@ public final class SgdMomentum extends Optimizer {
      * @param momentum     in [0, 1)
      */
     public SgdMomentum(double learningRate, double momentum) {
-        super("sgd_momentum", learningRate, "velocity");
-        this.mu = (float) unitInterval("sgd_momentum", "momentum", momentum);
-    }
-
-    @Override
-    public Map<String, Double> hyperparameters() {
-        Map<String, Double> m = new LinkedHashMap<>();
-        m.put("momentum", (double) mu);
-        return m;
+        super("sgd_momentum", learningRate, momentum);
     }
 
     @Override

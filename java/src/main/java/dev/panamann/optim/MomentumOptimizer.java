@@ -1,0 +1,29 @@
+package dev.panamann.optim;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * What the two momentum rules ({@link SgdMomentum}, {@link Nesterov}) share: a momentum
+ * coefficient in [0, 1) and one {@code velocity} per parameter, of its shape, starting at
+ * zero. The subclasses differ only in their update formula.
+ */
+public abstract sealed class MomentumOptimizer extends Optimizer permits SgdMomentum, Nesterov {
+    public static final double DEFAULT_LEARNING_RATE = 1e-2;
+    public static final double DEFAULT_MOMENTUM = 0.9;
+
+    /** The momentum coefficient. */
+    protected final float mu;
+
+    MomentumOptimizer(String rule, double learningRate, double momentum) {
+        super(rule, learningRate, "velocity");
+        this.mu = (float) unitInterval(rule, "momentum", momentum);
+    }
+
+    @Override
+    public Map<String, Double> hyperparameters() {
+        Map<String, Double> m = new LinkedHashMap<>();
+        m.put("momentum", (double) mu);
+        return m;
+    }
+}
