@@ -5,7 +5,6 @@ import dev.panamann.ops.ConvGeometry;
 import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
-import java.util.List;
 
 /**
  * 2-D convolution (cs231n {@code conv_forward} / {@code conv_backward}): input (N, C, H, W),
@@ -17,13 +16,8 @@ import java.util.List;
  * input shape and planned again only when the shape changes; output and input-gradient
  * buffers are reused likewise.
  */
-public final class Conv2d implements Layer {
-    private final Ops ops;
-    private final int inC, outC, kernel, stride, pad;
-    private final Param weight, bias;
+public final class Conv2d extends ConvolutionLayer {
     private Conv2dOp plan;
-    private Tensor out, dx, x;
-    private boolean inputGradient = true;
 
     /**
      * @param ops         backend
@@ -48,90 +42,33 @@ public final class Conv2d implements Layer {
      */
     public Conv2d(Ops ops, int inC, int outC, int kernel, int stride, int pad, Rng rng, float weightScale,
                   String weightName, String biasName) {
-        if (inC < 1 || outC < 1 || kernel < 1 || stride < 1 || pad < 0) {
-            throw new IllegalArgumentException("Conv2d needs inC, outC, kernel, stride >= 1 and pad >= 0, got inC " + inC
-                    + ", outC " + outC + ", kernel " + kernel + ", stride " + stride + ", pad " + pad);
-        }
-        this.ops = ops;
-        this.inC = inC;
-        this.outC = outC;
-        this.kernel = kernel;
-        this.stride = stride;
-        this.pad = pad;
-        this.weight = new Param(weightName, Tensor.randn(rng, weightScale, outC, inC, kernel, kernel), true);
-        this.bias = new Param(biasName, Tensor.zeros(outC), false);
+        super("Conv2d", ops, inC, outC, kernel, stride, pad, rng, weightScale, weightName, biasName);
     }
 
-    /**
-     * @param x    input, (N, C, H, W)
-     * @param mode TRAIN keeps x for {@link #backward} (an EVAL forward leaves it); the computation is the same
-     * @return output, (N, F, OH, OW), owned by this layer
-     */
     @Override
-    public Tensor forward(Tensor x, Mode mode) {
-        x.checkOpen();
-        if (x.rank() != 4 || x.dim(1) != inC) {
-            throw new IllegalArgumentException("Conv2d with " + inC + " input channels expects input (N, " + inC
-                    + ", H, W) but got " + x.shapeString());
-        }
-        ConvGeometry g = new ConvGeometry(x.dim(0), inC, x.dim(2), x.dim(3), outC, kernel, kernel, stride, pad);
-        if (plan == null || !plan.geometry().equals(g)) replan(g);
-        plan.forward(x, weight.value(), bias.value(), out);
-        if (mode == Mode.TRAIN) this.x = x;
-        return out;
-    }
+    ConvGeometry plannedFor() { return plan == null ? null : plan.geometry(); }
 
-    /**
-     * @param dout upstream gradient, (N, F, OH, OW)
-     * @return gradient for the input, (N, C, H, W), owned by this layer, or null when switched
-     *         off by {@link #setInputGradient}; fills the gradients of W and b
-     */
     @Override
-    public Tensor backward(Tensor dout) {
-        if (x == null) throw new IllegalStateException("Conv2d.backward called without a TRAIN forward before it");
-        plan.backward(x, weight.value(), dout, inputGradient ? dx : null, weight.grad(), bias.grad());
-        return inputGradient ? dx : null;
-    }
-
-    /**
-     * Whether {@link #backward} computes the gradient for the input (default true). The first
-     * layer of a network has no use for it; switching it off there skips the backward-data
-     * convolution, a large part of that layer's backward time.
-     */
-    public Conv2d setInputGradient(boolean compute) {
-        this.inputGradient = compute;
-        return this;
-    }
-
-    private void replan(ConvGeometry g) {
-        closeBuffers();
+    int[] newPlan(ConvGeometry g) {
         plan = ops.conv2d(g);
-        out = Tensor.zeros(g.outputShape());
-        dx = Tensor.zeros(g.inputShape());
+        return g.outputShape();
     }
 
-    /** The weight parameter, (F, C, K, K). */
-    public Param weight() { return weight; }
-
-    /** The bias parameter, (F). */
-    public Param bias() { return bias; }
+    /** The computation is the same in both modes; {@code training} is not used. */
+    @Override
+    void runForward(Tensor x, Tensor w, Tensor b, Tensor out, boolean training) {
+        plan.forward(x, w, b, out);
+    }
 
     @Override
-    public List<Param> params() { return List.of(weight, bias); }
+    void runBackward(Tensor x, Tensor w, Tensor dout, Tensor dx, Tensor dw, Tensor db) {
+        plan.backward(x, w, dout, dx, dw, db);
+    }
 
-    private void closeBuffers() {
+    @Override
+    void closePlan() {
         if (plan != null) plan.close();
-        if (out != null) out.close();
-        if (dx != null) dx.close();
         plan = null;
-        out = dx = x = null;
-    }
-
-    @Override
-    public void close() {
-        closeBuffers();
-        weight.close();
-        bias.close();
     }
 
     @Override
