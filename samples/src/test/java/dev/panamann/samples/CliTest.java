@@ -74,7 +74,11 @@ class CliTest {
 
     /** Runs the command line, capturing System.out and the error stream. */
     static Run run(String... args) {
-        CommandLine cl = Cli.commandLine();
+        return run(Cli.commandLine(), args);
+    }
+
+    /** Runs a command (the command line, or a sample set up by {@link Cli#configure}), capturing its output. */
+    static Run run(CommandLine cl, String... args) {
         StringWriter err = new StringWriter();
         cl.setErr(new PrintWriter(err, true));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -87,7 +91,7 @@ class CliTest {
             System.setOut(old);
         }
         Run r = new Run(code, out.toString(StandardCharsets.UTF_8), err.toString());
-        System.out.println("$ panama-nn " + String.join(" ", args) + "\n" + r.out() + r.err() + "-> exit " + code);
+        System.out.println("$ " + cl.getCommandName() + " " + String.join(" ", args) + "\n" + r.out() + r.err() + "-> exit " + code);
         return r;
     }
 
@@ -140,22 +144,10 @@ class CliTest {
     @Test
     void pcaSampleWhitensToTheIdentityAndTrainsOnTheProjection() throws IOException {
         Path out = work.resolve("pca");
-        CommandLine cl = Cli.configure(new CommandLine(new PcaCifar()));
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        StringWriter err = new StringWriter();
-        cl.setErr(new PrintWriter(err, true));
-        PrintStream old = System.out;
-        int code;
-        try (PrintStream capture = new PrintStream(buf, true, StandardCharsets.UTF_8)) {
-            System.setOut(capture);
-            code = cl.execute("--data", cifar.toString(), "--num-train", "200", "--k", "20", "--whiten-k", "10,50",
-                    "--epochs", "1", "--backend", "auto", "--out", out.toString());
-        } finally {
-            System.setOut(old);
-        }
-        String text = buf.toString(StandardCharsets.UTF_8);
-        System.out.println(text + err);
-        assertEquals(Cli.EXIT_OK, code, err.toString());
+        Run r = run(Cli.configure(new CommandLine(new PcaCifar())), "--data", cifar.toString(), "--num-train", "200", "--k", "20",
+                "--whiten-k", "10,50", "--epochs", "1", "--backend", "auto", "--out", out.toString());
+        assertEquals(Cli.EXIT_OK, r.code(), r.err());
+        String text = r.out();
         assertTrue(Files.size(out.resolve("components.png")) > 0, "components.png missing");
         assertTrue(Files.size(out.resolve("history.json")) > 0, "history.json missing");
         BufferedImage grid = ImageIO.read(out.resolve("components.png").toFile());
