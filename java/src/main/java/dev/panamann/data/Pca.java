@@ -291,7 +291,7 @@ public final class Pca implements AutoCloseable {
      */
     static long workSize(float query, int n) {
         long min = 1 + 6L * n + 2L * n * n;
-        long asked = (long) Math.ceil(Math.nextUp(query));
+        long asked = (long) Math.ceil(query);
         long lw = Math.max(min, asked);
         if (lw > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("PCA: a " + n + "x" + n + " eigen-decomposition needs " + lw
