@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panamann.tensor.Rng;
+import dev.panamann.testutil.Labels;
 import dev.panamann.tensor.Tensor;
 import dev.panamann.train.GradAssert;
 import dev.panamann.train.GradientCheck;
@@ -14,12 +15,6 @@ import org.junit.jupiter.api.Test;
 
 /** The losses are plain Java loops (no backend), so each check runs once. */
 class LossTest {
-
-    static int[] labels(Rng rng, int n, int c) {
-        int[] y = new int[n];
-        for (int i = 0; i < n; i++) y[i] = rng.nextInt(c);
-        return y;
-    }
 
     @Test
     void softmaxUniformScoresGiveLogC() {
@@ -47,7 +42,7 @@ class LossTest {
     void softmaxGradientCheck() {
         Rng rng = new Rng(20);
         try (SoftmaxCrossEntropy l = new SoftmaxCrossEntropy(); Tensor s = Tensor.randn(rng, 2f, 6, 5)) {
-            GradAssert.ok("softmax", GradientCheck.checkLoss(l, s, labels(rng, 6, 5), GradientCheck.STEP));
+            GradAssert.ok("softmax", GradientCheck.checkLoss(l, s, Labels.random(rng, 6, 5), GradientCheck.STEP));
         }
     }
 
@@ -67,7 +62,7 @@ class LossTest {
     void hingeGradientCheck() {
         Rng rng = new Rng(21);
         try (MulticlassHinge l = new MulticlassHinge(); Tensor s = Tensor.randn(rng, 2f, 8, 5)) {
-            int[] y = labels(rng, 8, 5);
+            int[] y = Labels.random(rng, 8, 5);
             // keep every margin at least 0.1 away from its kink, so no step crosses it
             for (int i = 0; i < 8; i++) {
                 for (int j = 0; j < 5; j++) {

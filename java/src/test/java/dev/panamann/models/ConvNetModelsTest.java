@@ -13,6 +13,7 @@ import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
 import dev.panamann.testutil.Backs;
+import dev.panamann.testutil.Labels;
 import dev.panamann.train.GradAssert;
 import dev.panamann.train.GradientCheck;
 import dev.panamann.train.Solver;
@@ -33,12 +34,6 @@ class ConvNetModelsTest {
 
     static Stream<Ops> backends() { return Backs.all().stream(); }
 
-    static int[] labels(Rng rng, int n, int c) {
-        int[] y = new int[n];
-        for (int i = 0; i < n; i++) y[i] = rng.nextInt(c);
-        return y;
-    }
-
     @ParameterizedTest(autoCloseArguments = false) // the backends are shared
     @MethodSource("backends")
     void threeLayerConvNetGradientCheck(Ops ops) {
@@ -48,7 +43,7 @@ class ConvNetModelsTest {
             // enough to fail a correct gradient for some seeds and CPUs
             try (ThreeLayerConvNet net = new ThreeLayerConvNet(ops, new int[] {3, 4, 4}, 4, 3, 6, 5, 0.3f, reg, 8);
                  Tensor x = Tensor.randn(rng, 1f, 3, 3, 4, 4)) {
-                var r = GradientCheck.checkModel(net, x, labels(rng, 3, 5), GradientCheck.STEP);
+                var r = GradientCheck.checkModel(net, x, Labels.random(rng, 3, 5), GradientCheck.STEP);
                 assertEquals(List.of("W1", "b1", "W2", "b2", "W3", "b3"), List.copyOf(r.keySet()));
                 GradAssert.allOk(ops.name() + " ThreeLayerConvNet reg " + reg, r);
             }
@@ -63,7 +58,7 @@ class ConvNetModelsTest {
         // full sizes a float32 loss crosses too many ReLU/max-pool kinks per step to check
         try (MnistCnn net = new MnistCnn(ops, 4, 3, 4, 8, 0f, 1e-2f, 10); // no dropout: the check needs a deterministic loss
              Tensor x = Tensor.randn(rng, 1f, 2, 1, 4, 4)) {
-            var r = GradientCheck.checkModel(net, x, labels(rng, 2, 10), GradientCheck.STEP);
+            var r = GradientCheck.checkModel(net, x, Labels.random(rng, 2, 10), GradientCheck.STEP);
             assertEquals(List.of("W1", "b1", "W2", "b2", "W3", "b3", "W4", "b4"), List.copyOf(r.keySet()));
             GradAssert.allOk(ops.name() + " MnistCnn", r);
         }
@@ -89,7 +84,7 @@ class ConvNetModelsTest {
                  @Override public void close() {}
              };
              Tensor x = Tensor.randn(rng, 1f, 2, 1, 6, 6)) {
-            var r = GradientCheck.checkModel(net, x, labels(rng, 2, 3), GradientCheck.STEP, 5, 14);
+            var r = GradientCheck.checkModel(net, x, Labels.random(rng, 2, 3), GradientCheck.STEP, 5, 14);
             assertTrue(!r.get("W2").ok(GradientCheck.TOLERANCE), "a 2% error in W2's gradient passed: " + r.get("W2"));
         }
     }
@@ -151,7 +146,7 @@ class ConvNetModelsTest {
         try (FullyConnectedNet a = new FullyConnectedNet(ops, new int[] {5}, 4, 3, opt);
              FullyConnectedNet b = new FullyConnectedNet(ops, new int[] {5}, 4, 3, opt.withSeed(22));
              Tensor x = Tensor.randn(rng, 3f, 6, 4)) {
-            a.loss(x, labels(rng, 6, 3)); // a training pass moves the running statistics away from their start
+            a.loss(x, Labels.random(rng, 6, 3)); // a training pass moves the running statistics away from their start
             assertEquals(List.of("running_mean1", "running_var1"), List.copyOf(a.buffers().keySet()));
             ModelIO.save(a, file);
             ModelIO.load(b, file);
@@ -173,7 +168,7 @@ class ConvNetModelsTest {
         try (Tensor xt = Tensor.randn(rng, 1f, 40, 4); Tensor xv = Tensor.randn(rng, 1f, 20, 4);
              FullyConnectedNet net = new FullyConnectedNet(ops, new int[] {8}, 4, 3,
                      FullyConnectedNet.Options.DEFAULT.withBatchNorm(true).withWeightScale(0.5f).withSeed(31))) {
-            Dataset train = new Dataset(xt, labels(rng, 40, 3)), val = new Dataset(xv, labels(rng, 20, 3));
+            Dataset train = new Dataset(xt, Labels.random(rng, 40, 3)), val = new Dataset(xv, Labels.random(rng, 20, 3));
             ByteArrayOutputStream sink = new ByteArrayOutputStream();
             final float[][] bestMean = new float[1][];
             try (Solver s = new Solver(net, train, val).batchSize(10).numEpochs(4).out(new PrintStream(sink))

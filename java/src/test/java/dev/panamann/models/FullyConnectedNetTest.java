@@ -11,6 +11,7 @@ import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
 import dev.panamann.testutil.Backs;
+import dev.panamann.testutil.Labels;
 import dev.panamann.train.GradAssert;
 import dev.panamann.train.GradientCheck;
 import java.lang.foreign.MemorySegment;
@@ -27,12 +28,6 @@ class FullyConnectedNetTest {
 
     static Stream<Ops> backends() { return Backs.all().stream(); }
 
-    static int[] labels(Rng rng, int n, int c) {
-        int[] y = new int[n];
-        for (int i = 0; i < n; i++) y[i] = rng.nextInt(c);
-        return y;
-    }
-
     @ParameterizedTest(autoCloseArguments = false) // the backends are shared
     @MethodSource("backends")
     void threeLayerGradientCheck(Ops ops) {
@@ -40,7 +35,7 @@ class FullyConnectedNetTest {
         for (float reg : new float[] {0f, 3.14f}) {
             try (FullyConnectedNet net = new FullyConnectedNet(ops, new int[] {9, 7}, 6, 4, 0.4f, reg, 41);
                  Tensor x = Tensor.randn(rng, 1f, 5, 6)) {
-                var r = GradientCheck.checkModel(net, x, labels(rng, 5, 4), GradientCheck.STEP);
+                var r = GradientCheck.checkModel(net, x, Labels.random(rng, 5, 4), GradientCheck.STEP);
                 assertEquals(List.of("W1", "b1", "W2", "b2", "W3", "b3"), List.copyOf(r.keySet()));
                 GradAssert.allOk(ops.name() + " 3-layer net, reg " + reg, r);
             }
@@ -55,7 +50,7 @@ class FullyConnectedNetTest {
         try (FullyConnectedNet net = new FullyConnectedNet(ops, new int[] {40, 40}, d, c,
                 FullyConnectedNet.Options.DEFAULT.withHeInit().withSeed(43));
              Tensor x = Tensor.randn(rng, 1f, n, d)) {
-            int[] y = labels(rng, n, c);
+            int[] y = Labels.random(rng, n, c);
             float first = net.loss(x, y), last = first;
             for (int step = 0; step < 300; step++) {
                 last = net.loss(x, y);
@@ -114,7 +109,7 @@ class FullyConnectedNetTest {
             assertEquals(2, dropouts);
             float[] a = net.scores(x).toArray(), b = net.scores(x).toArray();
             org.junit.jupiter.api.Assertions.assertArrayEquals(a, b);
-            int[] y = labels(rng, 4, 3);
+            int[] y = Labels.random(rng, 4, 3);
             assertTrue(net.loss(x, y) != net.loss(x, y), "training passes draw new masks");
         }
         assertThrows(IllegalArgumentException.class, () -> FullyConnectedNet.Options.DEFAULT.withDropout(1f));
@@ -134,7 +129,7 @@ class FullyConnectedNetTest {
         try (FullyConnectedNet net = new FullyConnectedNet(ops, new int[] {7, 6}, 5, 4,
                 FullyConnectedNet.Options.DEFAULT.withBatchNorm(true).withWeightScale(0.5f).withReg(0.1f));
              Tensor x = Tensor.randn(rng, 1f, 6, 5)) {
-            int[] y = labels(rng, 6, 4);
+            int[] y = Labels.random(rng, 6, 4);
             try {
                 net.loss(x, y);
             } catch (UnsupportedOperationException e) {
