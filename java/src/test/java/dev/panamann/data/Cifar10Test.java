@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panamann.tensor.Rng;
+import dev.panamann.testutil.Summary;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -262,16 +263,9 @@ class Cifar10Test {
             for (int v : d.test().y()) counts[v]++;      // the constructor checks >= 0; index checks <= 9
             for (int c = 0; c < 10; c++) assertEquals(1000, counts[c], "test images of class " + c);
             for (int v : d.train().y()) assertTrue(v >= 0 && v < 10);
-            float min = Float.MAX_VALUE, max = -Float.MAX_VALUE;
-            double sum = 0;
-            for (float v : d.train().x().toArray()) {
-                min = Math.min(min, v);
-                max = Math.max(max, v);
-                sum += v;
-            }
-            assertTrue(min >= 0 && max <= 255 && max > 200, "pixel range " + min + ".." + max);
-            double mean = sum / d.train().x().size();
-            assertTrue(mean > 90 && mean < 150, "mean pixel " + mean);   // CIFAR-10's mean is about 120
+            Summary px = Summary.of(d.train().x());
+            assertTrue(px.min() >= 0 && px.max() <= 255 && px.max() > 200, "pixel range " + px.min() + ".." + px.max());
+            assertTrue(px.mean() > 90 && px.mean() < 150, "mean pixel " + px.mean());   // CIFAR-10's mean is about 120
         }
     }
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
+import dev.panamann.testutil.Summary;
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -176,16 +177,10 @@ class MnistTest {
             int[] counts = new int[10];
             for (int v : d.train().y()) counts[v]++;
             for (int c = 0; c < 10; c++) assertTrue(counts[c] > 5000 && counts[c] < 7000, "class " + c + ": " + counts[c]);
-            float min = Float.MAX_VALUE, max = -Float.MAX_VALUE;
-            double sum = 0;
-            for (float v : d.train().x().toArray()) {
-                min = Math.min(min, v);
-                max = Math.max(max, v);
-                sum += v;
-            }
-            assertEquals(0f, min, 0f);
-            assertEquals(1f, max, 0f);
-            assertEquals(0.1307, sum / d.train().x().size(), 0.001);   // MNIST's well-known mean
+            Summary px = Summary.of(d.train().x());
+            assertEquals(0f, px.min(), 0f);
+            assertEquals(1f, px.max(), 0f);
+            assertEquals(0.1307, px.mean(), 0.001);   // MNIST's well-known mean
         }
     }
 }
