@@ -124,15 +124,20 @@ class Conv2dOpTest {
         Ops nat = Backs.nativeOps();
         try (Conv2dOp jop = Backs.java().conv2d(g); Conv2dOp nop = nat.conv2d(g);
              Data j = new Data(g, 99); Data n = new Data(g, 99)) {
-            jop.forward(j.x, j.w, j.b, j.out);
-            nop.forward(n.x, n.w, n.b, n.out);
-            jop.backward(j.x, j.w, j.dout, j.dx, j.dw, j.db);
-            nop.backward(n.x, n.w, n.dout, n.dx, n.dw, n.db);
-            NumGrad.assertAgree("out", j.out.toArray(), n.out.toArray(), 1e-5);
-            NumGrad.assertAgree("dx", j.dx.toArray(), n.dx.toArray(), 1e-5);
-            NumGrad.assertAgree("dw", j.dw.toArray(), n.dw.toArray(), 1e-5);
-            NumGrad.assertAgree("db", j.db.toArray(), n.db.toArray(), 1e-5);
+            assertForwardAndBackwardAgree(jop, j, nop, n);
         }
+    }
+
+    /** Runs forward and backward of both ops on equal data; every result agrees to 1e-5. */
+    static void assertForwardAndBackwardAgree(Conv2dOp jop, Data j, Conv2dOp nop, Data n) {
+        jop.forward(j.x, j.w, j.b, j.out);
+        nop.forward(n.x, n.w, n.b, n.out);
+        jop.backward(j.x, j.w, j.dout, j.dx, j.dw, j.db);
+        nop.backward(n.x, n.w, n.dout, n.dx, n.dw, n.db);
+        NumGrad.assertAgree("out", j.out.toArray(), n.out.toArray(), 1e-5);
+        NumGrad.assertAgree("dx", j.dx.toArray(), n.dx.toArray(), 1e-5);
+        NumGrad.assertAgree("dw", j.dw.toArray(), n.dw.toArray(), 1e-5);
+        NumGrad.assertAgree("db", j.db.toArray(), n.db.toArray(), 1e-5);
     }
 
     /** The plain-layout switch (for measuring what oneDNN's own layouts gain) computes the same. */
@@ -144,14 +149,7 @@ class Conv2dOpTest {
         try (Conv2dOp jop = Backs.java().conv2d(g); Conv2dOp nop = nat.conv2d(g);
              Data j = new Data(g, 98); Data n = new Data(g, 98)) {
             System.clearProperty("panamann.dnnl.convLayout");
-            jop.forward(j.x, j.w, j.b, j.out);
-            nop.forward(n.x, n.w, n.b, n.out);
-            jop.backward(j.x, j.w, j.dout, j.dx, j.dw, j.db);
-            nop.backward(n.x, n.w, n.dout, n.dx, n.dw, n.db);
-            NumGrad.assertAgree("out", j.out.toArray(), n.out.toArray(), 1e-5);
-            NumGrad.assertAgree("dx", j.dx.toArray(), n.dx.toArray(), 1e-5);
-            NumGrad.assertAgree("dw", j.dw.toArray(), n.dw.toArray(), 1e-5);
-            NumGrad.assertAgree("db", j.db.toArray(), n.db.toArray(), 1e-5);
+            assertForwardAndBackwardAgree(jop, j, nop, n);
         } finally {
             System.clearProperty("panamann.dnnl.convLayout");
         }
