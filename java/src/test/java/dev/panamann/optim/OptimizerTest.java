@@ -150,27 +150,21 @@ class OptimizerTest {
 
     @Test
     void rmsprop() {
-        double lr = 1e-2, decay = 0.99, eps = 1e-8;
-        double[] w = linspace(-0.4, 0.6, N * D), cache = linspace(0.6, 0.9, N * D);
-        try (Optimizer opt = new RmsProp(lr, decay, eps); Param p = param(w)) {
-            setState(opt, p, 0, Map.of("cache", cache));
-            run(opt, p, new Reference() {
-                public void step(double[] dw) {
-                    for (int i = 0; i < w.length; i++) {
-                        cache[i] = decay * cache[i] + (1 - decay) * dw[i] * dw[i];
-                        w[i] -= lr * dw[i] / (Math.sqrt(cache[i]) + eps);
-                    }
-                }
-                public double[] w() { return w; }
-            });
-        }
+        rmsprop(new RmsProp(1e-2, 0.99, 1e-8), linspace(0.6, 0.9, N * D));
     }
 
+    /** The defaults are lr 1e-2, decay 0.99, eps 1e-8, and the cache starts at zero. */
     @Test
     void rmspropFromZeroState() {
+        rmsprop(new RmsProp(), null);
+    }
+
+    /** Steps {@code rule} against the formulas (lr 1e-2, decay 0.99, eps 1e-8); a null cache means the rule's own initial state, zeros. */
+    void rmsprop(Optimizer rule, double[] initialCache) {
         double lr = 1e-2, decay = 0.99, eps = 1e-8;
-        double[] w = linspace(-0.4, 0.6, N * D), cache = new double[N * D];
-        try (Optimizer opt = new RmsProp(); Param p = param(w)) {
+        double[] w = linspace(-0.4, 0.6, N * D), cache = initialCache == null ? new double[N * D] : initialCache;
+        try (Optimizer opt = rule; Param p = param(w)) {
+            if (initialCache != null) setState(opt, p, 0, Map.of("cache", cache));
             run(opt, p, new Reference() {
                 public void step(double[] dw) {
                     for (int i = 0; i < w.length; i++) {
