@@ -280,6 +280,21 @@ final class Dnnl {
     }
 
     /**
+     * A convolution's dims and its user-side (plain) memory descriptors: x NCHW, w OIHW, b (F)
+     * and y NCHW, made in {@code plan}'s arena.
+     */
+    record ConvMds(long[] xDims, long[] wDims, long[] yDims, MemorySegment x, MemorySegment w, MemorySegment b,
+                   MemorySegment y) {
+        static ConvMds of(Plan plan, ConvGeometry g) {
+            long[] xDims = {g.n(), g.c(), g.h(), g.w()};
+            long[] wDims = {g.f(), g.c(), g.kh(), g.kw()};
+            long[] yDims = {g.n(), g.f(), g.outH(), g.outW()};
+            return new ConvMds(xDims, wDims, yDims, plan.md(dnnl_h.dnnl_nchw(), xDims), plan.md(dnnl_h.dnnl_oihw(), wDims),
+                    plan.md(dnnl_h.dnnl_x(), g.f()), plan.md(dnnl_h.dnnl_nchw(), yDims));
+        }
+    }
+
+    /**
      * One tensor argument of a primitive: {@code user} takes the tensor's memory per call; the
      * primitive reads or writes {@code inner}, which is {@code user} itself unless the layouts
      * differ, in which case {@code reorder} copies between them.

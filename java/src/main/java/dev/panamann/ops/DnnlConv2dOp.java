@@ -45,17 +45,12 @@ final class DnnlConv2dOp implements Conv2dOp {
         this.plan = new Dnnl.Plan(ops, "conv2d " + g);
         try {
             int any = dnnl_h.dnnl_format_tag_any();
-            long[] xDims = {g.n(), g.c(), g.h(), g.w()};
-            long[] wDims = {g.f(), g.c(), g.kh(), g.kw()};
-            long[] yDims = {g.n(), g.f(), g.outH(), g.outW()};
-            MemorySegment xUser = plan.md(dnnl_h.dnnl_nchw(), xDims);
-            MemorySegment wUser = plan.md(dnnl_h.dnnl_oihw(), wDims);
-            MemorySegment bUser = plan.md(dnnl_h.dnnl_x(), g.f());
-            MemorySegment yUser = plan.md(dnnl_h.dnnl_nchw(), yDims);
+            Dnnl.ConvMds user = Dnnl.ConvMds.of(plan, g);
+            MemorySegment xUser = user.x(), wUser = user.w(), bUser = user.b(), yUser = user.y();
             boolean plain = plainLayout();
-            MemorySegment xAny = plain ? xUser : plan.md(any, xDims);
-            MemorySegment wAny = plain ? wUser : plan.md(any, wDims);
-            MemorySegment yAny = plain ? yUser : plan.md(any, yDims);
+            MemorySegment xAny = plain ? xUser : plan.md(any, user.xDims());
+            MemorySegment wAny = plain ? wUser : plan.md(any, user.wDims());
+            MemorySegment yAny = plain ? yUser : plan.md(any, user.yDims());
             MemorySegment strides = plan.dims(g.stride(), g.stride());
             MemorySegment padL = plan.dims(g.pad(), g.pad());
             // oneDNN checks (h + padL + padR - kh) / stride + 1 == outH with floor division,

@@ -36,15 +36,11 @@ final class DnnlConvReluPoolOp implements ConvReluPoolOp {
         this.plan = new Dnnl.Plan(ops, "conv-relu-pool " + g + ", pool " + poolKernel + "/" + poolStride);
         try {
             int any = dnnl_h.dnnl_format_tag_any();
-            long[] xDims = {g.n(), g.c(), g.h(), g.w()};
-            long[] wDims = {g.f(), g.c(), g.kh(), g.kw()};
-            long[] yDims = {g.n(), g.f(), g.outH(), g.outW()};
+            Dnnl.ConvMds user = Dnnl.ConvMds.of(plan, g);
             long[] pDims = {p.n(), p.c(), p.outH(), p.outW()};
-            MemorySegment xUser = plan.md(dnnl_h.dnnl_nchw(), xDims);
-            MemorySegment wUser = plan.md(dnnl_h.dnnl_oihw(), wDims);
-            MemorySegment bUser = plan.md(dnnl_h.dnnl_x(), g.f());
+            MemorySegment xUser = user.x(), wUser = user.w(), bUser = user.b();
             MemorySegment pUser = plan.md(dnnl_h.dnnl_nchw(), pDims);
-            MemorySegment xAny = plan.md(any, xDims), wAny = plan.md(any, wDims), yAny = plan.md(any, yDims);
+            MemorySegment xAny = plan.md(any, user.xDims()), wAny = plan.md(any, user.wDims()), yAny = plan.md(any, user.yDims());
             MemorySegment strides = plan.dims(g.stride(), g.stride()), pad = plan.dims(g.pad(), g.pad());
             int alg = dnnl_h.dnnl_convolution_direct();
 
