@@ -52,7 +52,7 @@ public class TrainStepBench {
     private Ops ops;
     private Model net;
     private Optimizer opt;
-    private List<dev.panamann.layers.Param> params;
+    private List<dev.panamann.tensor.Param> params;
     private Tensor x;
     private int[] y;
 

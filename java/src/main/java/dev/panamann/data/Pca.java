@@ -2,7 +2,7 @@ package dev.panamann.data;
 
 import dev.panamann.bindings.openblas.openblas_h;
 import dev.panamann.ops.Backends;
-import dev.panamann.ops.NativeLibraries;
+import dev.panamann.ops.dnnl.NativeLibraries;
 import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Tensor;
 import java.lang.foreign.Arena;

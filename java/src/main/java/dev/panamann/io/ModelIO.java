@@ -1,6 +1,6 @@
 package dev.panamann.io;
 
-import dev.panamann.layers.Param;
+import dev.panamann.tensor.Param;
 import dev.panamann.models.Model;
 import dev.panamann.tensor.Tensor;
 import java.io.IOException;

@@ -1,5 +1,8 @@
 package dev.panamann.layers;
 
+import dev.panamann.tensor.Buffer;
+import dev.panamann.tensor.Param;
+
 import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;

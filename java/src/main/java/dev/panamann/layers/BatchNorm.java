@@ -1,5 +1,7 @@
 package dev.panamann.layers;
 
+import dev.panamann.tensor.Param;
+
 import dev.panamann.ops.BatchNormOp;
 import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Tensor;

@@ -1,5 +1,7 @@
 package dev.panamann.layers;
 
+import dev.panamann.tensor.Buffer;
+
 import dev.panamann.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 

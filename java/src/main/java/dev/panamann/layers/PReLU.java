@@ -1,5 +1,8 @@
 package dev.panamann.layers;
 
+import dev.panamann.tensor.Buffer;
+import dev.panamann.tensor.Param;
+
 import dev.panamann.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

@@ -1,5 +1,7 @@
 package dev.panamann.layers;
 
+import dev.panamann.tensor.Param;
+
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
 import java.util.ArrayList;

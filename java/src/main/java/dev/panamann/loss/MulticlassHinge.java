@@ -1,6 +1,6 @@
 package dev.panamann.loss;
 
-import dev.panamann.layers.Buffer;
+import dev.panamann.tensor.Buffer;
 import dev.panamann.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

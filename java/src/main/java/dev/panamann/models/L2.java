@@ -1,6 +1,6 @@
 package dev.panamann.models;
 
-import dev.panamann.layers.Param;
+import dev.panamann.tensor.Param;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;

@@ -1,6 +1,6 @@
 package dev.panamann.models;
 
-import dev.panamann.layers.Param;
+import dev.panamann.tensor.Param;
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
 import java.util.LinkedHashMap;

@@ -3,7 +3,7 @@ package dev.panamann.models;
 import dev.panamann.layers.BatchNorm;
 import dev.panamann.layers.Layer;
 import dev.panamann.layers.Mode;
-import dev.panamann.layers.Param;
+import dev.panamann.tensor.Param;
 import dev.panamann.layers.Sequential;
 import dev.panamann.loss.SoftmaxCrossEntropy;
 import dev.panamann.tensor.Rng;

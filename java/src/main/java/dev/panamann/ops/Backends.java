@@ -1,5 +1,8 @@
 package dev.panamann.ops;
 
+import dev.panamann.ops.dnnl.NativeOps;
+import dev.panamann.ops.java.JavaOps;
+
 import java.util.Locale;
 
 /**

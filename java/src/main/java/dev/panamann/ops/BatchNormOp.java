@@ -48,4 +48,39 @@ public interface BatchNormOp extends AutoCloseable {
 
     @Override
     void close();
+
+    // ------------------------------------------------------------------ shape checks shared by the implementations
+
+    static void checkSizes(int n, int c, int s, float eps) {
+        if (n < 1 || c < 1 || s < 1) {
+            throw new IllegalArgumentException("batchnorm sizes must be positive: n " + n + ", c " + c + ", spatial " + s);
+        }
+        if (!(eps > 0)) throw new IllegalArgumentException("batchnorm eps must be > 0, got " + eps);
+    }
+
+    /** A training forward needs at least two values per channel to have a batch variance. */
+    static void checkTrainable(int n, int c, int s) {
+        if ((long) n * s < 2) {
+            throw new IllegalArgumentException("batchnorm in training mode needs more than one value per channel, but the "
+                    + "batch has N=" + n + (s > 1 ? " and " + s + " spatial positions" : "") + " (each of the " + c
+                    + " channels would be normalized over a single value): use a batch of 2 or more");
+        }
+    }
+
+    /** x must hold (N, C, S): shape (N, C) when S is 1, or (N, C, ...) with S positions after C. */
+    static void checkData(Tensor t, String what, int n, int c, int s) {
+        t.checkOpen();
+        long spatial = 1;
+        for (int d = 2; d < t.rank(); d++) spatial *= t.dim(d);
+        if (t.rank() < 2 || t.dim(0) != n || t.dim(1) != c || spatial != s) {
+            throw new IllegalArgumentException(what + ": expected (" + n + ", " + c + (s == 1 ? "" : ", ... " + s
+                    + " spatial positions") + ") but got " + t.shapeString());
+        }
+    }
+
+    static void requireSame(Tensor a, Tensor b, String what) {
+        if (!a.sameShape(b)) {
+            throw new IllegalArgumentException(what + ": x has shape " + a.shapeString() + " but out has shape " + b.shapeString());
+        }
+    }
 }

@@ -1,5 +1,7 @@
 package dev.panamann.ops;
 
+import dev.panamann.ops.java.ComposedConvReluPoolOp;
+
 import dev.panamann.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 

@@ -1,6 +1,6 @@
 package dev.panamann.optim;
 
-import dev.panamann.layers.Param;
+import dev.panamann.tensor.Param;
 import dev.panamann.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

@@ -2,7 +2,7 @@ package dev.panamann.train;
 
 import dev.panamann.layers.Layer;
 import dev.panamann.layers.Mode;
-import dev.panamann.layers.Param;
+import dev.panamann.tensor.Param;
 import dev.panamann.loss.Loss;
 import dev.panamann.models.Model;
 import dev.panamann.tensor.Tensor;

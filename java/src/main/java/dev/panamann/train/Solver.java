@@ -4,7 +4,7 @@ import dev.panamann.data.Batcher;
 import dev.panamann.data.Dataset;
 import dev.panamann.io.ModelIO;
 import dev.panamann.io.SafeTensors;
-import dev.panamann.layers.Param;
+import dev.panamann.tensor.Param;
 import dev.panamann.models.Model;
 import dev.panamann.optim.Optimizer;
 import dev.panamann.optim.Optimizers;

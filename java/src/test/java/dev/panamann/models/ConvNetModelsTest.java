@@ -79,7 +79,7 @@ class ConvNetModelsTest {
                      for (long i = 0; i < g.size(); i++) g.setFlat(i, g.getFlat(i) * 1.02f);
                      return l;
                  }
-                 @Override public List<dev.panamann.layers.Param> params() { return inner.params(); }
+                 @Override public List<dev.panamann.tensor.Param> params() { return inner.params(); }
                  @Override public int numClasses() { return inner.numClasses(); }
                  @Override public void close() {}
              };

@@ -1,5 +1,8 @@
 package dev.panamann.ops;
 
+import dev.panamann.ops.dnnl.NativeLibraries;
+import dev.panamann.ops.dnnl.NativeOps;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;

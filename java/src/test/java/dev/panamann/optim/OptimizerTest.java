@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.panamann.layers.Param;
+import dev.panamann.tensor.Param;
 import dev.panamann.tensor.Tensor;
 import java.lang.management.ManagementFactory;
 import java.util.HashMap;

@@ -1,8 +1,8 @@
 package dev.panamann.testutil;
 
-import dev.panamann.ops.JavaOps;
-import dev.panamann.ops.NativeLibraries;
-import dev.panamann.ops.NativeOps;
+import dev.panamann.ops.java.JavaOps;
+import dev.panamann.ops.dnnl.NativeLibraries;
+import dev.panamann.ops.dnnl.NativeOps;
 import dev.panamann.ops.Ops;
 import java.util.ArrayList;
 import java.util.List;

@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.panamann.layers.Affine;
 import dev.panamann.layers.Layer;
 import dev.panamann.layers.Mode;
-import dev.panamann.layers.Param;
+import dev.panamann.tensor.Param;
 import dev.panamann.layers.Sigmoid;
 import dev.panamann.loss.Loss;
 import dev.panamann.loss.SoftmaxCrossEntropy;

@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panamann.data.Dataset;
 import dev.panamann.io.ModelIO;
-import dev.panamann.layers.Param;
+import dev.panamann.tensor.Param;
 import dev.panamann.models.FullyConnectedNet;
 import dev.panamann.models.Model;
 import dev.panamann.ops.Ops;

@@ -1,7 +1,7 @@
 package dev.panamann.train;
 
 import dev.panamann.data.Dataset;
-import dev.panamann.layers.Param;
+import dev.panamann.tensor.Param;
 import dev.panamann.models.Model;
 import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Rng;

@@ -3,7 +3,7 @@ package dev.panamann.samples;
 import dev.panamann.models.MnistCnn;
 import dev.panamann.models.Model;
 import dev.panamann.ops.Ops;
-import dev.panamann.layers.Param;
+import dev.panamann.tensor.Param;
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
 import dev.panamann.train.GradientCheck;

@@ -1,5 +1,7 @@
 package dev.panamann.samples;
 
+import dev.panamann.models.PReluNet;
+import dev.panamann.models.SigmoidNet;
 import dev.panamann.models.Model;
 import dev.panamann.ops.Ops;
 import java.nio.file.Path;

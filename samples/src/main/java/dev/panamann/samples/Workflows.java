@@ -7,7 +7,7 @@ import dev.panamann.data.Mnist;
 import dev.panamann.data.Preprocess;
 import dev.panamann.data.Splits;
 import dev.panamann.io.Plots;
-import dev.panamann.layers.Param;
+import dev.panamann.tensor.Param;
 import dev.panamann.models.Model;
 import dev.panamann.ops.Backends;
 import dev.panamann.ops.Ops;

@@ -1,4 +1,6 @@
-package dev.panamann.ops;
+package dev.panamann.ops.dnnl;
+
+import dev.panamann.ops.BatchNormOp;
 
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_DIFF_DST;
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_DIFF_SCALE;
@@ -26,7 +28,7 @@ import java.lang.foreign.ValueLayout;
  * statistics are updated from them in Java, since oneDNN does not keep any. Evaluation uses
  * {@code dnnl_use_global_stats} with the running statistics.
  */
-final class DnnlBatchNormOp implements BatchNormOp {
+public final class DnnlBatchNormOp implements BatchNormOp {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private final int n, c, s;
     private final float eps;
@@ -39,7 +41,7 @@ final class DnnlBatchNormOp implements BatchNormOp {
     private boolean trained;
 
     DnnlBatchNormOp(NativeOps ops, int n, int c, int s, float eps) {
-        JavaBatchNormOp.checkSizes(n, c, s, eps);
+        BatchNormOp.checkSizes(n, c, s, eps);
         this.n = n;
         this.c = c;
         this.s = s;
@@ -111,14 +113,14 @@ final class DnnlBatchNormOp implements BatchNormOp {
     @Override
     public void forward(Tensor x, Tensor gamma, Tensor beta, Tensor out, Tensor runningMean, Tensor runningVar,
                         float momentum, boolean training) {
-        JavaBatchNormOp.checkData(x, "batchnorm forward x", n, c, s);
-        JavaBatchNormOp.checkData(out, "batchnorm forward out", n, c, s);
-        JavaBatchNormOp.requireSame(x, out, "batchnorm forward");
+        BatchNormOp.checkData(x, "batchnorm forward x", n, c, s);
+        BatchNormOp.checkData(out, "batchnorm forward out", n, c, s);
+        BatchNormOp.requireSame(x, out, "batchnorm forward");
         gamma.requireShape("batchnorm forward gamma", c);
         beta.requireShape("batchnorm forward beta", c);
         runningMean.requireShape("batchnorm forward runningMean", c);
         runningVar.requireShape("batchnorm forward runningVar", c);
-        if (training) JavaBatchNormOp.checkTrainable(n, c, s);
+        if (training) BatchNormOp.checkTrainable(n, c, s);
         plan.enter();
         Dnnl.bind(srcMem, x);
         Dnnl.bind(dstMem, out);
@@ -143,9 +145,9 @@ final class DnnlBatchNormOp implements BatchNormOp {
 
     @Override
     public void backward(Tensor x, Tensor dout, Tensor gamma, Tensor dx, Tensor dgamma, Tensor dbeta) {
-        JavaBatchNormOp.checkData(x, "batchnorm backward x", n, c, s);
-        JavaBatchNormOp.checkData(dout, "batchnorm backward dout", n, c, s);
-        JavaBatchNormOp.checkData(dx, "batchnorm backward dx", n, c, s);
+        BatchNormOp.checkData(x, "batchnorm backward x", n, c, s);
+        BatchNormOp.checkData(dout, "batchnorm backward dout", n, c, s);
+        BatchNormOp.checkData(dx, "batchnorm backward dx", n, c, s);
         gamma.requireShape("batchnorm backward gamma", c);
         dgamma.requireShape("batchnorm backward dgamma", c);
         dbeta.requireShape("batchnorm backward dbeta", c);

@@ -1,4 +1,5 @@
-package dev.panamann.ops;
+package dev.panamann.ops.dnnl;
+
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

@@ -1,4 +1,12 @@
-package dev.panamann.ops;
+package dev.panamann.ops.dnnl;
+
+import dev.panamann.ops.BatchNormOp;
+import dev.panamann.ops.Conv2dOp;
+import dev.panamann.ops.ConvGeometry;
+import dev.panamann.ops.ConvReluPoolOp;
+import dev.panamann.ops.Ops;
+import dev.panamann.ops.Pool2dOp;
+import dev.panamann.ops.PoolGeometry;
 
 import static dev.panamann.bindings.openblas.openblas_h.CblasNoTrans;
 import static dev.panamann.bindings.openblas.openblas_h.CblasRowMajor;

@@ -1,4 +1,6 @@
-package dev.panamann.ops;
+package dev.panamann.ops.java;
+
+import dev.panamann.ops.BatchNormOp;
 
 import dev.panamann.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -18,7 +20,7 @@ import java.lang.foreign.ValueLayout;
  * Sums are accumulated in double. The batch mean and 1/sqrt(var + eps) of the last training
  * forward are kept for backward; xhat is recomputed from x rather than stored.
  */
-final class JavaBatchNormOp implements BatchNormOp {
+public final class JavaBatchNormOp implements BatchNormOp {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private final JavaOps ops;
     private final int n, c, s;
@@ -31,7 +33,7 @@ final class JavaBatchNormOp implements BatchNormOp {
     private boolean trained, closed;
 
     JavaBatchNormOp(JavaOps ops, int n, int c, int s, float eps) {
-        checkSizes(n, c, s, eps);
+        BatchNormOp.checkSizes(n, c, s, eps);
         this.ops = ops;
         this.n = n;
         this.c = c;
@@ -54,9 +56,9 @@ final class JavaBatchNormOp implements BatchNormOp {
     @Override
     public void forward(Tensor x, Tensor gamma, Tensor beta, Tensor out, Tensor runningMean, Tensor runningVar,
                         float momentum, boolean training) {
-        checkData(x, "batchnorm forward x", n, c, s);
-        checkData(out, "batchnorm forward out", n, c, s);
-        requireSame(x, out, "batchnorm forward");
+        BatchNormOp.checkData(x, "batchnorm forward x", n, c, s);
+        BatchNormOp.checkData(out, "batchnorm forward out", n, c, s);
+        BatchNormOp.requireSame(x, out, "batchnorm forward");
         gamma.requireShape("batchnorm forward gamma", c);
         beta.requireShape("batchnorm forward beta", c);
         runningMean.requireShape("batchnorm forward runningMean", c);
@@ -66,7 +68,7 @@ final class JavaBatchNormOp implements BatchNormOp {
         MemorySegment rm = runningMean.segment(), rv = runningVar.segment();
         long cs = (long) c * s;
         if (training) {
-            checkTrainable(n, c, s);
+            BatchNormOp.checkTrainable(n, c, s);
             double m = (double) n * s;
             ops.parallelFor(c, 2L * n * s, (from, to) -> {
                 java.util.Arrays.fill(acc1, from, to, 0);
@@ -130,9 +132,9 @@ final class JavaBatchNormOp implements BatchNormOp {
 
     @Override
     public void backward(Tensor x, Tensor dout, Tensor gamma, Tensor dx, Tensor dgamma, Tensor dbeta) {
-        checkData(x, "batchnorm backward x", n, c, s);
-        checkData(dout, "batchnorm backward dout", n, c, s);
-        checkData(dx, "batchnorm backward dx", n, c, s);
+        BatchNormOp.checkData(x, "batchnorm backward x", n, c, s);
+        BatchNormOp.checkData(dout, "batchnorm backward dout", n, c, s);
+        BatchNormOp.checkData(dx, "batchnorm backward dx", n, c, s);
         gamma.requireShape("batchnorm backward gamma", c);
         dgamma.requireShape("batchnorm backward dgamma", c);
         dbeta.requireShape("batchnorm backward dbeta", c);
@@ -187,39 +189,4 @@ final class JavaBatchNormOp implements BatchNormOp {
 
     @Override
     public String toString() { return "JavaBatchNormOp(" + n + ", " + c + ", " + s + ", eps=" + eps + ")"; }
-
-    // ------------------------------------------------------------------ checks shared with DnnlBatchNormOp
-
-    static void checkSizes(int n, int c, int s, float eps) {
-        if (n < 1 || c < 1 || s < 1) {
-            throw new IllegalArgumentException("batchnorm sizes must be positive: n " + n + ", c " + c + ", spatial " + s);
-        }
-        if (!(eps > 0)) throw new IllegalArgumentException("batchnorm eps must be > 0, got " + eps);
-    }
-
-    /** A training forward needs at least two values per channel to have a batch variance. */
-    static void checkTrainable(int n, int c, int s) {
-        if ((long) n * s < 2) {
-            throw new IllegalArgumentException("batchnorm in training mode needs more than one value per channel, but the "
-                    + "batch has N=" + n + (s > 1 ? " and " + s + " spatial positions" : "") + " (each of the " + c
-                    + " channels would be normalized over a single value): use a batch of 2 or more");
-        }
-    }
-
-    /** x must hold (N, C, S): shape (N, C) when S is 1, or (N, C, ...) with S positions after C. */
-    static void checkData(Tensor t, String what, int n, int c, int s) {
-        t.checkOpen();
-        long spatial = 1;
-        for (int d = 2; d < t.rank(); d++) spatial *= t.dim(d);
-        if (t.rank() < 2 || t.dim(0) != n || t.dim(1) != c || spatial != s) {
-            throw new IllegalArgumentException(what + ": expected (" + n + ", " + c + (s == 1 ? "" : ", ... " + s
-                    + " spatial positions") + ") but got " + t.shapeString());
-        }
-    }
-
-    static void requireSame(Tensor a, Tensor b, String what) {
-        if (!a.sameShape(b)) {
-            throw new IllegalArgumentException(what + ": x has shape " + a.shapeString() + " but out has shape " + b.shapeString());
-        }
-    }
 }

@@ -1,4 +1,7 @@
-package dev.panamann.ops;
+package dev.panamann.ops.dnnl;
+
+import dev.panamann.ops.Pool2dOp;
+import dev.panamann.ops.PoolGeometry;
 
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_DIFF_DST;
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_DIFF_SRC;
@@ -21,7 +24,7 @@ import java.lang.foreign.MemorySegment;
  * with AVX-512, {@code nChw8c} with AVX2), with reorders from and to the user's NCHW made
  * once here and run at the edges of each call.
  */
-final class DnnlPool2dOp implements Pool2dOp {
+public final class DnnlPool2dOp implements Pool2dOp {
     private final PoolGeometry g;
     private final boolean max;
     private final Dnnl.Plan plan;

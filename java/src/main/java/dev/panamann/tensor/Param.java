@@ -1,4 +1,4 @@
-package dev.panamann.layers;
+package dev.panamann.tensor;
 
 import dev.panamann.tensor.Tensor;
 

@@ -1,4 +1,8 @@
-package dev.panamann.ops;
+package dev.panamann.ops.dnnl;
+
+import dev.panamann.ops.ConvGeometry;
+import dev.panamann.ops.ConvReluPoolOp;
+import dev.panamann.ops.PoolGeometry;
 
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_BIAS;
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_DIFF_BIAS;
@@ -22,7 +26,7 @@ import java.lang.foreign.MemorySegment;
  * weights and the pooled output (and their gradients) cross between the user's NCHW / OIHW
  * tensors and oneDNN's layouts. Everything is made once here, as in {@link DnnlConv2dOp}.
  */
-final class DnnlConvReluPoolOp implements ConvReluPoolOp {
+public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
     private final ConvGeometry g;
     private final PoolGeometry p;
     private final Dnnl.Plan plan;

@@ -1,9 +1,8 @@
-package dev.panamann.samples;
+package dev.panamann.models;
 
 import dev.panamann.layers.Affine;
 import dev.panamann.layers.Sequential;
 import dev.panamann.layers.Sigmoid;
-import dev.panamann.models.SequentialModel;
 import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Rng;
 

@@ -1,4 +1,7 @@
-package dev.panamann.ops;
+package dev.panamann.ops.java;
+
+import dev.panamann.ops.Conv2dOp;
+import dev.panamann.ops.ConvGeometry;
 
 import dev.panamann.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -18,7 +21,7 @@ import java.lang.foreign.ValueLayout;
  * The products run on {@link JavaOps#gemm}; im2col and col2im are split over the input
  * channels on its threads. The (K, P) buffers are made once with the plan and reused.
  */
-final class JavaConv2dOp implements Conv2dOp {
+public final class JavaConv2dOp implements Conv2dOp {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private final JavaOps ops;
     private final ConvGeometry g;

@@ -1,4 +1,7 @@
-package dev.panamann.ops;
+package dev.panamann.ops.dnnl;
+
+import dev.panamann.ops.Conv2dOp;
+import dev.panamann.ops.ConvGeometry;
 
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_BIAS;
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_DIFF_BIAS;
@@ -27,7 +30,7 @@ import java.lang.foreign.MemorySegment;
  * plain NCHW / OIHW layouts instead (no reorders), to measure what the chosen layouts gain;
  * the default is {@code any}. It is read when a plan is made.
  */
-final class DnnlConv2dOp implements Conv2dOp {
+public final class DnnlConv2dOp implements Conv2dOp {
     private final ConvGeometry g;
     private final Dnnl.Plan plan;
     // forward

@@ -1,4 +1,12 @@
-package dev.panamann.ops;
+package dev.panamann.ops.java;
+
+import dev.panamann.ops.Conv2dOp;
+import dev.panamann.ops.ConvGeometry;
+import dev.panamann.ops.ConvReluPoolOp;
+import dev.panamann.ops.Ops;
+import dev.panamann.ops.Pool2dOp;
+import dev.panamann.ops.PoolGeometry;
+import dev.panamann.ops.Relu;
 
 import dev.panamann.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -8,7 +16,7 @@ import java.lang.foreign.MemorySegment;
  * ReLU loop between them: the pure-Java backend's version, and the reference the native fused
  * plan is tested against.
  */
-final class ComposedConvReluPoolOp implements ConvReluPoolOp {
+public final class ComposedConvReluPoolOp implements ConvReluPoolOp {
     private final ConvGeometry g;
     private final PoolGeometry p;
     private final Conv2dOp convOp;
@@ -16,7 +24,7 @@ final class ComposedConvReluPoolOp implements ConvReluPoolOp {
     private final Tensor conv, relu, drelu, dconv;
     private boolean trained;
 
-    ComposedConvReluPoolOp(Ops ops, ConvGeometry g, int poolKernel, int poolStride) {
+    public ComposedConvReluPoolOp(Ops ops, ConvGeometry g, int poolKernel, int poolStride) {
         this.g = g;
         this.p = new PoolGeometry(g.n(), g.f(), g.outH(), g.outW(), poolKernel, poolStride);
         this.convOp = ops.conv2d(g);

@@ -1,4 +1,7 @@
-package dev.panamann.ops;
+package dev.panamann.ops.java;
+
+import dev.panamann.ops.Pool2dOp;
+import dev.panamann.ops.PoolGeometry;
 
 import dev.panamann.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -10,7 +13,7 @@ import java.lang.foreign.ValueLayout;
  * (the first one on ties); backward routes each upstream gradient there. Average pooling
  * spreads {@code dout / (kernel * kernel)} over the window.
  */
-final class JavaPool2dOp implements Pool2dOp {
+public final class JavaPool2dOp implements Pool2dOp {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private final JavaOps ops;
     private final PoolGeometry g;

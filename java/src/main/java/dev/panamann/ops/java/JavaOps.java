@@ -1,4 +1,11 @@
-package dev.panamann.ops;
+package dev.panamann.ops.java;
+
+import dev.panamann.ops.BatchNormOp;
+import dev.panamann.ops.Conv2dOp;
+import dev.panamann.ops.ConvGeometry;
+import dev.panamann.ops.Ops;
+import dev.panamann.ops.Pool2dOp;
+import dev.panamann.ops.PoolGeometry;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

@@ -1,4 +1,4 @@
-package dev.panamann.ops;
+package dev.panamann.ops.dnnl;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

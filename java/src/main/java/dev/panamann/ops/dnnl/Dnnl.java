@@ -1,4 +1,6 @@
-package dev.panamann.ops;
+package dev.panamann.ops.dnnl;
+
+import dev.panamann.ops.ConvGeometry;
 
 import dev.panamann.bindings.dnnl.dnnl_exec_arg_t;
 import dev.panamann.bindings.dnnl.dnnl_h;
@@ -16,7 +18,7 @@ import java.util.List;
  * Small helpers around the oneDNN C API shared by the native ops: status checks, memory
  * descriptors, and {@link Plan}, the owner of every native object one planned op creates.
  */
-final class Dnnl {
+public final class Dnnl {
     private Dnnl() {}
 
     /*

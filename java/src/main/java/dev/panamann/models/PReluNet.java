@@ -1,8 +1,7 @@
-package dev.panamann.samples;
+package dev.panamann.models;
 
 import dev.panamann.layers.Affine;
 import dev.panamann.layers.PReLU;
-import dev.panamann.models.SequentialModel;
 import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Rng;
 
