@@ -1,4 +1,6 @@
-package dev.panamann.samples;
+package dev.panamann.cli;
+
+import dev.panamann.examples.PcaCifar;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,4 +1,4 @@
-package dev.panamann.samples;
+package dev.panamann.cli;
 
 /**
  * A mistake the user can fix (a missing file, a bad option value): the command line prints the

@@ -1,4 +1,4 @@
-package dev.panamann.samples;
+package dev.panamann.cli;
 
 import dev.panamann.models.Model;
 import dev.panamann.ops.Ops;

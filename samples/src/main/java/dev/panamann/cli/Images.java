@@ -1,4 +1,4 @@
-package dev.panamann.samples;
+package dev.panamann.cli;
 
 import dev.panamann.tensor.Tensor;
 import java.awt.Graphics2D;

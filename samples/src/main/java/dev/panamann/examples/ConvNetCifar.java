@@ -1,4 +1,12 @@
-package dev.panamann.samples;
+package dev.panamann.examples;
+
+import dev.panamann.cli.Cli;
+import dev.panamann.cli.CommonOptions;
+import dev.panamann.cli.ModelSpec;
+import dev.panamann.cli.PreparedData;
+import dev.panamann.cli.TrainRun;
+import dev.panamann.cli.TrainSettings;
+import dev.panamann.cli.Workflows;
 
 import dev.panamann.models.Model;
 import dev.panamann.ops.Ops;
@@ -14,7 +22,7 @@ import picocli.CommandLine.Option;
  *
  * <pre>
  *   java --enable-native-access=ALL-UNNAMED -cp samples/target/panama-nn-samples.jar \
- *       dev.panamann.samples.ConvNetCifar [--epochs N] [--hidden H] [--flip] [--num-train N] [--data PATH] [--out DIR]
+ *       dev.panamann.examples.ConvNetCifar [--epochs N] [--hidden H] [--flip] [--num-train N] [--data PATH] [--out DIR]
  * </pre>
  */
 @Command(name = "ConvNetCifar", mixinStandardHelpOptions = true, sortOptions = false,

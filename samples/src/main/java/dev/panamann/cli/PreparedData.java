@@ -1,4 +1,4 @@
-package dev.panamann.samples;
+package dev.panamann.cli;
 
 import dev.panamann.data.Dataset;
 import dev.panamann.tensor.Tensor;

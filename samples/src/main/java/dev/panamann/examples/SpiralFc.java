@@ -1,4 +1,12 @@
-package dev.panamann.samples;
+package dev.panamann.examples;
+
+import dev.panamann.cli.Cli;
+import dev.panamann.cli.CommonOptions;
+import dev.panamann.cli.ModelSpec;
+import dev.panamann.cli.PreparedData;
+import dev.panamann.cli.TrainSettings;
+import dev.panamann.cli.UserError;
+import dev.panamann.cli.Workflows;
 
 import dev.panamann.data.Dataset;
 import dev.panamann.data.Splits;
@@ -28,7 +36,7 @@ import picocli.CommandLine.Option;
  *
  * <pre>
  *   java --enable-native-access=ALL-UNNAMED -cp samples/target/panama-nn-samples.jar \
- *       dev.panamann.samples.SpiralFc [--trials N] [--points N] [--out DIR]
+ *       dev.panamann.examples.SpiralFc [--trials N] [--points N] [--out DIR]
  * </pre>
  */
 @Command(name = "SpiralFc", mixinStandardHelpOptions = true, sortOptions = false,

@@ -1,4 +1,4 @@
-package dev.panamann.samples;
+package dev.panamann.cli;
 
 import com.google.gson.GsonBuilder;
 import dev.panamann.data.Cifar10;

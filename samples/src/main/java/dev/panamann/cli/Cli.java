@@ -1,4 +1,4 @@
-package dev.panamann.samples;
+package dev.panamann.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;

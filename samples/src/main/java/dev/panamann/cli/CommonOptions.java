@@ -1,4 +1,4 @@
-package dev.panamann.samples;
+package dev.panamann.cli;
 
 import dev.panamann.ops.Ops;
 import picocli.CommandLine.Option;
@@ -16,7 +16,7 @@ public final class CommonOptions {
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "0",
             description = "Seed of weight initialization, minibatch sampling and searches (default: ${DEFAULT-VALUE}).")
-    long seed;
+    public long seed;
 
     @Option(names = "--debug", description = "Print the stack trace of an error.")
     boolean debug;
@@ -26,7 +26,7 @@ public final class CommonOptions {
      *
      * @param fallback the command's default when --backend is not given
      */
-    Ops ops(String fallback) {
+    public Ops ops(String fallback) {
         return Workflows.backend(backend == null ? fallback : backend, threads);
     }
 }

@@ -1,4 +1,13 @@
-package dev.panamann.samples;
+package dev.panamann.examples;
+
+import dev.panamann.cli.Cli;
+import dev.panamann.cli.CommonOptions;
+import dev.panamann.cli.ModelSpec;
+import dev.panamann.cli.PreparedData;
+import dev.panamann.cli.TrainRun;
+import dev.panamann.cli.TrainSettings;
+import dev.panamann.cli.UserError;
+import dev.panamann.cli.Workflows;
 
 import dev.panamann.models.PReluNet;
 import dev.panamann.models.SigmoidNet;
@@ -28,7 +37,7 @@ import picocli.CommandLine.Option;
  *
  * <pre>
  *   java --enable-native-access=ALL-UNNAMED -cp samples/target/panama-nn-samples.jar \
- *       dev.panamann.samples.MnistNets [--which sigmoid|prelu|cnn|all] [--epochs N] [--num-train N] [--data DIR]
+ *       dev.panamann.examples.MnistNets [--which sigmoid|prelu|cnn|all] [--epochs N] [--num-train N] [--data DIR]
  * </pre>
  */
 @Command(name = "MnistNets", mixinStandardHelpOptions = true, sortOptions = false,

@@ -1,4 +1,4 @@
-package dev.panamann.samples;
+package dev.panamann.cli;
 
 import com.google.gson.FieldNamingPolicy;
 import com.google.gson.Gson;

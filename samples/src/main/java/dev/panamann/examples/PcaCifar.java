@@ -1,4 +1,11 @@
-package dev.panamann.samples;
+package dev.panamann.examples;
+
+import dev.panamann.cli.Cli;
+import dev.panamann.cli.CommonOptions;
+import dev.panamann.cli.PreparedData;
+import dev.panamann.cli.TrainSettings;
+import dev.panamann.cli.UserError;
+import dev.panamann.cli.Workflows;
 
 import dev.panamann.data.Dataset;
 import dev.panamann.data.Pca;
@@ -32,7 +39,7 @@ import picocli.CommandLine.Option;
  *
  * <pre>
  *   java --enable-native-access=ALL-UNNAMED -Xmx8g -cp samples/target/panama-nn-samples.jar \
- *       dev.panamann.samples.PcaCifar [--k K] [--whiten-k K,...] [--epochs N] [--num-train N] [--data PATH]
+ *       dev.panamann.examples.PcaCifar [--k K] [--whiten-k K,...] [--epochs N] [--num-train N] [--data PATH]
  * </pre>
  */
 @Command(name = "PcaCifar", mixinStandardHelpOptions = true, sortOptions = false,

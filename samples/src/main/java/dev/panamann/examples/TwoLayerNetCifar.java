@@ -1,4 +1,13 @@
-package dev.panamann.samples;
+package dev.panamann.examples;
+
+import dev.panamann.cli.Cli;
+import dev.panamann.cli.CommonOptions;
+import dev.panamann.cli.ModelSpec;
+import dev.panamann.cli.PreparedData;
+import dev.panamann.cli.TrainRun;
+import dev.panamann.cli.TrainSettings;
+import dev.panamann.cli.UserError;
+import dev.panamann.cli.Workflows;
 
 import dev.panamann.models.Model;
 import dev.panamann.models.TwoLayerNet;
@@ -21,7 +30,7 @@ import picocli.CommandLine.Option;
  *
  * <pre>
  *   java --enable-native-access=ALL-UNNAMED -cp samples/target/panama-nn-samples.jar \
- *       dev.panamann.samples.TwoLayerNetCifar [--search-epochs N] [--epochs N] [--num-train N] [--data PATH]
+ *       dev.panamann.examples.TwoLayerNetCifar [--search-epochs N] [--epochs N] [--num-train N] [--data PATH]
  * </pre>
  */
 @Command(name = "TwoLayerNetCifar", mixinStandardHelpOptions = true, sortOptions = false,
