@@ -64,7 +64,8 @@ import java.util.Map;
  * <p>Progress: with {@code verbose} on a terminal, a progress bar (epoch, step, loss, images/s,
  * ETA) redrawn in place; otherwise plain lines every {@code printEvery} iterations
  * ({@code (Iteration i / T) loss: x, images/s, ETA}) and at each check
- * ({@code (Epoch e / E) train acc: a; val_acc: v}). A {@link Listener} sees every iteration and
+ * ({@code (Epoch e / E) train acc: a; val_acc: v}, at the end of an epoch followed by that epoch's
+ * {@code images/s this epoch}). A {@link Listener} sees every iteration and
  * check. With {@link #monitorUpdateRatios(boolean)} the ratio ||update|| / ||w|| of each
  * parameter (cs231n notes: about 1e-3 is healthy) is measured every {@code printEvery}
  * iterations, logged and kept.
@@ -385,14 +386,17 @@ public final class Solver implements AutoCloseable {
         init();
         int perEpoch = iterationsPerEpoch(), total = numIterations();
         ProgressPrinter printer = verbose ? new ProgressPrinter(useBar(), perEpoch, total) : null;
-        long start = System.nanoTime(), trainNanos = 0;
-        int startIt = iteration;
+        long start = System.nanoTime(), trainNanos = 0, epochNanos = 0;
+        int startIt = iteration, epochSteps = 0;
         try {
             for (int t = iteration; t < total; t++) {
                 boolean monitor = monitorUpdates && t % printEvery == 0;
                 long s0 = System.nanoTime();
                 float loss = step(monitor);
-                trainNanos += System.nanoTime() - s0;
+                long stepNanos = System.nanoTime() - s0;
+                trainNanos += stepNanos;
+                epochNanos += stepNanos;
+                epochSteps++;
                 iteration = t + 1;
                 int done = iteration - startIt;
                 double elapsed = (System.nanoTime() - start) / 1e9;
@@ -422,8 +426,17 @@ public final class Solver implements AutoCloseable {
                     }
                     Path ckpt = checkpointName != null ? saveCheckpoint() : null;
                     if (printer != null) {
-                        printer.line(String.format(Locale.ROOT, "(Epoch %d / %d) train acc: %f; val_acc: %f", epoch, numEpochs,
-                                trainAcc, valAcc));
+                        String line = String.format(Locale.ROOT, "(Epoch %d / %d) train acc: %f; val_acc: %f", epoch, numEpochs,
+                                trainAcc, valAcc);
+                        // the epoch's own training throughput: a slowdown within a run shows here
+                        if (epochEnd && epochNanos > 0) {
+                            line += String.format(Locale.ROOT, "; %.1f images/s this epoch", epochSteps * (double) batchSize / (epochNanos / 1e9));
+                        }
+                        printer.line(line);
+                    }
+                    if (epochEnd) {
+                        epochNanos = 0;
+                        epochSteps = 0;
                     }
                     if (listener != null) {
                         listener.onCheck(new Check(epoch, numEpochs, iteration, trainAcc, valAcc, improved,

@@ -4,6 +4,7 @@ import dev.panamann.ops.BatchNormOp;
 import dev.panamann.ops.Conv2dOp;
 import dev.panamann.ops.ConvGeometry;
 import dev.panamann.ops.ConvReluPoolOp;
+import dev.panamann.ops.Denormals;
 import dev.panamann.ops.Ops;
 import dev.panamann.ops.Pool2dOp;
 import dev.panamann.ops.PoolGeometry;
@@ -36,7 +37,8 @@ public final class NativeOps implements Ops {
     private volatile int threads;
     /** Bumped by {@link #setThreads}: OpenMP's thread count is per calling thread. */
     private volatile int threadEpoch;
-    private final ThreadLocal<int[]> appliedEpoch = ThreadLocal.withInitial(() -> new int[] {-1});
+    /** Per calling thread: [0] the thread epoch applied, [1] 1 once its OpenMP team has its float environment. */
+    private final ThreadLocal<int[]> appliedEpoch = ThreadLocal.withInitial(() -> new int[] {-1, 0});
     private boolean closed;
 
     public NativeOps() {
@@ -44,6 +46,9 @@ public final class NativeOps implements Ops {
     }
 
     public NativeOps(int threads) {
+        // Before the libraries load and before any OpenMP thread exists: threads inherit MXCSR
+        // from the thread that creates them.
+        Denormals.applyToCurrentThread();
         NativeLibraries.load();
         checkDnnlVersion();
         MemorySegment p = arena.allocate(ValueLayout.ADDRESS);
@@ -71,8 +76,11 @@ public final class NativeOps implements Ops {
     }
 
     /**
-     * Applies the thread setting to the calling thread's OpenMP state (an OpenMP ICV is per
-     * thread); cheap when already applied. Every native op calls this first.
+     * Prepares the calling thread; cheap when already done. Every native op calls this first.
+     * It applies the thread setting to the calling thread's OpenMP state (an OpenMP ICV is per
+     * thread), and, once per thread, flush-to-zero ({@link Denormals}) to the calling thread and
+     * to every thread of its OpenMP team, which OpenBLAS and oneDNN share (libgomp keeps one team
+     * per calling thread; threads it adds later inherit the caller's state).
      */
     public void beforeNativeCall() {
         checkOpen();
@@ -80,6 +88,11 @@ public final class NativeOps implements Ops {
         if (applied[0] != threadEpoch) {
             omp_h.omp_set_num_threads(threads);
             applied[0] = threadEpoch;
+        }
+        if (applied[1] == 0) {
+            Denormals.applyToCurrentThread();
+            OmpTeam.install(threads);
+            applied[1] = 1;
         }
     }
 
