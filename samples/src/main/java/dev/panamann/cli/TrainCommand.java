@@ -121,7 +121,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (printEvery < 1) throw new UserError("--print-every must be >= 1, got " + printEvery);
 
         Path dataPath = data == null ? Workflows.defaultData(ds) : data;
-        try (Ops ops = common.ops("native");
+        try (Ops ops = common.ops("native", false);
              PreparedData d = Workflows.load(ds, dataPath, numTrain, numVal == null ? Workflows.defaultNumVal(ds) : numVal, numTest, System.out)) {
             ModelSpec spec = spec(type, d);
             Path dir = Workflows.outDir(out == null && resume != null ? resume.toAbsolutePath().getParent() : out, "train-" + type);
