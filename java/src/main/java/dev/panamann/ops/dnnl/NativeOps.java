@@ -265,7 +265,7 @@ public final class NativeOps implements Ops {
     /** Why gemm runs on oneDNN's sgemm instead of OpenBLAS, or null when it does not. */
     public static String blasFallback() { return blasFallback; }
 
-    private static void dnnlSgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a, int lda,
+    static void dnnlSgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a, int lda,
                                   MemorySegment b, int ldb, float beta, MemorySegment c, int ldc) {
         MethodHandle h;
         synchronized (NativeOps.class) {

@@ -97,6 +97,21 @@ class BlasCoreTest {
     }
 
     @Test
+    void theFallbackGemmPassesTheSelfCheck() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(NativeLibraries.available() || Boolean.getBoolean("panamann.requireNative"));
+        try (NativeOps ops = new NativeOps(2)) {
+            assertNull(BlasCore.selfCheck((ta, tb, m, n, k, alpha, a, b, beta, c) -> {
+                try (Arena t = Arena.ofConfined()) {
+                    MemorySegment sc = t.allocateFrom(ValueLayout.JAVA_FLOAT, c);
+                    NativeOps.dnnlSgemm(ta, tb, m, n, k, alpha, t.allocateFrom(ValueLayout.JAVA_FLOAT, a), ta ? m : k,
+                            t.allocateFrom(ValueLayout.JAVA_FLOAT, b), tb ? k : n, beta, sc, n);
+                    MemorySegment.copy(sc, ValueLayout.JAVA_FLOAT, 0, c, 0, c.length);
+                }
+            }));
+        }
+    }
+
+    @Test
     void isaNames() {
         assertEquals("avx512_core", NativeOps.isaName(dev.panamann.bindings.dnnl.dnnl_h.dnnl_cpu_isa_avx512_core()));
         assertEquals("avx2", NativeOps.isaName(dev.panamann.bindings.dnnl.dnnl_h.dnnl_cpu_isa_avx2()));
