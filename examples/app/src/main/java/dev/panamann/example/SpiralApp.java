@@ -8,7 +8,7 @@ import dev.panamann.ops.Backends;
 import dev.panamann.ops.Ops;
 import dev.panamann.optim.Adam;
 import dev.panamann.tensor.Rng;
-import dev.panamann.tensor.Tensor;
+import dev.panamann.train.Evaluation;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,18 +42,17 @@ public final class SpiralApp {
                 adam.step(net.params());                            // one Adam update of W1, b1, W2, b2
                 if (step % 100 == 0) System.out.printf("step %d  loss %.4f%n", step, loss);
             }
-            int[] trained = predict(net.scores(data.x()));
+            int[] trained = Evaluation.predict(net, data, data.size()); // argmax of each row of scores
             ModelIO.save(net, file);                                 // W1, b1, W2, b2 as safetensors
 
             try (TwoLayerNet loaded = new TwoLayerNet(ops, 2, 100, 3, 1e-2f, 1e-3f, 7)) {
                 ModelIO.load(loaded, file);                          // checks names, dtypes, shapes
-                int[] predicted = predict(loaded.scores(data.x()));
-                int correct = 0, same = 0;
+                int[] predicted = Evaluation.predict(loaded, data, data.size());
+                double accuracy = Evaluation.accuracy(predicted, data.y());
+                int same = 0;
                 for (int i = 0; i < predicted.length; i++) {
-                    if (predicted[i] == data.y()[i]) correct++;
                     if (predicted[i] == trained[i]) same++;
                 }
-                double accuracy = (double) correct / predicted.length;
                 System.out.printf("saved %s (%d bytes), loaded it: accuracy %.2f %%, %d of %d predictions as before saving%n",
                         file, Files.size(file), 100 * accuracy, same, predicted.length);
                 if (same != predicted.length || accuracy < 0.9) {
@@ -62,17 +61,5 @@ public final class SpiralApp {
                 }
             }
         }
-    }
-
-    /** The class of each row of scores (N, C): the index of its largest score. */
-    static int[] predict(Tensor scores) {
-        int n = scores.shape()[0], c = scores.shape()[1];
-        int[] best = new int[n];
-        for (int i = 0; i < n; i++) {
-            for (int j = 1; j < c; j++) {
-                if (scores.get(i, j) > scores.get(i, best[i])) best[i] = j;
-            }
-        }
-        return best;
     }
 }
