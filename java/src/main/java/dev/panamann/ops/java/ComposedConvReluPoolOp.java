@@ -26,7 +26,7 @@ public final class ComposedConvReluPoolOp implements ConvReluPoolOp {
 
     public ComposedConvReluPoolOp(Ops ops, ConvGeometry g, int poolKernel, int poolStride) {
         this.g = g;
-        this.p = new PoolGeometry(g.n(), g.f(), g.outH(), g.outW(), poolKernel, poolStride);
+        this.p = PoolGeometry.over(g, poolKernel, poolStride);
         this.convOp = ops.conv2d(g);
         this.poolOp = ops.pool2d(p, true);
         this.conv = Tensor.zeros(g.outputShape());
@@ -55,7 +55,7 @@ public final class ComposedConvReluPoolOp implements ConvReluPoolOp {
     public void backward(Tensor x, Tensor w, Tensor dout, Tensor dx, Tensor dw, Tensor db) {
         if (!trained) throw new IllegalStateException("conv-relu-pool backward called before a training forward");
         checkBackward(x, w, dout, dx, dw, db);
-        poolOp.backward(dout, drelu);
+        poolOp.backward(relu, dout, drelu);
         MemorySegment r = relu.segment(), d = drelu.segment(), dc = dconv.segment();
         Relu.backward(r, d, dc, relu.sizeInt());
         convOp.backward(x, w, dconv, dx, dw, db);
