@@ -6,7 +6,7 @@ import dev.panamann.ops.ConvReluPoolOp;
 import dev.panamann.ops.Ops;
 import dev.panamann.ops.Pool2dOp;
 import dev.panamann.ops.PoolGeometry;
-import dev.panamann.ops.Relu;
+import dev.panamann.ops.Elementwise;
 
 import dev.panamann.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -46,7 +46,7 @@ public final class ComposedConvReluPoolOp implements ConvReluPoolOp {
         checkForward(x, w, b, out);
         convOp.forward(x, w, b, conv);
         MemorySegment c = conv.segment(), r = relu.segment();
-        Relu.forward(c, r, conv.sizeInt());
+        Elementwise.relu(c, r, conv.sizeInt());
         poolOp.forward(relu, out, training);
         if (training) trained = true;
     }
@@ -57,7 +57,7 @@ public final class ComposedConvReluPoolOp implements ConvReluPoolOp {
         checkBackward(x, w, dout, dx, dw, db);
         poolOp.backward(relu, dout, drelu);
         MemorySegment r = relu.segment(), d = drelu.segment(), dc = dconv.segment();
-        Relu.backward(r, d, dc, relu.sizeInt());
+        Elementwise.reluBackward(r, d, dc, relu.sizeInt());
         convOp.backward(x, w, dconv, dx, dw, db);
     }
 
