@@ -10,6 +10,8 @@ import dev.panamann.optim.Optimizer;
 import dev.panamann.optim.Optimizers;
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -18,8 +20,10 @@ import java.util.Map;
 /**
  * Where the time of one conv-net train step goes: the CIFAR-10 ThreeLayerConvNet step taken
  * apart into each layer's forward and backward, the loss and the optimizer update, each timed
- * with {@link System#nanoTime()} over many steps; prints the median per part in ms. The step is
- * the one {@code Model.loss} + {@code Optimizer.step} run (without the L2 term: reg 0).
+ * over many steps; prints the median per part in ms, wall time and the calling thread's CPU time.
+ * The step is the one {@code Model.loss} + {@code Optimizer.step} run (without the L2 term:
+ * reg 0). With one thread ({@code -Dpanamann.threads=1}) every native call runs on the calling
+ * thread, so its CPU time is the work of the step even on a machine busy with other processes.
  *
  * <pre>
  * java --enable-native-access=ALL-UNNAMED -cp bench/target/panama-nn-bench.jar \
@@ -53,40 +57,55 @@ public final class StepBreakdown {
             names.add("optimizer (" + rule + ")");
             names.add("whole step");
             int parts = names.size();
-            long[][] t = new long[parts][steps];
+            long[][] t = new long[parts][steps], c = new long[parts][steps];
+            ThreadMXBean bean = ManagementFactory.getThreadMXBean();
             opt.prepare(net.params());
             for (int s = -30; s < steps; s++) {
                 int k = 0;
-                long start = System.nanoTime(), last = start;
+                long[] last = {System.nanoTime(), bean.getCurrentThreadCpuTime()};
+                long start = last[0], cpuStart = last[1];
                 Tensor h = x;
                 for (Layer l : layers) {
                     h = l.forward(h, Mode.TRAIN);
-                    last = record(t, k++, s, last);
+                    record(t, c, k++, s, last, bean);
                 }
                 loss.forwardDouble(h, y);
-                last = record(t, k++, s, last);
+                record(t, c, k++, s, last, bean);
                 Tensor d = loss.dscores();
                 for (int i = layers.size() - 1; i >= 0; i--) {
                     d = layers.get(i).backward(d);
-                    last = record(t, k++, s, last);
+                    record(t, c, k++, s, last, bean);
                 }
                 opt.step(net.params());
-                last = record(t, k++, s, last);
-                if (s >= 0) t[k][s] = last - start;
+                record(t, c, k++, s, last, bean);
+                if (s >= 0) {
+                    t[k][s] = last[0] - start;
+                    c[k][s] = last[1] - cpuStart;
+                }
             }
             System.out.printf("StepBreakdown: ThreeLayerConvNet, batch %d, %s, backend %s (%d threads), %d steps, median ms%n",
                     batch, rule, ops.name(), ops.threads(), steps);
+            System.out.printf("  %8s  %8s%n", "wall", "cpu");
             for (int i = 0; i < parts; i++) {
-                long[] v = t[i].clone();
-                Arrays.sort(v);
-                System.out.printf("  %8.3f  %s%n", v[steps / 2] / 1e6, names.get(i));
+                System.out.printf("  %8.3f  %8.3f  %s%n", median(t[i]) / 1e6, median(c[i]) / 1e6, names.get(i));
             }
         }
     }
 
-    private static long record(long[][] t, int part, int step, long since) {
-        long now = System.nanoTime();
-        if (step >= 0) t[part][step] = now - since;
-        return now;
+    /** Stores the wall and CPU time since {@code last} as part {@code part} of step {@code step}; updates last. */
+    private static void record(long[][] t, long[][] c, int part, int step, long[] last, ThreadMXBean bean) {
+        long now = System.nanoTime(), cpu = bean.getCurrentThreadCpuTime();
+        if (step >= 0) {
+            t[part][step] = now - last[0];
+            c[part][step] = cpu - last[1];
+        }
+        last[0] = now;
+        last[1] = cpu;
+    }
+
+    private static long median(long[] v) {
+        long[] s = v.clone();
+        Arrays.sort(s);
+        return s[s.length / 2];
     }
 }
