@@ -27,10 +27,10 @@ public final class DenormalsProbe {
         boolean nat = NativeLibraries.available();
         try (JavaOps java = new JavaOps(2); NativeOps nativeOps = nat ? new NativeOps(2) : null) {
             Thread t = new Thread(() -> {
-                out.put("javaGemm", gemm(java, 256));
+                out.put("javaGemm", gemm(java, 128));
                 out.put("javaLoop", javaLoop());
                 if (nativeOps != null) {
-                    out.put("nativeGemm", gemm(nativeOps, 256));
+                    out.put("nativeGemm", gemm(nativeOps, 128));
                     out.put("nativeConv", conv(nativeOps));
                     out.put("javaLoopAfterNative", javaLoop());
                 }
@@ -50,13 +50,13 @@ public final class DenormalsProbe {
     }
 
     /**
-     * A 3x3 convolution over 3 channels of SUB with weights 1, 16 images (split over the OpenMP
-     * threads): the largest output, away from the zero padding, sums all 27 taps: 27 * SUB.
+     * A 3x3 convolution over 3 channels of SUB with weights 1, 8 images: the largest output,
+     * away from the zero padding, sums all 27 taps: 27 * SUB.
      */
     static float conv(Ops ops) {
-        ConvGeometry g = new ConvGeometry(16, 3, 16, 16, 16, 3, 3, 1, 1);
-        try (Tensor x = Tensor.full(SUB, 16, 3, 16, 16); Tensor w = Tensor.full(1f, 16, 3, 3, 3);
-             Tensor b = Tensor.zeros(16); Tensor y = Tensor.zeros(16, 16, 16, 16); Conv2dOp op = ops.conv2d(g)) {
+        ConvGeometry g = new ConvGeometry(8, 3, 8, 8, 16, 3, 3, 1, 1);
+        try (Tensor x = Tensor.full(SUB, 8, 3, 8, 8); Tensor w = Tensor.full(1f, 16, 3, 3, 3);
+             Tensor b = Tensor.zeros(16); Tensor y = Tensor.zeros(8, 16, 8, 8); Conv2dOp op = ops.conv2d(g)) {
             op.forward(x, w, b, y);
             return maxAbs(y.toArray());
         }

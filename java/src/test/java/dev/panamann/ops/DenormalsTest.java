@@ -67,10 +67,10 @@ class DenormalsTest {
         assumeX86Linux();
         Map<String, Float> r = childProbe("-Dpanamann.flushDenormals=false");
         requireNativeResults(r);
-        assertEquals(256 * SUB, r.get("javaGemm"), r.toString());
+        assertEquals(128 * SUB, r.get("javaGemm"), r.toString());
         assertEquals(2 * 1024 * SUB, r.get("javaLoop"), r.toString());
         if (r.containsKey("nativeGemm")) {
-            assertEquals(256 * SUB, r.get("nativeGemm"), r.toString());
+            assertEquals(128 * SUB, r.get("nativeGemm"), r.toString());
             assertEquals(27 * SUB, r.get("nativeConv"), r.toString());
             assertEquals(2 * 1024 * SUB, r.get("javaLoopAfterNative"), r.toString());
         }

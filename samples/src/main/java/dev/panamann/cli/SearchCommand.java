@@ -3,6 +3,7 @@ package dev.panamann.cli;
 import dev.panamann.models.Model;
 import dev.panamann.ops.Ops;
 import dev.panamann.train.HyperparameterSearch;
+import dev.panamann.train.Evaluation;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -26,6 +27,9 @@ import picocli.CommandLine.Option;
 public final class SearchCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
+
+    @Mixin
+    LossOption lossOption;
 
     @Option(names = "--model", paramLabel = "TYPE", defaultValue = "twolayer", description = "twolayer or fc (default: ${DEFAULT-VALUE}).")
     String model;
@@ -95,6 +99,7 @@ public final class SearchCommand implements Callable<Integer> {
         String m = mode.toLowerCase(Locale.ROOT);
         if (!m.equals("random") && !m.equals("grid")) throw new UserError("--mode takes random or grid, got '" + mode + "'");
         if (trials < 1) throw new UserError("--trials must be >= 1, got " + trials);
+        lossOption.check();
         if (gridPoints < 1) throw new UserError("--grid-points must be >= 1, got " + gridPoints);
         if (hiddenLayers < 1) throw new UserError("--hidden-layers must be >= 1, got " + hiddenLayers);
         TrainSettings base = new TrainSettings(update, 1e-3, lrDecay, batchSize, epochs);
@@ -108,7 +113,7 @@ public final class SearchCommand implements Callable<Integer> {
              PreparedData d = Workflows.loadCifar(data == null ? Workflows.DEFAULT_CIFAR : data, numTrain, numVal, numTest, System.out)) {
             Path dir = Workflows.outDir(out, "search-" + type);
             ModelSpec base0 = ModelSpec.defaults(type, d.exampleShape(), d.numClasses(), common.seed).withBatchNorm(batchNorm);
-            ModelSpec baseSpec = weightScale != null ? base0.withWeightScale(weightScale).withInit(false) : base0;
+            ModelSpec baseSpec = lossOption.apply(weightScale != null ? base0.withWeightScale(weightScale).withInit(false) : base0);
             System.out.printf(Locale.ROOT, "%s search over lr %s, reg %s, hidden %s: %s, %s on %s%n", m, lr, reg, hidden,
                     type.equals("fc") ? hiddenLayers + " hidden layers" + (batchNorm ? " with batch norm" : "") : "twolayer",
                     base.describe().replaceFirst(", lr [^,]*,", ","), ops.name());
@@ -129,7 +134,7 @@ public final class SearchCommand implements Callable<Integer> {
             if (best == null) throw new UserError("every trial failed; see the errors above and in " + csv);
             try (Model bestModel = search.bestModel()) {
                 ModelSpec spec = specFor(baseSpec, new HyperparameterSearch.Trial(best.trial(), best.params()));
-                double testAcc = Workflows.accuracy(bestModel, d.test(), batchSize);
+                double testAcc = Evaluation.accuracy(bestModel, d.test(), batchSize);
                 Map<String, Object> results = new LinkedHashMap<>();
                 results.put("val_acc", best.valAcc());
                 results.put("test_acc", testAcc);

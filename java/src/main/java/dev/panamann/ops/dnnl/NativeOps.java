@@ -270,7 +270,7 @@ public final class NativeOps implements Ops {
         MethodHandle h;
         synchronized (NativeOps.class) {
             if (dnnlSgemm == null) {
-                dnnlSgemm = Linker.nativeLinker().downcallHandle(SymbolLookup.loaderLookup().findOrThrow("dnnl_sgemm"),
+                dnnlSgemm = Linker.nativeLinker().downcallHandle(SymbolLookup.loaderLookup().find("dnnl_sgemm").orElseThrow(() -> new UnsatisfiedLinkError("dnnl_sgemm not found")),
                         FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_BYTE, ValueLayout.JAVA_BYTE,
                                 ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_FLOAT,
                                 ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,

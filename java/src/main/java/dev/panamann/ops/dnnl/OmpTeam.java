@@ -48,7 +48,7 @@ final class OmpTeam {
         Set<Integer> seen = new TreeSet<>();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment env = arena.allocate(32, 16);
-            MemorySegment fegetenv = Linker.nativeLinker().defaultLookup().findOrThrow("fegetenv");
+            MemorySegment fegetenv = Linker.nativeLinker().defaultLookup().find("fegetenv").orElseThrow(() -> new UnsatisfiedLinkError("fegetenv not found"));
             MethodHandle parallel = handle();
             for (int i = 0; i < rounds; i++) {
                 parallel.invokeExact(fegetenv, env, threads, 0);
