@@ -111,9 +111,28 @@ public final class ModelIO {
         SafeTensors.Header h = SafeTensors.readHeader(file);
         check(state, h, prefix);
         try (SafeTensors.Contents c = SafeTensors.load(file, n -> n.startsWith(prefix))) {
+            List<String> bad = new ArrayList<>();
+            for (String name : state.keySet()) {
+                long n = nonFinite(c.tensors().get(prefix + name));
+                if (n > 0) bad.add("'" + name + "' holds " + n + " NaN or infinite values");
+            }
+            if (!bad.isEmpty()) {
+                throw new IllegalArgumentException(file + ": " + String.join("; ", bad) + ". A model with non-finite "
+                        + "parameters predicts nothing meaningful (was it saved after training diverged?); not loaded.");
+            }
             for (var e : state.entrySet()) e.getValue().copyFrom(c.tensors().get(prefix + e.getKey()));
             return c.metadata();
         }
+    }
+
+    /** The number of NaN or infinite values in {@code t}. */
+    static long nonFinite(Tensor t) {
+        java.lang.foreign.MemorySegment s = t.segment();
+        long n = 0;
+        for (long i = 0, size = t.size(); i < size; i++) {
+            if (!Float.isFinite(s.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, i))) n++;
+        }
+        return n;
     }
 
     /**

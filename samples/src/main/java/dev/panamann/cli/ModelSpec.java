@@ -43,6 +43,7 @@ public record ModelSpec(String type, int[] inputShape, int numClasses, int[] hid
         }
         if (inputShape == null) throw new UserError("model spec of '" + type + "' lacks the input shape");
         inputShape = inputShape.clone();
+        checkSizes(type, inputShape, numClasses, hidden, numFilters, filterSize);
         hidden = hidden == null ? new int[0] : hidden.clone();
         for (int h : hidden) if (h < 1) throw new UserError("hidden sizes must be >= 1, got " + Arrays.toString(hidden));
         if (!(dropout >= 0f && dropout < 1f)) throw new UserError("dropout (drop probability) must be in [0, 1), got " + dropout);
@@ -89,6 +90,37 @@ public record ModelSpec(String type, int[] inputShape, int numClasses, int[] hid
             case "prelu-mlp" -> new ModelSpec(t, inputShape, numClasses, new int[] {256}, 1e-2f, true, false, 0f, 0f, 0, 0, seed);
             default -> throw new UserError("unknown model '" + type + "': use one of " + String.join(", ", TYPES));
         };
+    }
+
+    /** Largest parameter count a model spec may ask for (4 GiB of float32): checked before anything is allocated. */
+    static final long MAX_PARAMS = 1L << 30;
+
+    /** Positive sizes, and a parameter count within {@link #MAX_PARAMS}, before any model is built. */
+    private static void checkSizes(String type, int[] inputShape, int numClasses, int[] hidden, int numFilters, int filterSize) {
+        for (int d : inputShape) if (d < 1) throw new UserError("input shape must be positive, got " + Arrays.toString(inputShape));
+        if (numClasses < 1) throw new UserError("the number of classes must be >= 1, got " + numClasses);
+        if (numFilters < 0 || filterSize < 0) {
+            throw new UserError("filter count and size must be >= 0, got " + numFilters + " filters of size " + filterSize);
+        }
+        double d = 1;
+        for (int s : inputShape) d *= s;
+        double params = 0, in = d;
+        if (type.equals("convnet") && inputShape.length == 3) {
+            params += (double) numFilters * inputShape[0] * filterSize * filterSize;
+            in = (double) numFilters * (inputShape[1] / 2) * (inputShape[2] / 2);
+        }
+        if (hidden != null) {
+            for (int h : hidden) {
+                params += in * h;
+                in = h;
+            }
+        }
+        params += in * numClasses;
+        if (params > MAX_PARAMS) {
+            throw new UserError(String.format(Locale.ROOT, "the %s model asked for (input %s, hidden %s, %d filters of size %d, "
+                    + "%d classes) has about %.3g parameters, more than the %d this command line builds", type,
+                    Arrays.toString(inputShape), Arrays.toString(hidden), numFilters, filterSize, numClasses, params, MAX_PARAMS));
+        }
     }
 
     /** D, the number of values in one example. */
