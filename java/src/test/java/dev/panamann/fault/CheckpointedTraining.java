@@ -11,7 +11,7 @@ import java.util.Map;
 
 /**
  * Child-JVM program of the fault suite: trains a two-layer net with a checkpoint at every
- * check (about 50 MB each, so that a write takes a while) into {@code dir/run_epoch_<e>}.
+ * check (about 30 MB each, so that a write takes a while) into {@code dir/run_epoch_<e>}.
  * Arguments: dir, epochs, and optionally a checkpoint to resume from. Prints the final
  * iteration and a checksum of the parameters.
  */
@@ -23,7 +23,7 @@ public final class CheckpointedTraining {
         try (JavaOps ops = new JavaOps(1);
              Dataset train = TinyNet.blobs(rng, 120, 3072, 10, 1f);
              Dataset val = TinyNet.blobs(rng, 40, 3072, 10, 1f);
-             TwoLayerNet net = new TwoLayerNet(ops, 3072, 1000, 10, 1e-3f, 0f, 3);
+             TwoLayerNet net = new TwoLayerNet(ops, 3072, 600, 10, 1e-3f, 0f, 3);
              Solver s = new Solver(net, train, val).verbose(false).updateRule("adam")
                      .optimConfig(Map.of("learning_rate", 1e-3)).batchSize(40).numEpochs(epochs).seed(5)
                      .checkpointName(dir.resolve("run").toString())) {

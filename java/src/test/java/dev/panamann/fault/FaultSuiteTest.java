@@ -169,10 +169,10 @@ class FaultSuiteTest {
     @Test
     void killDuringACheckpointWriteThenResume() throws Exception {
         Path straight = workDir("kill-straight"), dir = workDir("kill");
-        ChildJvm.Result full = ChildJvm.run(List.of("-Xmx1g"), 300, CheckpointedTraining.class.getName(), straight.toString(), "5");
+        ChildJvm.Result full = ChildJvm.run(List.of("-Xmx1g"), 300, CheckpointedTraining.class.getName(), straight.toString(), "3");
         assertEquals(0, full.exit(), full.output());
 
-        Process p = ChildJvm.start(List.of("-Xmx1g"), CheckpointedTraining.class.getName(), dir.toString(), "5");
+        Process p = ChildJvm.start(List.of("-Xmx1g"), CheckpointedTraining.class.getName(), dir.toString(), "3");
         boolean killedInWrite = false;
         long deadline = System.nanoTime() + 300_000_000_000L;
         while (p.isAlive() && System.nanoTime() < deadline) {
@@ -199,7 +199,7 @@ class FaultSuiteTest {
             }
         }
         assertTrue(last >= 1, "no complete checkpoint");
-        ChildJvm.Result resumed = ChildJvm.run(List.of("-Xmx1g"), 300, CheckpointedTraining.class.getName(), dir.toString(), "5",
+        ChildJvm.Result resumed = ChildJvm.run(List.of("-Xmx1g"), 300, CheckpointedTraining.class.getName(), dir.toString(), "3",
                 dir.resolve("run_epoch_" + last + ".safetensors").toString());
         assertEquals(0, resumed.exit(), resumed.output());
         assertEquals(lastLine(full.output()), lastLine(resumed.output()), "resumed run differs from the uninterrupted one");

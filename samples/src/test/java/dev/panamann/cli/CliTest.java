@@ -195,4 +195,36 @@ class CliTest {
             for (Path p : walk.sorted((a, b) -> b.getNameCount() - a.getNameCount()).toList()) Files.delete(p);
         }
     }
+
+    /** A damaged model.json is a usage error (exit 2) naming the file, in one line, never a stack trace. */
+    @Test
+    void damagedModelDescriptorIsAUsageErrorNamingTheFile() throws IOException {
+        Path out = work.resolve("run-damaged");
+        Run train = run("train", "--model", "twolayer", "--num-train", "100", "--num-val", "50", "--epochs", "1", "--data",
+                cifar.toString(), "--out", out.toString());
+        assertEquals(Cli.EXIT_OK, train.code(), train.err());
+        Path json = out.resolve(SavedRun.DESCRIPTOR);
+        String good = Files.readString(json);
+        String[][] edits = {{"\"twolayer\"", "\"bogus\"", "unknown model 'bogus'"},
+                {"\"mean_image\"", "\"median_image\"", "unknown preprocess 'median_image'"},
+                {"\"num_classes\": 10", "\"num_classes\": -3", "classes must be >= 1"}};
+        for (String[] e : edits) {
+            assertTrue(good.contains(e[0]), "model.json lacks " + e[0] + ":\n" + good);
+            Files.writeString(json, good.replace(e[0], e[1]));
+            Run eval = run("evaluate", "--model-dir", out.toString(), "--data", cifar.toString());
+            assertEquals(Cli.EXIT_USAGE, eval.code(), eval.err());
+            assertTrue(eval.err().contains(json.toString()) && eval.err().contains(e[2]), eval.err());
+            assertFalse(eval.err().contains("\tat "), "a stack trace:\n" + eval.err());
+        }
+        Files.writeString(json, good);
+    }
+
+    /** An unexpected error prints one line and exits 3; --debug adds the stack trace. */
+    @Test
+    void unexpectedErrorsPrintOneLine() {
+        assertEquals("out of memory: Java heap space. Give the JVM more (-Xmx, or free RAM for off-heap tensors) or use smaller "
+                + "sizes (--batch-size, --num-train, the model's sizes). Run with --debug for the stack trace.",
+                Cli.unexpected(new OutOfMemoryError("Java heap space")));
+        assertTrue(Cli.unexpected(new IllegalStateException("boom")).startsWith("unexpected error: java.lang.IllegalStateException: boom"));
+    }
 }
