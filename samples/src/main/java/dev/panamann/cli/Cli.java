@@ -67,6 +67,7 @@ public final class Cli implements Runnable {
      * what happened, without a stack trace (add {@code --debug} for it).
      */
     static String unexpected(Throwable ex) {
+        if (ex instanceof dev.panamann.train.TrainingDivergedException) return "error: " + ex.getMessage();
         if (ex instanceof OutOfMemoryError) {
             return "out of memory: " + message(ex) + ". Give the JVM more (-Xmx, or free RAM for off-heap tensors) or use "
                     + "smaller sizes (--batch-size, --num-train, the model's sizes). Run with --debug for the stack trace.";

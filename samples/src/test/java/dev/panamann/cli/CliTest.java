@@ -246,6 +246,16 @@ class CliTest {
             assertFalse(eval.err().contains("\tat "), "a stack trace:\n" + eval.err());
         }
         Files.writeString(json, good);
+        // a damaged image: the message names the file (ImageIO's own says only "Error reading PNG image data")
+        Path png = work.resolve("damaged.png");
+        BufferedImage img = new BufferedImage(32, 32, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 32; y++) for (int x = 0; x < 32; x++) img.setRGB(x, y, (x * 7919 + y * 104729) & 0xFFFFFF);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        ImageIO.write(img, "png", bytes);
+        Files.write(png, java.util.Arrays.copyOf(bytes.toByteArray(), bytes.size() / 2));
+        Run predict = run("predict", "--model-dir", out.toString(), png.toString());
+        assertEquals(Cli.EXIT_USAGE, predict.code(), predict.err());
+        assertTrue(predict.err().contains(png.toString()), predict.err());
     }
 
     /** An unexpected error prints one line and exits 3; --debug adds the stack trace. */
@@ -255,5 +265,26 @@ class CliTest {
                 + "sizes (--batch-size, --num-train, the model's sizes). Run with --debug for the stack trace.",
                 Cli.unexpected(new OutOfMemoryError("Java heap space")));
         assertTrue(Cli.unexpected(new IllegalStateException("boom")).startsWith("unexpected error: java.lang.IllegalStateException: boom"));
+    }
+
+    /**
+     * A run into the folder of an earlier one that then fails (here: it diverges) leaves no
+     * weights of the earlier model under its own description.
+     */
+    @Test
+    void aFailedRerunIntoAnOldFolderLeavesNoMismatchedWeights() throws IOException {
+        Path out = work.resolve("run-rerun");
+        Run first = run("train", "--model", "twolayer", "--num-train", "100", "--num-val", "50", "--epochs", "1", "--data",
+                cifar.toString(), "--out", out.toString());
+        assertEquals(Cli.EXIT_OK, first.code(), first.err());
+        assertTrue(Files.exists(out.resolve(SavedRun.WEIGHTS)));
+        Run diverged = run("train", "--model", "twolayer", "--hidden", "40", "--lr", "1e30", "--num-train", "100", "--num-val",
+                "50", "--epochs", "2", "--data", cifar.toString(), "--out", out.toString());
+        assertEquals(Cli.EXIT_ERROR, diverged.code(), diverged.err());
+        assertTrue(diverged.err().contains("training diverged"), diverged.err());
+        assertFalse(diverged.err().contains("\tat "), diverged.err());
+        assertFalse(Files.exists(out.resolve(SavedRun.WEIGHTS)), "the earlier run's weights are gone");
+        Run eval = run("evaluate", "--model-dir", out.toString(), "--data", cifar.toString());
+        assertEquals(Cli.EXIT_USAGE, eval.code(), eval.err());
     }
 }
