@@ -7,8 +7,13 @@ import dev.panamann.tensor.Tensor;
 import java.lang.module.ModuleDescriptor;
 import java.lang.module.ModuleFinder;
 import java.lang.module.ModuleReference;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.InputStream;
 import java.net.URISyntaxException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
@@ -17,7 +22,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The module declaration of the library, read from the compiled classes: every package is
  * exported to applications except the generated bindings, and the module grants what
- * applications of its public API need.
+ * applications of its public API need. Every class file loads on Java 22.
  */
 class ModuleInfoTest {
 
@@ -26,8 +31,15 @@ class ModuleInfoTest {
         return pkg.equals("dev.panamann.bindings") || pkg.startsWith("dev.panamann.bindings.");
     }
 
+    /** Class file major version of Java 22, the oldest Java the library supports. */
+    private static final int JAVA_22 = 66;
+
+    private static Path classes() throws URISyntaxException {
+        return Path.of(Tensor.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+    }
+
     private static ModuleDescriptor descriptor() throws URISyntaxException {
-        Path classes = Path.of(Tensor.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        Path classes = classes();
         ModuleReference ref = ModuleFinder.of(classes).findAll().stream().findFirst()
                 .orElseThrow(() -> new AssertionError("no module-info.class in " + classes));
         return ref.descriptor();
@@ -57,5 +69,24 @@ class ModuleInfoTest {
                 .filter(r -> r.name().equals("java.desktop")).findFirst()
                 .orElseThrow(() -> new AssertionError("dev.panamann does not require java.desktop"));
         assertTrue(desktop.modifiers().contains(ModuleDescriptor.Requires.Modifier.TRANSITIVE), desktop.toString());
+    }
+
+    @Test
+    void everyClassFileLoadsOnJava22() throws URISyntaxException, IOException {
+        Path classes = classes();
+        List<Path> files;
+        try (var walk = Files.walk(classes)) {
+            files = walk.filter(f -> f.toString().endsWith(".class")).toList();
+        }
+        assertTrue(files.size() > 100, "library classes in " + classes + ": " + files.size());
+        for (Path f : files) {
+            try (InputStream in = Files.newInputStream(f); DataInputStream data = new DataInputStream(in)) {
+                assertEquals(0xCAFEBABE, data.readInt(), f + " is not a class file");
+                data.readUnsignedShort();
+                int major = data.readUnsignedShort();
+                assertTrue(major <= JAVA_22, classes.relativize(f) + " has class file version " + major
+                        + ", newer than Java 22's " + JAVA_22 + ": the library compiles with --release 22");
+            }
+        }
     }
 }
