@@ -86,4 +86,32 @@ public final class Adam extends Optimizer {
             w.setAtIndex(F, i, w.getAtIndex(F, i) - lr * (mi * c1) / ((float) Math.sqrt(vi * c2) + eps));
         }
     }
+
+    @Override
+    protected boolean elementwise() { return true; }
+
+    /** The bias corrections of step t, once per parameter and step rather than once per chunk. */
+    @Override
+    protected void stepScalars(long t, float[] scalars) {
+        // in double: 1 - beta^t loses everything in float for beta2 near 1
+        scalars[0] = (float) (1 / (1 - Math.pow(beta1, t)));
+        scalars[1] = (float) (1 / (1 - Math.pow(beta2, t)));
+    }
+
+    @Override
+    protected void updateChunk(float[] w, float[] dw, float[][] state, float[] scalars, int len) {
+        float[] m = state[0], v = state[1];
+        float lr = (float) learningRate(), eps = this.eps;
+        float b1 = (float) beta1, oneMinusB1 = (float) (1 - beta1);
+        float b2 = (float) beta2, oneMinusB2 = (float) (1 - beta2);
+        float c1 = scalars[0], c2 = scalars[1];
+        for (int i = 0; i < len; i++) {
+            float g = dw[i];
+            float mi = b1 * m[i] + oneMinusB1 * g;
+            float vi = b2 * v[i] + oneMinusB2 * g * g;
+            m[i] = mi;
+            v[i] = vi;
+            w[i] = w[i] - lr * (mi * c1) / ((float) Math.sqrt(vi * c2) + eps);
+        }
+    }
 }

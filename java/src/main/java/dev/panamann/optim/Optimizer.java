@@ -47,6 +47,11 @@ public abstract class Optimizer implements AutoCloseable {
         final Tensor[] tensors;
         final MemorySegment[] segments;
         long t;
+        /** Value and gradient memory and size during a split step (null otherwise). */
+        MemorySegment w, dw;
+        int n;
+        /** The rule's scalars of the current step ({@link #stepScalars}). */
+        final float[] scalars = new float[STEP_SCALARS];
 
         Slots(Tensor[] tensors) {
             this.tensors = tensors;
@@ -106,7 +111,63 @@ public abstract class Optimizer implements AutoCloseable {
      * @param params parameters whose {@link Param#grad()} holds dL/dw, each of its value's shape
      */
     public final void step(List<Param> params) {
-        for (int i = 0, n = params.size(); i < n; i++) step(params.get(i));
+        int count = params.size();
+        if (!chunked() || count == 0) {
+            for (int i = 0; i < count; i++) step(params.get(i));
+            return;
+        }
+        // every check first, then one split run over all parameters
+        if (run.length < count) run = new Slots[Math.max(count, 2 * run.length)];
+        long total = 0;
+        boolean repeated = false;
+        try {
+            for (int i = 0; i < count; i++) {
+                Param p = params.get(i);
+                Slots s = slots(p);
+                checkSizes(p);
+                MemorySegment w = p.value().segment(), dw = p.grad().segment();
+                repeated |= s.w != null;
+                s.w = w;
+                s.dw = dw;
+                s.n = Math.toIntExact(p.value().size());
+                run[i] = s;
+                runCount = i + 1;
+                total += s.n;
+            }
+        } catch (RuntimeException | Error e) {
+            clearRun();
+            throw e;
+        }
+        if (repeated) { // the same parameter twice: one after the other, as listed
+            clearRun();
+            for (int i = 0; i < count; i++) step(params.get(i));
+            return;
+        }
+        for (int i = 0; i < count; i++) {
+            Slots s = run[i];
+            s.t++;
+            stepScalars(s.t, s.scalars);
+        }
+        try {
+            UpdateThreads pool = total >= SPLIT_MIN_ELEMENTS ? UpdateThreads.shared() : null;
+            if (pool != null && pool.parts() > 1 && accessibleBy(pool, count)) pool.run(splitTask);
+            else runPart(0, 1, scratch);
+        } finally {
+            clearRun();
+        }
+    }
+
+    private void clearRun() {
+        for (int i = 0; i < runCount; i++) {
+            run[i].w = run[i].dw = null;
+            run[i] = null;
+        }
+        runCount = 0;
+    }
+
+    /** {@link #elementwise()} and at most two slots (the scratch arrays hold two). */
+    private boolean chunked() {
+        return elementwise() && slotNames.length <= 2;
     }
 
     /**
@@ -116,13 +177,23 @@ public abstract class Optimizer implements AutoCloseable {
      */
     public final void step(Param p) {
         Slots s = slots(p);
+        checkSizes(p);
+        Tensor w = p.value(), dw = p.grad();
+        s.t++;
+        int n = Math.toIntExact(w.size());
+        if (chunked()) {
+            stepScalars(s.t, s.scalars);
+            updateInChunks(w.segment(), dw.segment(), s.segments, s.scalars, 0, n, scratch);
+        }
+        else update(w.segment(), dw.segment(), s.segments, s.t, n);
+    }
+
+    private void checkSizes(Param p) {
         Tensor w = p.value(), dw = p.grad();
         if (w.size() != dw.size()) {
             throw new IllegalArgumentException(rule + ": param '" + p.name() + "' has value of shape " + w.shapeString()
                     + " but grad of shape " + dw.shapeString());
         }
-        s.t++;
-        update(w.segment(), dw.segment(), s.segments, s.t, Math.toIntExact(w.size()));
     }
 
     /**
@@ -135,6 +206,87 @@ public abstract class Optimizer implements AutoCloseable {
      * @param n     number of elements
      */
     protected abstract void update(MemorySegment w, MemorySegment dw, MemorySegment[] state, long t, int n);
+
+    /**
+     * Whether the rule is elementwise (element i of the new values and state depends only on
+     * element i of the old ones and of the gradient), has at most two state slots, and
+     * implements {@link #updateChunk}. The step then copies chunks of the parameter and its
+     * state into heap arrays, where the JIT vectorizes the rule, and splits large steps over the
+     * {@link UpdateThreads}; the results are those of {@link #update} to the bit. False by
+     * default: {@link #update} runs on the calling thread.
+     */
+    protected boolean elementwise() { return false; }
+
+    /**
+     * The rule on one chunk of {@code len} elements held in heap arrays; the same arithmetic,
+     * in the same order, as {@link #update}. Called only when {@link #elementwise()} is true,
+     * possibly on several threads at once (for disjoint chunks).
+     *
+     * @param w       parameter values, updated in place
+     * @param dw      gradient
+     * @param state   the state slots in {@link #slotNames()} order (arrays beyond those are scratch), updated in place
+     * @param scalars what {@link #stepScalars} computed for this parameter's step
+     * @param len     number of elements of each array to update
+     */
+    protected void updateChunk(float[] w, float[] dw, float[][] state, float[] scalars, int len) {
+        throw new UnsupportedOperationException(rule + " has no chunked update");
+    }
+
+    /**
+     * Scalars of step {@code t} that {@link #updateChunk} needs (e.g. Adam's bias corrections),
+     * computed once per parameter and step on the calling thread. Does nothing by default.
+     *
+     * @param t       number of this step for the parameter, 1 on the first
+     * @param scalars room for {@link #STEP_SCALARS} values
+     */
+    protected void stepScalars(long t, float[] scalars) {}
+
+    /** How many values {@link #stepScalars} may write. */
+    protected static final int STEP_SCALARS = 4;
+
+    /** Below this many elements in all a step runs on the calling thread (waking the workers costs more). */
+    static final int SPLIT_MIN_ELEMENTS = 1 << 15;
+
+    private final UpdateThreads.Scratch scratch = new UpdateThreads.Scratch();
+    private final UpdateThreads.Task splitTask = this::runPart;
+    private Slots[] run = new Slots[8];
+    private int runCount;
+
+    private boolean accessibleBy(UpdateThreads pool, int count) {
+        for (int i = 0; i < count; i++) {
+            Slots s = run[i];
+            if (!pool.accessible(s.w) || !pool.accessible(s.dw)) return false;
+            for (MemorySegment m : s.segments) if (!pool.accessible(m)) return false;
+        }
+        return true;
+    }
+
+    /** Part {@code part} of {@code parts} of every parameter of the current step: a contiguous, 16-float-aligned range of each. */
+    private void runPart(int part, int parts, UpdateThreads.Scratch sc) {
+        for (int i = 0; i < runCount; i++) {
+            Slots s = run[i];
+            int n = s.n;
+            int lo = part == 0 ? 0 : (int) ((long) n * part / parts) & ~15;
+            int hi = part == parts - 1 ? n : (int) ((long) n * (part + 1) / parts) & ~15;
+            if (lo < hi) updateInChunks(s.w, s.dw, s.segments, s.scalars, lo, hi, sc);
+        }
+    }
+
+    /** {@link #updateChunk} over elements [from, to), chunk by chunk through the scratch arrays. */
+    private void updateInChunks(MemorySegment w, MemorySegment dw, MemorySegment[] state, float[] scalars, int from, int to,
+                                UpdateThreads.Scratch sc) {
+        int slots = state.length;
+        for (int o = from; o < to; o += UpdateThreads.Scratch.CHUNK) {
+            int len = Math.min(UpdateThreads.Scratch.CHUNK, to - o);
+            long off = (long) o * Float.BYTES;
+            MemorySegment.copy(w, F, off, sc.w, 0, len);
+            MemorySegment.copy(dw, F, off, sc.dw, 0, len);
+            for (int j = 0; j < slots; j++) MemorySegment.copy(state[j], F, off, sc.state[j], 0, len);
+            updateChunk(sc.w, sc.dw, sc.state, scalars, len);
+            MemorySegment.copy(sc.w, 0, w, F, off, len);
+            for (int j = 0; j < slots; j++) MemorySegment.copy(sc.state[j], 0, state[j], F, off, len);
+        }
+    }
 
     /** Steps taken so far for {@code p} (0 if never stepped). */
     public final long steps(Param p) {

@@ -63,4 +63,19 @@ public final class RmsProp extends Optimizer {
             w.setAtIndex(F, i, w.getAtIndex(F, i) - lr * g / ((float) Math.sqrt(c) + eps));
         }
     }
+
+    @Override
+    protected boolean elementwise() { return true; }
+
+    @Override
+    protected void updateChunk(float[] w, float[] dw, float[][] state, float[] scalars, int len) {
+        float[] cache = state[0];
+        float lr = (float) learningRate(), d = decay, oneMinusD = 1f - decay, eps = this.eps;
+        for (int i = 0; i < len; i++) {
+            float g = dw[i];
+            float c = d * cache[i] + oneMinusD * g * g;
+            cache[i] = c;
+            w[i] = w[i] - lr * g / ((float) Math.sqrt(c) + eps);
+        }
+    }
 }
