@@ -7,8 +7,8 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * The compute backend: the few heavy operations every layer is built from. Two
- * implementations exist: {@link NativeOps} (OpenBLAS {@code cblas_sgemm} and oneDNN
- * primitives, called through the FFM API) and {@link JavaOps} (plain Java loops). Get the
+ * implementations exist: {@link dev.panamann.ops.dnnl.NativeOps} (OpenBLAS {@code cblas_sgemm} and oneDNN
+ * primitives, called through the FFM API) and {@link dev.panamann.ops.java.JavaOps} (plain Java loops). Get the
  * process-wide default from {@link Backends#get()}.
  *
  * <p>Stateful operations (convolution, pooling, batch norm) are <em>planned</em>: a plan is
