@@ -39,7 +39,8 @@ public final class Backends {
     /**
      * A new backend by name: {@code native}, {@code java} or {@code auto}.
      *
-     * @throws UnsatisfiedLinkError for {@code native} when a library is missing
+     * @throws UnsatisfiedLinkError for {@code native} when a library is missing ({@code auto}
+     *         falls back to Java for any failure to load the native libraries)
      */
     public static Ops create(String name) {
         int threads = defaultThreads();
@@ -51,8 +52,10 @@ public final class Backends {
             case "auto":
                 try {
                     return new NativeOps(threads);
-                } catch (UnsatisfiedLinkError e) {
-                    System.err.println("panama-nn: WARNING: native backend unavailable, using pure Java (slow): " + e.getMessage());
+                } catch (LinkageError | RuntimeException e) {
+                    // any failure to load or bind a native library (missing, wrong file, missing
+                    // symbols, wrong version) falls back; the reason goes on the warning line
+                    System.err.println("panama-nn: WARNING: native backend unavailable, using pure Java (slow): " + reason(e));
                     return new JavaOps(threads);
                 }
             default:
@@ -68,6 +71,14 @@ public final class Backends {
     public static String describe(Ops ops) {
         if (ops instanceof NativeOps n) return n.describe();
         return "backend " + ops.name() + ", " + ops.threads() + " threads, flush denormals " + Denormals.describe();
+    }
+
+    /** The message of {@code e}, or of its first cause that has one, with the exception's type. */
+    private static String reason(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t.getMessage() != null && !t.getMessage().isBlank()) return t.getMessage();
+        }
+        return e.toString();
     }
 
     /** The thread setting, or the number of cores. */

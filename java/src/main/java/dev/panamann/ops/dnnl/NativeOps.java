@@ -43,7 +43,8 @@ public final class NativeOps implements Ops {
     private volatile int threadEpoch;
     /** Per calling thread: [0] the thread epoch applied, [1] 1 once its OpenMP team has its float environment. */
     private final ThreadLocal<int[]> appliedEpoch = ThreadLocal.withInitial(() -> new int[] {-1, 0});
-    private boolean closed;
+    /** oneDNN calls running on the engine or stream; close waits for them. */
+    private final UseCount uses = new UseCount();
 
     public NativeOps() {
         this(Runtime.getRuntime().availableProcessors());
@@ -110,10 +111,8 @@ public final class NativeOps implements Ops {
     @Override
     public void gemm(boolean transA, boolean transB, int m, int n, int k,
                      float alpha, MemorySegment a, MemorySegment b, float beta, MemorySegment c) {
+        Ops.checkGemmSegments(m, n, k, a, b, c);
         if (m == 0 || n == 0) return;
-        checkBytes(a, (long) m * k, "A");
-        checkBytes(b, (long) k * n, "B");
-        checkBytes(c, (long) m * n, "C");
         beforeNativeCall();
         int lda = transA ? m : k;
         int ldb = transB ? k : n;
@@ -181,10 +180,14 @@ public final class NativeOps implements Ops {
         };
     }
 
+    /**
+     * Destroys the oneDNN stream and engine, after waiting for the oneDNN calls other threads
+     * are running on them; later calls (and plans made by this backend) throw
+     * {@link IllegalStateException}.
+     */
     @Override
-    public synchronized void close() {
-        if (closed) return;
-        closed = true;
+    public void close() {
+        if (!uses.close()) return;
         dnnl_h.dnnl_stream_destroy(stream);
         dnnl_h.dnnl_engine_destroy(engine);
         arena.close();
@@ -194,15 +197,14 @@ public final class NativeOps implements Ops {
     public String toString() { return "NativeOps(threads=" + threads + ")"; }
 
     private void checkOpen() {
-        if (closed) throw new IllegalStateException("NativeOps is closed");
+        if (uses.isClosed()) throw new IllegalStateException("NativeOps is closed");
     }
 
-    private static void checkBytes(MemorySegment s, long floats, String what) {
-        if (s.byteSize() < floats * Float.BYTES) {
-            throw new IllegalArgumentException("gemm: " + what + " has " + s.byteSize() / Float.BYTES
-                    + " floats, needs " + floats);
-        }
-    }
+    /** Counts a oneDNN call on the engine or stream in; throws when this backend is closed. */
+    void enterCall() { uses.enter("NativeOps"); }
+
+    /** Counts the call out again. */
+    void exitCall() { uses.exit(); }
 
     private static void checkDnnlVersion() {
         MemorySegment v = dnnl_h.dnnl_version().reinterpret(dnnl_version_t.layout().byteSize());
