@@ -67,8 +67,8 @@ public abstract class SequentialModel implements Model {
     /**
      * Appends a layer. Its params join {@link #params()} with {@code suffix} appended to their
      * names (e.g. gamma to gamma1; empty to keep the names); regularized ones join the L2 term.
-     * A {@link BatchNorm}'s running statistics join {@link #buffers()} as
-     * {@code running_mean<suffix>} and {@code running_var<suffix>}.
+     * Its {@link Layer#buffers()} join {@link #buffers()} with the suffix likewise (a
+     * {@link BatchNorm}'s as {@code running_mean<suffix>} and {@code running_var<suffix>}).
      */
     protected final <L extends Layer> L add(L layer, String suffix) {
         net.add(layer);
@@ -77,10 +77,7 @@ public abstract class SequentialModel implements Model {
             params.add(named);
             if (p.regularized()) weights.add(named);
         }
-        if (layer instanceof BatchNorm bn) {
-            buffers.put("running_mean" + suffix, bn.runningMean());
-            buffers.put("running_var" + suffix, bn.runningVar());
-        }
+        for (Map.Entry<String, Tensor> b : layer.buffers().entrySet()) buffers.put(b.getKey() + suffix, b.getValue());
         return layer;
     }
 
