@@ -3,6 +3,7 @@ package dev.panamann.models;
 import dev.panamann.layers.BatchNorm;
 import dev.panamann.layers.Layer;
 import dev.panamann.layers.Mode;
+import dev.panamann.tensor.Gradients;
 import dev.panamann.tensor.Param;
 import dev.panamann.layers.Sequential;
 import dev.panamann.loss.SoftmaxCrossEntropy;
@@ -18,7 +19,8 @@ import java.util.Map;
  * A classifier made of a {@link Sequential} of layers followed by softmax cross-entropy, with
  * L2 regularization {@code 0.5 * reg * sum(W^2)} on the params marked as regularized. The
  * models of this package are built on it: a subclass adds its layers in its constructor with
- * {@link #add(Layer, String)}.
+ * {@link #add(Layer, String)}. The gradients of all params live in one contiguous buffer
+ * ({@link #gradients()}), repacked as layers are added.
  */
 public abstract class SequentialModel implements Model {
     private final Sequential net = new Sequential();
@@ -28,6 +30,7 @@ public abstract class SequentialModel implements Model {
     private final Map<String, Tensor> buffers = new LinkedHashMap<>();
     private final int numClasses;
     private float reg;
+    private Tensor gradients = Tensor.zeros(0);
 
     protected SequentialModel(int numClasses, float reg) {
         if (numClasses < 1) throw new IllegalArgumentException("numClasses must be >= 1, got " + numClasses);
@@ -52,6 +55,11 @@ public abstract class SequentialModel implements Model {
             buffers.put("running_mean" + suffix, bn.runningMean());
             buffers.put("running_var" + suffix, bn.runningVar());
         }
+        if (!layer.params().isEmpty()) {
+            Tensor old = gradients;
+            gradients = Gradients.pack(params);
+            old.close();
+        }
         return layer;
     }
 
@@ -59,6 +67,7 @@ public abstract class SequentialModel implements Model {
     protected final void closeQuietly() {
         net.close();
         softmax.close();
+        gradients.close();
     }
 
     /**
@@ -98,6 +107,9 @@ public abstract class SequentialModel implements Model {
     public List<Rng> generators() { return net.generators(); }
 
     @Override
+    public Tensor gradients() { return gradients; }
+
+    @Override
     public int numClasses() { return numClasses; }
 
     /** The L2 regularization strength. */
@@ -113,5 +125,6 @@ public abstract class SequentialModel implements Model {
     public void close() {
         net.close();
         softmax.close();
+        gradients.close();
     }
 }
