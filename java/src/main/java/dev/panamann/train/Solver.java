@@ -120,9 +120,19 @@ public final class Solver implements AutoCloseable {
     private Path lastCheckpoint;
     private boolean closed;
 
-    /** Sees the progress of {@link #train()}; both methods default to doing nothing. */
+    /** Sees the progress of {@link #train()}; every method defaults to doing nothing. */
     public interface Listener {
-        /** After every iteration. */
+        /**
+         * After the forward and backward pass of an iteration, before the optimizer reads the
+         * gradients: every {@link Param#grad()} holds this minibatch's gradient (the place for
+         * a distributed all-reduce of {@link Model#gradients()}).
+         *
+         * @param iteration 0-based index of the iteration
+         * @param loss      this minibatch's loss
+         */
+        default void afterBackward(int iteration, float loss) {}
+
+        /** After every iteration (before the accuracy check that may follow it). */
         default void onIteration(Progress p) {}
 
         /** After every accuracy check (and its checkpoint, if any). */
@@ -446,6 +456,7 @@ public final class Solver implements AutoCloseable {
     private float step(boolean monitor) {
         batcher.sample();
         float loss = model.loss(batcher.x(), batcher.y());
+        if (listener != null) listener.afterBackward(iteration, loss);
         lossHistory.add(loss);
         if (monitor) {
             if (snapshot == null) {
