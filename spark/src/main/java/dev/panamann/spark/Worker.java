@@ -76,6 +76,7 @@ final class Worker extends AbstractFunction1<scala.collection.Iterator<Example>,
         long t0 = System.nanoTime();
         Dataset shard = null, valSet = null;
         Model model = null;
+        Ops ops = null;
         TcpCollective.Listener listener = null;
         String status;
         TreeSet<Integer> epochs = new TreeSet<>();
@@ -87,7 +88,7 @@ final class Worker extends AbstractFunction1<scala.collection.Iterator<Example>,
             shard = copy(data, d, rank);
             ValData v = val.value();
             valSet = dataset(v.x(), v.y(), d);
-            Ops ops = Backends.create(config.backend());
+            ops = Backends.create(config.backend());
             ops.setThreads(config.threads() > 0 ? config.threads() : Math.max(1, ctx.cpus()));
             try {
                 model = factory.create(ops);
@@ -144,6 +145,7 @@ final class Worker extends AbstractFunction1<scala.collection.Iterator<Example>,
             if (collective != null) collective.close();
             if (listener != null) listener.close();
             if (model != null) model.close();
+            if (ops != null) ops.close();
             if (shard != null) shard.close();
             if (valSet != null) valSet.close();
         }
@@ -169,9 +171,9 @@ final class Worker extends AbstractFunction1<scala.collection.Iterator<Example>,
                 solver.checkpointName(f.getParent().resolve("checkpoint").toString());
             }
             boolean fail = rank == config.failRank() && BarrierTaskContext.get().stageAttemptNumber() == 0;
-            GradientSync sync = new GradientSync(collective, model, solver, fail ? config.failIteration() : -1,
+            GradientSync sync = new GradientSync(collective, model, fail ? config.failIteration() : -1,
                     rank == 0 || config.collectReplicas());
-            solver.listener(sync);
+            solver.addListener(sync);
             if (resumeEpoch >= 0) solver.resume(SparkTrainer.checkpointFile(config.checkpointDir(), rank, resumeEpoch));
             solver.train();
             // the best parameters are loaded now (restoreBest); they are the same on every rank

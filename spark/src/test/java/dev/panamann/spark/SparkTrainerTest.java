@@ -95,10 +95,9 @@ class SparkTrainerTest {
      */
     private static Map<String, float[]> singleProcess(ModelFactory f, List<Example> data, int[] shape, int perRank, int steps,
                                                       String rule, Map<String, Double> cfg, long seed) {
-        Ops ops = Backends.create("auto");
-        ops.setThreads(1);
         int half = data.size() / 2;
-        try (Model m = f.create(ops);
+        try (Ops ops = threads1(Backends.create("auto"));
+             Model m = f.create(ops);
              Dataset s0 = dataset(data.subList(0, half), shape);
              Dataset s1 = dataset(data.subList(half, data.size()), shape);
              Batcher b0 = new Batcher(s0, perRank, new Rng(SparkTrainer.rankSeed(seed, 0)));
@@ -123,6 +122,11 @@ class SparkTrainerTest {
             }
             return Worker.snapshot(m);
         }
+    }
+
+    private static Ops threads1(Ops ops) {
+        ops.setThreads(1);
+        return ops;
     }
 
     /** max over tensors of ||a - b|| / ||b||. */
