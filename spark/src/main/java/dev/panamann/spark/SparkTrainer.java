@@ -260,9 +260,15 @@ public final class SparkTrainer {
         return this;
     }
 
-    /** The seed of rank {@code rank}'s minibatch generator for a run seeded with {@code seed}. */
+    /**
+     * The seed of rank {@code rank}'s minibatch generator for a run seeded with {@code seed}:
+     * {@code seed} itself for rank 0 (one worker draws what a single process draws), a hash of
+     * both for the others (not {@code seed + k * rank}: {@link dev.panamann.tensor.Rng} is
+     * SplitMix64, whose streams for seeds one increment apart are the same stream shifted).
+     */
     public static long rankSeed(long seed, int rank) {
-        return seed + 0x9E3779B97F4A7C15L * rank;
+        if (rank == 0) return seed;
+        return new dev.panamann.tensor.Rng(new dev.panamann.tensor.Rng(seed).nextLong() ^ (0xD1B54A32D192ED03L * rank)).nextLong();
     }
 
     /** The checkpoint file of a rank and epoch under a checkpoint directory. */

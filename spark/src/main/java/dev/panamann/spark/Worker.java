@@ -175,10 +175,13 @@ final class Worker extends AbstractFunction1<scala.collection.Iterator<Example>,
                     rank == 0 || config.collectReplicas());
             solver.addListener(sync);
             if (resumeEpoch >= 0) solver.resume(SparkTrainer.checkpointFile(config.checkpointDir(), rank, resumeEpoch));
+            // a run resumed from its final checkpoint takes no step: its last parameters are the checkpoint's
+            LinkedHashMap<String, float[]> finished = solver.iteration() >= solver.numIterations() && (rank == 0 || config.collectReplicas())
+                    ? snapshot(model) : null;
             solver.train();
             // the best parameters are loaded now (restoreBest); they are the same on every rank
             LinkedHashMap<String, float[]> best = rank == 0 ? snapshot(model) : null;
-            return new WorkerResult(rank, null, best, sync.last(), floats(solver.lossHistory()), floats(solver.trainAccHistory()),
+            return new WorkerResult(rank, null, best, finished != null ? finished : sync.last(), floats(solver.lossHistory()), floats(solver.trainAccHistory()),
                     floats(solver.valAccHistory()), solver.bestValAcc(), train.size(), resumeEpoch,
                     (System.nanoTime() - t0) / 1e9);
         }

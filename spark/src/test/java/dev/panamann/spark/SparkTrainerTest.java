@@ -214,6 +214,14 @@ class SparkTrainerTest {
         }
         assertArrayEquals(clean.valAccHistory(), resumed.valAccHistory());
         assertArrayEquals(clean.lossHistory(), resumed.lossHistory());
+
+        // a finished run started again resumes from its final checkpoint and takes no step
+        SparkTrainer.Result again = base.injectFailure(-1, -1).fit(sc.parallelize(data, 2), val);
+        assertEquals(3, again.resumedEpoch());
+        for (String k : clean.lastState().keySet()) {
+            assertArrayEquals(clean.lastState().get(k), again.lastState().get(k), k);
+            assertArrayEquals(clean.bestState().get(k), again.bestState().get(k), k);
+        }
     }
 
     @Test
