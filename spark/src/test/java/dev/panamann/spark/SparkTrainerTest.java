@@ -207,7 +207,8 @@ class SparkTrainerTest {
         assertEquals(0, clean.restarts());
         assertEquals(1, resumed.restarts(), log.toString());
         assertEquals(2, resumed.resumedEpoch(), "5 steps per epoch: the failure at step 12 resumes from epoch 2");
-        assertTrue(log.toString().contains("injected failure"), log.toString());
+        // Spark reports whichever task failed first: rank 1 itself, or a peer whose all-reduce saw rank 1 go
+        assertTrue(log.toString().contains("injected failure") || log.toString().contains("rank 1 (127.0.0.1"), log.toString());
         for (String k : clean.lastState().keySet()) {
             assertArrayEquals(clean.lastState().get(k), resumed.lastState().get(k), k);
             assertArrayEquals(clean.bestState().get(k), resumed.bestState().get(k), k);
