@@ -6,6 +6,7 @@ import dev.panamann.layers.Mode;
 import dev.panamann.tensor.Gradients;
 import dev.panamann.tensor.Param;
 import dev.panamann.layers.Sequential;
+import dev.panamann.loss.Loss;
 import dev.panamann.loss.SoftmaxCrossEntropy;
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
@@ -14,35 +15,63 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 
 /**
- * A classifier made of a {@link Sequential} of layers followed by softmax cross-entropy, with
- * L2 regularization {@code 0.5 * reg * sum(W^2)} on the params marked as regularized. The
+ * A classifier made of a {@link Sequential} of layers followed by a {@link Loss} (softmax
+ * cross-entropy unless another is given, e.g. {@code model.setLoss(new MulticlassHinge())}),
+ * with L2 regularization {@code 0.5 * reg * sum(W^2)} on the params marked as regularized. The
  * models of this package are built on it: a subclass adds its layers in its constructor with
  * {@link #add(Layer, String)}. The gradients of all params live in one contiguous buffer
  * ({@link #gradients()}), repacked as layers are added.
+ *
+ * <p>One thread at a time: a model reuses its activations and gradients between calls, so
+ * {@link #scores}, {@link #loss} and {@link #close} detect a call made while another thread is
+ * inside one of them and throw {@link IllegalStateException} instead of returning wrong
+ * numbers. {@link #close} waits for a running call to finish before it frees anything; a call
+ * after close throws. To score from several threads, give each thread its own model (load the
+ * same parameters into each).
  */
 public abstract class SequentialModel implements Model {
     private final Sequential net = new Sequential();
-    private final SoftmaxCrossEntropy softmax = new SoftmaxCrossEntropy();
+    private Loss criterion;
     private final List<Param> params = new ArrayList<>();
     private final List<Param> weights = new ArrayList<>();
     private final Map<String, Tensor> buffers = new LinkedHashMap<>();
     private final int numClasses;
     private float reg;
     private Tensor gradients = Tensor.zeros(0);
+    /** The thread inside scores/loss/close, or null; see the class comment. */
+    private final AtomicReference<Thread> user = new AtomicReference<>();
+    private volatile boolean closed;
 
+    /** A model trained with softmax cross-entropy. */
     protected SequentialModel(int numClasses, float reg) {
+        this(numClasses, reg, new SoftmaxCrossEntropy());
+    }
+
+    /**
+     * A model trained with {@code loss}, which it owns from now on (closes it on close).
+     *
+     * @param numClasses C, the number of scores per example
+     * @param reg        L2 regularization strength, &gt;= 0
+     * @param loss       the loss on the scores, e.g. {@link SoftmaxCrossEntropy} or
+     *                   {@link dev.panamann.loss.MulticlassHinge}
+     */
+    protected SequentialModel(int numClasses, float reg, Loss loss) {
         if (numClasses < 1) throw new IllegalArgumentException("numClasses must be >= 1, got " + numClasses);
+        if (loss == null) throw new IllegalArgumentException("loss is null: pass e.g. new SoftmaxCrossEntropy()");
         this.numClasses = numClasses;
         this.reg = L2.checkReg(reg);
+        this.criterion = loss;
     }
 
     /**
      * Appends a layer. Its params join {@link #params()} with {@code suffix} appended to their
      * names (e.g. gamma to gamma1; empty to keep the names); regularized ones join the L2 term.
-     * A {@link BatchNorm}'s running statistics join {@link #buffers()} as
-     * {@code running_mean<suffix>} and {@code running_var<suffix>}.
+     * Its {@link Layer#buffers()} join {@link #buffers()} with the suffix likewise (a
+     * {@link BatchNorm}'s as {@code running_mean<suffix>} and {@code running_var<suffix>}).
      */
     protected final <L extends Layer> L add(L layer, String suffix) {
         net.add(layer);
@@ -51,10 +80,7 @@ public abstract class SequentialModel implements Model {
             params.add(named);
             if (p.regularized()) weights.add(named);
         }
-        if (layer instanceof BatchNorm bn) {
-            buffers.put("running_mean" + suffix, bn.runningMean());
-            buffers.put("running_var" + suffix, bn.runningVar());
-        }
+        for (Map.Entry<String, Tensor> b : layer.buffers().entrySet()) buffers.put(b.getKey() + suffix, b.getValue());
         if (!layer.params().isEmpty()) {
             Tensor old = gradients;
             gradients = Gradients.pack(params);
@@ -66,7 +92,7 @@ public abstract class SequentialModel implements Model {
     /** Closes what was built so far; for constructors that fail half way. */
     protected final void closeQuietly() {
         net.close();
-        softmax.close();
+        criterion.close();
         gradients.close();
     }
 
@@ -76,13 +102,18 @@ public abstract class SequentialModel implements Model {
      */
     @Override
     public Tensor scores(Tensor x) {
-        return net.forward(x, Mode.EVAL);
+        begin("scores");
+        try {
+            return net.forward(x, Mode.EVAL);
+        } finally {
+            user.set(null);
+        }
     }
 
     /**
      * @param x input batch, (N, ...)
      * @param y labels, N values in [0, numClasses)
-     * @return mean softmax loss plus {@code 0.5 * reg * sum(W^2)}; fills every grad
+     * @return mean data loss (see {@link #criterion()}) plus {@code 0.5 * reg * sum(W^2)}; fills every grad
      */
     @Override
     public float loss(Tensor x, int[] y) {
@@ -91,10 +122,30 @@ public abstract class SequentialModel implements Model {
 
     @Override
     public double lossDouble(Tensor x, int[] y) {
-        Tensor scores = net.forward(x, Mode.TRAIN);
-        double data = softmax.forwardDouble(scores, y);
-        net.backward(softmax.dscores());
-        return data + L2.apply(weights, reg);
+        begin("loss");
+        try {
+            Tensor scores = net.forward(x, Mode.TRAIN);
+            double data = criterion.forwardDouble(scores, y);
+            net.backward(criterion.dscores());
+            return data + L2.apply(weights, reg);
+        } finally {
+            user.set(null);
+        }
+    }
+
+    /** Claims the model for the calling thread, or throws naming the thread that holds it. */
+    private void begin(String call) {
+        Thread me = Thread.currentThread();
+        if (!user.compareAndSet(null, me)) {
+            Thread other = user.get();
+            throw new IllegalStateException(getClass().getSimpleName() + "." + call + " on thread '" + me.getName()
+                    + "' while thread '" + (other == null ? "?" : other.getName()) + "' is using the model: a model is "
+                    + "used by one thread at a time (give each thread its own model)");
+        }
+        if (closed) {
+            user.set(null);
+            throw new IllegalStateException(getClass().getSimpleName() + "." + call + ": the model is closed");
+        }
     }
 
     @Override
@@ -118,13 +169,38 @@ public abstract class SequentialModel implements Model {
     /** @param reg new L2 regularization strength, &gt;= 0 */
     public void setReg(float reg) { this.reg = L2.checkReg(reg); }
 
+    /** The loss on the scores that {@link #loss} computes (softmax cross-entropy by default). */
+    public Loss criterion() { return criterion; }
+
+    /**
+     * Trains with another loss from now on, e.g. {@code new MulticlassHinge()} for the
+     * multiclass SVM; the model owns it and closes the one it replaces.
+     *
+     * @param loss the new loss
+     * @return this model
+     */
+    public SequentialModel setLoss(Loss loss) {
+        if (loss == null) throw new IllegalArgumentException("loss is null: pass e.g. new SoftmaxCrossEntropy()");
+        if (loss != criterion) criterion.close();
+        criterion = loss;
+        return this;
+    }
+
     /** The layers, for inspection. */
     public Sequential layers() { return net; }
 
+    /** Frees the layers' memory and plans, after a call running on another thread has finished. */
     @Override
     public void close() {
-        net.close();
-        softmax.close();
-        gradients.close();
+        Thread me = Thread.currentThread();
+        while (!user.compareAndSet(null, me)) LockSupport.parkNanos(50_000);
+        try {
+            closed = true;
+            net.close();
+            criterion.close();
+            gradients.close();
+        } finally {
+            user.set(null);
+        }
     }
 }

@@ -22,9 +22,11 @@ public final class TrainCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
-    @Option(names = "--model", paramLabel = "TYPE", defaultValue = "convnet",
-            description = "convnet (ThreeLayerConvNet), twolayer (TwoLayerNet), fc (FullyConnectedNet), mnist-cnn (MnistCnn), "
-                    + "sigmoid-mlp or prelu-mlp (default: ${DEFAULT-VALUE}).")
+    @Mixin
+    LossOption lossOption;
+
+    @Option(names = "--model", paramLabel = "TYPE", defaultValue = "convnet", completionCandidates = ModelRegistry.Names.class,
+            description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}; the defaults of each are listed below).")
     String model;
 
     @Option(names = "--dataset", paramLabel = "NAME",
@@ -117,6 +119,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (!ModelSpec.TYPES.contains(type)) throw new UserError("unknown --model '" + model + "': use one of " + String.join(", ", ModelSpec.TYPES));
         String ds = dataset == null ? ModelSpec.defaultDataset(type) : dataset.toLowerCase(Locale.ROOT);
         if (!Workflows.DATASETS.contains(ds)) throw new UserError("unknown --dataset '" + dataset + "': use cifar10 or mnist");
+        lossOption.check();
         TrainSettings settings = settings(type);
         if (printEvery < 1) throw new UserError("--print-every must be >= 1, got " + printEvery);
 
@@ -154,6 +157,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (heInit != null) s = s.withInit(heInit);
         if (batchNorm != null) s = s.withBatchNorm(batchNorm);
         if (dropout != null) s = s.withDropout(dropout);
+        s = lossOption.apply(s);
         if (filters != null || filterSize != null) {
             s = s.withConv(filters != null ? filters : s.numFilters(), filterSize != null ? filterSize : s.filterSize());
         }
@@ -163,12 +167,12 @@ public final class TrainCommand implements Callable<Integer> {
     /** The per-model defaults, for the end of {@code train --help}. */
     static String defaultsFooter() {
         StringBuilder sb = new StringBuilder("%nDefaults per model (change any with the options above):%n");
-        for (String t : ModelSpec.TYPES) {
-            int[] shape = "mnist".equals(ModelSpec.defaultDataset(t)) ? new int[] {1, 28, 28} : new int[] {3, 32, 32};
-            ModelSpec m = ModelSpec.defaults(t, shape, 10, 0);
-            TrainSettings s = TrainSettings.defaults(t);
-            sb.append("  ").append(t).append(" on ").append(ModelSpec.defaultDataset(t)).append("%n      ")
-                    .append(m.describe().substring(t.length() + 2)).append("%n      ").append(s.describe()).append("%n");
+        for (ModelRegistry.Entry e : ModelRegistry.ENTRIES) {
+            String t = e.name();
+            int[] shape = "mnist".equals(e.dataset()) ? new int[] {1, 28, 28} : new int[] {3, 32, 32};
+            ModelSpec m = e.defaults().spec(t, shape, 10, 0);
+            sb.append("  ").append(t).append(" (").append(e.summary()).append(") on ").append(e.dataset()).append("%n      ")
+                    .append(m.describe().substring(t.length() + 2)).append("%n      ").append(e.training().describe()).append("%n");
         }
         sb.append("Exit codes: 0 success, 2 usage or input error (e.g. data not found), 3 unexpected error.");
         return sb.toString();

@@ -1,6 +1,5 @@
 package dev.panamann.spark;
 
-import dev.panamann.io.ModelIO;
 import dev.panamann.models.Model;
 import dev.panamann.optim.Optimizers;
 import dev.panamann.tensor.Tensor;
@@ -386,7 +385,7 @@ public final class SparkTrainer {
 
     /**
      * The outcome of {@link #fit}: rank 0's best and final parameters (and model buffers, by
-     * {@link ModelIO#state} name), its histories, and when asked every replica's final values.
+     * {@link Model#stateDict()} name), its histories, and when asked every replica's final values.
      */
     public static final class Result {
         private final List<WorkerResult> workers;
@@ -450,7 +449,7 @@ public final class SparkTrainer {
 
         /** Copies the given state (e.g. {@link #lastState()}) into a model of the same architecture. */
         public static void load(Map<String, float[]> state, Model model) {
-            Map<String, Tensor> dst = ModelIO.state(model);
+            Map<String, Tensor> dst = model.stateDict();
             if (!dst.keySet().equals(state.keySet())) {
                 throw new IllegalArgumentException("the model has tensors " + dst.keySet() + " but the result holds " + state.keySet());
             }

@@ -3,7 +3,6 @@ package dev.panamann.spark;
 import dev.panamann.data.Dataset;
 import dev.panamann.dist.Collective;
 import dev.panamann.dist.TcpCollective;
-import dev.panamann.io.ModelIO;
 import dev.panamann.models.Model;
 import dev.panamann.ops.Backends;
 import dev.panamann.ops.Ops;
@@ -133,7 +132,7 @@ final class Worker extends AbstractFunction1<scala.collection.Iterator<Example>,
                     TcpCollective.Algorithm.AUTO);
             listener = null;
             // one starting point: rank 0's parameters and buffers everywhere
-            for (Tensor t : ModelIO.state(model).values()) collective.broadcast(t.segment(), 0);
+            for (Tensor t : model.stateDict().values()) collective.broadcast(t.segment(), 0);
             List<Rng> gens = model.generators();
             for (int g = 0; g < gens.size(); g++) {
                 if (rank > 0) gens.get(g).setState(new Rng(SparkTrainer.rankSeed(gens.get(g).nextLong(), rank)).getState());
@@ -189,7 +188,7 @@ final class Worker extends AbstractFunction1<scala.collection.Iterator<Example>,
 
     static LinkedHashMap<String, float[]> snapshot(Model model) {
         LinkedHashMap<String, float[]> m = new LinkedHashMap<>();
-        for (Map.Entry<String, Tensor> e : ModelIO.state(model).entrySet()) {
+        for (Map.Entry<String, Tensor> e : model.stateDict().entrySet()) {
             float[] v = new float[e.getValue().sizeInt()];
             MemorySegment.copy(e.getValue().segment(), F, 0, v, 0, v.length);
             m.put(e.getKey(), v);

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panamann.data.Batcher;
 import dev.panamann.data.Dataset;
-import dev.panamann.io.ModelIO;
 import dev.panamann.models.Model;
 import dev.panamann.models.ThreeLayerConvNet;
 import dev.panamann.models.TwoLayerNet;
@@ -233,7 +232,7 @@ class SparkTrainerTest {
         try (Model m = twoLayer().create(Backends.get())) {
             r.loadInto(m);
             float[] w1 = r.bestState().get("W1");
-            assertEquals(w1[3], ModelIO.state(m).get("W1").getFlat(3));
+            assertEquals(w1[3], m.stateDict().get("W1").getFlat(3));
         }
         assertTrue(r.shardSize() >= 15 && r.shardSize() <= 20, "shard of " + r.shardSize());
     }
