@@ -318,8 +318,8 @@ public final class Tensor implements AutoCloseable {
                 n = Long.MAX_VALUE;
             }
             if (n > MAX_ELEMENTS) {
-                throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has more than "
-                        + MAX_ELEMENTS + " elements: too large for a tensor");
+                throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has too many elements for a tensor"
+                        + " (more than " + MAX_ELEMENTS + ")");
             }
         }
         return n;
