@@ -284,7 +284,9 @@ public final class Dnnl {
 
         /** Runs the primitive on the plan's stream. */
         void run() {
-            check(dnnl_h.dnnl_primitive_execute(primitive, plan.ops.stream(), nargs, args), "dnnl_primitive_execute (" + name + ")");
+            int status = dnnl_h.dnnl_primitive_execute(primitive, plan.ops.stream(), nargs, args);
+            // the message is built only on failure: a step runs this a dozen times and allocates nothing
+            if (status != dnnl_h.dnnl_success()) check(status, "dnnl_primitive_execute (" + name + ")");
         }
 
         /** The implementation oneDNN chose, e.g. {@code jit:avx2}. */
