@@ -1,5 +1,7 @@
 package dev.panamann.optim;
 
+import dev.panamann.tensor.Param;
+import dev.panamann.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -44,6 +46,18 @@ public final class Adam extends Optimizer {
         this.beta2 = unitInterval("adam", "beta2", beta2);
         this.eps = (float) positive("adam", "epsilon", epsilon);
     }
+
+    /**
+     * The first moment {@code m} of {@code p}: a live view of its shape (zeros before the first
+     * step); write into it to set it. Do not close it.
+     */
+    public Tensor firstMoment(Param p) { return state(p, 0); }
+
+    /**
+     * The second moment {@code v} of {@code p}: a live view of its shape (zeros before the
+     * first step); write into it to set it. Do not close it.
+     */
+    public Tensor secondMoment(Param p) { return state(p, 1); }
 
     @Override
     public Map<String, Double> hyperparameters() {

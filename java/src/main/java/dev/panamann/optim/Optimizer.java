@@ -29,8 +29,10 @@ import java.util.Map;
  * classic weight decay.
  *
  * <p>The learning rate can be changed between steps ({@link #setLearningRate}), which is how
- * the solver decays it per epoch. {@link #exportState()} / {@link #importState} move the
- * whole state into and out of a checkpoint. Close the optimizer to free its state.
+ * the solver's schedule sets it per epoch. {@link #stateDict()} / {@link #loadStateDict} give
+ * and take the whole state (a checkpoint stores it); the rules have typed accessors of their
+ * state ({@link Adam#firstMoment}, {@link MomentumOptimizer#velocity}, {@link RmsProp#cache},
+ * {@link #steps} / {@link #setSteps}). Close the optimizer to free its state.
  */
 public abstract class Optimizer implements AutoCloseable {
     /** Float access used by the update loops (tensors may be views at any float offset). */
@@ -309,86 +311,137 @@ public abstract class Optimizer implements AutoCloseable {
     }
 
     /**
-     * The optimizer's whole state, for a checkpoint.
+     * Sets the number of steps taken for {@code p} (Adam's bias correction counts from it),
+     * allocating its state (zeros) if it has none yet.
      *
-     * <p>{@code tensors} maps {@code "<param name>/<slot>"} to views of the state tensors
-     * (valid until the next step or {@link #close()}; do not close them); {@code scalars} holds
-     * {@code "rule"}, {@code "learning_rate"} and {@code "<param name>/t"} (steps taken).
-     * Doubles are written so that parsing them back gives the same bits.
+     * @param p     the parameter
+     * @param steps &gt;= 0
      */
-    public final State exportState() {
-        checkOpen();
-        Map<String, Tensor> tensors = new LinkedHashMap<>();
-        Map<String, String> scalars = new LinkedHashMap<>();
-        scalars.put("rule", rule);
-        scalars.put("learning_rate", Double.toString(learningRate));
-        for (Param p : order) {
-            Slots s = state.get(p);
-            for (int i = 0; i < slotNames.length; i++) tensors.put(p.name() + "/" + slotNames[i], view(s.tensors[i]));
-            scalars.put(p.name() + "/t", Long.toString(s.t));
-        }
-        return new State(tensors, scalars);
+    public final void setSteps(Param p, long steps) {
+        if (steps < 0) throw new IllegalArgumentException(rule + ": step count must be >= 0, got " + steps);
+        slots(p).t = steps;
     }
 
     /**
-     * Restores a state written by {@link #exportState()} of an optimizer of the same rule.
-     * Everything is checked first (rule, one entry per parameter and slot, shapes, step
-     * counts); on any mismatch an {@link IllegalArgumentException} names it and this optimizer
-     * is left unchanged.
+     * One state tensor of a parameter as a live view (do not close it; write into it to set
+     * the state), allocated (zeros) if the parameter has no state yet. The typed accessors of
+     * the rules ({@link Adam#firstMoment}, {@link MomentumOptimizer#velocity}, {@link RmsProp#cache})
+     * call this.
      *
-     * @param params the parameters, matched to the state by {@link Param#name()}
-     * @param saved  tensors and scalars as {@link #exportState()} produced them
+     * @param p    the parameter
+     * @param slot index in {@link #slotNames()}
      */
-    public final void importState(List<Param> params, State saved) {
+    protected final Tensor state(Param p, int slot) {
+        return view(slots(p).tensors[slot]);
+    }
+
+    /**
+     * The state of one parameter.
+     *
+     * @param param name of the parameter ({@link Param#name()})
+     * @param steps updates taken, &gt;= 0
+     * @param slots the state tensors in {@link #slotNames()} order, each of the parameter's shape
+     */
+    public record ParamState(String param, long steps, List<Tensor> slots) {
+        public ParamState {
+            if (param == null) throw new IllegalArgumentException("param name is null");
+            if (steps < 0) throw new IllegalArgumentException("param '" + param + "': negative step count " + steps);
+            slots = List.copyOf(slots);
+        }
+    }
+
+    /**
+     * An optimizer's whole state, as {@link #stateDict()} gives it and {@link #loadStateDict}
+     * takes it.
+     *
+     * @param rule         the rule's name
+     * @param learningRate the current learning rate
+     * @param slotNames    names of the per-parameter state tensors
+     * @param params       the state of each parameter, in the order they were first stepped
+     */
+    public record StateDict(String rule, double learningRate, List<String> slotNames, List<ParamState> params) {
+        public StateDict {
+            slotNames = List.copyOf(slotNames);
+            params = List.copyOf(params);
+        }
+    }
+
+    /**
+     * The optimizer's whole state: rule, learning rate and each parameter's step count and
+     * state tensors, as views (valid until {@link #reset()} or {@link #close()}; do not close
+     * them; they change with the following steps).
+     */
+    public final StateDict stateDict() {
         checkOpen();
-        String savedRule = saved.scalars().get("rule");
-        if (!rule.equals(savedRule)) {
-            throw new IllegalArgumentException("optimizer state was saved by rule '" + savedRule + "' but this optimizer is '"
+        List<ParamState> ps = new ArrayList<>(order.size());
+        for (Param p : order) {
+            Slots s = state.get(p);
+            List<Tensor> views = new ArrayList<>(slotNames.length);
+            for (Tensor t : s.tensors) views.add(view(t));
+            ps.add(new ParamState(p.name(), s.t, views));
+        }
+        return new StateDict(rule, learningRate, List.of(slotNames), ps);
+    }
+
+    /**
+     * Restores a state of an optimizer of the same rule (from {@link #stateDict()}, or read from
+     * a checkpoint) for the given parameters, copying the tensors. Everything is checked first
+     * (rule, slot names, learning rate, exactly one entry per parameter, slot shapes); on any
+     * mismatch an {@link IllegalArgumentException} names it and this optimizer is left
+     * unchanged.
+     *
+     * @param params the parameters, matched to the saved states by {@link Param#name()}
+     * @param saved  the state to load
+     */
+    public final void loadStateDict(List<Param> params, StateDict saved) {
+        checkOpen();
+        if (!rule.equals(saved.rule())) {
+            throw new IllegalArgumentException("optimizer state was saved by rule '" + saved.rule() + "' but this optimizer is '"
                     + rule + "'");
         }
-        double lr = parseDouble(saved.scalars(), "learning_rate");
+        if (!saved.slotNames().equals(List.of(slotNames))) {
+            throw new IllegalArgumentException("optimizer state has slots " + saved.slotNames() + " but " + rule + " has "
+                    + List.of(slotNames));
+        }
+        double lr = saved.learningRate();
         if (!(lr > 0) || !Double.isFinite(lr)) throw new IllegalArgumentException("optimizer state: bad learning_rate " + lr);
         Map<String, Param> byName = new LinkedHashMap<>();
         for (Param p : params) {
             if (byName.put(p.name(), p) != null) throw new IllegalArgumentException("two params named '" + p.name() + "'");
         }
-        for (String key : saved.tensors().keySet()) {
-            int cut = key.lastIndexOf('/');
-            String name = cut < 0 ? key : key.substring(0, cut);
-            if (!byName.containsKey(name)) {
-                throw new IllegalArgumentException("optimizer state has entry '" + key + "' but there is no param named '"
-                        + name + "'");
+        Map<String, ParamState> savedByName = new LinkedHashMap<>();
+        for (ParamState ps : saved.params()) {
+            if (!byName.containsKey(ps.param())) {
+                throw new IllegalArgumentException("optimizer state has an entry for '" + ps.param()
+                        + "' but there is no param of that name (params " + byName.keySet() + ")");
+            }
+            if (savedByName.put(ps.param(), ps) != null) {
+                throw new IllegalArgumentException("optimizer state has two entries for '" + ps.param() + "'");
             }
         }
-        long[] steps = new long[params.size()];
-        for (int i = 0; i < params.size(); i++) {
-            Param p = params.get(i);
-            for (String slot : slotNames) {
-                String key = p.name() + "/" + slot;
-                Tensor t = saved.tensors().get(key);
-                if (t == null) throw new IllegalArgumentException("optimizer state: missing '" + key + "' for param " + p);
-                if (!t.sameShape(p.value())) {
-                    throw new IllegalArgumentException("optimizer state: '" + key + "' has shape " + t.shapeString()
-                            + " but param '" + p.name() + "' has shape " + p.value().shapeString());
+        for (Param p : params) {
+            ParamState ps = savedByName.get(p.name());
+            if (ps == null) throw new IllegalArgumentException("optimizer state: missing the state of param " + p);
+            if (ps.slots().size() != slotNames.length) {
+                throw new IllegalArgumentException("optimizer state of '" + p.name() + "' has " + ps.slots().size()
+                        + " slot tensors but " + rule + " has " + slotNames.length + " " + List.of(slotNames));
+            }
+            for (int j = 0; j < slotNames.length; j++) {
+                Tensor t = ps.slots().get(j);
+                if (t == null || !t.sameShape(p.value())) {
+                    throw new IllegalArgumentException("optimizer state: '" + p.name() + "/" + slotNames[j] + "' has shape "
+                            + (t == null ? "null" : t.shapeString()) + " but param '" + p.name() + "' has shape "
+                            + p.value().shapeString());
                 }
             }
-            String tKey = p.name() + "/t";
-            if (!saved.scalars().containsKey(tKey)) throw new IllegalArgumentException("optimizer state: missing '" + tKey + "'");
-            try {
-                steps[i] = Long.parseLong(saved.scalars().get(tKey));
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("optimizer state: '" + tKey + "' is not a step count: "
-                        + saved.scalars().get(tKey), e);
-            }
-            if (steps[i] < 0) throw new IllegalArgumentException("optimizer state: negative step count for '" + tKey + "'");
         }
         // all checked: copy
         learningRate = lr;
-        for (int i = 0; i < params.size(); i++) {
-            Param p = params.get(i);
+        for (Param p : params) {
+            ParamState ps = savedByName.get(p.name());
             Slots s = slots(p);
-            for (int j = 0; j < slotNames.length; j++) s.tensors[j].copyFrom(saved.tensors().get(p.name() + "/" + slotNames[j]));
-            s.t = steps[i];
+            for (int j = 0; j < slotNames.length; j++) s.tensors[j].copyFrom(ps.slots().get(j));
+            s.t = ps.steps();
         }
     }
 
@@ -411,9 +464,6 @@ public abstract class Optimizer implements AutoCloseable {
         return rule + "(learning_rate=" + learningRate + (hyperparameters().isEmpty() ? "" : ", " + hyperparameters()
                 .toString().replaceAll("[{}]", "")) + ")";
     }
-
-    /** Tensors and scalars of an optimizer's state; see {@link #exportState()}. */
-    public record State(Map<String, Tensor> tensors, Map<String, String> scalars) {}
 
     // ------------------------------------------------------------------ helpers
 
@@ -445,16 +495,6 @@ public abstract class Optimizer implements AutoCloseable {
     }
 
     private static Tensor view(Tensor t) { return t.reshape(t.shape()); }
-
-    private static double parseDouble(Map<String, String> m, String key) {
-        String v = m.get(key);
-        if (v == null) throw new IllegalArgumentException("optimizer state: missing '" + key + "'");
-        try {
-            return Double.parseDouble(v);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("optimizer state: '" + key + "' is not a number: " + v, e);
-        }
-    }
 
     /** Checks {@code 0 <= value < 1}, as momentum, decay rates and betas must be. */
     static double unitInterval(String rule, String name, double value) {

@@ -1,5 +1,7 @@
 package dev.panamann.optim;
 
+import dev.panamann.tensor.Param;
+import dev.panamann.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -35,6 +37,12 @@ public final class RmsProp extends Optimizer {
         this.decay = (float) unitInterval("rmsprop", "decay_rate", decayRate);
         this.eps = (float) positive("rmsprop", "epsilon", epsilon);
     }
+
+    /**
+     * The running average of squared gradients of {@code p}: a live view of its shape (zeros
+     * before the first step); write into it to set it. Do not close it.
+     */
+    public Tensor cache(Param p) { return state(p, 0); }
 
     @Override
     public Map<String, Double> hyperparameters() {

@@ -333,7 +333,5 @@ public final class Dnnl {
         void out() {
             if (reorder != null) reorder.run();
         }
-
-        boolean reorders() { return reorder != null; }
     }
 }

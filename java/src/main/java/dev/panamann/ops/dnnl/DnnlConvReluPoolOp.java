@@ -45,7 +45,7 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
 
     DnnlConvReluPoolOp(NativeOps ops, ConvGeometry g, int poolKernel, int poolStride) {
         this.g = g;
-        this.p = new PoolGeometry(g.n(), g.f(), g.outH(), g.outW(), poolKernel, poolStride);
+        this.p = PoolGeometry.over(g, poolKernel, poolStride);
         this.plan = new Dnnl.Plan(ops, "conv-relu-pool " + g + ", pool " + poolKernel + "/" + poolStride);
         try {
             int any = dnnl_h.dnnl_format_tag_any();
