@@ -22,6 +22,8 @@ module dev.panamann {
     requires org.apache.commons.compress;
     requires org.jfree.jfreechart;
 
+    // Every library package is exported, except the generated bindings; ModuleInfoTest checks
+    // that a new package is listed here.
     exports dev.panamann.tensor;
     exports dev.panamann.ops;
     exports dev.panamann.ops.dnnl;

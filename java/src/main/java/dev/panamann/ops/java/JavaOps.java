@@ -26,7 +26,8 @@ public final class JavaOps implements Ops {
 
     private int threads;
     private ForkJoinPool pool;
-    private float[] packB = new float[0];
+    /** op(B) packed per calling thread, so that callers on different threads do not share it. */
+    private final ThreadLocal<float[][]> packB = ThreadLocal.withInitial(() -> new float[1][0]);
     private final ThreadLocal<float[][]> scratch = ThreadLocal.withInitial(() -> new float[3][0]);
 
     public JavaOps() {
@@ -80,14 +81,20 @@ public final class JavaOps implements Ops {
         void run(int from, int to);
     }
 
-    /** Not thread-safe: one caller at a time (the threads it starts itself are fine). */
+    /** Safe to call from several threads at once: each caller packs into its own arrays. */
     @Override
     public void gemm(boolean transA, boolean transB, int m, int n, int k,
                      float alpha, MemorySegment a, MemorySegment b, float beta, MemorySegment c) {
+        Ops.checkGemmSegments(m, n, k, a, b, c);
         if (m == 0 || n == 0) return;
+        if ((long) k * n > Integer.MAX_VALUE - 8 || (long) m * Math.max(k, n) > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("gemm: m=" + m + ", n=" + n + ", k=" + k
+                    + " is too large for the Java backend (its packed blocks are Java arrays)");
+        }
         // Pack op(B) as a row-major (k, n) array once; rows of op(A) are packed per task.
-        if (packB.length < k * n) packB = new float[k * n];
-        float[] bp = packB;
+        float[][] pack = packB.get();
+        if (pack[0].length < k * n) pack[0] = new float[k * n];
+        float[] bp = pack[0];
         if (transB) {
             for (int j = 0; j < n; j++) {
                 for (int p = 0; p < k; p++) bp[p * n + j] = b.getAtIndex(F, (long) j * k + p);
