@@ -16,14 +16,16 @@ import java.util.concurrent.RecursiveAction;
  * The pure-Java backend: plain loops, no native code. It is the fallback where OpenBLAS or
  * oneDNN are missing and the baseline every speed claim is measured against, so it is a
  * competent one: matrices are packed into reused heap arrays, multiplied in cache-sized
- * blocks with an inner loop the JIT vectorizes, and split by rows over {@link #threads()}
- * threads.
+ * blocks by a {@link GemmKernel}, and split by rows over {@link #threads()} threads.
+ *
+ * <p>The kernel is register-blocked on the Vector API when the JVM runs with
+ * {@code --add-modules jdk.incubator.vector} (several times faster on the conv net), and plain
+ * loops the JIT auto-vectorizes otherwise; {@code panamann.java.vector=auto|on|off} (or
+ * {@code PANAMANN_JAVA_VECTOR}) chooses, see {@link GemmKernel}.
  */
 public final class JavaOps implements Ops {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
-    /** Block sizes: a KB x NB block of B (64 KiB) stays in L2 while rows of A stream by. */
-    private static final int KB = 128, NB = 256;
-
+    private final GemmKernel kernel;
     private int threads;
     private ForkJoinPool pool;
     private float[] packB = new float[0];
@@ -33,9 +35,19 @@ public final class JavaOps implements Ops {
         this(Runtime.getRuntime().availableProcessors());
     }
 
+    /** A backend on {@code threads} threads with the kernel the settings ask for ({@link GemmKernel#fromSettings()}). */
     public JavaOps(int threads) {
+        this(threads, GemmKernel.fromSettings());
+    }
+
+    /** A backend on {@code threads} threads with the given gemm kernel. */
+    public JavaOps(int threads, GemmKernel kernel) {
+        this.kernel = java.util.Objects.requireNonNull(kernel, "kernel");
         setThreads(threads);
     }
+
+    /** The gemm kernel in use. */
+    public GemmKernel kernel() { return kernel; }
 
     @Override
     public String name() { return "java"; }
@@ -114,21 +126,7 @@ public final class JavaOps implements Ops {
             MemorySegment.copy(a, F, (long) from * k * Float.BYTES, ap, 0, rows * k);
         }
         java.util.Arrays.fill(cp, 0, rows * n, 0f);
-        for (int j0 = 0; j0 < n; j0 += NB) {
-            int j1 = Math.min(n, j0 + NB);
-            for (int p0 = 0; p0 < k; p0 += KB) {
-                int p1 = Math.min(k, p0 + KB);
-                for (int i = 0; i < rows; i++) {
-                    int ci = i * n, ai = i * k;
-                    for (int p = p0; p < p1; p++) {
-                        float av = ap[ai + p];
-                        if (av == 0f) continue;
-                        int bi = p * n;
-                        for (int j = j0; j < j1; j++) cp[ci + j] += av * bp[bi + j];
-                    }
-                }
-            }
-        }
+        kernel.multiplyAdd(ap, bp, cp, rows, n, k);
         long base = (long) from * n;
         if (beta == 0f) {
             for (int i = 0; i < rows * n; i++) c.setAtIndex(F, base + i, alpha * cp[i]);
@@ -153,5 +151,5 @@ public final class JavaOps implements Ops {
     }
 
     @Override
-    public String toString() { return "JavaOps(threads=" + threads + ")"; }
+    public String toString() { return "JavaOps(threads=" + threads + ", gemm " + kernel.name() + ")"; }
 }
