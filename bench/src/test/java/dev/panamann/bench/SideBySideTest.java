@@ -35,7 +35,7 @@ class SideBySideTest {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         List<SideBySide.Result> results;
         try (Ops ops = Backends.create("auto"); PrintStream out = new PrintStream(buf, true, StandardCharsets.UTF_8)) {
-            results = SideBySide.run(ops, dir, SideBySide.CASES, 256, 1, 1, out);
+            results = SideBySide.run(ops, dir, SideBySide.CASES, 256, 0, 1, out);
         }
         assertEquals(SideBySide.CASES.size(), results.size());
         String[] lines = buf.toString(StandardCharsets.UTF_8).strip().split("\n");

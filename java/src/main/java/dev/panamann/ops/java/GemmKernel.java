@@ -32,6 +32,29 @@ public interface GemmKernel {
      */
     void multiplyAdd(float[] a, float[] b, float[] c, int rows, int n, int k);
 
+    /**
+     * Adds {@code a * bt^T} to {@code c}, with b given transposed (each column of b a row of
+     * {@code bt}, contiguous): dot products along k. Kernels that are not faster this way say so
+     * in {@link #dotProductsFaster()} and are handed b already transposed instead.
+     *
+     * @param a    (rows, k), row-major
+     * @param bt   (n, k), row-major: b^T
+     * @param c    (rows, n), row-major; accumulated into
+     */
+    default void multiplyAddTransposed(float[] a, float[] bt, float[] c, int rows, int n, int k) {
+        float[] b = new float[k * n];
+        for (int j = 0; j < n; j++) {
+            for (int p = 0; p < k; p++) b[p * n + j] = bt[j * k + p];
+        }
+        multiplyAdd(a, b, c, rows, n, k);
+    }
+
+    /**
+     * Whether {@link #multiplyAddTransposed} beats transposing b and calling
+     * {@link #multiplyAdd} for this inner dimension (long dot products amortize the reductions).
+     */
+    default boolean dotProductsFaster(int k) { return false; }
+
     /** "vector" or "scalar", and for the Vector API its vector width, e.g. "vector (16 floats)". */
     String name();
 

@@ -97,20 +97,24 @@ public final class JavaOps implements Ops {
     public void gemm(boolean transA, boolean transB, int m, int n, int k,
                      float alpha, MemorySegment a, MemorySegment b, float beta, MemorySegment c) {
         if (m == 0 || n == 0) return;
-        // Pack op(B) as a row-major (k, n) array once; rows of op(A) are packed per task.
+        // Pack op(B) once: as b^T rows (n, k) when the kernel does dot products faster at this k,
+        // else as a row-major (k, n) array; rows of op(A) are packed per task.
         if (packB.length < k * n) packB = new float[k * n];
         float[] bp = packB;
-        if (transB) {
+        boolean dots = transB && kernel.dotProductsFaster(k);
+        if (dots) {
+            MemorySegment.copy(b, F, 0, bp, 0, k * n);
+        } else if (transB) {
             for (int j = 0; j < n; j++) {
                 for (int p = 0; p < k; p++) bp[p * n + j] = b.getAtIndex(F, (long) j * k + p);
             }
         } else {
             MemorySegment.copy(b, F, 0, bp, 0, k * n);
         }
-        parallelFor(m, (long) n * k, (from, to) -> gemmRows(transA, m, n, k, alpha, a, bp, beta, c, from, to));
+        parallelFor(m, (long) n * k, (from, to) -> gemmRows(transA, dots, m, n, k, alpha, a, bp, beta, c, from, to));
     }
 
-    private void gemmRows(boolean transA, int m, int n, int k, float alpha, MemorySegment a, float[] bp,
+    private void gemmRows(boolean transA, boolean dots, int m, int n, int k, float alpha, MemorySegment a, float[] bp,
                           float beta, MemorySegment c, int from, int to) {
         int rows = to - from;
         float[][] s = scratch.get();
@@ -126,7 +130,8 @@ public final class JavaOps implements Ops {
             MemorySegment.copy(a, F, (long) from * k * Float.BYTES, ap, 0, rows * k);
         }
         java.util.Arrays.fill(cp, 0, rows * n, 0f);
-        kernel.multiplyAdd(ap, bp, cp, rows, n, k);
+        if (dots) kernel.multiplyAddTransposed(ap, bp, cp, rows, n, k);
+        else kernel.multiplyAdd(ap, bp, cp, rows, n, k);
         long base = (long) from * n;
         if (beta == 0f) {
             for (int i = 0; i < rows * n; i++) c.setAtIndex(F, base + i, alpha * cp[i]);

@@ -1,6 +1,7 @@
 package dev.panamann.ops.java;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -12,6 +13,10 @@ import jdk.incubator.vector.VectorSpecies;
  * step loads two vectors of b, broadcasts four values of a and does eight fused multiply-adds,
  * where the scalar loop loads and stores c once per multiply-add. Edges fall back to one-vector
  * tiles and then to scalar loops.
+ *
+ * <p>With b transposed and a long inner dimension (the convolution's weight gradient, k = the
+ * output pixels), {@link #multiplyAddTransposed} computes 4 x 2 dot products at a time along
+ * contiguous rows instead of transposing b first.
  */
 final class VectorGemmKernel implements GemmKernel {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -85,6 +90,78 @@ final class VectorGemmKernel implements GemmKernel {
         if (j < j1) {
             for (int r = 0; r < 4; r++) scalar(a, b, c, i + r, n, k, j, j1, p0, p1);
         }
+    }
+
+    @Override
+    public boolean dotProductsFaster(int k) { return k >= 16 * L; }
+
+    /** Blocks of the dot products: 4 rows of a and 2 of bt, DB floats each, stay in L1. */
+    private static final int DB = 512;
+
+    @Override
+    public void multiplyAddTransposed(float[] a, float[] bt, float[] c, int rows, int n, int k) {
+        for (int p0 = 0; p0 < k; p0 += DB) {
+            int p1 = Math.min(k, p0 + DB);
+            int pv = p0 + (p1 - p0) / L * L;
+            int i = 0;
+            for (; i + 4 <= rows; i += 4) {
+                int j = 0;
+                for (; j + 2 <= n; j += 2) dot4x2(a, bt, c, i, j, n, k, p0, pv, p1);
+                if (j < n) for (int r = 0; r < 4; r++) dot1(a, bt, c, i + r, j, n, k, p0, pv, p1);
+            }
+            for (; i < rows; i++) {
+                for (int j = 0; j < n; j++) dot1(a, bt, c, i, j, n, k, p0, pv, p1);
+            }
+        }
+    }
+
+    /** c[i..i+3][j..j+1] += dot products over [p0, p1); vectors over [p0, pv), scalars after. */
+    private static void dot4x2(float[] a, float[] bt, float[] c, int i, int j, int n, int k, int p0, int pv, int p1) {
+        int a0 = i * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k, b0 = j * k, b1 = b0 + k;
+        FloatVector s00 = FloatVector.zero(S), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
+        for (int p = p0; p < pv; p += L) {
+            FloatVector y0 = FloatVector.fromArray(S, bt, b0 + p), y1 = FloatVector.fromArray(S, bt, b1 + p);
+            FloatVector x = FloatVector.fromArray(S, a, a0 + p);
+            s00 = x.fma(y0, s00);
+            s01 = x.fma(y1, s01);
+            x = FloatVector.fromArray(S, a, a1 + p);
+            s10 = x.fma(y0, s10);
+            s11 = x.fma(y1, s11);
+            x = FloatVector.fromArray(S, a, a2 + p);
+            s20 = x.fma(y0, s20);
+            s21 = x.fma(y1, s21);
+            x = FloatVector.fromArray(S, a, a3 + p);
+            s30 = x.fma(y0, s30);
+            s31 = x.fma(y1, s31);
+        }
+        float[] t = {s00.reduceLanes(VectorOperators.ADD), s01.reduceLanes(VectorOperators.ADD),
+            s10.reduceLanes(VectorOperators.ADD), s11.reduceLanes(VectorOperators.ADD),
+            s20.reduceLanes(VectorOperators.ADD), s21.reduceLanes(VectorOperators.ADD),
+            s30.reduceLanes(VectorOperators.ADD), s31.reduceLanes(VectorOperators.ADD)};
+        for (int p = pv; p < p1; p++) {
+            float y0 = bt[b0 + p], y1 = bt[b1 + p];
+            t[0] += a[a0 + p] * y0;
+            t[1] += a[a0 + p] * y1;
+            t[2] += a[a1 + p] * y0;
+            t[3] += a[a1 + p] * y1;
+            t[4] += a[a2 + p] * y0;
+            t[5] += a[a2 + p] * y1;
+            t[6] += a[a3 + p] * y0;
+            t[7] += a[a3 + p] * y1;
+        }
+        for (int r = 0; r < 4; r++) {
+            c[(i + r) * n + j] += t[2 * r];
+            c[(i + r) * n + j + 1] += t[2 * r + 1];
+        }
+    }
+
+    private static void dot1(float[] a, float[] bt, float[] c, int i, int j, int n, int k, int p0, int pv, int p1) {
+        int ai = i * k, bj = j * k;
+        FloatVector s = FloatVector.zero(S);
+        for (int p = p0; p < pv; p += L) s = FloatVector.fromArray(S, a, ai + p).fma(FloatVector.fromArray(S, bt, bj + p), s);
+        float t = s.reduceLanes(VectorOperators.ADD);
+        for (int p = pv; p < p1; p++) t += a[ai + p] * bt[bj + p];
+        c[i * n + j] += t;
     }
 
     /** Row i of c, columns [j0, j1), summing over p in [p0, p1). */

@@ -43,17 +43,27 @@ class GemmKernelTest {
     void kernelsMatchTheReferenceOnEdgeShapes() {
         GemmKernel v = vector(), s = ScalarGemmKernel.INSTANCE;
         // rows around the 4-row tile, n around one and two vectors (8 and 16 floats) and the column block
-        int[] rowsList = {1, 3, 4, 5, 9};
-        int[] nList = {1, 7, 8, 15, 16, 17, 31, 32, 33, 47, 129, 300};
-        int[] kList = {1, 2, 37, 257, 300};
+        // (and k past the dot-product block of 512 and the threshold of the transposed path)
+        int[][] shapes = new int[0][];
+        for (int rows : new int[] {1, 3, 4, 5, 9}) {
+            for (int n : new int[] {1, 2, 7, 8, 15, 16, 17, 31, 32, 33, 129, 300}) {
+                for (int k : new int[] {1, 37, 300}) shapes = append(shapes, new int[] {rows, n, k});
+            }
+        }
+        for (int[] extra : new int[][] {{5, 33, 257}, {4, 3, 1100}, {9, 17, 1100}, {1, 1, 1025}}) shapes = append(shapes, extra);
         Rng rng = new Rng(5);
-        for (int rows : rowsList) {
-            for (int n : nList) {
-                for (int k : kList) {
+        for (int[] shape : shapes) {
+            int rows = shape[0], n = shape[1], k = shape[2];
+            {
+                {
                     float[] a = random(rng, rows * k), b = random(rng, k * n), c0 = random(rng, rows * n);
-                    float[] cv = c0.clone(), cs = c0.clone();
+                    float[] bt = new float[n * k];
+                    for (int p = 0; p < k; p++) for (int j = 0; j < n; j++) bt[j * k + p] = b[p * n + j];
+                    float[] cv = c0.clone(), cs = c0.clone(), cvt = c0.clone(), cst = c0.clone();
                     v.multiplyAdd(a, b, cv, rows, n, k);
                     s.multiplyAdd(a, b, cs, rows, n, k);
+                    v.multiplyAddTransposed(a, bt, cvt, rows, n, k);
+                    s.multiplyAddTransposed(a, bt, cst, rows, n, k);
                     for (int i = 0; i < rows; i++) {
                         for (int j = 0; j < n; j++) {
                             double ref = c0[i * n + j];
@@ -62,6 +72,8 @@ class GemmKernelTest {
                             String where = rows + "x" + n + "x" + k + " at (" + i + ", " + j + ")";
                             assertEquals(ref, cv[i * n + j], tol, "vector " + where);
                             assertEquals(ref, cs[i * n + j], tol, "scalar " + where);
+                            assertEquals(ref, cvt[i * n + j], tol, "vector, b transposed " + where);
+                            assertEquals(ref, cst[i * n + j], tol, "scalar, b transposed " + where);
                         }
                     }
                 }
@@ -107,7 +119,7 @@ class GemmKernelTest {
 
     @Test
     void vectorConvMatchesScalarAndNative() {
-        ConvGeometry g = new ConvGeometry(3, 3, 32, 32, 32, 7, 7, 1, 3);
+        ConvGeometry g = new ConvGeometry(2, 3, 16, 16, 32, 7, 7, 1, 3);
         Ops nat = Backs.nativeOps();
         try (JavaOps jv = new JavaOps(2, vector()); JavaOps js = new JavaOps(2, ScalarGemmKernel.INSTANCE)) {
             Rng rng = new Rng(3);
@@ -135,6 +147,12 @@ class GemmKernelTest {
             op.backward(x, w, dout, dx, dw, db);
             return new float[][] {out.toArray(), dx.toArray(), dw.toArray(), db.toArray()};
         }
+    }
+
+    static int[][] append(int[][] list, int[] item) {
+        int[][] l = java.util.Arrays.copyOf(list, list.length + 1);
+        l[list.length] = item;
+        return l;
     }
 
     static float[] random(Rng rng, int n) {
