@@ -2,7 +2,8 @@
 # Installs what panama-nn needs on a fresh Debian machine and exports JAVA_HOME.
 # Source it (". .ci/setup.sh") or run it; safe to repeat: it installs only what is missing.
 #   - OpenBLAS (Debian's OpenMP build) and oneDNN 2.x from apt
-#   - a JDK 23+ (the newest one under /usr/lib/jvm; temurin-25 on the project's machines)
+#   - a JDK 22+ (JAVA_HOME if it is one, else the newest under /usr/lib/jvm; temurin-25 on the
+#     project's machines)
 #   - Maven (apt) if missing
 set -euo pipefail
 
@@ -19,17 +20,17 @@ fi
 
 # A JDK with the final FFM API: JAVA_HOME if it is new enough, else the newest under /usr/lib/jvm.
 jdk_major() { "$1/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p'; }
-if [ -z "${JAVA_HOME:-}" ] || [ ! -x "$JAVA_HOME/bin/java" ] || [ "$(jdk_major "$JAVA_HOME")" -lt 23 ]; then
+if [ -z "${JAVA_HOME:-}" ] || [ ! -x "$JAVA_HOME/bin/java" ] || [ "$(jdk_major "$JAVA_HOME")" -lt 22 ]; then
   JAVA_HOME=""
   best=0
   for d in /usr/lib/jvm/*/; do
     d=${d%/}
     [ -x "$d/bin/javac" ] || continue
     v=$(jdk_major "$d"); v=${v:-0}
-    if [ "$v" -ge 23 ] && [ "$v" -gt "$best" ]; then best=$v; JAVA_HOME=$d; fi
+    if [ "$v" -ge 22 ] && [ "$v" -gt "$best" ]; then best=$v; JAVA_HOME=$d; fi
   done
   if [ -z "$JAVA_HOME" ]; then
-    echo "panama-nn setup: no JDK 23 or newer under /usr/lib/jvm; install one (e.g. Temurin 25) and set JAVA_HOME" >&2
+    echo "panama-nn setup: no JDK 22 or newer under /usr/lib/jvm; install one (e.g. Temurin 25) and set JAVA_HOME" >&2
     exit 1
   fi
 fi

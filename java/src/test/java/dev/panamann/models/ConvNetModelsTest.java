@@ -17,6 +17,7 @@ import dev.panamann.testutil.Labels;
 import dev.panamann.train.GradAssert;
 import dev.panamann.train.GradientCheck;
 import dev.panamann.train.Solver;
+import dev.panamann.train.TrainingListener;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -173,9 +174,9 @@ class ConvNetModelsTest {
             final float[][] bestMean = new float[1][];
             try (Solver s = new Solver(net, train, val).batchSize(10).numEpochs(4).out(new PrintStream(sink))
                     .verbose(false).seed(2).optimConfig(Map.of("learning_rate", 0.05))
-                    .listener(new Solver.Listener() {
+                    .addListener(new TrainingListener() {
                         @Override
-                        public void onCheck(Solver.Check c) {
+                        public void onCheck(Solver solver, Check c) {
                             if (c.improved()) bestMean[0] = net.buffers().get("running_mean1").toArray();
                         }
                     })) {

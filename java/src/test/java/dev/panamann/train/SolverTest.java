@@ -100,9 +100,9 @@ class SolverTest {
              Solver s = quiet(new Solver(m, train, val)).optimConfig(Map.of("learning_rate", 0.1)).lrDecay(0.5)
                      .batchSize(100).numEpochs(3)) {
             List<Double> lrs = new ArrayList<>();
-            s.listener(new Solver.Listener() {
+            s.addListener(new TrainingListener() {
                 @Override
-                public void onIteration(Solver.Progress p) { lrs.add(s.learningRate()); }
+                public void afterStep(Solver solver, Progress p) { lrs.add(s.learningRate()); }
             });
             s.train();
             assertEquals(List.of(0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025, 0.025, 0.025), lrs);
@@ -171,16 +171,16 @@ class SolverTest {
 
     @Test
     void listenerSeesEveryIterationAndCheck() throws IOException {
-        List<Solver.Progress> its = new ArrayList<>();
-        List<Solver.Check> checks = new ArrayList<>();
+        List<TrainingListener.Progress> its = new ArrayList<>();
+        List<TrainingListener.Check> checks = new ArrayList<>();
         try (ProbeModel m = new ProbeModel(C);
              Solver s = quiet(new Solver(m, train, val)).batchSize(100).numEpochs(3).checkpointName(dir.resolve("ck/run").toString())) {
-            s.listener(new Solver.Listener() {
+            s.addListener(new TrainingListener() {
                 @Override
-                public void onIteration(Solver.Progress p) { its.add(p); }
+                public void afterStep(Solver solver, Progress p) { its.add(p); }
 
                 @Override
-                public void onCheck(Solver.Check c) { checks.add(c); }
+                public void onCheck(Solver solver, Check c) { checks.add(c); }
             });
             s.train();
         }
@@ -190,12 +190,99 @@ class SolverTest {
         assertEquals(0.0, its.get(8).etaSeconds());
         assertTrue(its.get(8).imagesPerSecond() > 0);
         assertEquals(4, checks.size());
-        assertEquals(List.of(0, 1, 2, 3), checks.stream().map(Solver.Check::epoch).toList());
+        assertEquals(List.of(0, 1, 2, 3), checks.stream().map(TrainingListener.Check::epoch).toList());
         assertTrue(checks.get(0).improved());
         for (int e = 0; e <= 3; e++) {
             Path p = dir.resolve("ck/run_epoch_" + e + ".safetensors");
             assertEquals(p, checks.get(e).checkpoint());
             assertTrue(Files.exists(p), p.toString());
+        }
+    }
+
+    /**
+     * The hooks of an iteration run in order, and afterBackward sees this minibatch's gradient
+     * before the optimizer does: halving it there (as an average over two workers would)
+     * halves the SGD steps. ProbeModel's gradient is W, so each step is W *= 1 - lr / 2.
+     */
+    @Test
+    void listenerHooksRunInOrderAndAfterBackwardReachesTheUpdate() throws IOException {
+        List<String> calls = new ArrayList<>();
+        try (ProbeModel m = new ProbeModel(C);
+             Solver s = quiet(new Solver(m, train, val)).optimConfig(Map.of("learning_rate", 0.1)).batchSize(100).numEpochs(1)) {
+            float[] w0 = m.params().get(0).value().toArray();
+            float[][] last = new float[1][];
+            s.addListener(new TrainingListener() {
+                @Override
+                public void onTrainStart(Solver solver) { calls.add("start"); }
+
+                @Override
+                public void beforeStep(Solver solver, int iteration) { calls.add("before " + iteration); }
+
+                @Override
+                public void afterBackward(Solver solver, int iteration, float loss) {
+                    calls.add("backward " + iteration);
+                    Param p = solver.params().get(0);
+                    assertArrayEquals(p.value().toArray(), p.grad().toArray(), "the gradient of this step is there");
+                    for (long i = 0; i < p.grad().size(); i++) p.grad().setFlat(i, p.grad().getFlat(i) * 0.5f);
+                }
+
+                @Override
+                public void afterStep(Solver solver, Progress p) {
+                    calls.add("after " + p.iteration());
+                    last[0] = solver.params().get(0).value().toArray();
+                }
+
+                @Override
+                public void onCheck(Solver solver, Check c) { calls.add("check " + c.epoch()); }
+
+                @Override
+                public void onTrainEnd(Solver solver) { calls.add("end"); }
+            });
+            s.train();
+            assertEquals(List.of("start", "before 0", "backward 0", "after 1", "check 0", "before 1", "backward 1", "after 2",
+                    "before 2", "backward 2", "after 3", "check 1", "end"), calls);
+            float[] w = last[0]; // the model itself ends with the best parameters (here those of the first check)
+            for (int i = 0; i < w.length; i++) {
+                float expected = w0[i];
+                for (int k = 0; k < 3; k++) expected -= 0.1f * (expected * 0.5f);
+                assertEquals(expected, w[i], 1e-6f * Math.abs(w0[i]), "element " + i);
+            }
+        }
+    }
+
+    @Test
+    void onTrainEndRunsWhenTrainingStops() throws IOException {
+        List<String> calls = new ArrayList<>();
+        try (ProbeModel m = new ProbeModel(C); Solver s = quiet(new Solver(m, train, val)).batchSize(100).numEpochs(2)) {
+            s.addListener(new TrainingListener() {
+                @Override
+                public void afterStep(Solver solver, Progress p) {
+                    calls.add("after " + p.iteration());
+                    if (p.iteration() == 2) throw new Stop();
+                }
+
+                @Override
+                public void onTrainEnd(Solver solver) { calls.add("end"); }
+            });
+            assertThrows(Stop.class, s::train);
+            assertEquals(List.of("after 1", "after 2", "end"), calls);
+            assertEquals(2, s.iteration());
+        }
+    }
+
+    @Test
+    void scheduleSetsTheRateAtEveryEpochEnd() throws IOException {
+        try (ProbeModel m = new ProbeModel(C);
+             Solver s = quiet(new Solver(m, train, val)).optimConfig(Map.of("learning_rate", 0.1))
+                     .schedule(dev.panamann.optim.LrSchedule.step(2, 0.5)).batchSize(100).numEpochs(5)) {
+            List<Double> rates = new ArrayList<>();
+            s.addListener(new TrainingListener() {
+                @Override
+                public void onCheck(Solver solver, Check c) { rates.add(c.learningRate()); }
+            });
+            s.train();
+            assertEquals(List.of(0.1, 0.1, 0.05, 0.05, 0.025, 0.025), rates, "first check, then one per epoch");
+            assertThrows(IllegalStateException.class, () -> s.schedule(dev.panamann.optim.LrSchedule.constant()));
         }
     }
 
@@ -266,9 +353,9 @@ class SolverTest {
                 }
                 String ckName = dir.resolve(ops.name() + "-" + rule + "/run").toString();
                 try (TinyNet m = net(ops, 1); Solver s = configured(m, rule, 4, ckName)) {
-                    s.listener(new Solver.Listener() {
+                    s.addListener(new TrainingListener() {
                         @Override
-                        public void onCheck(Solver.Check c) { if (c.epoch() == 2) throw new Stop(); }
+                        public void onCheck(Solver solver, Check c) { if (c.epoch() == 2) throw new Stop(); }
                     });
                     assertThrows(Stop.class, s::train);
                     assertEquals(2, s.epoch(), tag);
@@ -320,9 +407,9 @@ class SolverTest {
         }
         String ckName = dir.resolve("dropout/run").toString();
         try (FullyConnectedNet m = dropoutNet(ops, 1, 0.3f); Solver s = configured(m, 4, ckName)) {
-            s.listener(new Solver.Listener() {
+            s.addListener(new TrainingListener() {
                 @Override
-                public void onCheck(Solver.Check c) { if (c.epoch() == 2) throw new Stop(); }
+                public void onCheck(Solver solver, Check c) { if (c.epoch() == 2) throw new Stop(); }
             });
             assertThrows(Stop.class, s::train);
         }
@@ -386,8 +473,11 @@ class SolverTest {
         }
         Path ck = Path.of(ckName + "_epoch_1.safetensors");
         Function<TinyNet, Solver> base = m -> configured(m, "adam", 3, null);
-        assertResumeFails(m -> configured(m, "rmsprop", 3, null), ck, "update rule 'adam'", "'rmsprop'");
-        assertResumeFails(m -> base.apply(m).batchSize(20), ck, "batch size 40", "20");
+        assertResumeFails(m -> configured(m, "rmsprop", 3, null), ck, "update_rule adam", "update_rule rmsprop");
+        assertResumeFails(m -> base.apply(m).batchSize(20), ck, "batch_size 40", "batch_size 20");
+        assertResumeFails(m -> base.apply(m).lrDecay(0.8), ck, "schedule exponential(gamma=0.9)", "exponential(gamma=0.8)");
+        assertResumeFails(m -> quiet(new Solver(m, train.head(200), val)).updateRule("adam").optimConfig(Map.of("learning_rate", 0.02))
+                .lrDecay(0.9).batchSize(40).seed(7), ck, "num_train 300", "num_train 200");
         try (TinyNet other = new TinyNet(Backs.java(), D, 8, C, 0f, 0.1f, new Rng(1));
              Solver s = configured(other, "adam", 3, null)) {
             float[] w = other.params().get(0).value().toArray();

@@ -4,6 +4,7 @@ import com.google.gson.GsonBuilder;
 import dev.panamann.data.Dataset;
 import dev.panamann.data.Preprocess;
 import dev.panamann.ops.Ops;
+import dev.panamann.train.Evaluation;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -63,11 +64,12 @@ public final class EvaluateCommand implements Callable<Integer> {
                 }
                 if (run.meanImage() != null) Preprocess.subtract(test.x(), run.meanImage());
                 long t0 = System.nanoTime();
-                int[] pred = Workflows.predict(run.model(), test, batchSize);
+                int[] pred = Evaluation.predict(run.model(), test, batchSize);
                 double seconds = (System.nanoTime() - t0) / 1e9;
-                double acc = Workflows.accuracy(pred, test.y());
+                double acc = Evaluation.accuracy(pred, test.y());
                 System.out.println();
-                System.out.print(Workflows.perClassTable(pred, test.y(), d.classNames()));
+                Evaluation.PerClass classes = Evaluation.perClass(pred, test.y(), d.classNames().size());
+                System.out.print(classes.table(d.classNames()));
                 System.out.println();
                 System.out.printf(Locale.ROOT, "test accuracy: %.4f (%d images, %.0f images/s on %s)%n", acc, test.size(),
                         test.size() / seconds, ops.name());
@@ -79,15 +81,8 @@ public final class EvaluateCommand implements Callable<Integer> {
                     m.put("test_acc", acc);
                     m.put("num_test", test.size());
                     Map<String, Double> perClass = new LinkedHashMap<>();
-                    for (int c = 0; c < d.classNames().size(); c++) {
-                        int n = 0, ok = 0;
-                        for (int i = 0; i < pred.length; i++) {
-                            if (test.y()[i] == c) {
-                                n++;
-                                if (pred[i] == c) ok++;
-                            }
-                        }
-                        perClass.put(d.classNames().get(c), n == 0 ? null : (double) ok / n);
+                    for (int c = 0; c < classes.numClasses(); c++) {
+                        perClass.put(d.classNames().get(c), classes.total()[c] == 0 ? null : classes.accuracy(c));
                     }
                     m.put("per_class_acc", perClass);
                     Path f = out.resolve("evaluation.json");

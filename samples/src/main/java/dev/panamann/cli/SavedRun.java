@@ -10,7 +10,7 @@ import dev.panamann.io.SafeTensors;
 import dev.panamann.models.Model;
 import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Tensor;
-import dev.panamann.train.Solver;
+import dev.panamann.train.TrainingState;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -175,7 +175,7 @@ public final class SavedRun {
             model = d.model().build(ops);
             SafeTensors.Header h = SafeTensors.readHeader(w);
             String prefix = "";
-            if (Solver.CHECKPOINT_FORMAT.equals(h.metadata().get("format"))) {
+            if (TrainingState.FORMAT.equals(h.metadata().get("format"))) {
                 prefix = h.entries().keySet().stream().anyMatch(n -> n.startsWith("best/")) ? "best/" : "param/";
             }
             try {

@@ -3,6 +3,7 @@ package dev.panamann.cli;
 import dev.panamann.models.Model;
 import dev.panamann.ops.Ops;
 import dev.panamann.train.HyperparameterSearch;
+import dev.panamann.train.Evaluation;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -129,7 +130,7 @@ public final class SearchCommand implements Callable<Integer> {
             if (best == null) throw new UserError("every trial failed; see the errors above and in " + csv);
             try (Model bestModel = search.bestModel()) {
                 ModelSpec spec = specFor(baseSpec, new HyperparameterSearch.Trial(best.trial(), best.params()));
-                double testAcc = Workflows.accuracy(bestModel, d.test(), batchSize);
+                double testAcc = Evaluation.accuracy(bestModel, d.test(), batchSize);
                 Map<String, Object> results = new LinkedHashMap<>();
                 results.put("val_acc", best.valAcc());
                 results.put("test_acc", testAcc);

@@ -2,6 +2,7 @@ package dev.panamann.cli;
 
 import dev.panamann.models.Model;
 import dev.panamann.ops.Ops;
+import dev.panamann.train.Evaluation;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -100,9 +101,9 @@ public final class TrainRun {
      */
     public Summary finish(Model net, Workflows.TrainResult r, boolean plots) throws IOException {
         int batch = settings.batchSize();
-        double valAcc = Workflows.accuracy(net, data.val(), batch);
-        int[] pred = Workflows.predict(net, data.test(), batch);
-        double testAcc = Workflows.accuracy(pred, data.test().y());
+        double valAcc = Evaluation.accuracy(net, data.val(), batch);
+        int[] pred = Evaluation.predict(net, data.test(), batch);
+        double testAcc = Evaluation.accuracy(pred, data.test().y());
         double wall = (System.nanoTime() - Workflows.START) / 1e9;
 
         Map<String, Object> results = new LinkedHashMap<>();

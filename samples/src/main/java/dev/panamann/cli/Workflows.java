@@ -15,10 +15,9 @@ import dev.panamann.tensor.Tensor;
 import dev.panamann.train.GradientCheck;
 import dev.panamann.train.HyperparameterSearch;
 import dev.panamann.train.Solver;
+import dev.panamann.train.TrainingListener;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,7 +42,6 @@ public final class Workflows {
     /** Datasets the samples know. */
     public static final List<String> DATASETS = List.of("cifar10", "mnist");
 
-    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
     /** When the program started (first use of this class, before the backend and the data load). */
     static final long START = System.nanoTime();
 
@@ -352,9 +350,9 @@ public final class Workflows {
                 .printEvery(o.printEvery())
                 .seed(o.seed())
                 .verbose(o.verbose())
-                .listener(new Solver.Listener() {
+                .addListener(new TrainingListener() {
                     @Override
-                    public void onIteration(Solver.Progress p) { ips[0] = p.imagesPerSecond(); }
+                    public void afterStep(Solver solver, Progress p) { ips[0] = p.imagesPerSecond(); }
                 })) {
             if (o.checkpointDir() != null) solver.checkpointName(o.checkpointDir().resolve("checkpoint").toString());
             if (o.resume() != null) {
@@ -400,80 +398,6 @@ public final class Workflows {
             net.close();
             throw e;
         }
-    }
-
-    // ------------------------------------------------------------------ evaluation
-
-    /**
-     * The predicted class of every example (evaluation mode).
-     *
-     * @param model     the model
-     * @param data      x (N, ...) examples
-     * @param batchSize examples per forward pass
-     * @return N class indices
-     */
-    public static int[] predict(Model model, Dataset data, int batchSize) {
-        int n = data.size();
-        int[] pred = new int[n];
-        for (int start = 0; start < n; start += batchSize) {
-            int count = Math.min(batchSize, n - start);
-            Tensor scores = model.scores(data.x().slice(start, start + count));
-            int c = scores.dim(1);
-            MemorySegment s = scores.segment();
-            for (int i = 0; i < count; i++) {
-                int arg = 0;
-                for (int j = 1; j < c; j++) if (s.getAtIndex(F, (long) i * c + j) > s.getAtIndex(F, (long) i * c + arg)) arg = j;
-                pred[start + i] = arg;
-            }
-        }
-        return pred;
-    }
-
-    /**
-     * Fraction of predictions equal to the labels.
-     *
-     * @param pred N predicted classes
-     * @param y    N labels
-     */
-    public static double accuracy(int[] pred, int[] y) {
-        int correct = 0;
-        for (int i = 0; i < y.length; i++) if (pred[i] == y[i]) correct++;
-        return y.length == 0 ? Double.NaN : (double) correct / y.length;
-    }
-
-    /**
-     * Accuracy of the model on a dataset (evaluation mode).
-     *
-     * @param model     the model
-     * @param data      x (N, ...) examples and N labels
-     * @param batchSize examples per forward pass
-     */
-    public static double accuracy(Model model, Dataset data, int batchSize) {
-        return accuracy(predict(model, data, batchSize), data.y());
-    }
-
-    /**
-     * A table of the accuracy of each class: name, correct / total, accuracy.
-     *
-     * @param pred       N predicted classes
-     * @param y          N labels
-     * @param classNames name of each class, index = label
-     */
-    public static String perClassTable(int[] pred, int[] y, List<String> classNames) {
-        int c = classNames.size();
-        int[] total = new int[c], correct = new int[c];
-        for (int i = 0; i < y.length; i++) {
-            total[y[i]]++;
-            if (pred[i] == y[i]) correct[y[i]]++;
-        }
-        int w = "class".length();
-        for (String n : classNames) w = Math.max(w, n.length());
-        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%-" + w + "s  %13s  %8s%n", "class", "correct/total", "accuracy"));
-        for (int k = 0; k < c; k++) {
-            sb.append(String.format(Locale.ROOT, "%-" + w + "s  %13s  %8s%n", classNames.get(k), correct[k] + "/" + total[k],
-                    total[k] == 0 ? "-" : percent((double) correct[k] / total[k])));
-        }
-        return sb.toString();
     }
 
     // ------------------------------------------------------------------ output

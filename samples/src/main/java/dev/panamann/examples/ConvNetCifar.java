@@ -10,6 +10,7 @@ import dev.panamann.cli.Workflows;
 
 import dev.panamann.models.Model;
 import dev.panamann.ops.Ops;
+import dev.panamann.train.Evaluation;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -78,7 +79,7 @@ public final class ConvNetCifar implements Callable<Integer> {
                 TrainRun.Summary s = run.finish(net, r, true);
 
                 Workflows.section(System.out, "5. Test accuracy per class");
-                System.out.print(Workflows.perClassTable(s.testPred(), d.test().y(), d.classNames()));
+                System.out.print(Evaluation.perClass(s.testPred(), d.test().y(), d.classNames().size()).table(d.classNames()));
             }
         }
         return Cli.EXIT_OK;

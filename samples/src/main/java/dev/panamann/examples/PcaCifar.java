@@ -13,6 +13,7 @@ import dev.panamann.io.Plots;
 import dev.panamann.models.TwoLayerNet;
 import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Tensor;
+import dev.panamann.train.Evaluation;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -212,7 +213,7 @@ public final class PcaCifar implements Callable<Integer> {
         try (PreparedData p = new PreparedData("cifar10-pca", tr, va, te, d.classNames(), PreparedData.AS_IS, null, owner);
              TwoLayerNet net = new TwoLayerNet(ops, k, 300, d.numClasses(), 1e-4f, 1e-2f, common.seed)) {
             Workflows.TrainResult r = Workflows.train(net, p, s, Workflows.RunOptions.printing(common.seed, 100));
-            double test = Workflows.accuracy(net, te, 1000);
+            double test = Evaluation.accuracy(net, te, 1000);
             System.out.printf(Locale.ROOT, "best val accuracy %s, test accuracy %s (%d PCA coordinates, %s, %.0f training images/s)%n",
                     Workflows.percent(r.bestValAcc()), Workflows.percent(test), k, Workflows.duration(r.seconds()), r.imagesPerSecond());
             Path history = Workflows.writeHistory(dir, r);

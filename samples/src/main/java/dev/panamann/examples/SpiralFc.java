@@ -18,6 +18,7 @@ import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
 import dev.panamann.train.GradientCheck;
 import dev.panamann.train.HyperparameterSearch;
+import dev.panamann.train.Evaluation;
 import java.awt.Color;
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
@@ -91,7 +92,7 @@ public final class SpiralFc implements Callable<Integer> {
             try (Dataset tiny = d.train().head(30); Model net = wide.build(ops)) {
                 PreparedData t = new PreparedData("spiral", tiny, d.val(), d.test(), classes, PreparedData.AS_IS, null, () -> { });
                 Workflows.TrainResult r = Workflows.train(net, t, new TrainSettings("adam", 1e-2, 1.0, 30, 200), Workflows.RunOptions.quiet(common.seed));
-                double trainAcc = Workflows.accuracy(net, tiny, 30);
+                double trainAcc = Evaluation.accuracy(net, tiny, 30);
                 System.out.printf(Locale.ROOT, "training accuracy on the 30 points after %d iterations: %s (final loss %.4f)%n",
                         r.iterations(), Workflows.percent(trainAcc), r.lossHistory().getLast());
                 if (trainAcc < 1.0) System.out.println("WARNING: the net did not overfit 30 points; something is wrong");
@@ -116,14 +117,14 @@ public final class SpiralFc implements Callable<Integer> {
 
             Workflows.section(System.out, "5. The best net on the held-out test points");
             try (Model best = search.bestModel()) {
-                int[] pred = Workflows.predict(best, d.test(), 100);
-                double acc = Workflows.accuracy(pred, d.test().y());
+                int[] pred = Evaluation.predict(best, d.test(), 100);
+                double acc = Evaluation.accuracy(pred, d.test().y());
                 var p = search.best().params();
                 System.out.printf(Locale.ROOT, "best: trial %d (lr %.2e, reg %.2e, dropout %.2f, hidden %d) -> validation %s, test %s "
                         + "(target >= %s): %s%n", search.best().trial(), p.get("lr"), p.get("reg"), p.get("dropout"),
                         Math.round(p.get("hidden")), Workflows.percent(search.best().valAcc()), Workflows.percent(acc),
                         Workflows.percent(TARGET), acc >= TARGET ? "reached" : "NOT reached");
-                System.out.print(Workflows.perClassTable(pred, d.test().y(), classes));
+                System.out.print(Evaluation.perClass(pred, d.test().y(), classes.size()).table(classes));
                 Path png = dir.resolve("decision_regions.png");
                 Plots.writeImage(regions(best, d.train(), 400), png);
                 System.out.println("wrote " + png + " and " + dir.resolve("search.csv"));
@@ -153,7 +154,7 @@ public final class SpiralFc implements Callable<Integer> {
                     row[2 * j + 1] = (float) (lo + (size - 1 - i) * step);
                 }
                 x.copyFrom(row);
-                int[] pred = Workflows.predict(model, new Dataset(x, new int[size]), size);
+                int[] pred = Evaluation.predict(model, new Dataset(x, new int[size]), size);
                 for (int j = 0; j < size; j++) img.setRGB(j, i, light[pred[j] % light.length].getRGB());
             }
         }

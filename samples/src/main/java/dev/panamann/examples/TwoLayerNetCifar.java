@@ -13,6 +13,7 @@ import dev.panamann.models.Model;
 import dev.panamann.models.TwoLayerNet;
 import dev.panamann.ops.Ops;
 import dev.panamann.train.HyperparameterSearch;
+import dev.panamann.train.Evaluation;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
@@ -112,7 +113,7 @@ public final class TwoLayerNetCifar implements Callable<Integer> {
 
                 Workflows.section(System.out, "5. Test accuracy; loss.png, accuracy.png, and weights.png: W1 (3072, H) as H images of 3x32x32");
                 TrainRun.Summary s = run.finish(net, r, true);
-                System.out.print(Workflows.perClassTable(s.testPred(), d.test().y(), d.classNames()));
+                System.out.print(Evaluation.perClass(s.testPred(), d.test().y(), d.classNames().size()).table(d.classNames()));
             }
         }
         return Cli.EXIT_OK;

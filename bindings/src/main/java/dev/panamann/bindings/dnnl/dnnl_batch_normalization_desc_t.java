@@ -64,7 +64,7 @@ public class dnnl_batch_normalization_desc_t {
         return primitive_kind$LAYOUT;
     }
 
-    private static final long primitive_kind$OFFSET = $LAYOUT.byteOffset(groupElement("primitive_kind"));
+    private static final long primitive_kind$OFFSET = 0;
 
     /**
      * Offset for field:
@@ -108,7 +108,7 @@ public class dnnl_batch_normalization_desc_t {
         return prop_kind$LAYOUT;
     }
 
-    private static final long prop_kind$OFFSET = $LAYOUT.byteOffset(groupElement("prop_kind"));
+    private static final long prop_kind$OFFSET = 4;
 
     /**
      * Offset for field:
@@ -152,7 +152,7 @@ public class dnnl_batch_normalization_desc_t {
         return data_desc$LAYOUT;
     }
 
-    private static final long data_desc$OFFSET = $LAYOUT.byteOffset(groupElement("data_desc"));
+    private static final long data_desc$OFFSET = 8;
 
     /**
      * Offset for field:
@@ -196,7 +196,7 @@ public class dnnl_batch_normalization_desc_t {
         return diff_data_desc$LAYOUT;
     }
 
-    private static final long diff_data_desc$OFFSET = $LAYOUT.byteOffset(groupElement("diff_data_desc"));
+    private static final long diff_data_desc$OFFSET = 704;
 
     /**
      * Offset for field:
@@ -240,7 +240,7 @@ public class dnnl_batch_normalization_desc_t {
         return data_scaleshift_desc$LAYOUT;
     }
 
-    private static final long data_scaleshift_desc$OFFSET = $LAYOUT.byteOffset(groupElement("data_scaleshift_desc"));
+    private static final long data_scaleshift_desc$OFFSET = 1400;
 
     /**
      * Offset for field:
@@ -284,7 +284,7 @@ public class dnnl_batch_normalization_desc_t {
         return diff_data_scaleshift_desc$LAYOUT;
     }
 
-    private static final long diff_data_scaleshift_desc$OFFSET = $LAYOUT.byteOffset(groupElement("diff_data_scaleshift_desc"));
+    private static final long diff_data_scaleshift_desc$OFFSET = 2096;
 
     /**
      * Offset for field:
@@ -328,7 +328,7 @@ public class dnnl_batch_normalization_desc_t {
         return stat_desc$LAYOUT;
     }
 
-    private static final long stat_desc$OFFSET = $LAYOUT.byteOffset(groupElement("stat_desc"));
+    private static final long stat_desc$OFFSET = 2792;
 
     /**
      * Offset for field:
@@ -372,7 +372,7 @@ public class dnnl_batch_normalization_desc_t {
         return batch_norm_epsilon$LAYOUT;
     }
 
-    private static final long batch_norm_epsilon$OFFSET = $LAYOUT.byteOffset(groupElement("batch_norm_epsilon"));
+    private static final long batch_norm_epsilon$OFFSET = 3488;
 
     /**
      * Offset for field:
@@ -416,7 +416,7 @@ public class dnnl_batch_normalization_desc_t {
         return flags$LAYOUT;
     }
 
-    private static final long flags$OFFSET = $LAYOUT.byteOffset(groupElement("flags"));
+    private static final long flags$OFFSET = 3492;
 
     /**
      * Offset for field:
@@ -477,7 +477,7 @@ public class dnnl_batch_normalization_desc_t {
     }
 
     /**
-     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction} (if any).
+     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction) (if any).
      * The returned segment has size {@code layout().byteSize()}
      */
     public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
@@ -485,7 +485,7 @@ public class dnnl_batch_normalization_desc_t {
     }
 
     /**
-     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction} (if any).
+     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction) (if any).
      * The returned segment has size {@code elementCount * layout().byteSize()}
      */
     public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {

@@ -55,7 +55,7 @@ public class dnnl_blocking_desc_t {
         return strides$LAYOUT;
     }
 
-    private static final long strides$OFFSET = $LAYOUT.byteOffset(groupElement("strides"));
+    private static final long strides$OFFSET = 0;
 
     /**
      * Offset for field:
@@ -99,7 +99,7 @@ public class dnnl_blocking_desc_t {
         return inner_nblks$LAYOUT;
     }
 
-    private static final long inner_nblks$OFFSET = $LAYOUT.byteOffset(groupElement("inner_nblks"));
+    private static final long inner_nblks$OFFSET = 96;
 
     /**
      * Offset for field:
@@ -143,7 +143,7 @@ public class dnnl_blocking_desc_t {
         return inner_blks$LAYOUT;
     }
 
-    private static final long inner_blks$OFFSET = $LAYOUT.byteOffset(groupElement("inner_blks"));
+    private static final long inner_blks$OFFSET = 104;
 
     /**
      * Offset for field:
@@ -187,7 +187,7 @@ public class dnnl_blocking_desc_t {
         return inner_idxs$LAYOUT;
     }
 
-    private static final long inner_idxs$OFFSET = $LAYOUT.byteOffset(groupElement("inner_idxs"));
+    private static final long inner_idxs$OFFSET = 200;
 
     /**
      * Offset for field:
@@ -248,7 +248,7 @@ public class dnnl_blocking_desc_t {
     }
 
     /**
-     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction} (if any).
+     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction) (if any).
      * The returned segment has size {@code layout().byteSize()}
      */
     public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
@@ -256,7 +256,7 @@ public class dnnl_blocking_desc_t {
     }
 
     /**
-     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction} (if any).
+     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction) (if any).
      * The returned segment has size {@code elementCount * layout().byteSize()}
      */
     public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {

@@ -78,7 +78,7 @@ public class dnnl_convolution_desc_t {
         return primitive_kind$LAYOUT;
     }
 
-    private static final long primitive_kind$OFFSET = $LAYOUT.byteOffset(groupElement("primitive_kind"));
+    private static final long primitive_kind$OFFSET = 0;
 
     /**
      * Offset for field:
@@ -122,7 +122,7 @@ public class dnnl_convolution_desc_t {
         return prop_kind$LAYOUT;
     }
 
-    private static final long prop_kind$OFFSET = $LAYOUT.byteOffset(groupElement("prop_kind"));
+    private static final long prop_kind$OFFSET = 4;
 
     /**
      * Offset for field:
@@ -166,7 +166,7 @@ public class dnnl_convolution_desc_t {
         return alg_kind$LAYOUT;
     }
 
-    private static final long alg_kind$OFFSET = $LAYOUT.byteOffset(groupElement("alg_kind"));
+    private static final long alg_kind$OFFSET = 8;
 
     /**
      * Offset for field:
@@ -210,7 +210,7 @@ public class dnnl_convolution_desc_t {
         return src_desc$LAYOUT;
     }
 
-    private static final long src_desc$OFFSET = $LAYOUT.byteOffset(groupElement("src_desc"));
+    private static final long src_desc$OFFSET = 16;
 
     /**
      * Offset for field:
@@ -254,7 +254,7 @@ public class dnnl_convolution_desc_t {
         return diff_src_desc$LAYOUT;
     }
 
-    private static final long diff_src_desc$OFFSET = $LAYOUT.byteOffset(groupElement("diff_src_desc"));
+    private static final long diff_src_desc$OFFSET = 712;
 
     /**
      * Offset for field:
@@ -298,7 +298,7 @@ public class dnnl_convolution_desc_t {
         return weights_desc$LAYOUT;
     }
 
-    private static final long weights_desc$OFFSET = $LAYOUT.byteOffset(groupElement("weights_desc"));
+    private static final long weights_desc$OFFSET = 1408;
 
     /**
      * Offset for field:
@@ -342,7 +342,7 @@ public class dnnl_convolution_desc_t {
         return diff_weights_desc$LAYOUT;
     }
 
-    private static final long diff_weights_desc$OFFSET = $LAYOUT.byteOffset(groupElement("diff_weights_desc"));
+    private static final long diff_weights_desc$OFFSET = 2104;
 
     /**
      * Offset for field:
@@ -386,7 +386,7 @@ public class dnnl_convolution_desc_t {
         return bias_desc$LAYOUT;
     }
 
-    private static final long bias_desc$OFFSET = $LAYOUT.byteOffset(groupElement("bias_desc"));
+    private static final long bias_desc$OFFSET = 2800;
 
     /**
      * Offset for field:
@@ -430,7 +430,7 @@ public class dnnl_convolution_desc_t {
         return diff_bias_desc$LAYOUT;
     }
 
-    private static final long diff_bias_desc$OFFSET = $LAYOUT.byteOffset(groupElement("diff_bias_desc"));
+    private static final long diff_bias_desc$OFFSET = 3496;
 
     /**
      * Offset for field:
@@ -474,7 +474,7 @@ public class dnnl_convolution_desc_t {
         return dst_desc$LAYOUT;
     }
 
-    private static final long dst_desc$OFFSET = $LAYOUT.byteOffset(groupElement("dst_desc"));
+    private static final long dst_desc$OFFSET = 4192;
 
     /**
      * Offset for field:
@@ -518,7 +518,7 @@ public class dnnl_convolution_desc_t {
         return diff_dst_desc$LAYOUT;
     }
 
-    private static final long diff_dst_desc$OFFSET = $LAYOUT.byteOffset(groupElement("diff_dst_desc"));
+    private static final long diff_dst_desc$OFFSET = 4888;
 
     /**
      * Offset for field:
@@ -562,7 +562,7 @@ public class dnnl_convolution_desc_t {
         return strides$LAYOUT;
     }
 
-    private static final long strides$OFFSET = $LAYOUT.byteOffset(groupElement("strides"));
+    private static final long strides$OFFSET = 5584;
 
     /**
      * Offset for field:
@@ -606,7 +606,7 @@ public class dnnl_convolution_desc_t {
         return dilates$LAYOUT;
     }
 
-    private static final long dilates$OFFSET = $LAYOUT.byteOffset(groupElement("dilates"));
+    private static final long dilates$OFFSET = 5680;
 
     /**
      * Offset for field:
@@ -650,7 +650,7 @@ public class dnnl_convolution_desc_t {
         return padding$LAYOUT;
     }
 
-    private static final long padding$OFFSET = $LAYOUT.byteOffset(groupElement("padding"));
+    private static final long padding$OFFSET = 5776;
 
     /**
      * Offset for field:
@@ -702,7 +702,7 @@ public class dnnl_convolution_desc_t {
      * }
      */
     public static MemorySegment padding(MemorySegment struct, long index0) {
-        return (MemorySegment)padding$ELEM_HANDLE.get(struct, padding$OFFSET, index0);
+        return (MemorySegment)padding$ELEM_HANDLE.get(struct, 0L, index0);
     }
 
     /**
@@ -712,7 +712,7 @@ public class dnnl_convolution_desc_t {
      * }
      */
     public static void padding(MemorySegment struct, long index0, MemorySegment fieldValue) {
-        padding$ELEM_HANDLE.set(struct, padding$OFFSET, index0, fieldValue);
+        padding$ELEM_HANDLE.set(struct, 0L, index0, fieldValue);
     }
 
     private static final OfInt accum_data_type$LAYOUT = (OfInt)$LAYOUT.select(groupElement("accum_data_type"));
@@ -727,7 +727,7 @@ public class dnnl_convolution_desc_t {
         return accum_data_type$LAYOUT;
     }
 
-    private static final long accum_data_type$OFFSET = $LAYOUT.byteOffset(groupElement("accum_data_type"));
+    private static final long accum_data_type$OFFSET = 5968;
 
     /**
      * Offset for field:
@@ -788,7 +788,7 @@ public class dnnl_convolution_desc_t {
     }
 
     /**
-     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction} (if any).
+     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction) (if any).
      * The returned segment has size {@code layout().byteSize()}
      */
     public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
@@ -796,7 +796,7 @@ public class dnnl_convolution_desc_t {
     }
 
     /**
-     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction} (if any).
+     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction) (if any).
      * The returned segment has size {@code elementCount * layout().byteSize()}
      */
     public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {

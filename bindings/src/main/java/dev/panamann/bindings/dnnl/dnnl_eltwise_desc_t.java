@@ -61,7 +61,7 @@ public class dnnl_eltwise_desc_t {
         return primitive_kind$LAYOUT;
     }
 
-    private static final long primitive_kind$OFFSET = $LAYOUT.byteOffset(groupElement("primitive_kind"));
+    private static final long primitive_kind$OFFSET = 0;
 
     /**
      * Offset for field:
@@ -105,7 +105,7 @@ public class dnnl_eltwise_desc_t {
         return prop_kind$LAYOUT;
     }
 
-    private static final long prop_kind$OFFSET = $LAYOUT.byteOffset(groupElement("prop_kind"));
+    private static final long prop_kind$OFFSET = 4;
 
     /**
      * Offset for field:
@@ -149,7 +149,7 @@ public class dnnl_eltwise_desc_t {
         return alg_kind$LAYOUT;
     }
 
-    private static final long alg_kind$OFFSET = $LAYOUT.byteOffset(groupElement("alg_kind"));
+    private static final long alg_kind$OFFSET = 8;
 
     /**
      * Offset for field:
@@ -193,7 +193,7 @@ public class dnnl_eltwise_desc_t {
         return data_desc$LAYOUT;
     }
 
-    private static final long data_desc$OFFSET = $LAYOUT.byteOffset(groupElement("data_desc"));
+    private static final long data_desc$OFFSET = 16;
 
     /**
      * Offset for field:
@@ -237,7 +237,7 @@ public class dnnl_eltwise_desc_t {
         return diff_data_desc$LAYOUT;
     }
 
-    private static final long diff_data_desc$OFFSET = $LAYOUT.byteOffset(groupElement("diff_data_desc"));
+    private static final long diff_data_desc$OFFSET = 712;
 
     /**
      * Offset for field:
@@ -281,7 +281,7 @@ public class dnnl_eltwise_desc_t {
         return alpha$LAYOUT;
     }
 
-    private static final long alpha$OFFSET = $LAYOUT.byteOffset(groupElement("alpha"));
+    private static final long alpha$OFFSET = 1408;
 
     /**
      * Offset for field:
@@ -325,7 +325,7 @@ public class dnnl_eltwise_desc_t {
         return beta$LAYOUT;
     }
 
-    private static final long beta$OFFSET = $LAYOUT.byteOffset(groupElement("beta"));
+    private static final long beta$OFFSET = 1412;
 
     /**
      * Offset for field:
@@ -386,7 +386,7 @@ public class dnnl_eltwise_desc_t {
     }
 
     /**
-     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction} (if any).
+     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction) (if any).
      * The returned segment has size {@code layout().byteSize()}
      */
     public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
@@ -394,7 +394,7 @@ public class dnnl_eltwise_desc_t {
     }
 
     /**
-     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction} (if any).
+     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction) (if any).
      * The returned segment has size {@code elementCount * layout().byteSize()}
      */
     public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {

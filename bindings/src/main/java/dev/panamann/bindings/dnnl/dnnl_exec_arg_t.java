@@ -51,7 +51,7 @@ public class dnnl_exec_arg_t {
         return arg$LAYOUT;
     }
 
-    private static final long arg$OFFSET = $LAYOUT.byteOffset(groupElement("arg"));
+    private static final long arg$OFFSET = 0;
 
     /**
      * Offset for field:
@@ -95,7 +95,7 @@ public class dnnl_exec_arg_t {
         return memory$LAYOUT;
     }
 
-    private static final long memory$OFFSET = $LAYOUT.byteOffset(groupElement("memory"));
+    private static final long memory$OFFSET = 8;
 
     /**
      * Offset for field:
@@ -156,7 +156,7 @@ public class dnnl_exec_arg_t {
     }
 
     /**
-     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction} (if any).
+     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction) (if any).
      * The returned segment has size {@code layout().byteSize()}
      */
     public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
@@ -164,7 +164,7 @@ public class dnnl_exec_arg_t {
     }
 
     /**
-     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction} (if any).
+     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction) (if any).
      * The returned segment has size {@code elementCount * layout().byteSize()}
      */
     public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {

@@ -12,17 +12,48 @@ import java.util.stream.*;
 import static java.lang.foreign.ValueLayout.*;
 import static java.lang.foreign.MemoryLayout.PathElement.*;
 
-public class dnnl_h extends dnnl_h$shared {
+public class dnnl_h {
 
     dnnl_h() {
         // Should not be called directly
     }
 
     static final Arena LIBRARY_ARENA = Arena.ofAuto();
+    static final boolean TRACE_DOWNCALLS = Boolean.getBoolean("jextract.trace.downcalls");
+
+    static void traceDowncall(String name, Object... args) {
+         String traceArgs = Arrays.stream(args)
+                       .map(Object::toString)
+                       .collect(Collectors.joining(", "));
+         System.out.printf("%s(%s)\n", name, traceArgs);
+    }
+
+    static MemorySegment findOrThrow(String symbol) {
+        return SYMBOL_LOOKUP.find(symbol)
+            .orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + symbol));
+    }
+
+    static MethodHandle upcallHandle(Class<?> fi, String name, FunctionDescriptor fdesc) {
+        try {
+            return MethodHandles.lookup().findVirtual(fi, name, fdesc.toMethodType());
+        } catch (ReflectiveOperationException ex) {
+            throw new AssertionError(ex);
+        }
+    }
 
     static final SymbolLookup SYMBOL_LOOKUP = SymbolLookup.loaderLookup()
             .or(Linker.nativeLinker().defaultLookup());
 
+    public static final ValueLayout.OfBoolean C_BOOL = ValueLayout.JAVA_BOOLEAN;
+    public static final ValueLayout.OfByte C_CHAR = ValueLayout.JAVA_BYTE;
+    public static final ValueLayout.OfShort C_SHORT = ValueLayout.JAVA_SHORT;
+    public static final ValueLayout.OfInt C_INT = ValueLayout.JAVA_INT;
+    public static final ValueLayout.OfLong C_LONG_LONG = ValueLayout.JAVA_LONG;
+    public static final ValueLayout.OfFloat C_FLOAT = ValueLayout.JAVA_FLOAT;
+    public static final ValueLayout.OfDouble C_DOUBLE = ValueLayout.JAVA_DOUBLE;
+    public static final AddressLayout C_POINTER = ValueLayout.ADDRESS
+            .withTargetLayout(MemoryLayout.sequenceLayout(java.lang.Long.MAX_VALUE, JAVA_BYTE));
+    public static final ValueLayout.OfLong C_LONG = ValueLayout.JAVA_LONG;
     private static final int DNNL_MAX_NDIMS = (int)12L;
     /**
      * {@snippet lang=c :
@@ -688,9 +719,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_primitive_desc_create");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_primitive_desc_create"),
+                    DESC);
     }
 
     /**
@@ -712,17 +743,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_primitive_desc_create$handle() {
         return dnnl_primitive_desc_create.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_desc_create(dnnl_primitive_desc_t *primitive_desc, const_dnnl_op_desc_t op_desc, const_dnnl_primitive_attr_t attr, dnnl_engine_t engine, const_dnnl_primitive_desc_t hint_forward_primitive_desc)
-     * }
-     */
-    public static MemorySegment dnnl_primitive_desc_create$address() {
-        return dnnl_primitive_desc_create.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_primitive_desc_create(dnnl_primitive_desc_t *primitive_desc, const_dnnl_op_desc_t op_desc, const_dnnl_primitive_attr_t attr, dnnl_engine_t engine, const_dnnl_primitive_desc_t hint_forward_primitive_desc)
@@ -735,8 +755,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_primitive_desc_create", primitive_desc, op_desc, attr, engine, hint_forward_primitive_desc);
             }
             return (int)mh$.invokeExact(primitive_desc, op_desc, attr, engine, hint_forward_primitive_desc);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -748,9 +766,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_primitive_desc_destroy");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_primitive_desc_destroy"),
+                    DESC);
     }
 
     /**
@@ -772,17 +790,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_primitive_desc_destroy$handle() {
         return dnnl_primitive_desc_destroy.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_desc_destroy(dnnl_primitive_desc_t primitive_desc)
-     * }
-     */
-    public static MemorySegment dnnl_primitive_desc_destroy$address() {
-        return dnnl_primitive_desc_destroy.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_primitive_desc_destroy(dnnl_primitive_desc_t primitive_desc)
@@ -795,8 +802,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_primitive_desc_destroy", primitive_desc);
             }
             return (int)mh$.invokeExact(primitive_desc);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -811,9 +816,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_primitive_desc_query");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_primitive_desc_query"),
+                    DESC);
     }
 
     /**
@@ -835,17 +840,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_primitive_desc_query$handle() {
         return dnnl_primitive_desc_query.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_desc_query(const_dnnl_primitive_desc_t primitive_desc, dnnl_query_t what, int index, void *result)
-     * }
-     */
-    public static MemorySegment dnnl_primitive_desc_query$address() {
-        return dnnl_primitive_desc_query.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_primitive_desc_query(const_dnnl_primitive_desc_t primitive_desc, dnnl_query_t what, int index, void *result)
@@ -858,8 +852,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_primitive_desc_query", primitive_desc, what, index, result);
             }
             return (int)mh$.invokeExact(primitive_desc, what, index, result);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -873,9 +865,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_primitive_desc_query_md");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_primitive_desc_query_md"),
+                    DESC);
     }
 
     /**
@@ -897,17 +889,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_primitive_desc_query_md$handle() {
         return dnnl_primitive_desc_query_md.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * const dnnl_memory_desc_t *dnnl_primitive_desc_query_md(const_dnnl_primitive_desc_t primitive_desc, dnnl_query_t what, int index)
-     * }
-     */
-    public static MemorySegment dnnl_primitive_desc_query_md$address() {
-        return dnnl_primitive_desc_query_md.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * const dnnl_memory_desc_t *dnnl_primitive_desc_query_md(const_dnnl_primitive_desc_t primitive_desc, dnnl_query_t what, int index)
@@ -920,8 +901,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_primitive_desc_query_md", primitive_desc, what, index);
             }
             return (MemorySegment)mh$.invokeExact(primitive_desc, what, index);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -935,9 +914,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_primitive_desc_query_s32");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_primitive_desc_query_s32"),
+                    DESC);
     }
 
     /**
@@ -959,17 +938,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_primitive_desc_query_s32$handle() {
         return dnnl_primitive_desc_query_s32.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int dnnl_primitive_desc_query_s32(const_dnnl_primitive_desc_t primitive_desc, dnnl_query_t what, int index)
-     * }
-     */
-    public static MemorySegment dnnl_primitive_desc_query_s32$address() {
-        return dnnl_primitive_desc_query_s32.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * int dnnl_primitive_desc_query_s32(const_dnnl_primitive_desc_t primitive_desc, dnnl_query_t what, int index)
@@ -982,8 +950,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_primitive_desc_query_s32", primitive_desc, what, index);
             }
             return (int)mh$.invokeExact(primitive_desc, what, index);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -996,9 +962,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_primitive_create");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_primitive_create"),
+                    DESC);
     }
 
     /**
@@ -1020,17 +986,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_primitive_create$handle() {
         return dnnl_primitive_create.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_create(dnnl_primitive_t *primitive, const_dnnl_primitive_desc_t primitive_desc)
-     * }
-     */
-    public static MemorySegment dnnl_primitive_create$address() {
-        return dnnl_primitive_create.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_primitive_create(dnnl_primitive_t *primitive, const_dnnl_primitive_desc_t primitive_desc)
@@ -1043,8 +998,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_primitive_create", primitive, primitive_desc);
             }
             return (int)mh$.invokeExact(primitive, primitive_desc);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -1059,9 +1012,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_primitive_execute");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_primitive_execute"),
+                    DESC);
     }
 
     /**
@@ -1083,17 +1036,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_primitive_execute$handle() {
         return dnnl_primitive_execute.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_execute(const_dnnl_primitive_t primitive, dnnl_stream_t stream, int nargs, const dnnl_exec_arg_t *args)
-     * }
-     */
-    public static MemorySegment dnnl_primitive_execute$address() {
-        return dnnl_primitive_execute.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_primitive_execute(const_dnnl_primitive_t primitive, dnnl_stream_t stream, int nargs, const dnnl_exec_arg_t *args)
@@ -1106,8 +1048,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_primitive_execute", primitive, stream, nargs, args);
             }
             return (int)mh$.invokeExact(primitive, stream, nargs, args);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -1119,9 +1059,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_primitive_destroy");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_primitive_destroy"),
+                    DESC);
     }
 
     /**
@@ -1143,17 +1083,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_primitive_destroy$handle() {
         return dnnl_primitive_destroy.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_destroy(dnnl_primitive_t primitive)
-     * }
-     */
-    public static MemorySegment dnnl_primitive_destroy$address() {
-        return dnnl_primitive_destroy.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_primitive_destroy(dnnl_primitive_t primitive)
@@ -1166,8 +1095,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_primitive_destroy", primitive);
             }
             return (int)mh$.invokeExact(primitive);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -1179,9 +1106,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_primitive_attr_create");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_primitive_attr_create"),
+                    DESC);
     }
 
     /**
@@ -1203,17 +1130,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_primitive_attr_create$handle() {
         return dnnl_primitive_attr_create.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_attr_create(dnnl_primitive_attr_t *attr)
-     * }
-     */
-    public static MemorySegment dnnl_primitive_attr_create$address() {
-        return dnnl_primitive_attr_create.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_primitive_attr_create(dnnl_primitive_attr_t *attr)
@@ -1226,8 +1142,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_primitive_attr_create", attr);
             }
             return (int)mh$.invokeExact(attr);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -1239,9 +1153,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_primitive_attr_destroy");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_primitive_attr_destroy"),
+                    DESC);
     }
 
     /**
@@ -1263,17 +1177,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_primitive_attr_destroy$handle() {
         return dnnl_primitive_attr_destroy.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_attr_destroy(dnnl_primitive_attr_t attr)
-     * }
-     */
-    public static MemorySegment dnnl_primitive_attr_destroy$address() {
-        return dnnl_primitive_attr_destroy.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_primitive_attr_destroy(dnnl_primitive_attr_t attr)
@@ -1286,8 +1189,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_primitive_attr_destroy", attr);
             }
             return (int)mh$.invokeExact(attr);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -1300,9 +1201,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_primitive_attr_set_scratchpad_mode");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_primitive_attr_set_scratchpad_mode"),
+                    DESC);
     }
 
     /**
@@ -1324,17 +1225,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_primitive_attr_set_scratchpad_mode$handle() {
         return dnnl_primitive_attr_set_scratchpad_mode.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_attr_set_scratchpad_mode(dnnl_primitive_attr_t attr, dnnl_scratchpad_mode_t mode)
-     * }
-     */
-    public static MemorySegment dnnl_primitive_attr_set_scratchpad_mode$address() {
-        return dnnl_primitive_attr_set_scratchpad_mode.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_primitive_attr_set_scratchpad_mode(dnnl_primitive_attr_t attr, dnnl_scratchpad_mode_t mode)
@@ -1347,8 +1237,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_primitive_attr_set_scratchpad_mode", attr, mode);
             }
             return (int)mh$.invokeExact(attr, mode);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -1364,9 +1252,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_memory_desc_init_by_strides");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_memory_desc_init_by_strides"),
+                    DESC);
     }
 
     /**
@@ -1388,17 +1276,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_memory_desc_init_by_strides$handle() {
         return dnnl_memory_desc_init_by_strides.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_memory_desc_init_by_strides(dnnl_memory_desc_t *memory_desc, int ndims, const dnnl_dims_t dims, dnnl_data_type_t data_type, const dnnl_dims_t strides)
-     * }
-     */
-    public static MemorySegment dnnl_memory_desc_init_by_strides$address() {
-        return dnnl_memory_desc_init_by_strides.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_memory_desc_init_by_strides(dnnl_memory_desc_t *memory_desc, int ndims, const dnnl_dims_t dims, dnnl_data_type_t data_type, const dnnl_dims_t strides)
@@ -1411,8 +1288,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_memory_desc_init_by_strides", memory_desc, ndims, dims, data_type, strides);
             }
             return (int)mh$.invokeExact(memory_desc, ndims, dims, data_type, strides);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -1428,9 +1303,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_memory_desc_init_by_tag");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_memory_desc_init_by_tag"),
+                    DESC);
     }
 
     /**
@@ -1452,17 +1327,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_memory_desc_init_by_tag$handle() {
         return dnnl_memory_desc_init_by_tag.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_memory_desc_init_by_tag(dnnl_memory_desc_t *memory_desc, int ndims, const dnnl_dims_t dims, dnnl_data_type_t data_type, dnnl_format_tag_t tag)
-     * }
-     */
-    public static MemorySegment dnnl_memory_desc_init_by_tag$address() {
-        return dnnl_memory_desc_init_by_tag.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_memory_desc_init_by_tag(dnnl_memory_desc_t *memory_desc, int ndims, const dnnl_dims_t dims, dnnl_data_type_t data_type, dnnl_format_tag_t tag)
@@ -1475,8 +1339,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_memory_desc_init_by_tag", memory_desc, ndims, dims, data_type, tag);
             }
             return (int)mh$.invokeExact(memory_desc, ndims, dims, data_type, tag);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -1489,9 +1351,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_memory_desc_equal");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_memory_desc_equal"),
+                    DESC);
     }
 
     /**
@@ -1513,17 +1375,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_memory_desc_equal$handle() {
         return dnnl_memory_desc_equal.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int dnnl_memory_desc_equal(const dnnl_memory_desc_t *lhs, const dnnl_memory_desc_t *rhs)
-     * }
-     */
-    public static MemorySegment dnnl_memory_desc_equal$address() {
-        return dnnl_memory_desc_equal.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * int dnnl_memory_desc_equal(const dnnl_memory_desc_t *lhs, const dnnl_memory_desc_t *rhs)
@@ -1536,8 +1387,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_memory_desc_equal", lhs, rhs);
             }
             return (int)mh$.invokeExact(lhs, rhs);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -1549,9 +1398,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_memory_desc_get_size");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_memory_desc_get_size"),
+                    DESC);
     }
 
     /**
@@ -1573,17 +1422,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_memory_desc_get_size$handle() {
         return dnnl_memory_desc_get_size.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * size_t dnnl_memory_desc_get_size(const dnnl_memory_desc_t *memory_desc)
-     * }
-     */
-    public static MemorySegment dnnl_memory_desc_get_size$address() {
-        return dnnl_memory_desc_get_size.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * size_t dnnl_memory_desc_get_size(const dnnl_memory_desc_t *memory_desc)
@@ -1596,8 +1434,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_memory_desc_get_size", memory_desc);
             }
             return (long)mh$.invokeExact(memory_desc);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -1612,9 +1448,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_memory_create");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_memory_create"),
+                    DESC);
     }
 
     /**
@@ -1636,17 +1472,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_memory_create$handle() {
         return dnnl_memory_create.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_memory_create(dnnl_memory_t *memory, const dnnl_memory_desc_t *memory_desc, dnnl_engine_t engine, void *handle)
-     * }
-     */
-    public static MemorySegment dnnl_memory_create$address() {
-        return dnnl_memory_create.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_memory_create(dnnl_memory_t *memory, const dnnl_memory_desc_t *memory_desc, dnnl_engine_t engine, void *handle)
@@ -1659,8 +1484,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_memory_create", memory, memory_desc, engine, handle);
             }
             return (int)mh$.invokeExact(memory, memory_desc, engine, handle);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -1673,9 +1496,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_memory_get_memory_desc");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_memory_get_memory_desc"),
+                    DESC);
     }
 
     /**
@@ -1697,17 +1520,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_memory_get_memory_desc$handle() {
         return dnnl_memory_get_memory_desc.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_memory_get_memory_desc(const_dnnl_memory_t memory, const dnnl_memory_desc_t **memory_desc)
-     * }
-     */
-    public static MemorySegment dnnl_memory_get_memory_desc$address() {
-        return dnnl_memory_get_memory_desc.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_memory_get_memory_desc(const_dnnl_memory_t memory, const dnnl_memory_desc_t **memory_desc)
@@ -1720,8 +1532,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_memory_get_memory_desc", memory, memory_desc);
             }
             return (int)mh$.invokeExact(memory, memory_desc);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -1734,9 +1544,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_memory_get_data_handle");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_memory_get_data_handle"),
+                    DESC);
     }
 
     /**
@@ -1758,17 +1568,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_memory_get_data_handle$handle() {
         return dnnl_memory_get_data_handle.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_memory_get_data_handle(const_dnnl_memory_t memory, void **handle)
-     * }
-     */
-    public static MemorySegment dnnl_memory_get_data_handle$address() {
-        return dnnl_memory_get_data_handle.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_memory_get_data_handle(const_dnnl_memory_t memory, void **handle)
@@ -1781,8 +1580,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_memory_get_data_handle", memory, handle);
             }
             return (int)mh$.invokeExact(memory, handle);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -1795,9 +1592,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_memory_set_data_handle");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_memory_set_data_handle"),
+                    DESC);
     }
 
     /**
@@ -1819,17 +1616,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_memory_set_data_handle$handle() {
         return dnnl_memory_set_data_handle.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_memory_set_data_handle(dnnl_memory_t memory, void *handle)
-     * }
-     */
-    public static MemorySegment dnnl_memory_set_data_handle$address() {
-        return dnnl_memory_set_data_handle.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_memory_set_data_handle(dnnl_memory_t memory, void *handle)
@@ -1842,8 +1628,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_memory_set_data_handle", memory, handle);
             }
             return (int)mh$.invokeExact(memory, handle);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -1857,9 +1641,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_memory_set_data_handle_v2");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_memory_set_data_handle_v2"),
+                    DESC);
     }
 
     /**
@@ -1881,17 +1665,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_memory_set_data_handle_v2$handle() {
         return dnnl_memory_set_data_handle_v2.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_memory_set_data_handle_v2(dnnl_memory_t memory, void *handle, dnnl_stream_t stream)
-     * }
-     */
-    public static MemorySegment dnnl_memory_set_data_handle_v2$address() {
-        return dnnl_memory_set_data_handle_v2.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_memory_set_data_handle_v2(dnnl_memory_t memory, void *handle, dnnl_stream_t stream)
@@ -1904,8 +1677,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_memory_set_data_handle_v2", memory, handle, stream);
             }
             return (int)mh$.invokeExact(memory, handle, stream);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -1917,9 +1688,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_memory_destroy");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_memory_destroy"),
+                    DESC);
     }
 
     /**
@@ -1941,17 +1712,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_memory_destroy$handle() {
         return dnnl_memory_destroy.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_memory_destroy(dnnl_memory_t memory)
-     * }
-     */
-    public static MemorySegment dnnl_memory_destroy$address() {
-        return dnnl_memory_destroy.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_memory_destroy(dnnl_memory_t memory)
@@ -1964,8 +1724,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_memory_destroy", memory);
             }
             return (int)mh$.invokeExact(memory);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -1982,9 +1740,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_reorder_primitive_desc_create");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_reorder_primitive_desc_create"),
+                    DESC);
     }
 
     /**
@@ -2006,17 +1764,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_reorder_primitive_desc_create$handle() {
         return dnnl_reorder_primitive_desc_create.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_reorder_primitive_desc_create(dnnl_primitive_desc_t *reorder_primitive_desc, const dnnl_memory_desc_t *src_desc, dnnl_engine_t src_engine, const dnnl_memory_desc_t *dst_desc, dnnl_engine_t dst_engine, const_dnnl_primitive_attr_t attr)
-     * }
-     */
-    public static MemorySegment dnnl_reorder_primitive_desc_create$address() {
-        return dnnl_reorder_primitive_desc_create.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_reorder_primitive_desc_create(dnnl_primitive_desc_t *reorder_primitive_desc, const dnnl_memory_desc_t *src_desc, dnnl_engine_t src_engine, const dnnl_memory_desc_t *dst_desc, dnnl_engine_t dst_engine, const_dnnl_primitive_attr_t attr)
@@ -2029,8 +1776,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_reorder_primitive_desc_create", reorder_primitive_desc, src_desc, src_engine, dst_desc, dst_engine, attr);
             }
             return (int)mh$.invokeExact(reorder_primitive_desc, src_desc, src_engine, dst_desc, dst_engine, attr);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -2051,9 +1796,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_convolution_forward_desc_init");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_convolution_forward_desc_init"),
+                    DESC);
     }
 
     /**
@@ -2075,17 +1820,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_convolution_forward_desc_init$handle() {
         return dnnl_convolution_forward_desc_init.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_convolution_forward_desc_init(dnnl_convolution_desc_t *conv_desc, dnnl_prop_kind_t prop_kind, dnnl_alg_kind_t alg_kind, const dnnl_memory_desc_t *src_desc, const dnnl_memory_desc_t *weights_desc, const dnnl_memory_desc_t *bias_desc, const dnnl_memory_desc_t *dst_desc, const dnnl_dims_t strides, const dnnl_dims_t padding_l, const dnnl_dims_t padding_r)
-     * }
-     */
-    public static MemorySegment dnnl_convolution_forward_desc_init$address() {
-        return dnnl_convolution_forward_desc_init.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_convolution_forward_desc_init(dnnl_convolution_desc_t *conv_desc, dnnl_prop_kind_t prop_kind, dnnl_alg_kind_t alg_kind, const dnnl_memory_desc_t *src_desc, const dnnl_memory_desc_t *weights_desc, const dnnl_memory_desc_t *bias_desc, const dnnl_memory_desc_t *dst_desc, const dnnl_dims_t strides, const dnnl_dims_t padding_l, const dnnl_dims_t padding_r)
@@ -2098,8 +1832,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_convolution_forward_desc_init", conv_desc, prop_kind, alg_kind, src_desc, weights_desc, bias_desc, dst_desc, strides, padding_l, padding_r);
             }
             return (int)mh$.invokeExact(conv_desc, prop_kind, alg_kind, src_desc, weights_desc, bias_desc, dst_desc, strides, padding_l, padding_r);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -2118,9 +1850,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_convolution_backward_data_desc_init");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_convolution_backward_data_desc_init"),
+                    DESC);
     }
 
     /**
@@ -2142,17 +1874,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_convolution_backward_data_desc_init$handle() {
         return dnnl_convolution_backward_data_desc_init.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_convolution_backward_data_desc_init(dnnl_convolution_desc_t *conv_desc, dnnl_alg_kind_t alg_kind, const dnnl_memory_desc_t *diff_src_desc, const dnnl_memory_desc_t *weights_desc, const dnnl_memory_desc_t *diff_dst_desc, const dnnl_dims_t strides, const dnnl_dims_t padding_l, const dnnl_dims_t padding_r)
-     * }
-     */
-    public static MemorySegment dnnl_convolution_backward_data_desc_init$address() {
-        return dnnl_convolution_backward_data_desc_init.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_convolution_backward_data_desc_init(dnnl_convolution_desc_t *conv_desc, dnnl_alg_kind_t alg_kind, const dnnl_memory_desc_t *diff_src_desc, const dnnl_memory_desc_t *weights_desc, const dnnl_memory_desc_t *diff_dst_desc, const dnnl_dims_t strides, const dnnl_dims_t padding_l, const dnnl_dims_t padding_r)
@@ -2165,8 +1886,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_convolution_backward_data_desc_init", conv_desc, alg_kind, diff_src_desc, weights_desc, diff_dst_desc, strides, padding_l, padding_r);
             }
             return (int)mh$.invokeExact(conv_desc, alg_kind, diff_src_desc, weights_desc, diff_dst_desc, strides, padding_l, padding_r);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -2186,9 +1905,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_convolution_backward_weights_desc_init");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_convolution_backward_weights_desc_init"),
+                    DESC);
     }
 
     /**
@@ -2210,17 +1929,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_convolution_backward_weights_desc_init$handle() {
         return dnnl_convolution_backward_weights_desc_init.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_convolution_backward_weights_desc_init(dnnl_convolution_desc_t *conv_desc, dnnl_alg_kind_t alg_kind, const dnnl_memory_desc_t *src_desc, const dnnl_memory_desc_t *diff_weights_desc, const dnnl_memory_desc_t *diff_bias_desc, const dnnl_memory_desc_t *diff_dst_desc, const dnnl_dims_t strides, const dnnl_dims_t padding_l, const dnnl_dims_t padding_r)
-     * }
-     */
-    public static MemorySegment dnnl_convolution_backward_weights_desc_init$address() {
-        return dnnl_convolution_backward_weights_desc_init.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_convolution_backward_weights_desc_init(dnnl_convolution_desc_t *conv_desc, dnnl_alg_kind_t alg_kind, const dnnl_memory_desc_t *src_desc, const dnnl_memory_desc_t *diff_weights_desc, const dnnl_memory_desc_t *diff_bias_desc, const dnnl_memory_desc_t *diff_dst_desc, const dnnl_dims_t strides, const dnnl_dims_t padding_l, const dnnl_dims_t padding_r)
@@ -2233,8 +1941,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_convolution_backward_weights_desc_init", conv_desc, alg_kind, src_desc, diff_weights_desc, diff_bias_desc, diff_dst_desc, strides, padding_l, padding_r);
             }
             return (int)mh$.invokeExact(conv_desc, alg_kind, src_desc, diff_weights_desc, diff_bias_desc, diff_dst_desc, strides, padding_l, padding_r);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -2251,9 +1957,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_FLOAT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_eltwise_forward_desc_init");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_eltwise_forward_desc_init"),
+                    DESC);
     }
 
     /**
@@ -2275,17 +1981,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_eltwise_forward_desc_init$handle() {
         return dnnl_eltwise_forward_desc_init.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_eltwise_forward_desc_init(dnnl_eltwise_desc_t *eltwise_desc, dnnl_prop_kind_t prop_kind, dnnl_alg_kind_t alg_kind, const dnnl_memory_desc_t *data_desc, float alpha, float beta)
-     * }
-     */
-    public static MemorySegment dnnl_eltwise_forward_desc_init$address() {
-        return dnnl_eltwise_forward_desc_init.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_eltwise_forward_desc_init(dnnl_eltwise_desc_t *eltwise_desc, dnnl_prop_kind_t prop_kind, dnnl_alg_kind_t alg_kind, const dnnl_memory_desc_t *data_desc, float alpha, float beta)
@@ -2298,8 +1993,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_eltwise_forward_desc_init", eltwise_desc, prop_kind, alg_kind, data_desc, alpha, beta);
             }
             return (int)mh$.invokeExact(eltwise_desc, prop_kind, alg_kind, data_desc, alpha, beta);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -2316,9 +2009,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_FLOAT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_eltwise_backward_desc_init");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_eltwise_backward_desc_init"),
+                    DESC);
     }
 
     /**
@@ -2340,17 +2033,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_eltwise_backward_desc_init$handle() {
         return dnnl_eltwise_backward_desc_init.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_eltwise_backward_desc_init(dnnl_eltwise_desc_t *eltwise_desc, dnnl_alg_kind_t alg_kind, const dnnl_memory_desc_t *diff_data_desc, const dnnl_memory_desc_t *data_desc, float alpha, float beta)
-     * }
-     */
-    public static MemorySegment dnnl_eltwise_backward_desc_init$address() {
-        return dnnl_eltwise_backward_desc_init.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_eltwise_backward_desc_init(dnnl_eltwise_desc_t *eltwise_desc, dnnl_alg_kind_t alg_kind, const dnnl_memory_desc_t *diff_data_desc, const dnnl_memory_desc_t *data_desc, float alpha, float beta)
@@ -2363,8 +2045,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_eltwise_backward_desc_init", eltwise_desc, alg_kind, diff_data_desc, data_desc, alpha, beta);
             }
             return (int)mh$.invokeExact(eltwise_desc, alg_kind, diff_data_desc, data_desc, alpha, beta);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -2384,9 +2064,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_pooling_forward_desc_init");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_pooling_forward_desc_init"),
+                    DESC);
     }
 
     /**
@@ -2408,17 +2088,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_pooling_forward_desc_init$handle() {
         return dnnl_pooling_forward_desc_init.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_pooling_forward_desc_init(dnnl_pooling_desc_t *pool_desc, dnnl_prop_kind_t prop_kind, dnnl_alg_kind_t alg_kind, const dnnl_memory_desc_t *src_desc, const dnnl_memory_desc_t *dst_desc, const dnnl_dims_t strides, const dnnl_dims_t kernel, const dnnl_dims_t padding_l, const dnnl_dims_t padding_r)
-     * }
-     */
-    public static MemorySegment dnnl_pooling_forward_desc_init$address() {
-        return dnnl_pooling_forward_desc_init.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_pooling_forward_desc_init(dnnl_pooling_desc_t *pool_desc, dnnl_prop_kind_t prop_kind, dnnl_alg_kind_t alg_kind, const dnnl_memory_desc_t *src_desc, const dnnl_memory_desc_t *dst_desc, const dnnl_dims_t strides, const dnnl_dims_t kernel, const dnnl_dims_t padding_l, const dnnl_dims_t padding_r)
@@ -2431,8 +2100,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_pooling_forward_desc_init", pool_desc, prop_kind, alg_kind, src_desc, dst_desc, strides, kernel, padding_l, padding_r);
             }
             return (int)mh$.invokeExact(pool_desc, prop_kind, alg_kind, src_desc, dst_desc, strides, kernel, padding_l, padding_r);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -2451,9 +2118,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_pooling_backward_desc_init");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_pooling_backward_desc_init"),
+                    DESC);
     }
 
     /**
@@ -2475,17 +2142,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_pooling_backward_desc_init$handle() {
         return dnnl_pooling_backward_desc_init.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_pooling_backward_desc_init(dnnl_pooling_desc_t *pool_desc, dnnl_alg_kind_t alg_kind, const dnnl_memory_desc_t *diff_src_desc, const dnnl_memory_desc_t *diff_dst_desc, const dnnl_dims_t strides, const dnnl_dims_t kernel, const dnnl_dims_t padding_l, const dnnl_dims_t padding_r)
-     * }
-     */
-    public static MemorySegment dnnl_pooling_backward_desc_init$address() {
-        return dnnl_pooling_backward_desc_init.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_pooling_backward_desc_init(dnnl_pooling_desc_t *pool_desc, dnnl_alg_kind_t alg_kind, const dnnl_memory_desc_t *diff_src_desc, const dnnl_memory_desc_t *diff_dst_desc, const dnnl_dims_t strides, const dnnl_dims_t kernel, const dnnl_dims_t padding_l, const dnnl_dims_t padding_r)
@@ -2498,8 +2154,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_pooling_backward_desc_init", pool_desc, alg_kind, diff_src_desc, diff_dst_desc, strides, kernel, padding_l, padding_r);
             }
             return (int)mh$.invokeExact(pool_desc, alg_kind, diff_src_desc, diff_dst_desc, strides, kernel, padding_l, padding_r);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -2515,9 +2169,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_batch_normalization_forward_desc_init");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_batch_normalization_forward_desc_init"),
+                    DESC);
     }
 
     /**
@@ -2539,17 +2193,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_batch_normalization_forward_desc_init$handle() {
         return dnnl_batch_normalization_forward_desc_init.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_batch_normalization_forward_desc_init(dnnl_batch_normalization_desc_t *bnrm_desc, dnnl_prop_kind_t prop_kind, const dnnl_memory_desc_t *data_desc, float epsilon, unsigned int flags)
-     * }
-     */
-    public static MemorySegment dnnl_batch_normalization_forward_desc_init$address() {
-        return dnnl_batch_normalization_forward_desc_init.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_batch_normalization_forward_desc_init(dnnl_batch_normalization_desc_t *bnrm_desc, dnnl_prop_kind_t prop_kind, const dnnl_memory_desc_t *data_desc, float epsilon, unsigned int flags)
@@ -2562,8 +2205,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_batch_normalization_forward_desc_init", bnrm_desc, prop_kind, data_desc, epsilon, flags);
             }
             return (int)mh$.invokeExact(bnrm_desc, prop_kind, data_desc, epsilon, flags);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -2580,9 +2221,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_batch_normalization_backward_desc_init");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_batch_normalization_backward_desc_init"),
+                    DESC);
     }
 
     /**
@@ -2604,17 +2245,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_batch_normalization_backward_desc_init$handle() {
         return dnnl_batch_normalization_backward_desc_init.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_batch_normalization_backward_desc_init(dnnl_batch_normalization_desc_t *bnrm_desc, dnnl_prop_kind_t prop_kind, const dnnl_memory_desc_t *diff_data_desc, const dnnl_memory_desc_t *data_desc, float epsilon, unsigned int flags)
-     * }
-     */
-    public static MemorySegment dnnl_batch_normalization_backward_desc_init$address() {
-        return dnnl_batch_normalization_backward_desc_init.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_batch_normalization_backward_desc_init(dnnl_batch_normalization_desc_t *bnrm_desc, dnnl_prop_kind_t prop_kind, const dnnl_memory_desc_t *diff_data_desc, const dnnl_memory_desc_t *data_desc, float epsilon, unsigned int flags)
@@ -2627,8 +2257,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_batch_normalization_backward_desc_init", bnrm_desc, prop_kind, diff_data_desc, data_desc, epsilon, flags);
             }
             return (int)mh$.invokeExact(bnrm_desc, prop_kind, diff_data_desc, data_desc, epsilon, flags);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -2640,9 +2268,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_engine_get_count");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_engine_get_count"),
+                    DESC);
     }
 
     /**
@@ -2664,17 +2292,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_engine_get_count$handle() {
         return dnnl_engine_get_count.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * size_t dnnl_engine_get_count(dnnl_engine_kind_t kind)
-     * }
-     */
-    public static MemorySegment dnnl_engine_get_count$address() {
-        return dnnl_engine_get_count.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * size_t dnnl_engine_get_count(dnnl_engine_kind_t kind)
@@ -2687,8 +2304,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_engine_get_count", kind);
             }
             return (long)mh$.invokeExact(kind);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -2702,9 +2317,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_LONG
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_engine_create");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_engine_create"),
+                    DESC);
     }
 
     /**
@@ -2726,17 +2341,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_engine_create$handle() {
         return dnnl_engine_create.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_engine_create(dnnl_engine_t *engine, dnnl_engine_kind_t kind, size_t index)
-     * }
-     */
-    public static MemorySegment dnnl_engine_create$address() {
-        return dnnl_engine_create.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_engine_create(dnnl_engine_t *engine, dnnl_engine_kind_t kind, size_t index)
@@ -2749,8 +2353,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_engine_create", engine, kind, index);
             }
             return (int)mh$.invokeExact(engine, kind, index);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -2762,9 +2364,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_engine_destroy");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_engine_destroy"),
+                    DESC);
     }
 
     /**
@@ -2786,17 +2388,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_engine_destroy$handle() {
         return dnnl_engine_destroy.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_engine_destroy(dnnl_engine_t engine)
-     * }
-     */
-    public static MemorySegment dnnl_engine_destroy$address() {
-        return dnnl_engine_destroy.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_engine_destroy(dnnl_engine_t engine)
@@ -2809,8 +2400,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_engine_destroy", engine);
             }
             return (int)mh$.invokeExact(engine);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -2824,9 +2413,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_stream_create");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_stream_create"),
+                    DESC);
     }
 
     /**
@@ -2848,17 +2437,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_stream_create$handle() {
         return dnnl_stream_create.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_stream_create(dnnl_stream_t *stream, dnnl_engine_t engine, unsigned int flags)
-     * }
-     */
-    public static MemorySegment dnnl_stream_create$address() {
-        return dnnl_stream_create.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_stream_create(dnnl_stream_t *stream, dnnl_engine_t engine, unsigned int flags)
@@ -2871,8 +2449,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_stream_create", stream, engine, flags);
             }
             return (int)mh$.invokeExact(stream, engine, flags);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -2884,9 +2460,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_stream_wait");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_stream_wait"),
+                    DESC);
     }
 
     /**
@@ -2908,17 +2484,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_stream_wait$handle() {
         return dnnl_stream_wait.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_stream_wait(dnnl_stream_t stream)
-     * }
-     */
-    public static MemorySegment dnnl_stream_wait$address() {
-        return dnnl_stream_wait.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_stream_wait(dnnl_stream_t stream)
@@ -2931,8 +2496,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_stream_wait", stream);
             }
             return (int)mh$.invokeExact(stream);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -2944,9 +2507,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_stream_destroy");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_stream_destroy"),
+                    DESC);
     }
 
     /**
@@ -2968,17 +2531,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_stream_destroy$handle() {
         return dnnl_stream_destroy.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_stream_destroy(dnnl_stream_t stream)
-     * }
-     */
-    public static MemorySegment dnnl_stream_destroy$address() {
-        return dnnl_stream_destroy.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_stream_destroy(dnnl_stream_t stream)
@@ -2991,8 +2543,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_stream_destroy", stream);
             }
             return (int)mh$.invokeExact(stream);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -3004,9 +2554,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_set_verbose");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_set_verbose"),
+                    DESC);
     }
 
     /**
@@ -3028,17 +2578,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_set_verbose$handle() {
         return dnnl_set_verbose.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_set_verbose(int level)
-     * }
-     */
-    public static MemorySegment dnnl_set_verbose$address() {
-        return dnnl_set_verbose.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_set_verbose(int level)
@@ -3051,8 +2590,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_set_verbose", level);
             }
             return (int)mh$.invokeExact(level);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -3062,9 +2599,9 @@ public class dnnl_h extends dnnl_h$shared {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             dnnl_h.C_POINTER    );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_version");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_version"),
+                    DESC);
     }
 
     /**
@@ -3086,17 +2623,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_version$handle() {
         return dnnl_version.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * const dnnl_version_t *dnnl_version()
-     * }
-     */
-    public static MemorySegment dnnl_version$address() {
-        return dnnl_version.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * const dnnl_version_t *dnnl_version()
@@ -3109,8 +2635,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_version");
             }
             return (MemorySegment)mh$.invokeExact();
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -3122,9 +2646,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_set_max_cpu_isa");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_set_max_cpu_isa"),
+                    DESC);
     }
 
     /**
@@ -3146,17 +2670,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_set_max_cpu_isa$handle() {
         return dnnl_set_max_cpu_isa.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_set_max_cpu_isa(dnnl_cpu_isa_t isa)
-     * }
-     */
-    public static MemorySegment dnnl_set_max_cpu_isa$address() {
-        return dnnl_set_max_cpu_isa.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_status_t dnnl_set_max_cpu_isa(dnnl_cpu_isa_t isa)
@@ -3169,8 +2682,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_set_max_cpu_isa", isa);
             }
             return (int)mh$.invokeExact(isa);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -3180,9 +2691,9 @@ public class dnnl_h extends dnnl_h$shared {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             dnnl_h.C_INT    );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_get_effective_cpu_isa");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_get_effective_cpu_isa"),
+                    DESC);
     }
 
     /**
@@ -3204,17 +2715,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_get_effective_cpu_isa$handle() {
         return dnnl_get_effective_cpu_isa.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_cpu_isa_t dnnl_get_effective_cpu_isa()
-     * }
-     */
-    public static MemorySegment dnnl_get_effective_cpu_isa$address() {
-        return dnnl_get_effective_cpu_isa.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * dnnl_cpu_isa_t dnnl_get_effective_cpu_isa()
@@ -3227,8 +2727,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_get_effective_cpu_isa");
             }
             return (int)mh$.invokeExact();
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -3240,9 +2738,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_status2str");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_status2str"),
+                    DESC);
     }
 
     /**
@@ -3264,17 +2762,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_status2str$handle() {
         return dnnl_status2str.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * const char *dnnl_status2str(dnnl_status_t v)
-     * }
-     */
-    public static MemorySegment dnnl_status2str$address() {
-        return dnnl_status2str.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * const char *dnnl_status2str(dnnl_status_t v)
@@ -3287,8 +2774,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_status2str", v);
             }
             return (MemorySegment)mh$.invokeExact(v);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -3300,9 +2785,9 @@ public class dnnl_h extends dnnl_h$shared {
             dnnl_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_fmt_tag2str");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_fmt_tag2str"),
+                    DESC);
     }
 
     /**
@@ -3324,17 +2809,6 @@ public class dnnl_h extends dnnl_h$shared {
     public static MethodHandle dnnl_fmt_tag2str$handle() {
         return dnnl_fmt_tag2str.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * const char *dnnl_fmt_tag2str(dnnl_format_tag_t v)
-     * }
-     */
-    public static MemorySegment dnnl_fmt_tag2str$address() {
-        return dnnl_fmt_tag2str.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * const char *dnnl_fmt_tag2str(dnnl_format_tag_t v)
@@ -3347,8 +2821,6 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_fmt_tag2str", v);
             }
             return (MemorySegment)mh$.invokeExact(v);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }

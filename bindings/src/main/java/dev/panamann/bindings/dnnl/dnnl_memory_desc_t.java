@@ -71,7 +71,7 @@ public class dnnl_memory_desc_t {
         return ndims$LAYOUT;
     }
 
-    private static final long ndims$OFFSET = $LAYOUT.byteOffset(groupElement("ndims"));
+    private static final long ndims$OFFSET = 0;
 
     /**
      * Offset for field:
@@ -115,7 +115,7 @@ public class dnnl_memory_desc_t {
         return dims$LAYOUT;
     }
 
-    private static final long dims$OFFSET = $LAYOUT.byteOffset(groupElement("dims"));
+    private static final long dims$OFFSET = 8;
 
     /**
      * Offset for field:
@@ -159,7 +159,7 @@ public class dnnl_memory_desc_t {
         return data_type$LAYOUT;
     }
 
-    private static final long data_type$OFFSET = $LAYOUT.byteOffset(groupElement("data_type"));
+    private static final long data_type$OFFSET = 104;
 
     /**
      * Offset for field:
@@ -203,7 +203,7 @@ public class dnnl_memory_desc_t {
         return padded_dims$LAYOUT;
     }
 
-    private static final long padded_dims$OFFSET = $LAYOUT.byteOffset(groupElement("padded_dims"));
+    private static final long padded_dims$OFFSET = 112;
 
     /**
      * Offset for field:
@@ -247,7 +247,7 @@ public class dnnl_memory_desc_t {
         return padded_offsets$LAYOUT;
     }
 
-    private static final long padded_offsets$OFFSET = $LAYOUT.byteOffset(groupElement("padded_offsets"));
+    private static final long padded_offsets$OFFSET = 208;
 
     /**
      * Offset for field:
@@ -291,7 +291,7 @@ public class dnnl_memory_desc_t {
         return offset0$LAYOUT;
     }
 
-    private static final long offset0$OFFSET = $LAYOUT.byteOffset(groupElement("offset0"));
+    private static final long offset0$OFFSET = 304;
 
     /**
      * Offset for field:
@@ -335,7 +335,7 @@ public class dnnl_memory_desc_t {
         return format_kind$LAYOUT;
     }
 
-    private static final long format_kind$OFFSET = $LAYOUT.byteOffset(groupElement("format_kind"));
+    private static final long format_kind$OFFSET = 312;
 
     /**
      * Offset for field:
@@ -407,7 +407,7 @@ public class dnnl_memory_desc_t {
             return blocking$LAYOUT;
         }
 
-        private static final long blocking$OFFSET = $LAYOUT.byteOffset(groupElement("blocking"));
+        private static final long blocking$OFFSET = 0;
 
         /**
          * Offset for field:
@@ -451,7 +451,7 @@ public class dnnl_memory_desc_t {
             return wino_desc$LAYOUT;
         }
 
-        private static final long wino_desc$OFFSET = $LAYOUT.byteOffset(groupElement("wino_desc"));
+        private static final long wino_desc$OFFSET = 0;
 
         /**
          * Offset for field:
@@ -495,7 +495,7 @@ public class dnnl_memory_desc_t {
             return rnn_packed_desc$LAYOUT;
         }
 
-        private static final long rnn_packed_desc$OFFSET = $LAYOUT.byteOffset(groupElement("rnn_packed_desc"));
+        private static final long rnn_packed_desc$OFFSET = 0;
 
         /**
          * Offset for field:
@@ -556,7 +556,7 @@ public class dnnl_memory_desc_t {
         }
 
         /**
-         * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction} (if any).
+         * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction) (if any).
          * The returned segment has size {@code layout().byteSize()}
          */
         public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
@@ -564,7 +564,7 @@ public class dnnl_memory_desc_t {
         }
 
         /**
-         * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction} (if any).
+         * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction) (if any).
          * The returned segment has size {@code elementCount * layout().byteSize()}
          */
         public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {
@@ -588,7 +588,7 @@ public class dnnl_memory_desc_t {
         return format_desc$LAYOUT;
     }
 
-    private static final long format_desc$OFFSET = $LAYOUT.byteOffset(groupElement("format_desc"));
+    private static final long format_desc$OFFSET = 320;
 
     /**
      * Offset for field:
@@ -644,7 +644,7 @@ public class dnnl_memory_desc_t {
         return extra$LAYOUT;
     }
 
-    private static final long extra$OFFSET = $LAYOUT.byteOffset(groupElement("extra"));
+    private static final long extra$OFFSET = 616;
 
     /**
      * Offset for field:
@@ -705,7 +705,7 @@ public class dnnl_memory_desc_t {
     }
 
     /**
-     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction} (if any).
+     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction) (if any).
      * The returned segment has size {@code layout().byteSize()}
      */
     public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
@@ -713,7 +713,7 @@ public class dnnl_memory_desc_t {
     }
 
     /**
-     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction} (if any).
+     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction) (if any).
      * The returned segment has size {@code elementCount * layout().byteSize()}
      */
     public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {

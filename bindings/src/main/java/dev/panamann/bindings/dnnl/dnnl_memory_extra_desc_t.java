@@ -56,7 +56,7 @@ public class dnnl_memory_extra_desc_t {
         return flags$LAYOUT;
     }
 
-    private static final long flags$OFFSET = $LAYOUT.byteOffset(groupElement("flags"));
+    private static final long flags$OFFSET = 0;
 
     /**
      * Offset for field:
@@ -100,7 +100,7 @@ public class dnnl_memory_extra_desc_t {
         return compensation_mask$LAYOUT;
     }
 
-    private static final long compensation_mask$OFFSET = $LAYOUT.byteOffset(groupElement("compensation_mask"));
+    private static final long compensation_mask$OFFSET = 8;
 
     /**
      * Offset for field:
@@ -144,7 +144,7 @@ public class dnnl_memory_extra_desc_t {
         return scale_adjust$LAYOUT;
     }
 
-    private static final long scale_adjust$OFFSET = $LAYOUT.byteOffset(groupElement("scale_adjust"));
+    private static final long scale_adjust$OFFSET = 12;
 
     /**
      * Offset for field:
@@ -188,7 +188,7 @@ public class dnnl_memory_extra_desc_t {
         return asymm_compensation_mask$LAYOUT;
     }
 
-    private static final long asymm_compensation_mask$OFFSET = $LAYOUT.byteOffset(groupElement("asymm_compensation_mask"));
+    private static final long asymm_compensation_mask$OFFSET = 16;
 
     /**
      * Offset for field:
@@ -232,7 +232,7 @@ public class dnnl_memory_extra_desc_t {
         return reserved$LAYOUT;
     }
 
-    private static final long reserved$OFFSET = $LAYOUT.byteOffset(groupElement("reserved"));
+    private static final long reserved$OFFSET = 20;
 
     /**
      * Offset for field:
@@ -284,7 +284,7 @@ public class dnnl_memory_extra_desc_t {
      * }
      */
     public static byte reserved(MemorySegment struct, long index0) {
-        return (byte)reserved$ELEM_HANDLE.get(struct, reserved$OFFSET, index0);
+        return (byte)reserved$ELEM_HANDLE.get(struct, 0L, index0);
     }
 
     /**
@@ -294,7 +294,7 @@ public class dnnl_memory_extra_desc_t {
      * }
      */
     public static void reserved(MemorySegment struct, long index0, byte fieldValue) {
-        reserved$ELEM_HANDLE.set(struct, reserved$OFFSET, index0, fieldValue);
+        reserved$ELEM_HANDLE.set(struct, 0L, index0, fieldValue);
     }
 
     /**
@@ -326,7 +326,7 @@ public class dnnl_memory_extra_desc_t {
     }
 
     /**
-     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction} (if any).
+     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction) (if any).
      * The returned segment has size {@code layout().byteSize()}
      */
     public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
@@ -334,7 +334,7 @@ public class dnnl_memory_extra_desc_t {
     }
 
     /**
-     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction} (if any).
+     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction) (if any).
      * The returned segment has size {@code elementCount * layout().byteSize()}
      */
     public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {

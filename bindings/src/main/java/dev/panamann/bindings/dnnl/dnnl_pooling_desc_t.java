@@ -70,7 +70,7 @@ public class dnnl_pooling_desc_t {
         return primitive_kind$LAYOUT;
     }
 
-    private static final long primitive_kind$OFFSET = $LAYOUT.byteOffset(groupElement("primitive_kind"));
+    private static final long primitive_kind$OFFSET = 0;
 
     /**
      * Offset for field:
@@ -114,7 +114,7 @@ public class dnnl_pooling_desc_t {
         return prop_kind$LAYOUT;
     }
 
-    private static final long prop_kind$OFFSET = $LAYOUT.byteOffset(groupElement("prop_kind"));
+    private static final long prop_kind$OFFSET = 4;
 
     /**
      * Offset for field:
@@ -158,7 +158,7 @@ public class dnnl_pooling_desc_t {
         return alg_kind$LAYOUT;
     }
 
-    private static final long alg_kind$OFFSET = $LAYOUT.byteOffset(groupElement("alg_kind"));
+    private static final long alg_kind$OFFSET = 8;
 
     /**
      * Offset for field:
@@ -202,7 +202,7 @@ public class dnnl_pooling_desc_t {
         return src_desc$LAYOUT;
     }
 
-    private static final long src_desc$OFFSET = $LAYOUT.byteOffset(groupElement("src_desc"));
+    private static final long src_desc$OFFSET = 16;
 
     /**
      * Offset for field:
@@ -246,7 +246,7 @@ public class dnnl_pooling_desc_t {
         return diff_src_desc$LAYOUT;
     }
 
-    private static final long diff_src_desc$OFFSET = $LAYOUT.byteOffset(groupElement("diff_src_desc"));
+    private static final long diff_src_desc$OFFSET = 712;
 
     /**
      * Offset for field:
@@ -290,7 +290,7 @@ public class dnnl_pooling_desc_t {
         return dst_desc$LAYOUT;
     }
 
-    private static final long dst_desc$OFFSET = $LAYOUT.byteOffset(groupElement("dst_desc"));
+    private static final long dst_desc$OFFSET = 1408;
 
     /**
      * Offset for field:
@@ -334,7 +334,7 @@ public class dnnl_pooling_desc_t {
         return diff_dst_desc$LAYOUT;
     }
 
-    private static final long diff_dst_desc$OFFSET = $LAYOUT.byteOffset(groupElement("diff_dst_desc"));
+    private static final long diff_dst_desc$OFFSET = 2104;
 
     /**
      * Offset for field:
@@ -378,7 +378,7 @@ public class dnnl_pooling_desc_t {
         return strides$LAYOUT;
     }
 
-    private static final long strides$OFFSET = $LAYOUT.byteOffset(groupElement("strides"));
+    private static final long strides$OFFSET = 2800;
 
     /**
      * Offset for field:
@@ -422,7 +422,7 @@ public class dnnl_pooling_desc_t {
         return kernel$LAYOUT;
     }
 
-    private static final long kernel$OFFSET = $LAYOUT.byteOffset(groupElement("kernel"));
+    private static final long kernel$OFFSET = 2896;
 
     /**
      * Offset for field:
@@ -466,7 +466,7 @@ public class dnnl_pooling_desc_t {
         return padding$LAYOUT;
     }
 
-    private static final long padding$OFFSET = $LAYOUT.byteOffset(groupElement("padding"));
+    private static final long padding$OFFSET = 2992;
 
     /**
      * Offset for field:
@@ -518,7 +518,7 @@ public class dnnl_pooling_desc_t {
      * }
      */
     public static MemorySegment padding(MemorySegment struct, long index0) {
-        return (MemorySegment)padding$ELEM_HANDLE.get(struct, padding$OFFSET, index0);
+        return (MemorySegment)padding$ELEM_HANDLE.get(struct, 0L, index0);
     }
 
     /**
@@ -528,7 +528,7 @@ public class dnnl_pooling_desc_t {
      * }
      */
     public static void padding(MemorySegment struct, long index0, MemorySegment fieldValue) {
-        padding$ELEM_HANDLE.set(struct, padding$OFFSET, index0, fieldValue);
+        padding$ELEM_HANDLE.set(struct, 0L, index0, fieldValue);
     }
 
     private static final OfInt accum_data_type$LAYOUT = (OfInt)$LAYOUT.select(groupElement("accum_data_type"));
@@ -543,7 +543,7 @@ public class dnnl_pooling_desc_t {
         return accum_data_type$LAYOUT;
     }
 
-    private static final long accum_data_type$OFFSET = $LAYOUT.byteOffset(groupElement("accum_data_type"));
+    private static final long accum_data_type$OFFSET = 3184;
 
     /**
      * Offset for field:
@@ -604,7 +604,7 @@ public class dnnl_pooling_desc_t {
     }
 
     /**
-     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction} (if any).
+     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction) (if any).
      * The returned segment has size {@code layout().byteSize()}
      */
     public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
@@ -612,7 +612,7 @@ public class dnnl_pooling_desc_t {
     }
 
     /**
-     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction} (if any).
+     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction) (if any).
      * The returned segment has size {@code elementCount * layout().byteSize()}
      */
     public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {

@@ -66,7 +66,7 @@ public class dnnl_rnn_packed_desc_t {
         return format$LAYOUT;
     }
 
-    private static final long format$OFFSET = $LAYOUT.byteOffset(groupElement("format"));
+    private static final long format$OFFSET = 0;
 
     /**
      * Offset for field:
@@ -110,7 +110,7 @@ public class dnnl_rnn_packed_desc_t {
         return n_parts$LAYOUT;
     }
 
-    private static final long n_parts$OFFSET = $LAYOUT.byteOffset(groupElement("n_parts"));
+    private static final long n_parts$OFFSET = 4;
 
     /**
      * Offset for field:
@@ -154,7 +154,7 @@ public class dnnl_rnn_packed_desc_t {
         return n$LAYOUT;
     }
 
-    private static final long n$OFFSET = $LAYOUT.byteOffset(groupElement("n"));
+    private static final long n$OFFSET = 8;
 
     /**
      * Offset for field:
@@ -198,7 +198,7 @@ public class dnnl_rnn_packed_desc_t {
         return ldb$LAYOUT;
     }
 
-    private static final long ldb$OFFSET = $LAYOUT.byteOffset(groupElement("ldb"));
+    private static final long ldb$OFFSET = 12;
 
     /**
      * Offset for field:
@@ -242,7 +242,7 @@ public class dnnl_rnn_packed_desc_t {
         return parts$LAYOUT;
     }
 
-    private static final long parts$OFFSET = $LAYOUT.byteOffset(groupElement("parts"));
+    private static final long parts$OFFSET = 16;
 
     /**
      * Offset for field:
@@ -294,7 +294,7 @@ public class dnnl_rnn_packed_desc_t {
      * }
      */
     public static int parts(MemorySegment struct, long index0) {
-        return (int)parts$ELEM_HANDLE.get(struct, parts$OFFSET, index0);
+        return (int)parts$ELEM_HANDLE.get(struct, 0L, index0);
     }
 
     /**
@@ -304,7 +304,7 @@ public class dnnl_rnn_packed_desc_t {
      * }
      */
     public static void parts(MemorySegment struct, long index0, int fieldValue) {
-        parts$ELEM_HANDLE.set(struct, parts$OFFSET, index0, fieldValue);
+        parts$ELEM_HANDLE.set(struct, 0L, index0, fieldValue);
     }
 
     private static final SequenceLayout part_pack_size$LAYOUT = (SequenceLayout)$LAYOUT.select(groupElement("part_pack_size"));
@@ -319,7 +319,7 @@ public class dnnl_rnn_packed_desc_t {
         return part_pack_size$LAYOUT;
     }
 
-    private static final long part_pack_size$OFFSET = $LAYOUT.byteOffset(groupElement("part_pack_size"));
+    private static final long part_pack_size$OFFSET = 32;
 
     /**
      * Offset for field:
@@ -371,7 +371,7 @@ public class dnnl_rnn_packed_desc_t {
      * }
      */
     public static long part_pack_size(MemorySegment struct, long index0) {
-        return (long)part_pack_size$ELEM_HANDLE.get(struct, part_pack_size$OFFSET, index0);
+        return (long)part_pack_size$ELEM_HANDLE.get(struct, 0L, index0);
     }
 
     /**
@@ -381,7 +381,7 @@ public class dnnl_rnn_packed_desc_t {
      * }
      */
     public static void part_pack_size(MemorySegment struct, long index0, long fieldValue) {
-        part_pack_size$ELEM_HANDLE.set(struct, part_pack_size$OFFSET, index0, fieldValue);
+        part_pack_size$ELEM_HANDLE.set(struct, 0L, index0, fieldValue);
     }
 
     private static final SequenceLayout pack_part$LAYOUT = (SequenceLayout)$LAYOUT.select(groupElement("pack_part"));
@@ -396,7 +396,7 @@ public class dnnl_rnn_packed_desc_t {
         return pack_part$LAYOUT;
     }
 
-    private static final long pack_part$OFFSET = $LAYOUT.byteOffset(groupElement("pack_part"));
+    private static final long pack_part$OFFSET = 64;
 
     /**
      * Offset for field:
@@ -448,7 +448,7 @@ public class dnnl_rnn_packed_desc_t {
      * }
      */
     public static int pack_part(MemorySegment struct, long index0) {
-        return (int)pack_part$ELEM_HANDLE.get(struct, pack_part$OFFSET, index0);
+        return (int)pack_part$ELEM_HANDLE.get(struct, 0L, index0);
     }
 
     /**
@@ -458,7 +458,7 @@ public class dnnl_rnn_packed_desc_t {
      * }
      */
     public static void pack_part(MemorySegment struct, long index0, int fieldValue) {
-        pack_part$ELEM_HANDLE.set(struct, pack_part$OFFSET, index0, fieldValue);
+        pack_part$ELEM_HANDLE.set(struct, 0L, index0, fieldValue);
     }
 
     private static final OfLong offset_compensation$LAYOUT = (OfLong)$LAYOUT.select(groupElement("offset_compensation"));
@@ -473,7 +473,7 @@ public class dnnl_rnn_packed_desc_t {
         return offset_compensation$LAYOUT;
     }
 
-    private static final long offset_compensation$OFFSET = $LAYOUT.byteOffset(groupElement("offset_compensation"));
+    private static final long offset_compensation$OFFSET = 80;
 
     /**
      * Offset for field:
@@ -517,7 +517,7 @@ public class dnnl_rnn_packed_desc_t {
         return size$LAYOUT;
     }
 
-    private static final long size$OFFSET = $LAYOUT.byteOffset(groupElement("size"));
+    private static final long size$OFFSET = 88;
 
     /**
      * Offset for field:
@@ -561,7 +561,7 @@ public class dnnl_rnn_packed_desc_t {
         return reserved$LAYOUT;
     }
 
-    private static final long reserved$OFFSET = $LAYOUT.byteOffset(groupElement("reserved"));
+    private static final long reserved$OFFSET = 96;
 
     /**
      * Offset for field:
@@ -613,7 +613,7 @@ public class dnnl_rnn_packed_desc_t {
      * }
      */
     public static byte reserved(MemorySegment struct, long index0) {
-        return (byte)reserved$ELEM_HANDLE.get(struct, reserved$OFFSET, index0);
+        return (byte)reserved$ELEM_HANDLE.get(struct, 0L, index0);
     }
 
     /**
@@ -623,7 +623,7 @@ public class dnnl_rnn_packed_desc_t {
      * }
      */
     public static void reserved(MemorySegment struct, long index0, byte fieldValue) {
-        reserved$ELEM_HANDLE.set(struct, reserved$OFFSET, index0, fieldValue);
+        reserved$ELEM_HANDLE.set(struct, 0L, index0, fieldValue);
     }
 
     /**
@@ -655,7 +655,7 @@ public class dnnl_rnn_packed_desc_t {
     }
 
     /**
-     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction} (if any).
+     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction) (if any).
      * The returned segment has size {@code layout().byteSize()}
      */
     public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
@@ -663,7 +663,7 @@ public class dnnl_rnn_packed_desc_t {
     }
 
     /**
-     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction} (if any).
+     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction) (if any).
      * The returned segment has size {@code elementCount * layout().byteSize()}
      */
     public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {

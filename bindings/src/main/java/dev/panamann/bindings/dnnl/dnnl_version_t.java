@@ -59,7 +59,7 @@ public class dnnl_version_t {
         return major$LAYOUT;
     }
 
-    private static final long major$OFFSET = $LAYOUT.byteOffset(groupElement("major"));
+    private static final long major$OFFSET = 0;
 
     /**
      * Offset for field:
@@ -103,7 +103,7 @@ public class dnnl_version_t {
         return minor$LAYOUT;
     }
 
-    private static final long minor$OFFSET = $LAYOUT.byteOffset(groupElement("minor"));
+    private static final long minor$OFFSET = 4;
 
     /**
      * Offset for field:
@@ -147,7 +147,7 @@ public class dnnl_version_t {
         return patch$LAYOUT;
     }
 
-    private static final long patch$OFFSET = $LAYOUT.byteOffset(groupElement("patch"));
+    private static final long patch$OFFSET = 8;
 
     /**
      * Offset for field:
@@ -191,7 +191,7 @@ public class dnnl_version_t {
         return hash$LAYOUT;
     }
 
-    private static final long hash$OFFSET = $LAYOUT.byteOffset(groupElement("hash"));
+    private static final long hash$OFFSET = 16;
 
     /**
      * Offset for field:
@@ -235,7 +235,7 @@ public class dnnl_version_t {
         return cpu_runtime$LAYOUT;
     }
 
-    private static final long cpu_runtime$OFFSET = $LAYOUT.byteOffset(groupElement("cpu_runtime"));
+    private static final long cpu_runtime$OFFSET = 24;
 
     /**
      * Offset for field:
@@ -279,7 +279,7 @@ public class dnnl_version_t {
         return gpu_runtime$LAYOUT;
     }
 
-    private static final long gpu_runtime$OFFSET = $LAYOUT.byteOffset(groupElement("gpu_runtime"));
+    private static final long gpu_runtime$OFFSET = 28;
 
     /**
      * Offset for field:
@@ -340,7 +340,7 @@ public class dnnl_version_t {
     }
 
     /**
-     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction} (if any).
+     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction) (if any).
      * The returned segment has size {@code layout().byteSize()}
      */
     public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
@@ -348,7 +348,7 @@ public class dnnl_version_t {
     }
 
     /**
-     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction} (if any).
+     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction) (if any).
      * The returned segment has size {@code elementCount * layout().byteSize()}
      */
     public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {

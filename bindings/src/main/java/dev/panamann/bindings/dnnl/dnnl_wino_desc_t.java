@@ -68,7 +68,7 @@ public class dnnl_wino_desc_t {
         return wino_format$LAYOUT;
     }
 
-    private static final long wino_format$OFFSET = $LAYOUT.byteOffset(groupElement("wino_format"));
+    private static final long wino_format$OFFSET = 0;
 
     /**
      * Offset for field:
@@ -112,7 +112,7 @@ public class dnnl_wino_desc_t {
         return r$LAYOUT;
     }
 
-    private static final long r$OFFSET = $LAYOUT.byteOffset(groupElement("r"));
+    private static final long r$OFFSET = 4;
 
     /**
      * Offset for field:
@@ -156,7 +156,7 @@ public class dnnl_wino_desc_t {
         return alpha$LAYOUT;
     }
 
-    private static final long alpha$OFFSET = $LAYOUT.byteOffset(groupElement("alpha"));
+    private static final long alpha$OFFSET = 8;
 
     /**
      * Offset for field:
@@ -200,7 +200,7 @@ public class dnnl_wino_desc_t {
         return ic$LAYOUT;
     }
 
-    private static final long ic$OFFSET = $LAYOUT.byteOffset(groupElement("ic"));
+    private static final long ic$OFFSET = 12;
 
     /**
      * Offset for field:
@@ -244,7 +244,7 @@ public class dnnl_wino_desc_t {
         return oc$LAYOUT;
     }
 
-    private static final long oc$OFFSET = $LAYOUT.byteOffset(groupElement("oc"));
+    private static final long oc$OFFSET = 16;
 
     /**
      * Offset for field:
@@ -288,7 +288,7 @@ public class dnnl_wino_desc_t {
         return ic_block$LAYOUT;
     }
 
-    private static final long ic_block$OFFSET = $LAYOUT.byteOffset(groupElement("ic_block"));
+    private static final long ic_block$OFFSET = 20;
 
     /**
      * Offset for field:
@@ -332,7 +332,7 @@ public class dnnl_wino_desc_t {
         return oc_block$LAYOUT;
     }
 
-    private static final long oc_block$OFFSET = $LAYOUT.byteOffset(groupElement("oc_block"));
+    private static final long oc_block$OFFSET = 24;
 
     /**
      * Offset for field:
@@ -376,7 +376,7 @@ public class dnnl_wino_desc_t {
         return ic2_block$LAYOUT;
     }
 
-    private static final long ic2_block$OFFSET = $LAYOUT.byteOffset(groupElement("ic2_block"));
+    private static final long ic2_block$OFFSET = 28;
 
     /**
      * Offset for field:
@@ -420,7 +420,7 @@ public class dnnl_wino_desc_t {
         return oc2_block$LAYOUT;
     }
 
-    private static final long oc2_block$OFFSET = $LAYOUT.byteOffset(groupElement("oc2_block"));
+    private static final long oc2_block$OFFSET = 32;
 
     /**
      * Offset for field:
@@ -464,7 +464,7 @@ public class dnnl_wino_desc_t {
         return adj_scale$LAYOUT;
     }
 
-    private static final long adj_scale$OFFSET = $LAYOUT.byteOffset(groupElement("adj_scale"));
+    private static final long adj_scale$OFFSET = 36;
 
     /**
      * Offset for field:
@@ -508,7 +508,7 @@ public class dnnl_wino_desc_t {
         return size$LAYOUT;
     }
 
-    private static final long size$OFFSET = $LAYOUT.byteOffset(groupElement("size"));
+    private static final long size$OFFSET = 40;
 
     /**
      * Offset for field:
@@ -569,7 +569,7 @@ public class dnnl_wino_desc_t {
     }
 
     /**
-     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction} (if any).
+     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction) (if any).
      * The returned segment has size {@code layout().byteSize()}
      */
     public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
@@ -577,7 +577,7 @@ public class dnnl_wino_desc_t {
     }
 
     /**
-     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction} (if any).
+     * Reinterprets {@code addr} using target {@code arena} and {@code cleanupAction) (if any).
      * The returned segment has size {@code elementCount * layout().byteSize()}
      */
     public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {

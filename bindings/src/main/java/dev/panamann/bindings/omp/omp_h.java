@@ -12,25 +12,56 @@ import java.util.stream.*;
 import static java.lang.foreign.ValueLayout.*;
 import static java.lang.foreign.MemoryLayout.PathElement.*;
 
-public class omp_h extends omp_h$shared {
+public class omp_h {
 
     omp_h() {
         // Should not be called directly
     }
 
     static final Arena LIBRARY_ARENA = Arena.ofAuto();
+    static final boolean TRACE_DOWNCALLS = Boolean.getBoolean("jextract.trace.downcalls");
+
+    static void traceDowncall(String name, Object... args) {
+         String traceArgs = Arrays.stream(args)
+                       .map(Object::toString)
+                       .collect(Collectors.joining(", "));
+         System.out.printf("%s(%s)\n", name, traceArgs);
+    }
+
+    static MemorySegment findOrThrow(String symbol) {
+        return SYMBOL_LOOKUP.find(symbol)
+            .orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + symbol));
+    }
+
+    static MethodHandle upcallHandle(Class<?> fi, String name, FunctionDescriptor fdesc) {
+        try {
+            return MethodHandles.lookup().findVirtual(fi, name, fdesc.toMethodType());
+        } catch (ReflectiveOperationException ex) {
+            throw new AssertionError(ex);
+        }
+    }
 
     static final SymbolLookup SYMBOL_LOOKUP = SymbolLookup.loaderLookup()
             .or(Linker.nativeLinker().defaultLookup());
 
+    public static final ValueLayout.OfBoolean C_BOOL = ValueLayout.JAVA_BOOLEAN;
+    public static final ValueLayout.OfByte C_CHAR = ValueLayout.JAVA_BYTE;
+    public static final ValueLayout.OfShort C_SHORT = ValueLayout.JAVA_SHORT;
+    public static final ValueLayout.OfInt C_INT = ValueLayout.JAVA_INT;
+    public static final ValueLayout.OfLong C_LONG_LONG = ValueLayout.JAVA_LONG;
+    public static final ValueLayout.OfFloat C_FLOAT = ValueLayout.JAVA_FLOAT;
+    public static final ValueLayout.OfDouble C_DOUBLE = ValueLayout.JAVA_DOUBLE;
+    public static final AddressLayout C_POINTER = ValueLayout.ADDRESS
+            .withTargetLayout(MemoryLayout.sequenceLayout(java.lang.Long.MAX_VALUE, JAVA_BYTE));
+    public static final ValueLayout.OfLong C_LONG = ValueLayout.JAVA_LONG;
 
     private static class omp_get_max_threads {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             omp_h.C_INT    );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("omp_get_max_threads");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    omp_h.findOrThrow("omp_get_max_threads"),
+                    DESC);
     }
 
     /**
@@ -52,17 +83,6 @@ public class omp_h extends omp_h$shared {
     public static MethodHandle omp_get_max_threads$handle() {
         return omp_get_max_threads.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int omp_get_max_threads()
-     * }
-     */
-    public static MemorySegment omp_get_max_threads$address() {
-        return omp_get_max_threads.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * int omp_get_max_threads()
@@ -75,8 +95,6 @@ public class omp_h extends omp_h$shared {
                 traceDowncall("omp_get_max_threads");
             }
             return (int)mh$.invokeExact();
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -87,9 +105,9 @@ public class omp_h extends omp_h$shared {
             omp_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("omp_set_num_threads");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    omp_h.findOrThrow("omp_set_num_threads"),
+                    DESC);
     }
 
     /**
@@ -111,17 +129,6 @@ public class omp_h extends omp_h$shared {
     public static MethodHandle omp_set_num_threads$handle() {
         return omp_set_num_threads.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * void omp_set_num_threads(int num_threads)
-     * }
-     */
-    public static MemorySegment omp_set_num_threads$address() {
-        return omp_set_num_threads.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * void omp_set_num_threads(int num_threads)
@@ -134,8 +141,6 @@ public class omp_h extends omp_h$shared {
                 traceDowncall("omp_set_num_threads", num_threads);
             }
             mh$.invokeExact(num_threads);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -145,9 +150,9 @@ public class omp_h extends omp_h$shared {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             omp_h.C_INT    );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("omp_get_num_procs");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    omp_h.findOrThrow("omp_get_num_procs"),
+                    DESC);
     }
 
     /**
@@ -169,17 +174,6 @@ public class omp_h extends omp_h$shared {
     public static MethodHandle omp_get_num_procs$handle() {
         return omp_get_num_procs.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int omp_get_num_procs()
-     * }
-     */
-    public static MemorySegment omp_get_num_procs$address() {
-        return omp_get_num_procs.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * int omp_get_num_procs()
@@ -192,8 +186,6 @@ public class omp_h extends omp_h$shared {
                 traceDowncall("omp_get_num_procs");
             }
             return (int)mh$.invokeExact();
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }

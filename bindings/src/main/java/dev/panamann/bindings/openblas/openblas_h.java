@@ -12,26 +12,57 @@ import java.util.stream.*;
 import static java.lang.foreign.ValueLayout.*;
 import static java.lang.foreign.MemoryLayout.PathElement.*;
 
-public class openblas_h extends openblas_h$shared {
+public class openblas_h {
 
     openblas_h() {
         // Should not be called directly
     }
 
     static final Arena LIBRARY_ARENA = Arena.ofAuto();
+    static final boolean TRACE_DOWNCALLS = Boolean.getBoolean("jextract.trace.downcalls");
+
+    static void traceDowncall(String name, Object... args) {
+         String traceArgs = Arrays.stream(args)
+                       .map(Object::toString)
+                       .collect(Collectors.joining(", "));
+         System.out.printf("%s(%s)\n", name, traceArgs);
+    }
+
+    static MemorySegment findOrThrow(String symbol) {
+        return SYMBOL_LOOKUP.find(symbol)
+            .orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + symbol));
+    }
+
+    static MethodHandle upcallHandle(Class<?> fi, String name, FunctionDescriptor fdesc) {
+        try {
+            return MethodHandles.lookup().findVirtual(fi, name, fdesc.toMethodType());
+        } catch (ReflectiveOperationException ex) {
+            throw new AssertionError(ex);
+        }
+    }
 
     static final SymbolLookup SYMBOL_LOOKUP = SymbolLookup.loaderLookup()
             .or(Linker.nativeLinker().defaultLookup());
 
+    public static final ValueLayout.OfBoolean C_BOOL = ValueLayout.JAVA_BOOLEAN;
+    public static final ValueLayout.OfByte C_CHAR = ValueLayout.JAVA_BYTE;
+    public static final ValueLayout.OfShort C_SHORT = ValueLayout.JAVA_SHORT;
+    public static final ValueLayout.OfInt C_INT = ValueLayout.JAVA_INT;
+    public static final ValueLayout.OfLong C_LONG_LONG = ValueLayout.JAVA_LONG;
+    public static final ValueLayout.OfFloat C_FLOAT = ValueLayout.JAVA_FLOAT;
+    public static final ValueLayout.OfDouble C_DOUBLE = ValueLayout.JAVA_DOUBLE;
+    public static final AddressLayout C_POINTER = ValueLayout.ADDRESS
+            .withTargetLayout(MemoryLayout.sequenceLayout(java.lang.Long.MAX_VALUE, JAVA_BYTE));
+    public static final ValueLayout.OfLong C_LONG = ValueLayout.JAVA_LONG;
 
     private static class openblas_set_num_threads {
         public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
             openblas_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("openblas_set_num_threads");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    openblas_h.findOrThrow("openblas_set_num_threads"),
+                    DESC);
     }
 
     /**
@@ -53,17 +84,6 @@ public class openblas_h extends openblas_h$shared {
     public static MethodHandle openblas_set_num_threads$handle() {
         return openblas_set_num_threads.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * void openblas_set_num_threads(int num_threads)
-     * }
-     */
-    public static MemorySegment openblas_set_num_threads$address() {
-        return openblas_set_num_threads.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * void openblas_set_num_threads(int num_threads)
@@ -76,8 +96,6 @@ public class openblas_h extends openblas_h$shared {
                 traceDowncall("openblas_set_num_threads", num_threads);
             }
             mh$.invokeExact(num_threads);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -87,9 +105,9 @@ public class openblas_h extends openblas_h$shared {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             openblas_h.C_INT    );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("openblas_get_num_threads");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    openblas_h.findOrThrow("openblas_get_num_threads"),
+                    DESC);
     }
 
     /**
@@ -111,17 +129,6 @@ public class openblas_h extends openblas_h$shared {
     public static MethodHandle openblas_get_num_threads$handle() {
         return openblas_get_num_threads.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int openblas_get_num_threads()
-     * }
-     */
-    public static MemorySegment openblas_get_num_threads$address() {
-        return openblas_get_num_threads.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * int openblas_get_num_threads()
@@ -134,8 +141,6 @@ public class openblas_h extends openblas_h$shared {
                 traceDowncall("openblas_get_num_threads");
             }
             return (int)mh$.invokeExact();
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -145,9 +150,9 @@ public class openblas_h extends openblas_h$shared {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             openblas_h.C_POINTER    );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("openblas_get_config");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    openblas_h.findOrThrow("openblas_get_config"),
+                    DESC);
     }
 
     /**
@@ -169,17 +174,6 @@ public class openblas_h extends openblas_h$shared {
     public static MethodHandle openblas_get_config$handle() {
         return openblas_get_config.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * char *openblas_get_config()
-     * }
-     */
-    public static MemorySegment openblas_get_config$address() {
-        return openblas_get_config.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * char *openblas_get_config()
@@ -192,8 +186,6 @@ public class openblas_h extends openblas_h$shared {
                 traceDowncall("openblas_get_config");
             }
             return (MemorySegment)mh$.invokeExact();
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -203,9 +195,9 @@ public class openblas_h extends openblas_h$shared {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             openblas_h.C_POINTER    );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("openblas_get_corename");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    openblas_h.findOrThrow("openblas_get_corename"),
+                    DESC);
     }
 
     /**
@@ -227,17 +219,6 @@ public class openblas_h extends openblas_h$shared {
     public static MethodHandle openblas_get_corename$handle() {
         return openblas_get_corename.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * char *openblas_get_corename()
-     * }
-     */
-    public static MemorySegment openblas_get_corename$address() {
-        return openblas_get_corename.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * char *openblas_get_corename()
@@ -250,8 +231,6 @@ public class openblas_h extends openblas_h$shared {
                 traceDowncall("openblas_get_corename");
             }
             return (MemorySegment)mh$.invokeExact();
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -261,9 +240,9 @@ public class openblas_h extends openblas_h$shared {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             openblas_h.C_INT    );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("openblas_get_parallel");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    openblas_h.findOrThrow("openblas_get_parallel"),
+                    DESC);
     }
 
     /**
@@ -285,17 +264,6 @@ public class openblas_h extends openblas_h$shared {
     public static MethodHandle openblas_get_parallel$handle() {
         return openblas_get_parallel.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int openblas_get_parallel()
-     * }
-     */
-    public static MemorySegment openblas_get_parallel$address() {
-        return openblas_get_parallel.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * int openblas_get_parallel()
@@ -308,8 +276,6 @@ public class openblas_h extends openblas_h$shared {
                 traceDowncall("openblas_get_parallel");
             }
             return (int)mh$.invokeExact();
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -361,9 +327,9 @@ public class openblas_h extends openblas_h$shared {
             openblas_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("cblas_sdot");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    openblas_h.findOrThrow("cblas_sdot"),
+                    DESC);
     }
 
     /**
@@ -385,17 +351,6 @@ public class openblas_h extends openblas_h$shared {
     public static MethodHandle cblas_sdot$handle() {
         return cblas_sdot.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * float cblas_sdot(const blasint n, const float *x, const blasint incx, const float *y, const blasint incy)
-     * }
-     */
-    public static MemorySegment cblas_sdot$address() {
-        return cblas_sdot.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * float cblas_sdot(const blasint n, const float *x, const blasint incx, const float *y, const blasint incy)
@@ -408,8 +363,6 @@ public class openblas_h extends openblas_h$shared {
                 traceDowncall("cblas_sdot", n, x, incx, y, incy);
             }
             return (float)mh$.invokeExact(n, x, incx, y, incy);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -425,9 +378,9 @@ public class openblas_h extends openblas_h$shared {
             openblas_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("cblas_saxpy");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    openblas_h.findOrThrow("cblas_saxpy"),
+                    DESC);
     }
 
     /**
@@ -449,17 +402,6 @@ public class openblas_h extends openblas_h$shared {
     public static MethodHandle cblas_saxpy$handle() {
         return cblas_saxpy.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * void cblas_saxpy(const blasint n, const float alpha, const float *x, const blasint incx, float *y, const blasint incy)
-     * }
-     */
-    public static MemorySegment cblas_saxpy$address() {
-        return cblas_saxpy.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * void cblas_saxpy(const blasint n, const float alpha, const float *x, const blasint incx, float *y, const blasint incy)
@@ -472,8 +414,6 @@ public class openblas_h extends openblas_h$shared {
                 traceDowncall("cblas_saxpy", n, alpha, x, incx, y, incy);
             }
             mh$.invokeExact(n, alpha, x, incx, y, incy);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -487,9 +427,9 @@ public class openblas_h extends openblas_h$shared {
             openblas_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("cblas_sscal");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    openblas_h.findOrThrow("cblas_sscal"),
+                    DESC);
     }
 
     /**
@@ -511,17 +451,6 @@ public class openblas_h extends openblas_h$shared {
     public static MethodHandle cblas_sscal$handle() {
         return cblas_sscal.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * void cblas_sscal(const blasint N, const float alpha, float *X, const blasint incX)
-     * }
-     */
-    public static MemorySegment cblas_sscal$address() {
-        return cblas_sscal.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * void cblas_sscal(const blasint N, const float alpha, float *X, const blasint incX)
@@ -534,8 +463,6 @@ public class openblas_h extends openblas_h$shared {
                 traceDowncall("cblas_sscal", N, alpha, X, incX);
             }
             mh$.invokeExact(N, alpha, X, incX);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -557,9 +484,9 @@ public class openblas_h extends openblas_h$shared {
             openblas_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("cblas_sgemv");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    openblas_h.findOrThrow("cblas_sgemv"),
+                    DESC);
     }
 
     /**
@@ -581,17 +508,6 @@ public class openblas_h extends openblas_h$shared {
     public static MethodHandle cblas_sgemv$handle() {
         return cblas_sgemv.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * void cblas_sgemv(const enum CBLAS_ORDER order, const enum CBLAS_TRANSPOSE trans, const blasint m, const blasint n, const float alpha, const float *a, const blasint lda, const float *x, const blasint incx, const float beta, float *y, const blasint incy)
-     * }
-     */
-    public static MemorySegment cblas_sgemv$address() {
-        return cblas_sgemv.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * void cblas_sgemv(const enum CBLAS_ORDER order, const enum CBLAS_TRANSPOSE trans, const blasint m, const blasint n, const float alpha, const float *a, const blasint lda, const float *x, const blasint incx, const float beta, float *y, const blasint incy)
@@ -604,8 +520,6 @@ public class openblas_h extends openblas_h$shared {
                 traceDowncall("cblas_sgemv", order, trans, m, n, alpha, a, lda, x, incx, beta, y, incy);
             }
             mh$.invokeExact(order, trans, m, n, alpha, a, lda, x, incx, beta, y, incy);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -629,9 +543,9 @@ public class openblas_h extends openblas_h$shared {
             openblas_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("cblas_sgemm");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    openblas_h.findOrThrow("cblas_sgemm"),
+                    DESC);
     }
 
     /**
@@ -653,17 +567,6 @@ public class openblas_h extends openblas_h$shared {
     public static MethodHandle cblas_sgemm$handle() {
         return cblas_sgemm.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * void cblas_sgemm(const enum CBLAS_ORDER Order, const enum CBLAS_TRANSPOSE TransA, const enum CBLAS_TRANSPOSE TransB, const blasint M, const blasint N, const blasint K, const float alpha, const float *A, const blasint lda, const float *B, const blasint ldb, const float beta, float *C, const blasint ldc)
-     * }
-     */
-    public static MemorySegment cblas_sgemm$address() {
-        return cblas_sgemm.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * void cblas_sgemm(const enum CBLAS_ORDER Order, const enum CBLAS_TRANSPOSE TransA, const enum CBLAS_TRANSPOSE TransB, const blasint M, const blasint N, const blasint K, const float alpha, const float *A, const blasint lda, const float *B, const blasint ldb, const float beta, float *C, const blasint ldc)
@@ -676,8 +579,6 @@ public class openblas_h extends openblas_h$shared {
                 traceDowncall("cblas_sgemm", Order, TransA, TransB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
             }
             mh$.invokeExact(Order, TransA, TransB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -700,9 +601,9 @@ public class openblas_h extends openblas_h$shared {
             openblas_h.C_LONG
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ssyevd_");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    openblas_h.findOrThrow("ssyevd_"),
+                    DESC);
     }
 
     /**
@@ -724,17 +625,6 @@ public class openblas_h extends openblas_h$shared {
     public static MethodHandle ssyevd_$handle() {
         return ssyevd_.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * void ssyevd_(const char *jobz, const char *uplo, const int *n, float *a, const int *lda, float *w, float *work, const int *lwork, int *iwork, const int *liwork, int *info, size_t jobz_len, size_t uplo_len)
-     * }
-     */
-    public static MemorySegment ssyevd_$address() {
-        return ssyevd_.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * void ssyevd_(const char *jobz, const char *uplo, const int *n, float *a, const int *lda, float *w, float *work, const int *lwork, int *iwork, const int *liwork, int *info, size_t jobz_len, size_t uplo_len)
@@ -747,8 +637,6 @@ public class openblas_h extends openblas_h$shared {
                 traceDowncall("ssyevd_", jobz, uplo, n, a, lda, w, work, lwork, iwork, liwork, info, jobz_len, uplo_len);
             }
             mh$.invokeExact(jobz, uplo, n, a, lda, w, work, lwork, iwork, liwork, info, jobz_len, uplo_len);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -773,9 +661,9 @@ public class openblas_h extends openblas_h$shared {
             openblas_h.C_LONG
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sgesdd_");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    openblas_h.findOrThrow("sgesdd_"),
+                    DESC);
     }
 
     /**
@@ -797,17 +685,6 @@ public class openblas_h extends openblas_h$shared {
     public static MethodHandle sgesdd_$handle() {
         return sgesdd_.HANDLE;
     }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * void sgesdd_(const char *jobz, const int *m, const int *n, float *a, const int *lda, float *s, float *u, const int *ldu, float *vt, const int *ldvt, float *work, const int *lwork, int *iwork, int *info, size_t jobz_len)
-     * }
-     */
-    public static MemorySegment sgesdd_$address() {
-        return sgesdd_.ADDR;
-    }
-
     /**
      * {@snippet lang=c :
      * void sgesdd_(const char *jobz, const int *m, const int *n, float *a, const int *lda, float *s, float *u, const int *ldu, float *vt, const int *ldvt, float *work, const int *lwork, int *iwork, int *info, size_t jobz_len)
@@ -820,8 +697,6 @@ public class openblas_h extends openblas_h$shared {
                 traceDowncall("sgesdd_", jobz, m, n, a, lda, s, u, ldu, vt, ldvt, work, lwork, iwork, info, jobz_len);
             }
             mh$.invokeExact(jobz, m, n, a, lda, s, u, ldu, vt, ldvt, work, lwork, iwork, info, jobz_len);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
