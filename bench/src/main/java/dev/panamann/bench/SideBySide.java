@@ -86,7 +86,8 @@ public final class SideBySide {
         }
         if (data == null) throw new IllegalArgumentException("--data DIR (cifar-10-batches-bin or the .tar.gz) is required");
         try (Ops ops = Backends.get()) {
-            System.out.println("INFO panama-nn " + ops + " java " + Runtime.version());
+            String backend = ops instanceof dev.panamann.ops.dnnl.NativeOps n ? n.describe() : ops.toString();
+            System.out.println("INFO panama-nn " + backend + "; java " + Runtime.version());
             run(ops, data, cases, images, warmup, epochs, System.out);
         }
     }
