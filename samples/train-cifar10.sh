@@ -8,7 +8,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 . .ci/setup.sh
 jar=samples/target/panama-nn-samples.jar
-mvn -q -B -ntp -pl samples -am package -DskipTests
+mvn -q -B -ntp -pl samples -am package -DskipTests -Dmaven.javadoc.skip=true -Dmaven.source.skip=true
 # The CLI's default data path, ../shared/data/cifar10/cifar-10-binary.tar.gz, is relative to
 # the repository root, where this script runs it; --data PATH overrides it.
 exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Xmx8g -jar "$jar" train "$@"

@@ -12,9 +12,16 @@
  * gradient of those rows back. In layout mode "nchw" every tensor is plain
  * NCHW/OIHW, which shows what the blocked layouts are worth.
  *
+ * The conv ReLU is a post-op of the convolution (--relu fused, the default):
+ * pooling reads the conv's ReLU'd output, and backward masks the pooled gradient
+ * with the pooled output (relu_use_dst_for_bwd, a quarter of the conv size) before
+ * pooling backward. --relu separate runs ReLU as its own primitive, forward and
+ * backward, over the conv-sized activations.
+ *
  * The affine layers use cblas_sgemm (row-major); softmax, loss, the FC ReLU and
- * the SGD update are plain C loops. All primitives and buffers are created once;
- * the timed loops only execute.
+ * the update (SGD, SGD with momentum 0.9 or Adam, --optimizer) are plain C loops,
+ * the update split over the OpenMP threads. All primitives and buffers are
+ * created once; the timed loops only execute.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -72,6 +79,12 @@ static dnnl_stream_t strm;
 /* every primitive gets scratchpad_mode_user: its scratchpad is a memory allocated once
  * here and passed at execution, instead of a buffer oneDNN may allocate on each call */
 static dnnl_primitive_attr_t attr;
+/* the same plus an eltwise ReLU post-op (the fused conv) */
+static dnnl_primitive_attr_t attr_relu;
+static int fuse_relu = 1;
+
+enum { RULE_SGD, RULE_MOMENTUM, RULE_ADAM };
+static int rule = RULE_SGD;
 
 #define MAX_OBJS 128
 static dnnl_memory_t all_mems[MAX_OBJS];
@@ -119,6 +132,14 @@ static const dnnl_memory_desc_t *mem_md(dnnl_memory_t m) {
 
 /* number of floats in the buffer of a memory (padding of blocked layouts included) */
 static size_t mem_floats(dnnl_memory_t m) { return dnnl_memory_desc_get_size(mem_md(m)) / sizeof(float); }
+
+static dnnl_primitive_desc_t pd_new_attr(const void *op_desc, const_dnnl_primitive_desc_t hint,
+                                         const_dnnl_primitive_attr_t a, const char *what) {
+    dnnl_primitive_desc_t pd;
+    dnnl_status_t s = dnnl_primitive_desc_create(&pd, op_desc, a, eng, hint);
+    if (s != dnnl_success) die("cannot create the %s primitive descriptor: %s", what, dnnl_status2str(s));
+    return pd;
+}
 
 static dnnl_primitive_desc_t pd_new(const void *op_desc, const_dnnl_primitive_desc_t hint, const char *what) {
     dnnl_primitive_desc_t pd;
@@ -242,6 +263,14 @@ static double now_s(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* CPU time of the whole process (all threads): with -t 1 the work of a step, whatever
+ * else runs on the machine */
+static double cpu_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 /* -------------------------------------------------------------- the net */
 
 typedef struct {
@@ -265,6 +294,9 @@ typedef struct {
     float *dw1, *db1, *dw2, *db2;
     float *h, *s, *ds, *dh;        /* (N,100) (N,10) (N,10) (N,100) */
     float *h_inf, *s_inf;
+    /* optimizer state per parameter (conv w, conv b, w1, b1, w2, b2): velocity or Adam's m, v */
+    float *m[6], *v[6];
+    long t;                        /* Adam steps taken */
 } net_t;
 
 static void build(net_t *net, int n, int plain, float weight_scale, int verbose) {
@@ -290,15 +322,19 @@ static void build(net_t *net, int n, int plain, float weight_scale, int verbose)
     dnnl_convolution_desc_t cd;
     CHECK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training, dnnl_convolution_direct, &x_any, &w_any,
                                              &b_md, &c_any, c_str, c_pad, c_pad));
-    dnnl_primitive_desc_t conv_pd = pd_new(&cd, NULL, "convolution forward (training)");
+    dnnl_primitive_desc_t conv_pd = pd_new_attr(&cd, NULL, fuse_relu ? attr_relu : attr, "convolution forward (training)");
     dnnl_memory_desc_t x_md = pd_md(conv_pd, dnnl_query_src_md, "conv src");
     dnnl_memory_desc_t w_md = pd_md(conv_pd, dnnl_query_weights_md, "conv weights");
     dnnl_memory_desc_t c_md = pd_md(conv_pd, dnnl_query_dst_md, "conv dst");
 
+    /* separate: ReLU over the conv output; fused: the conv's post-op, and this descriptor only
+     * names the ReLU whose backward (from its dst) masks the pooled gradient */
     dnnl_eltwise_desc_t ed;
-    CHECK(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_training, dnnl_eltwise_relu, &c_md, 0.f, 0.f));
+    if (fuse_relu) CHECK(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_training, dnnl_eltwise_relu_use_dst_for_bwd,
+                                                        &c_md, 0.f, 0.f));
+    else CHECK(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_training, dnnl_eltwise_relu, &c_md, 0.f, 0.f));
     dnnl_primitive_desc_t relu_pd = pd_new(&ed, NULL, "ReLU forward (training)");
-    dnnl_memory_desc_t r_md = pd_md(relu_pd, dnnl_query_dst_md, "ReLU dst");
+    dnnl_memory_desc_t r_md = fuse_relu ? c_md : pd_md(relu_pd, dnnl_query_dst_md, "ReLU dst");
 
     dnnl_pooling_desc_t pld;
     CHECK(dnnl_pooling_forward_desc_init(&pld, dnnl_forward_training, dnnl_pooling_max, &r_md, &p_any, p_str, p_ker,
@@ -315,9 +351,23 @@ static void build(net_t *net, int n, int plain, float weight_scale, int verbose)
     dnnl_memory_desc_t dr_md = pd_md(poolb_pd, dnnl_query_diff_src_md, "pool diff src");
 
     dnnl_eltwise_desc_t ebd;
-    CHECK(dnnl_eltwise_backward_desc_init(&ebd, dnnl_eltwise_relu, &dr_md, &c_md, 0.f, 0.f));
-    dnnl_primitive_desc_t relub_pd = pd_new(&ebd, relu_pd, "ReLU backward");
-    dnnl_memory_desc_t dc_md = pd_md(relub_pd, dnnl_query_diff_src_md, "ReLU diff src");
+    dnnl_primitive_desc_t relub_pd, prelu_pd = NULL;
+    dnnl_memory_desc_t dc_md;
+    if (fuse_relu) {
+        /* the ReLU backward at the pooled size, from the pooled (ReLU'd) output: a gradient reaches a
+         * conv output only through its window's maximum, whose ReLU derivative is pooled > 0 */
+        dnnl_eltwise_desc_t ped;
+        CHECK(dnnl_eltwise_forward_desc_init(&ped, dnnl_forward_training, dnnl_eltwise_relu_use_dst_for_bwd, &p_md,
+                                             0.f, 0.f));
+        prelu_pd = pd_new(&ped, NULL, "pooled ReLU forward (hint)");
+        CHECK(dnnl_eltwise_backward_desc_init(&ebd, dnnl_eltwise_relu_use_dst_for_bwd, &dp_md, &p_md, 0.f, 0.f));
+        relub_pd = pd_new(&ebd, prelu_pd, "ReLU backward (pooled)");
+        dc_md = dr_md;
+    } else {
+        CHECK(dnnl_eltwise_backward_desc_init(&ebd, dnnl_eltwise_relu, &dr_md, &c_md, 0.f, 0.f));
+        relub_pd = pd_new(&ebd, relu_pd, "ReLU backward");
+        dc_md = pd_md(relub_pd, dnnl_query_diff_src_md, "ReLU diff src");
+    }
 
     dnnl_memory_desc_t dw_any = md_tag(4, w_dims, t_wei);
     dnnl_convolution_desc_t cbd;
@@ -355,12 +405,12 @@ static void build(net_t *net, int n, int plain, float weight_scale, int verbose)
     plan_t *fw = &net->fwd;
     int nr = 0;
     dnnl_memory_t x = reorder_to(fw, net->x_user, &x_md, &nr);
-    dnnl_memory_t c = mem_new(&c_md), r = mem_new(&r_md), p = mem_new(&p_md), ws = mem_new(&ws_md);
+    dnnl_memory_t c = mem_new(&c_md), r = fuse_relu ? c : mem_new(&r_md), p = mem_new(&p_md), ws = mem_new(&ws_md);
     {
         dnnl_exec_arg_t a[4] = {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, net->w}, {DNNL_ARG_BIAS, net->b}, {DNNL_ARG_DST, c}};
         plan_add(fw, prim_new(conv_pd), 4, a);
     }
-    {
+    if (!fuse_relu) {
         dnnl_exec_arg_t a[2] = {{DNNL_ARG_SRC, c}, {DNNL_ARG_DST, r}};
         plan_add(fw, prim_new(relu_pd), 2, a);
     }
@@ -374,12 +424,16 @@ static void build(net_t *net, int n, int plain, float weight_scale, int verbose)
     plan_t *bw = &net->bwd;
     net->dp_rows = mem_new(&rows_md);
     dnnl_memory_t dp = reorder_to(bw, net->dp_rows, &dp_md, &nr);
-    dnnl_memory_t dr = mem_new(&dr_md), dc = mem_new(&dc_md);
+    dnnl_memory_t dr = mem_new(&dr_md), dc = fuse_relu ? dr : mem_new(&dc_md);
+    if (fuse_relu) { /* mask the pooled gradient in place (dp is this plan's own buffer or dp_rows) */
+        dnnl_exec_arg_t a[3] = {{DNNL_ARG_DST, p}, {DNNL_ARG_DIFF_DST, dp}, {DNNL_ARG_DIFF_SRC, dp}};
+        plan_add(bw, prim_new(relub_pd), 3, a);
+    }
     {
         dnnl_exec_arg_t a[3] = {{DNNL_ARG_DIFF_DST, dp}, {DNNL_ARG_WORKSPACE, ws}, {DNNL_ARG_DIFF_SRC, dr}};
         plan_add(bw, prim_new(poolb_pd), 3, a);
     }
-    {
+    if (!fuse_relu) {
         dnnl_exec_arg_t a[3] = {{DNNL_ARG_SRC, c}, {DNNL_ARG_DIFF_DST, dr}, {DNNL_ARG_DIFF_SRC, dc}};
         plan_add(bw, prim_new(relub_pd), 3, a);
     }
@@ -399,7 +453,7 @@ static void build(net_t *net, int n, int plain, float weight_scale, int verbose)
     dnnl_convolution_desc_t cid;
     CHECK(dnnl_convolution_forward_desc_init(&cid, dnnl_forward_inference, dnnl_convolution_direct, &x_any, &w_any,
                                              &b_md, &c_any, c_str, c_pad, c_pad));
-    dnnl_primitive_desc_t convi_pd = pd_new(&cid, NULL, "convolution forward (inference)");
+    dnnl_primitive_desc_t convi_pd = pd_new_attr(&cid, NULL, fuse_relu ? attr_relu : attr, "convolution forward (inference)");
     dnnl_memory_desc_t xi_md = pd_md(convi_pd, dnnl_query_src_md, "conv src (inference)");
     dnnl_memory_desc_t wi_md = pd_md(convi_pd, dnnl_query_weights_md, "conv weights (inference)");
     dnnl_memory_desc_t ci_md = pd_md(convi_pd, dnnl_query_dst_md, "conv dst (inference)");
@@ -424,7 +478,7 @@ static void build(net_t *net, int n, int plain, float weight_scale, int verbose)
                                 {DNNL_ARG_DST, ci}};
         plan_add(in, prim_new(convi_pd), 4, a);
     }
-    {
+    if (!fuse_relu) {
         dnnl_exec_arg_t a[2] = {{DNNL_ARG_SRC, ci}, {DNNL_ARG_DST, ci}};  /* in place */
         plan_add(in, prim_new(relui_pd), 2, a);
     }
@@ -437,6 +491,7 @@ static void build(net_t *net, int n, int plain, float weight_scale, int verbose)
 
     dnnl_primitive_desc_t pds[] = {conv_pd, relu_pd, pool_pd, poolb_pd, relub_pd, convw_pd, convi_pd, relui_pd, pooli_pd};
     for (size_t i = 0; i < sizeof pds / sizeof pds[0]; i++) CHECK(dnnl_primitive_desc_destroy(pds[i]));
+    if (prelu_pd) CHECK(dnnl_primitive_desc_destroy(prelu_pd));
 
     /* ---- FC part */
     net->w1 = falloc((size_t)D * HID);  net->b1 = falloc(HID);
@@ -450,12 +505,18 @@ static void build(net_t *net, int n, int plain, float weight_scale, int verbose)
     fill_normal(net->w2, (size_t)HID * NCLS, weight_scale);
     net->y = malloc(sizeof(int) * (size_t)n);
     if (!net->y) die("out of memory");
+    const size_t sizes[6] = {mem_floats(net->w), F, (size_t)D * HID, HID, (size_t)HID * NCLS, NCLS};
+    for (int i = 0; i < 6; i++) {
+        net->m[i] = falloc(sizes[i]);
+        net->v[i] = falloc(sizes[i]);
+    }
 }
 
 static void free_net(net_t *net) {
     float *f[] = {net->w1, net->b1, net->w2, net->b2, net->dw1, net->db1, net->dw2,
                   net->db2, net->h, net->dh, net->s, net->ds, net->h_inf, net->s_inf};
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) free(f[i]);
+    for (int i = 0; i < 6; i++) { free(net->m[i]); free(net->v[i]); }
     free(net->y);
     for (int i = 0; i < n_prims; i++) CHECK(dnnl_primitive_destroy(all_prims[i]));
     for (int i = 0; i < n_mems; i++) CHECK(dnnl_memory_destroy(all_mems[i]));
@@ -528,19 +589,48 @@ static void backward(net_t *net) {
     plan_run(&net->bwd);
 }
 
-static void sgd(float *w, const float *dw, size_t n, float lr) {
+/* One parameter's update by the chosen rule, split over the OpenMP threads when large.
+ * Momentum (cs231n sgd_momentum): v = 0.9 v - lr dw, w += v. Adam: beta1 0.9, beta2
+ * 0.999, eps 1e-8, with bias corrections c1 = 1 / (1 - beta1^t), c2 = 1 / (1 - beta2^t). */
+static void step_param(float *restrict w, const float *restrict dw, float *restrict m, float *restrict v, size_t n,
+                       float lr, float c1, float c2) {
+    switch (rule) {
+    case RULE_SGD:
 #pragma omp parallel for simd if (n > 65536) schedule(static)
-    for (size_t i = 0; i < n; i++) w[i] -= lr * dw[i];
+        for (size_t i = 0; i < n; i++) w[i] -= lr * dw[i];
+        break;
+    case RULE_MOMENTUM:
+#pragma omp parallel for simd if (n > 65536) schedule(static)
+        for (size_t i = 0; i < n; i++) {
+            float vi = 0.9f * m[i] - lr * dw[i];
+            m[i] = vi;
+            w[i] += vi;
+        }
+        break;
+    default:
+#pragma omp parallel for simd if (n > 65536) schedule(static)
+        for (size_t i = 0; i < n; i++) {
+            float g = dw[i];
+            float mi = 0.9f * m[i] + 0.1f * g;
+            float vi = 0.999f * v[i] + 0.001f * g * g;
+            m[i] = mi;
+            v[i] = vi;
+            w[i] -= lr * (mi * c1) / (sqrtf(vi * c2) + 1e-8f);
+        }
+        break;
+    }
 }
 
 static void update(net_t *net, float lr) {
+    net->t++;
+    const float c1 = (float)(1 / (1 - pow(0.9, (double)net->t))), c2 = (float)(1 / (1 - pow(0.999, (double)net->t)));
     /* the conv weights are updated in their (possibly blocked) layout: padding stays zero */
-    sgd(mem_ptr(net->w), mem_ptr(net->dw), mem_floats(net->w), lr);
-    sgd(mem_ptr(net->b), mem_ptr(net->db), F, lr);
-    sgd(net->w1, net->dw1, (size_t)D * HID, lr);
-    sgd(net->b1, net->db1, HID, lr);
-    sgd(net->w2, net->dw2, (size_t)HID * NCLS, lr);
-    sgd(net->b2, net->db2, NCLS, lr);
+    step_param(mem_ptr(net->w), mem_ptr(net->dw), net->m[0], net->v[0], mem_floats(net->w), lr, c1, c2);
+    step_param(mem_ptr(net->b), mem_ptr(net->db), net->m[1], net->v[1], F, lr, c1, c2);
+    step_param(net->w1, net->dw1, net->m[2], net->v[2], (size_t)D * HID, lr, c1, c2);
+    step_param(net->b1, net->db1, net->m[3], net->v[3], HID, lr, c1, c2);
+    step_param(net->w2, net->dw2, net->m[4], net->v[4], (size_t)HID * NCLS, lr, c1, c2);
+    step_param(net->b2, net->db2, net->m[5], net->v[5], NCLS, lr, c1, c2);
 }
 
 static double train_step(net_t *net, float lr) {
@@ -635,6 +725,8 @@ static void usage(void) {
            "  -s, --sanity N     iterations of the loss-decrease check on a fixed batch (default 30, 0 = skip)\n"
            "  -g, --gradcheck 0|1  check the gradients by finite differences first (default 1)\n"
            "  -p, --profile      also time the phases of the train step\n"
+           "  -o, --optimizer R  sgd | momentum (0.9) | adam (betas 0.9, 0.999); default sgd\n"
+           "  -r, --relu M       fused (conv post-op, pooled-size backward mask) | separate; default fused\n"
            "      --seed N       seed of the random data and weights (default 42)\n");
 }
 
@@ -650,7 +742,7 @@ static long parse_long(const char *s, const char *what, long min) {
 
 int main(int argc, char **argv) {
     long batch = 50, iters = 50, warmup = 5, threads = sysconf(_SC_NPROCESSORS_ONLN), sanity = 30, gc = 1, seed = 42;
-    const char *layout = "any";
+    const char *layout = "any", *relu_mode = "fused", *rule_name = "sgd";
     int npos = 0, profile = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -667,6 +759,8 @@ int main(int argc, char **argv) {
         else if (OPT("-s", "--sanity")) sanity = parse_long(argv[++i], "sanity", 0);
         else if (OPT("-g", "--gradcheck")) gc = parse_long(argv[++i], "gradcheck", 0);
         else if (strcmp(a, "--seed") == 0) seed = parse_long(argv[++i], "seed", 0);
+        else if (OPT("-o", "--optimizer")) rule_name = argv[++i];
+        else if (OPT("-r", "--relu")) relu_mode = argv[++i];
         else if (a[0] == '-') { fprintf(stderr, "convnet_bench: unknown option %s\n", a); usage(); return 1; }
         else {
             switch (npos++) {
@@ -684,6 +778,13 @@ int main(int argc, char **argv) {
     if (strcmp(layout, "any") == 0) plain = 0;
     else if (strcmp(layout, "nchw") == 0) plain = 1;
     else { fprintf(stderr, "convnet_bench: layout must be 'any' or 'nchw', got '%s'\n", layout); return 1; }
+    if (strcmp(relu_mode, "fused") == 0) fuse_relu = 1;
+    else if (strcmp(relu_mode, "separate") == 0) fuse_relu = 0;
+    else { fprintf(stderr, "convnet_bench: relu must be 'fused' or 'separate', got '%s'\n", relu_mode); return 1; }
+    if (strcmp(rule_name, "sgd") == 0) rule = RULE_SGD;
+    else if (strcmp(rule_name, "momentum") == 0) rule = RULE_MOMENTUM;
+    else if (strcmp(rule_name, "adam") == 0) rule = RULE_ADAM;
+    else { fprintf(stderr, "convnet_bench: optimizer must be sgd, momentum or adam, got '%s'\n", rule_name); return 1; }
     if (batch * (long)D > 0x7fffffffL) { fprintf(stderr, "convnet_bench: batch %ld too large\n", batch); return 1; }
 
 #ifdef _OPENMP
@@ -696,13 +797,23 @@ int main(int argc, char **argv) {
     const dnnl_version_t *ver = dnnl_version();
     const int par = openblas_get_parallel();
     printf("convnet_bench: ThreeLayerConvNet (conv7x7/32 -> relu -> pool2 -> affine 100 -> relu -> affine 10)\n");
-    printf("oneDNN %d.%d.%d (cpu runtime %s), OpenBLAS %s [%s], threads %ld, batch %ld, layout %s\n", ver->major,
-           ver->minor, ver->patch, ver->cpu_runtime == DNNL_RUNTIME_OMP ? "OpenMP" : "other", openblas_get_config(),
-           par == 2 ? "OpenMP" : par == 1 ? "pthreads" : "sequential", threads, batch, layout);
+    printf("oneDNN %d.%d.%d (cpu runtime %s), OpenBLAS %s [%s], threads %ld, batch %ld, layout %s, relu %s, optimizer %s\n",
+           ver->major, ver->minor, ver->patch, ver->cpu_runtime == DNNL_RUNTIME_OMP ? "OpenMP" : "other",
+           openblas_get_config(), par == 2 ? "OpenMP" : par == 1 ? "pthreads" : "sequential", threads, batch, layout,
+           relu_mode, rule_name);
 
     CHECK(dnnl_engine_create(&eng, dnnl_cpu, 0));
     CHECK(dnnl_primitive_attr_create(&attr));
     CHECK(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user));
+    CHECK(dnnl_primitive_attr_create(&attr_relu));
+    CHECK(dnnl_primitive_attr_set_scratchpad_mode(attr_relu, dnnl_scratchpad_mode_user));
+    {
+        dnnl_post_ops_t po;
+        CHECK(dnnl_post_ops_create(&po));
+        CHECK(dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_relu, 0.f, 0.f));
+        CHECK(dnnl_primitive_attr_set_post_ops(attr_relu, po));
+        CHECK(dnnl_post_ops_destroy(po));
+    }
     CHECK(dnnl_stream_create(&strm, eng, dnnl_stream_default_flags));
 
     net_t net = {0};
@@ -723,9 +834,9 @@ int main(int argc, char **argv) {
         if (bad) status = 3;
     }
     if (sanity > 0) {
-        const float lr = 1e-2f;
+        const float lr = rule == RULE_ADAM ? 1e-3f : 1e-2f;
         double first = 0, last = 0;
-        printf("sanity: %ld SGD steps, lr %g, on one fixed random batch:", sanity, lr);
+        printf("sanity: %ld %s steps, lr %g, on one fixed random batch:", sanity, rule_name, lr);
         for (long it = 0; it < sanity; it++) {
             last = train_step(&net, lr);
             if (it == 0) first = last;
@@ -740,10 +851,10 @@ int main(int argc, char **argv) {
     /* ---- train-step throughput */
     const float lr = 1e-4f;
     for (long it = 0; it < warmup; it++) train_step(&net, lr);
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     double loss = 0;
     for (long it = 0; it < iters; it++) loss = train_step(&net, lr);
-    double t_train = now_s() - t0;
+    double t_train = now_s() - t0, c_train = cpu_s() - c0;
     if (!isfinite(loss)) { fprintf(stderr, "convnet_bench: loss became %f\n", loss); status = 5; }
 
     /* ---- forward-only inference throughput (weights reordered once if the inference conv wants another layout) */
@@ -753,8 +864,8 @@ int main(int argc, char **argv) {
     for (long it = 0; it < iters; it++) infer(&net);
     double t_inf = now_s() - t0;
 
-    printf("train step:  %8.1f images/s  (%.2f ms/step, %ld steps of %ld, last loss %.4f)\n",
-           (double)batch * iters / t_train, 1e3 * t_train / iters, iters, batch, loss);
+    printf("train step:  %8.1f images/s  (%.2f ms/step, %ld steps of %ld, last loss %.4f; CPU %.2f ms/step)\n",
+           (double)batch * iters / t_train, 1e3 * t_train / iters, iters, batch, loss, 1e3 * c_train / iters);
     printf("inference:   %8.1f images/s  (%.2f ms/batch, %ld batches of %ld)\n", (double)batch * iters / t_inf,
            1e3 * t_inf / iters, iters, batch);
 
@@ -763,7 +874,7 @@ int main(int argc, char **argv) {
         for (long it = 0; it < iters; it++) train_step_profiled(&net, lr, t);
         const char *names[5] = {"oneDNN forward (reorder in, conv, relu, pool, reorder out)", "FC forward + softmax loss (sgemm)",
                                 "FC backward (sgemm)", "oneDNN backward (reorder in, pool, relu, conv bwd-w, reorders)",
-                                "SGD update"};
+                                "optimizer update"};
         double total = t[0] + t[1] + t[2] + t[3] + t[4];
         printf("profile (%ld more train steps, ms/step):\n", iters);
         for (int i = 0; i < 5; i++) printf("  %7.2f  %4.1f%%  %s\n", 1e3 * t[i] / iters, 100 * t[i] / total, names[i]);
@@ -771,6 +882,7 @@ int main(int argc, char **argv) {
 
     free_net(&net);
     CHECK(dnnl_primitive_attr_destroy(attr));
+    CHECK(dnnl_primitive_attr_destroy(attr_relu));
     CHECK(dnnl_stream_destroy(strm));
     CHECK(dnnl_engine_destroy(eng));
     return status;

@@ -90,14 +90,14 @@ public class OpsBench {
     @Benchmark
     public Tensor maxPoolForwardBackward() {
         pool.forward(a, pooled, true);
-        pool.backward(dpooled, da);
+        pool.backward(a, dpooled, da);
         return da;
     }
 
     @Benchmark
     public Tensor batchNormForwardBackward() {
         bn.forward(a, gamma, beta, bnOut, rm, rv, 0.9f, true);
-        bn.backward(a, a, gamma, da, dgamma, dbeta);
+        bn.backward(a, gamma, a, da, dgamma, dbeta);
         return da;
     }
 

@@ -30,7 +30,12 @@ import org.openjdk.jmh.annotations.Warmup;
  * One whole training step (forward, loss, backward, optimizer update) of the reference
  * models, native vs pure Java: the CIFAR-10 conv net (batch 50, adam) and TwoLayerNet
  * (3072-300-10, batch 400, sgd). Reports ms per step; images/s = batch / (ms / 1000).
- * {@code -p layout=plain} measures the conv net with oneDNN computing in plain NCHW.
+ * {@code -p layout=plain} measures the conv net with oneDNN computing in plain NCHW;
+ * {@code -p batch=64,256} and {@code -p optimizer=sgd_momentum,adam} override the model's
+ * batch size and update rule (learning rate 1e-3, the rule's other defaults).
+ *
+ * <p>The input is N(0, 50^2) noise with random labels: its activations and gradients stay
+ * normal floats, so the figures do not depend on how the CPU treats subnormals.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -49,6 +54,14 @@ public class TrainStepBench {
     @Param({"any"})
     public String layout;
 
+    /** Batch size; 0 takes the model's default (conv net 50, TwoLayerNet 400). */
+    @Param({"0"})
+    public int batch;
+
+    /** Update rule ({@code sgd}, {@code sgd_momentum}, {@code adam}, ...); {@code default} takes the model's. */
+    @Param({"default"})
+    public String optimizer;
+
     private Ops ops;
     private Model net;
     private Optimizer opt;
@@ -62,15 +75,19 @@ public class TrainStepBench {
         ops = Backends.create(backend);
         Rng rng = new Rng(1);
         int batch;
+        String rule;
         if (model.equals("convnet")) {
             batch = 50;
+            rule = "adam";
             net = new ThreeLayerConvNet(ops, new int[] {3, 32, 32}, 32, 7, 100, 10, 1e-3f, 1e-3f, 1);
-            opt = Optimizers.create("adam", Map.of("learning_rate", 1e-3));
         } else {
             batch = 400;
+            rule = "sgd";
             net = new TwoLayerNet(ops, 3 * 32 * 32, 300, 10, 1e-4f, 1e-2f, 1);
-            opt = Optimizers.create("sgd", Map.of("learning_rate", 1e-3));
         }
+        if (this.batch > 0) batch = this.batch;
+        if (!optimizer.equals("default")) rule = optimizer;
+        opt = Optimizers.create(rule, Map.of("learning_rate", 1e-3));
         x = Tensor.randn(rng, 50f, batch, 3, 32, 32);
         y = new int[batch];
         for (int i = 0; i < batch; i++) y[i] = rng.nextInt(10);

@@ -2,19 +2,19 @@ package dev.panamann.io;
 
 import dev.panamann.tensor.Param;
 import dev.panamann.models.Model;
+import dev.panamann.models.StateDicts;
 import dev.panamann.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Saves and loads a model's state as a safetensors file: one F32 tensor per
- * {@link Param}, named by {@link Param#name()}, in {@link Model#params()} order, followed by the
- * model's {@link Model#buffers()} (batch norm's running statistics). Python opens it with
+ * Maps a model's {@link Model#stateDict()} to and from a safetensors file: one F32 tensor per
+ * entry (the params by {@link Param#name()} in {@link Model#params()} order, then the
+ * buffers, such as batch norm's running statistics). Python opens it with
  * {@code safetensors.numpy.load_file(path)}.
  *
  * <p>Loading checks the file against the model before touching it: every parameter must be
@@ -22,8 +22,8 @@ import java.util.Map;
  * lacks. All problems are reported at once, naming each parameter with the expected and the
  * found shape or dtype ({@link IllegalArgumentException}); a corrupt or truncated file throws
  * {@link SafeTensorsFormatException} with the byte offset. The data is read into temporary
- * tensors and copied only when everything has been read, so a failed load leaves the model's
- * parameters as they were.
+ * tensors and handed to {@link Model#loadStateDict} only when everything has been read, so a
+ * failed load leaves the model's parameters as they were.
  */
 public final class ModelIO {
     /** Metadata key saying which program wrote the file. */
@@ -54,39 +54,13 @@ public final class ModelIO {
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put(FORMAT_KEY, FORMAT);
         meta.putAll(metadata);
-        SafeTensors.save(file, state(model), meta);
-    }
-
-    /**
-     * The model's state by name: the values of its params, then its buffers.
-     *
-     * @throws IllegalArgumentException when two entries share a name
-     */
-    public static Map<String, Tensor> state(Model model) {
-        Map<String, Tensor> m = tensors(model.params(), "");
-        for (var e : model.buffers().entrySet()) {
-            if (m.put(e.getKey(), e.getValue()) != null) {
-                throw new IllegalArgumentException("a buffer and a param are both named '" + e.getKey() + "'");
-            }
-        }
-        return m;
+        SafeTensors.save(file, model.stateDict(), meta);
     }
 
     /** The map with {@code prefix} before each name. */
     public static Map<String, Tensor> prefixed(Map<String, Tensor> state, String prefix) {
         Map<String, Tensor> m = new LinkedHashMap<>();
         for (var e : state.entrySet()) m.put(prefix + e.getKey(), e.getValue());
-        return m;
-    }
-
-    /** The params as a name-to-value map with a prefix before each name (checks names are unique). */
-    public static Map<String, Tensor> tensors(List<Param> params, String prefix) {
-        Map<String, Tensor> m = new LinkedHashMap<>();
-        for (Param p : params) {
-            if (m.put(prefix + p.name(), p.value()) != null) {
-                throw new IllegalArgumentException("two params are named '" + p.name() + "'");
-            }
-        }
         return m;
     }
 
@@ -107,44 +81,35 @@ public final class ModelIO {
      * @return the file's metadata
      */
     public static Map<String, String> load(Model model, Path file, String prefix) throws IOException {
-        Map<String, Tensor> state = state(model);
         SafeTensors.Header h = SafeTensors.readHeader(file);
-        check(state, h, prefix);
+        check(model.stateDict(), h, prefix); // before any data is read
         try (SafeTensors.Contents c = SafeTensors.load(file, n -> n.startsWith(prefix))) {
-            for (var e : state.entrySet()) e.getValue().copyFrom(c.tensors().get(prefix + e.getKey()));
+            Map<String, Tensor> state = new LinkedHashMap<>();
+            for (var e : c.tensors().entrySet()) state.put(e.getKey().substring(prefix.length()), e.getValue());
+            model.loadStateDict(state);
             return c.metadata();
         }
     }
 
     /**
-     * Checks that the tensors under {@code prefix} in a file match the model's state (see
-     * {@link #state(Model)}) one to one (names, F32, shapes); throws
+     * Checks that the tensors under {@code prefix} in a file's header match a model's
+     * {@link Model#stateDict()} one to one (names, F32, shapes), before any data is read; throws
      * {@link IllegalArgumentException} listing every mismatch.
      */
     public static void check(Map<String, Tensor> state, SafeTensors.Header h, String prefix) {
+        Map<String, int[]> shapes = new LinkedHashMap<>();
         List<String> problems = new ArrayList<>();
-        Map<String, String> byName = new LinkedHashMap<>();
-        for (String name : state.keySet()) byName.put(prefix + name, name);
-        for (var e : byName.entrySet()) {
-            String name = e.getValue();
-            Tensor p = state.get(name);
-            SafeTensors.Entry t = h.entries().get(e.getKey());
-            if (t == null) {
-                problems.add("param '" + name + "' (shape " + p.shapeString() + ") is missing: no tensor '"
-                        + e.getKey() + "'");
-            } else if (!t.dtype().equals("F32")) {
-                problems.add("param '" + name + "': expected dtype F32 but found " + t.dtype());
-            } else if (!Arrays.equals(t.shape(), p.shape())) {
-                problems.add("param '" + name + "': expected shape " + p.shapeString() + " but found "
-                        + t.shapeString());
+        for (var e : h.entries().entrySet()) {
+            if (!e.getKey().startsWith(prefix)) continue;
+            String name = e.getKey().substring(prefix.length());
+            if (state.containsKey(name) && !e.getValue().dtype().equals("F32")) {
+                problems.add("param '" + name + "': expected dtype F32 but found " + e.getValue().dtype());
+                shapes.put(name, state.get(name).shape()); // reported once, as a dtype problem
+            } else {
+                shapes.put(name, e.getValue().shape());
             }
         }
-        for (String name : h.entries().keySet()) {
-            if (name.startsWith(prefix) && !byName.containsKey(name)) {
-                problems.add("tensor '" + name + "' (shape " + h.entries().get(name).shapeString()
-                        + ") matches no param of the model");
-            }
-        }
+        problems.addAll(StateDicts.mismatches(state, shapes, n -> prefix + n));
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException(h.file() + " does not fit the model (params " + state.keySet() + "): "
                     + String.join("; ", problems));

@@ -3,11 +3,10 @@ package dev.panamann.layers;
 import dev.panamann.tensor.Buffer;
 import dev.panamann.tensor.Param;
 
+import dev.panamann.ops.Elementwise;
 import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.List;
 
@@ -29,8 +28,6 @@ import java.util.List;
  * between), and reuses its out and dx buffers while the batch shape holds.
  */
 public final class Affine implements Layer {
-    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
-
     private final Ops ops;
     private final Param w;
     private final Param b;
@@ -129,13 +126,7 @@ public final class Affine implements Layer {
         int rows = rowsOf(x);
         Tensor o = out.get(rows, outDim);
         ops.gemm(false, false, rows, outDim, inDim, 1f, x, w.value(), 0f, o);
-        MemorySegment os = o.segment(), bs = b.value().segment();
-        for (int i = 0; i < rows; i++) {
-            long base = (long) i * outDim;
-            for (int j = 0; j < outDim; j++) {
-                os.setAtIndex(F, base + j, os.getAtIndex(F, base + j) + bs.getAtIndex(F, j));
-            }
-        }
+        Elementwise.addToRows(o.segment(), b.value().segment(), rows, outDim);
         this.x = x;
         this.n = rows;
         return o;
@@ -153,14 +144,7 @@ public final class Affine implements Layer {
         Tensor d = dx.like(x);
         ops.gemm(false, true, n, inDim, outDim, 1f, dout, w.value(), 0f, d);
         ops.gemm(true, false, inDim, outDim, n, 1f, x, dout, 0f, w.grad());
-        MemorySegment ds = dout.segment(), dbs = b.grad().segment();
-        dbs.fill((byte) 0);
-        for (int i = 0; i < n; i++) {
-            long base = (long) i * outDim;
-            for (int j = 0; j < outDim; j++) {
-                dbs.setAtIndex(F, j, dbs.getAtIndex(F, j) + ds.getAtIndex(F, base + j));
-            }
-        }
+        Elementwise.columnSums(dout.segment(), n, outDim, b.grad().segment());
         return d;
     }
 

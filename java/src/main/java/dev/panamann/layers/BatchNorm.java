@@ -52,19 +52,87 @@ public final class BatchNorm implements Layer {
      * @param betaName  name of the (D) shift parameter
      */
     public BatchNorm(Ops ops, int numFeatures, float eps, float momentum, String gammaName, String betaName) {
+        this(ops, eps, momentum, gammaName, betaName, newStatistics(numFeatures, eps, momentum));
+    }
+
+    /**
+     * A layer with the given parameters and running statistics (e.g. from a trained model),
+     * which it owns from now on (closes them on close), parameters named "gamma" and "beta".
+     *
+     * @param ops         backend
+     * @param gamma       scale, (D)
+     * @param beta        shift, (D)
+     * @param runningMean running mean, (D)
+     * @param runningVar  running (biased) variance, (D), every value &gt;= 0
+     * @param eps         added to the variance, &gt; 0 (cs231n 1e-5)
+     * @param momentum    running-average momentum in [0, 1] (cs231n 0.9)
+     * @throws IllegalArgumentException naming the shapes when the four tensors are not all of one
+     *                                  shape (D), or when a running variance is negative or NaN
+     */
+    public BatchNorm(Ops ops, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, float eps, float momentum) {
+        this(ops, gamma, beta, runningMean, runningVar, eps, momentum, "gamma", "beta");
+    }
+
+    /**
+     * As {@link #BatchNorm(Ops, Tensor, Tensor, Tensor, Tensor, float, float)} with parameter
+     * names, e.g. "gamma1" and "beta1".
+     *
+     * @param gammaName name of the scale parameter
+     * @param betaName  name of the shift parameter
+     */
+    public BatchNorm(Ops ops, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, float eps, float momentum,
+                     String gammaName, String betaName) {
+        this(ops, eps, momentum, gammaName, betaName, checkGiven(gamma, beta, runningMean, runningVar, eps, momentum));
+    }
+
+    /** Takes the four tensors checked by {@link #newStatistics} or {@link #checkGiven}. */
+    private BatchNorm(Ops ops, float eps, float momentum, String gammaName, String betaName, Tensor[] t) {
+        this.ops = ops;
+        this.features = t[0].dim(0);
+        this.eps = eps;
+        this.momentum = momentum;
+        this.gamma = new Param(gammaName, t[0], false);
+        this.beta = new Param(betaName, t[1], false);
+        this.runningMean = t[2];
+        this.runningVar = t[3];
+    }
+
+    /** gamma ones, beta zeros, running mean 0 and running variance 1, each (numFeatures). */
+    private static Tensor[] newStatistics(int numFeatures, float eps, float momentum) {
+        checkSettings(eps, momentum);
         if (numFeatures < 1) throw new IllegalArgumentException("BatchNorm needs numFeatures >= 1, got " + numFeatures);
+        return new Tensor[] {Tensor.full(1f, numFeatures), Tensor.zeros(numFeatures), Tensor.zeros(numFeatures),
+                Tensor.full(1f, numFeatures)};
+    }
+
+    private static Tensor[] checkGiven(Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, float eps,
+                                       float momentum) {
+        checkSettings(eps, momentum);
+        Tensor[] t = {gamma, beta, runningMean, runningVar};
+        String[] names = {"gamma", "beta", "running mean", "running variance"};
+        for (int i = 0; i < 4; i++) {
+            t[i].checkOpen();
+            if (t[i].rank() != 1 || !t[i].sameShape(gamma)) {
+                throw new IllegalArgumentException("BatchNorm: gamma, beta, running mean and running variance must all have "
+                        + "shape (D), got " + gamma.shapeString() + ", " + beta.shapeString() + ", "
+                        + runningMean.shapeString() + ", " + runningVar.shapeString() + " (" + names[i] + " differs)");
+            }
+        }
+        float[] v = runningVar.toArray();
+        for (int i = 0; i < v.length; i++) {
+            if (!(v[i] >= 0)) {
+                throw new IllegalArgumentException("BatchNorm: running variance must be >= 0 everywhere, but element " + i
+                        + " is " + v[i]);
+            }
+        }
+        return t;
+    }
+
+    private static void checkSettings(float eps, float momentum) {
         if (!(eps > 0)) throw new IllegalArgumentException("BatchNorm eps must be > 0, got " + eps);
         if (!(momentum >= 0 && momentum <= 1)) {
             throw new IllegalArgumentException("BatchNorm momentum must be in [0, 1], got " + momentum);
         }
-        this.ops = ops;
-        this.features = numFeatures;
-        this.eps = eps;
-        this.momentum = momentum;
-        this.gamma = new Param(gammaName, Tensor.full(1f, numFeatures), false);
-        this.beta = new Param(betaName, Tensor.zeros(numFeatures), false);
-        this.runningMean = Tensor.zeros(numFeatures);
-        this.runningVar = Tensor.full(1f, numFeatures);
     }
 
     /**
@@ -83,13 +151,13 @@ public final class BatchNorm implements Layer {
             throw new IllegalArgumentException("BatchNorm over " + features + " features expects input (N, " + features
                     + ") or (N, " + features + ", H, W) but got " + x.shapeString());
         }
-        int n = x.dim(0), spatial = x.rank() == 4 ? Math.multiplyExact(x.dim(2), x.dim(3)) : 1;
+        long n = x.dim(0), spatial = x.rank() == 4 ? (long) x.dim(2) * x.dim(3) : 1;
         if (mode == Mode.TRAIN && (long) n * spatial < 2) {
             throw new IllegalArgumentException("BatchNorm in TRAIN mode needs more than one value per feature, but input "
                     + x.shapeString() + " has " + (x.rank() == 2 ? "a batch of 1" : "N*H*W = 1")
                     + ": the batch variance would be 0. Use a batch of 2 or more, or EVAL mode");
         }
-        if (plan == null || !x.hasShape(planShape)) replan(x.shape(), n, spatial);
+        if (plan == null || !x.hasShape(planShape)) replan(x.shape());
         plan.forward(x, gamma.value(), beta.value(), out, runningMean, runningVar, momentum, mode == Mode.TRAIN);
         if (mode == Mode.TRAIN) this.x = x;
         return out;
@@ -103,13 +171,13 @@ public final class BatchNorm implements Layer {
     public Tensor backward(Tensor dout) {
         if (x == null) throw new IllegalStateException("BatchNorm.backward called without a TRAIN forward before it");
         dout.requireShape("BatchNorm.backward dout", planShape);
-        plan.backward(x, dout, gamma.value(), dx, gamma.grad(), beta.grad());
+        plan.backward(x, gamma.value(), dout, dx, gamma.grad(), beta.grad());
         return dx;
     }
 
-    private void replan(int[] shape, int n, int spatial) {
+    private void replan(int[] shape) {
         closeBuffers();
-        plan = ops.batchNorm(n, features, spatial, eps);
+        plan = ops.batchNorm(shape, eps);
         planShape = shape;
         out = Tensor.zeros(shape);
         dx = Tensor.zeros(shape);

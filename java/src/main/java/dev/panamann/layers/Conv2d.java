@@ -8,18 +8,21 @@ import dev.panamann.tensor.Tensor;
 
 /**
  * 2-D convolution (cs231n {@code conv_forward} / {@code conv_backward}): input (N, C, H, W),
- * {@code F} square filters of (C, K, K), stride and zero padding on every side, output
- * (N, F, OH, OW) with {@code OH = (H + 2 pad - K) / stride + 1}.
+ * {@code F} filters of (C, KH, KW), stride and zero padding on every side, output
+ * (N, F, OH, OW) with {@code OH = (H + 2 pad - KH) / stride + 1} and likewise OW.
  *
- * <p>Parameters: weights "W" (F, C, K, K), drawn from N(0, weightScale^2) and covered by L2
- * regularization, and bias "b" (F), zeros, not regularized. The op is planned for the first
- * input shape and planned again only when the shape changes; output and input-gradient
- * buffers are reused likewise.
+ * <p>Parameters: weights "W" (F, C, KH, KW), covered by L2 regularization, and bias "b" (F),
+ * not regularized: either drawn (W from N(0, weightScale^2), b zeros) or given, e.g. from a
+ * trained model: {@code new Conv2d(ops, w, b, 1, 3)}. The op is planned for the first input
+ * shape and planned again only when the shape changes; output and input-gradient buffers are
+ * reused likewise.
  */
 public final class Conv2d extends ConvolutionLayer {
     private Conv2dOp plan;
 
     /**
+     * F square filters of K x K drawn from N(0, weightScale^2), params named "W" and "b".
+     *
      * @param ops         backend
      * @param inC         input channels C
      * @param outC        number of filters F
@@ -42,7 +45,46 @@ public final class Conv2d extends ConvolutionLayer {
      */
     public Conv2d(Ops ops, int inC, int outC, int kernel, int stride, int pad, Rng rng, float weightScale,
                   String weightName, String biasName) {
-        super("Conv2d", ops, inC, outC, kernel, stride, pad, rng, weightScale, weightName, biasName);
+        this(ops, new int[] {outC, inC, kernel, kernel}, stride, pad, rng, weightScale, weightName, biasName);
+    }
+
+    /**
+     * Filters of any height and width drawn from N(0, weightScale^2), e.g.
+     * {@code new Conv2d(ops, new int[] {16, 3, 1, 7}, 1, 0, rng, 1e-2f, "W", "b")} for sixteen
+     * 1x7 filters over three channels.
+     *
+     * @param ops         backend
+     * @param weightShape (F, C, KH, KW)
+     * @param stride      stride, 1 or more
+     * @param pad         zero padding on every side, 0 or more
+     * @param rng         generator for the initial weights
+     * @param weightScale standard deviation of the initial weights
+     * @param weightName  name of the weight parameter
+     * @param biasName    name of the (F) bias parameter
+     */
+    public Conv2d(Ops ops, int[] weightShape, int stride, int pad, Rng rng, float weightScale,
+                  String weightName, String biasName) {
+        super("Conv2d", ops, weightShape, stride, pad, rng, weightScale, weightName, biasName);
+    }
+
+    /**
+     * A layer with the given weights, which it owns from now on (closes them on close), params
+     * named "W" and "b".
+     *
+     * @param ops    backend
+     * @param w      weights, (F, C, KH, KW); any KH and KW
+     * @param b      bias, (F)
+     * @param stride stride, 1 or more
+     * @param pad    zero padding on every side, 0 or more
+     * @throws IllegalArgumentException naming the shapes when w is not 4-D or b is not (F)
+     */
+    public Conv2d(Ops ops, Tensor w, Tensor b, int stride, int pad) {
+        this(ops, w, b, stride, pad, "W", "b");
+    }
+
+    /** As {@link #Conv2d(Ops, Tensor, Tensor, int, int)} with parameter names. */
+    public Conv2d(Ops ops, Tensor w, Tensor b, int stride, int pad, String weightName, String biasName) {
+        super("Conv2d", ops, w, b, stride, pad, weightName, biasName);
     }
 
     @Override
@@ -73,6 +115,6 @@ public final class Conv2d extends ConvolutionLayer {
 
     @Override
     public String toString() {
-        return "Conv2d(" + inC + " -> " + outC + ", " + kernel + "x" + kernel + ", stride " + stride + ", pad " + pad + ")";
+        return "Conv2d(" + inC + " -> " + outC + ", " + kernelH + "x" + kernelW + ", stride " + stride + ", pad " + pad + ")";
     }
 }

@@ -11,7 +11,8 @@ import dev.panamann.tensor.Tensor;
  * {@code conv_relu_pool_backward}): the same function as {@link Conv2d}, {@link ReLU} and
  * {@link MaxPool2d} in a row, planned together so that the native backend keeps the
  * activations in oneDNN's blocked layout between the three (see {@link Ops#convReluPool}).
- * Input (N, C, H, W), output (N, F, PH, PW).
+ * Input (N, C, H, W), output (N, F, PH, PW). Weights (F, C, KH, KW) and bias (F) are drawn
+ * or given, as for {@link Conv2d}.
  */
 public final class ConvReluPool extends ConvolutionLayer {
     private final int poolKernel, poolStride;
@@ -33,14 +34,47 @@ public final class ConvReluPool extends ConvolutionLayer {
      */
     public ConvReluPool(Ops ops, int inC, int outC, int kernel, int stride, int pad, int poolKernel, int poolStride,
                         Rng rng, float weightScale, String weightName, String biasName) {
-        super("ConvReluPool", ops, inC, outC, kernel, stride, pad, rng, weightScale, weightName, biasName);
-        if (poolKernel < 1 || poolStride < 1) {
-            close();
-            throw new IllegalArgumentException("ConvReluPool needs pool window and step >= 1, got pool " + poolKernel + "/" + poolStride);
-        }
+        super("ConvReluPool", ops, new int[] {outC, inC, kernel, kernel}, stride, checkPool(pad, poolKernel, poolStride), rng,
+                weightScale, weightName, biasName);
         this.poolKernel = poolKernel;
         this.poolStride = poolStride;
     }
+
+    /**
+     * A layer with the given convolution weights, which it owns from now on (closes them on
+     * close).
+     *
+     * @param ops        backend
+     * @param w          weights, (F, C, KH, KW); any KH and KW
+     * @param b          bias, (F)
+     * @param stride     convolution stride, 1 or more
+     * @param pad        zero padding on every side, 0 or more
+     * @param poolKernel max-pool window
+     * @param poolStride max-pool step
+     * @param weightName name of the weight parameter, e.g. "W1"
+     * @param biasName   name of the bias parameter, e.g. "b1"
+     * @throws IllegalArgumentException naming the shapes when w is not 4-D or b is not (F)
+     */
+    public ConvReluPool(Ops ops, Tensor w, Tensor b, int stride, int pad, int poolKernel, int poolStride,
+                        String weightName, String biasName) {
+        super("ConvReluPool", ops, w, b, stride, checkPool(pad, poolKernel, poolStride), weightName, biasName);
+        this.poolKernel = poolKernel;
+        this.poolStride = poolStride;
+    }
+
+    /** Checks the pooling settings before anything is allocated, and passes {@code pad} through. */
+    private static int checkPool(int pad, int poolKernel, int poolStride) {
+        if (poolKernel < 1 || poolStride < 1) {
+            throw new IllegalArgumentException("ConvReluPool needs pool window and step >= 1, got pool " + poolKernel + "/" + poolStride);
+        }
+        return pad;
+    }
+
+    /** Max-pool window. */
+    public int poolKernel() { return poolKernel; }
+
+    /** Max-pool step. */
+    public int poolStride() { return poolStride; }
 
     @Override
     ConvGeometry plannedFor() { return plan == null ? null : plan.conv(); }
@@ -69,7 +103,7 @@ public final class ConvReluPool extends ConvolutionLayer {
 
     @Override
     public String toString() {
-        return "ConvReluPool(" + inC + " -> " + outC + ", " + kernel + "x" + kernel + ", stride " + stride + ", pad " + pad
+        return "ConvReluPool(" + inC + " -> " + outC + ", " + kernelH + "x" + kernelW + ", stride " + stride + ", pad " + pad
                 + "; max pool " + poolKernel + "/" + poolStride + ")";
     }
 }

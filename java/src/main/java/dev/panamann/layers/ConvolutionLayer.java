@@ -6,38 +6,72 @@ import dev.panamann.ops.ConvGeometry;
 import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
+import java.util.Arrays;
 import java.util.List;
 
 /**
- * What {@link Conv2d} and {@link ConvReluPool} share: F square filters W (F, C, K, K), drawn
- * from N(0, weightScale^2) and covered by L2 regularization, a bias b (F) starting at zero and
- * not regularized, stride and zero padding on every side; an op planned for the first input
- * shape and planned again only when the shape changes, with output and input-gradient buffers
- * reused likewise; and the switch that lets a first layer skip its input gradient.
+ * What {@link Conv2d} and {@link ConvReluPool} share: F filters W (F, C, KH, KW), covered by
+ * L2 regularization, and a bias b (F), not regularized, either given or drawn (W from
+ * N(0, weightScale^2), b zeros); stride and zero padding on every side; an op planned for the
+ * first input shape and planned again only when the shape changes, with output and
+ * input-gradient buffers reused likewise; and the switch that lets a first layer skip its
+ * input gradient.
  */
 public abstract sealed class ConvolutionLayer implements Layer permits Conv2d, ConvReluPool {
     private final String name;
     final Ops ops;
-    final int inC, outC, kernel, stride, pad;
+    final int inC, outC, kernelH, kernelW, stride, pad;
+    private final int[] weightShape;
     private final Param weight, bias;
     private Tensor out, dx, x;
     private boolean inputGradient = true;
 
-    ConvolutionLayer(String name, Ops ops, int inC, int outC, int kernel, int stride, int pad, Rng rng, float weightScale,
+    /** Draws W (F, C, KH, KW) = {@code weightShape} from N(0, weightScale^2); b zeros. */
+    ConvolutionLayer(String name, Ops ops, int[] weightShape, int stride, int pad, Rng rng, float weightScale,
                      String weightName, String biasName) {
-        if (inC < 1 || outC < 1 || kernel < 1 || stride < 1 || pad < 0) {
-            throw new IllegalArgumentException(name + " needs inC, outC, kernel, stride >= 1 and pad >= 0, got inC " + inC
-                    + ", outC " + outC + ", kernel " + kernel + ", stride " + stride + ", pad " + pad);
-        }
+        this(name, ops, newWeights(name, weightShape, stride, pad, rng, weightScale), stride, pad, weightName, biasName);
+    }
+
+    /** Takes the given w (F, C, KH, KW) and b (F), owned from now on. */
+    ConvolutionLayer(String name, Ops ops, Tensor w, Tensor b, int stride, int pad, String weightName, String biasName) {
+        this(name, ops, checkGiven(name, w, b, stride, pad), stride, pad, weightName, biasName);
+    }
+
+    private ConvolutionLayer(String name, Ops ops, Tensor[] wb, int stride, int pad, String weightName, String biasName) {
         this.name = name;
         this.ops = ops;
-        this.inC = inC;
-        this.outC = outC;
-        this.kernel = kernel;
+        this.weightShape = wb[0].shape();
+        this.outC = weightShape[0];
+        this.inC = weightShape[1];
+        this.kernelH = weightShape[2];
+        this.kernelW = weightShape[3];
         this.stride = stride;
         this.pad = pad;
-        this.weight = new Param(weightName, Tensor.randn(rng, weightScale, outC, inC, kernel, kernel), true);
-        this.bias = new Param(biasName, Tensor.zeros(outC), false);
+        this.weight = new Param(weightName, wb[0], true);
+        this.bias = new Param(biasName, wb[1], false);
+    }
+
+    private static void checkSettings(String name, int[] weightShape, int stride, int pad) {
+        if (weightShape.length != 4 || Arrays.stream(weightShape).anyMatch(d -> d < 1) || stride < 1 || pad < 0) {
+            throw new IllegalArgumentException(name + " needs weights (F, C, KH, KW) with every size >= 1, stride >= 1 and "
+                    + "pad >= 0, got weights " + Arrays.toString(weightShape) + ", stride " + stride + ", pad " + pad);
+        }
+    }
+
+    private static Tensor[] newWeights(String name, int[] weightShape, int stride, int pad, Rng rng, float weightScale) {
+        checkSettings(name, weightShape, stride, pad);
+        return new Tensor[] {Tensor.randn(rng, weightScale, weightShape), Tensor.zeros(weightShape[0])};
+    }
+
+    private static Tensor[] checkGiven(String name, Tensor w, Tensor b, int stride, int pad) {
+        w.checkOpen();
+        b.checkOpen();
+        checkSettings(name, w.shape(), stride, pad);
+        if (!b.hasShape(w.dim(0))) {
+            throw new IllegalArgumentException(name + ": b must have shape [" + w.dim(0) + "] to match W of shape "
+                    + w.shapeString() + " but has shape " + b.shapeString());
+        }
+        return new Tensor[] {w, b};
     }
 
     /** The convolution geometry the current op was planned for, or null before the first forward. */
@@ -65,7 +99,7 @@ public abstract sealed class ConvolutionLayer implements Layer permits Conv2d, C
             throw new IllegalArgumentException(name + " with " + inC + " input channels expects input (N, " + inC
                     + ", H, W) but got " + x.shapeString());
         }
-        ConvGeometry g = new ConvGeometry(x.dim(0), inC, x.dim(2), x.dim(3), outC, kernel, kernel, stride, pad);
+        ConvGeometry g = ConvGeometry.of(x.shape(), weightShape, stride, pad);
         if (!g.equals(plannedFor())) {
             closeBuffers();
             out = Tensor.zeros(newPlan(g));
@@ -98,7 +132,25 @@ public abstract sealed class ConvolutionLayer implements Layer permits Conv2d, C
         return this;
     }
 
-    /** The weight parameter, (F, C, K, K). */
+    /** Input channels C. */
+    public int inChannels() { return inC; }
+
+    /** Number of filters F. */
+    public int outChannels() { return outC; }
+
+    /** Filter height KH. */
+    public int kernelH() { return kernelH; }
+
+    /** Filter width KW. */
+    public int kernelW() { return kernelW; }
+
+    /** Convolution stride. */
+    public int stride() { return stride; }
+
+    /** Zero padding on every side. */
+    public int pad() { return pad; }
+
+    /** The weight parameter, (F, C, KH, KW). */
     public Param weight() { return weight; }
 
     /** The bias parameter, (F). */

@@ -9,8 +9,25 @@ import java.lang.foreign.MemorySegment;
  * An elementwise activation on any shape whose derivative can be written in terms of its own
  * output ({@link ReLU}, {@link Sigmoid}): backward reads the layer's output, so it keeps no
  * reference to x. Output and input-gradient buffers are reused while the shape holds.
+ *
+ * <p>A new activation is one file: extend this class with the two loops (or calls to
+ * {@link dev.panamann.ops.Elementwise}), e.g.
+ * <pre>{@code
+ * public final class Tanh extends OutputActivation {
+ *     protected void apply(MemorySegment x, MemorySegment out, int n) {
+ *         for (int i = 0; i < n; i++) out.setAtIndex(F, i, (float) Math.tanh(x.getAtIndex(F, i)));
+ *     }
+ *     protected void gradient(MemorySegment out, MemorySegment dout, MemorySegment dx, int n) {
+ *         for (int i = 0; i < n; i++) {
+ *             float y = out.getAtIndex(F, i);
+ *             dx.setAtIndex(F, i, dout.getAtIndex(F, i) * (1 - y * y));
+ *         }
+ *     }
+ * }
+ * }</pre>
+ * with {@code F = ValueLayout.JAVA_FLOAT_UNALIGNED}.
  */
-public abstract sealed class OutputActivation implements Layer permits ReLU, Sigmoid {
+public abstract class OutputActivation implements Layer {
     private final Buffer out = new Buffer();
     private final Buffer dx = new Buffer();
     private boolean ready;

@@ -17,8 +17,7 @@ public abstract sealed class Pool2d implements Layer permits MaxPool2d, AvgPool2
     private final boolean max;
     private final String name;
     private Pool2dOp plan;
-    private Tensor out, dx;
-    private boolean trained;
+    private Tensor out, dx, x;
 
     Pool2d(Ops ops, int kernel, int stride, boolean max, String name) {
         if (kernel < 1 || stride < 1) {
@@ -48,10 +47,10 @@ public abstract sealed class Pool2d implements Layer permits MaxPool2d, AvgPool2
         if (x.rank() != 4) {
             throw new IllegalArgumentException(name + " expects input (N, C, H, W) but got " + x.shapeString());
         }
-        PoolGeometry g = new PoolGeometry(x.dim(0), x.dim(1), x.dim(2), x.dim(3), kernel, stride);
+        PoolGeometry g = PoolGeometry.of(x.shape(), kernel, stride);
         if (plan == null || !plan.geometry().equals(g)) replan(g);
         plan.forward(x, out, mode == Mode.TRAIN);
-        if (mode == Mode.TRAIN) trained = true;
+        if (mode == Mode.TRAIN) this.x = x;
         return out;
     }
 
@@ -61,8 +60,8 @@ public abstract sealed class Pool2d implements Layer permits MaxPool2d, AvgPool2
      */
     @Override
     public Tensor backward(Tensor dout) {
-        if (!trained) throw new IllegalStateException(name + ".backward called without a TRAIN forward before it");
-        plan.backward(dout, dx);
+        if (x == null) throw new IllegalStateException(name + ".backward called without a TRAIN forward before it");
+        plan.backward(x, dout, dx);
         return dx;
     }
 
@@ -79,8 +78,7 @@ public abstract sealed class Pool2d implements Layer permits MaxPool2d, AvgPool2
         if (out != null) out.close();
         if (dx != null) dx.close();
         plan = null;
-        out = dx = null;
-        trained = false;
+        out = dx = x = null;
     }
 
     @Override

@@ -1,6 +1,6 @@
 package dev.panamann.layers;
 
-import dev.panamann.ops.Relu;
+import dev.panamann.ops.Elementwise;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -11,12 +11,12 @@ import java.lang.foreign.MemorySegment;
 public final class ReLU extends OutputActivation {
     @Override
     protected void apply(MemorySegment x, MemorySegment out, int n) {
-        Relu.forward(x, out, n);
+        Elementwise.relu(x, out, n);
     }
 
     @Override
     protected void gradient(MemorySegment out, MemorySegment dout, MemorySegment dx, int n) {
-        Relu.backward(out, dout, dx, n);
+        Elementwise.reluBackward(out, dout, dx, n);
     }
 
     @Override

@@ -34,6 +34,23 @@ public interface Loss extends AutoCloseable {
      */
     Tensor dscores();
 
+    /** The names {@link #byName} knows, as the command line spells them. */
+    java.util.List<String> NAMES = java.util.List.of("softmax", "hinge");
+
+    /**
+     * A new loss by name: {@code softmax} ({@link SoftmaxCrossEntropy}) or {@code hinge}
+     * ({@link MulticlassHinge}, the multiclass SVM loss).
+     *
+     * @throws IllegalArgumentException for any other name, listing the known ones
+     */
+    static Loss byName(String name) {
+        return switch (name == null ? "" : name.toLowerCase(java.util.Locale.ROOT)) {
+            case "softmax" -> new SoftmaxCrossEntropy();
+            case "hinge" -> new MulticlassHinge();
+            default -> throw new IllegalArgumentException("unknown loss '" + name + "': use one of " + String.join(", ", NAMES));
+        };
+    }
+
     /** Frees the gradient buffer. */
     @Override
     void close();

@@ -1,14 +1,12 @@
 package dev.panamann.models;
 
+import dev.panamann.ops.Elementwise;
 import dev.panamann.tensor.Param;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.List;
 
 /** The L2 penalty {@code 0.5 * reg * sum(W^2)} and its gradient {@code reg * W}. */
 final class L2 {
-    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
-
     private L2() {}
 
     /**
@@ -23,13 +21,8 @@ final class L2 {
         for (Param p : weights) {
             MemorySegment w = p.value().segment(), g = p.grad().segment();
             int n = p.value().sizeInt();
-            double s = 0;
-            for (int i = 0; i < n; i++) {
-                float v = w.getAtIndex(F, i);
-                s += v * v;
-                g.setAtIndex(F, i, g.getAtIndex(F, i) + reg * v);
-            }
-            sum += s;
+            sum += Elementwise.sumOfSquares(w, n);
+            Elementwise.axpy(reg, w, g, n);
         }
         return 0.5 * reg * sum;
     }

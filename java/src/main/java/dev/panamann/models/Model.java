@@ -69,6 +69,46 @@ public interface Model extends AutoCloseable {
         return m;
     }
 
+    /**
+     * The model's state by name, as in {@code torch.nn.Module.state_dict()}: the value of each
+     * param ({@link #params()} order, named by {@link Param#name()}), then each buffer
+     * ({@link #buffers()}). The tensors are the model's own (live, not copies: do not close
+     * them). The names are the ones a saved file uses ({@code W1}, {@code b1}, ...,
+     * {@code running_mean1}).
+     *
+     * @throws IllegalArgumentException when two entries share a name
+     */
+    default Map<String, Tensor> stateDict() {
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        for (Param p : params()) {
+            if (m.put(p.name(), p.value()) != null) throw new IllegalArgumentException("two params are named '" + p.name() + "'");
+        }
+        for (var e : buffers().entrySet()) {
+            if (m.put(e.getKey(), e.getValue()) != null) {
+                throw new IllegalArgumentException("a buffer and a param are both named '" + e.getKey() + "'");
+            }
+        }
+        return m;
+    }
+
+    /**
+     * Copies a state dict into the model. It must fit {@link #stateDict()} one to one: every
+     * entry present with the same shape and nothing more. Everything is checked before
+     * anything is copied; on a mismatch an {@link IllegalArgumentException} lists every
+     * problem and the model is unchanged. The given tensors stay the caller's.
+     *
+     * @param state tensors by name, e.g. another model's {@link #stateDict()}
+     */
+    default void loadStateDict(Map<String, Tensor> state) {
+        Map<String, Tensor> own = stateDict();
+        List<String> problems = StateDicts.mismatches(own, StateDicts.shapes(state), n -> n);
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException("state dict does not fit the model (entries " + own.keySet() + "): "
+                    + String.join("; ", problems));
+        }
+        for (var e : own.entrySet()) e.getValue().copyFrom(state.get(e.getKey()));
+    }
+
     /** Frees the model's parameters and buffers. */
     @Override
     void close();

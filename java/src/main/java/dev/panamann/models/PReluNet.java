@@ -7,7 +7,7 @@ import dev.panamann.tensor.Rng;
 
 /**
  * A one-hidden-layer MLP with a learned leaky slope per hidden unit: affine - PReLU - affine -
- * softmax (784-256-10 in {@link MnistNets}).
+ * softmax (784-256-10 in the {@code MnistNets} sample).
  * <ul>
  *   <li>x: (N, D), or (N, d1, ..., dk) with d1 * ... * dk = D</li>
  *   <li>W1: (D, H), b1: (H), alpha1: (H), W2: (H, C), b2: (C)</li>

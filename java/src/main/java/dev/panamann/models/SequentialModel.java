@@ -5,6 +5,7 @@ import dev.panamann.layers.Layer;
 import dev.panamann.layers.Mode;
 import dev.panamann.tensor.Param;
 import dev.panamann.layers.Sequential;
+import dev.panamann.loss.Loss;
 import dev.panamann.loss.SoftmaxCrossEntropy;
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
@@ -15,24 +16,40 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A classifier made of a {@link Sequential} of layers followed by softmax cross-entropy, with
- * L2 regularization {@code 0.5 * reg * sum(W^2)} on the params marked as regularized. The
+ * A classifier made of a {@link Sequential} of layers followed by a {@link Loss} (softmax
+ * cross-entropy unless another is given, e.g. {@code model.setLoss(new MulticlassHinge())}),
+ * with L2 regularization {@code 0.5 * reg * sum(W^2)} on the params marked as regularized. The
  * models of this package are built on it: a subclass adds its layers in its constructor with
  * {@link #add(Layer, String)}.
  */
 public abstract class SequentialModel implements Model {
     private final Sequential net = new Sequential();
-    private final SoftmaxCrossEntropy softmax = new SoftmaxCrossEntropy();
+    private Loss criterion;
     private final List<Param> params = new ArrayList<>();
     private final List<Param> weights = new ArrayList<>();
     private final Map<String, Tensor> buffers = new LinkedHashMap<>();
     private final int numClasses;
     private float reg;
 
+    /** A model trained with softmax cross-entropy. */
     protected SequentialModel(int numClasses, float reg) {
+        this(numClasses, reg, new SoftmaxCrossEntropy());
+    }
+
+    /**
+     * A model trained with {@code loss}, which it owns from now on (closes it on close).
+     *
+     * @param numClasses C, the number of scores per example
+     * @param reg        L2 regularization strength, &gt;= 0
+     * @param loss       the loss on the scores, e.g. {@link SoftmaxCrossEntropy} or
+     *                   {@link dev.panamann.loss.MulticlassHinge}
+     */
+    protected SequentialModel(int numClasses, float reg, Loss loss) {
         if (numClasses < 1) throw new IllegalArgumentException("numClasses must be >= 1, got " + numClasses);
+        if (loss == null) throw new IllegalArgumentException("loss is null: pass e.g. new SoftmaxCrossEntropy()");
         this.numClasses = numClasses;
         this.reg = L2.checkReg(reg);
+        this.criterion = loss;
     }
 
     /**
@@ -58,7 +75,7 @@ public abstract class SequentialModel implements Model {
     /** Closes what was built so far; for constructors that fail half way. */
     protected final void closeQuietly() {
         net.close();
-        softmax.close();
+        criterion.close();
     }
 
     /**
@@ -73,7 +90,7 @@ public abstract class SequentialModel implements Model {
     /**
      * @param x input batch, (N, ...)
      * @param y labels, N values in [0, numClasses)
-     * @return mean softmax loss plus {@code 0.5 * reg * sum(W^2)}; fills every grad
+     * @return mean data loss (see {@link #criterion()}) plus {@code 0.5 * reg * sum(W^2)}; fills every grad
      */
     @Override
     public float loss(Tensor x, int[] y) {
@@ -83,8 +100,8 @@ public abstract class SequentialModel implements Model {
     @Override
     public double lossDouble(Tensor x, int[] y) {
         Tensor scores = net.forward(x, Mode.TRAIN);
-        double data = softmax.forwardDouble(scores, y);
-        net.backward(softmax.dscores());
+        double data = criterion.forwardDouble(scores, y);
+        net.backward(criterion.dscores());
         return data + L2.apply(weights, reg);
     }
 
@@ -106,12 +123,29 @@ public abstract class SequentialModel implements Model {
     /** @param reg new L2 regularization strength, &gt;= 0 */
     public void setReg(float reg) { this.reg = L2.checkReg(reg); }
 
+    /** The loss on the scores that {@link #loss} computes (softmax cross-entropy by default). */
+    public Loss criterion() { return criterion; }
+
+    /**
+     * Trains with another loss from now on, e.g. {@code new MulticlassHinge()} for the
+     * multiclass SVM; the model owns it and closes the one it replaces.
+     *
+     * @param loss the new loss
+     * @return this model
+     */
+    public SequentialModel setLoss(Loss loss) {
+        if (loss == null) throw new IllegalArgumentException("loss is null: pass e.g. new SoftmaxCrossEntropy()");
+        if (loss != criterion) criterion.close();
+        criterion = loss;
+        return this;
+    }
+
     /** The layers, for inspection. */
     public Sequential layers() { return net; }
 
     @Override
     public void close() {
         net.close();
-        softmax.close();
+        criterion.close();
     }
 }

@@ -8,7 +8,7 @@ import dev.panamann.tensor.Rng;
 
 /**
  * The classic MNIST net of the textbooks: affine - sigmoid - affine - softmax (784-50-10 in
- * {@link MnistNets}), built as one {@link Sequential} of layers inside a {@link SequentialModel}.
+ * the {@code MnistNets} sample), built as one {@link Sequential} of layers inside a {@link SequentialModel}.
  * <ul>
  *   <li>x: (N, D), or (N, d1, ..., dk) with d1 * ... * dk = D</li>
  *   <li>W1: (D, H), b1: (H), W2: (H, C), b2: (C)</li>

@@ -5,7 +5,8 @@ import dev.panamann.tensor.Tensor;
 /**
  * Planned batch normalization over (N, C, S) data: statistics per channel over N and the S
  * spatial positions. The 1-D form (N, D) is C = D, S = 1; the spatial form (N, C, H, W) is
- * S = H*W. See {@link Ops#batchNorm}.
+ * S = H*W. See {@link Ops#batchNorm(int[], float)}. Backward follows the convention of every
+ * op, stated in {@link Ops}.
  */
 public interface BatchNormOp extends AutoCloseable {
     int n();
@@ -34,17 +35,18 @@ public interface BatchNormOp extends AutoCloseable {
                  float momentum, boolean training);
 
     /**
-     * Gradients after a training {@link #forward} on the same x.
+     * Gradients after a training {@link #forward} on the same x, with the batch statistics that
+     * forward kept.
      *
-     * @param x      input of the forward pass
+     * @param x      input of the training forward, unchanged since
+     * @param gamma  scale, (C), as in the forward
      * @param dout   upstream gradient, same shape as x
-     * @param gamma  scale, (C)
      * @param dx     gradient for x, overwritten
      * @param dgamma gradient for gamma, (C), overwritten
      * @param dbeta  gradient for beta, (C), overwritten
      * @throws IllegalStateException if no training forward came before
      */
-    void backward(Tensor x, Tensor dout, Tensor gamma, Tensor dx, Tensor dgamma, Tensor dbeta);
+    void backward(Tensor x, Tensor gamma, Tensor dout, Tensor dx, Tensor dgamma, Tensor dbeta);
 
     @Override
     void close();

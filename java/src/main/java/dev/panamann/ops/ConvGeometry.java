@@ -1,12 +1,16 @@
 package dev.panamann.ops;
 
 import dev.panamann.tensor.Tensor;
+import java.util.Arrays;
 
 /**
  * Shapes of one 2-D convolution: input (n, c, h, w), {@code f} filters of (c, kh, kw),
  * square {@code stride} and zero {@code pad} on every side. Output is (n, f, outH, outW) with
  * {@code outH = (h + 2 pad - kh) / stride + 1}. The constructor rejects geometries that do
  * not fit, before anything reaches a native library.
+ *
+ * <p>Prefer {@link #of(int[], int[], int, int)}, which takes the input and weight shapes and
+ * cannot be mis-ordered silently: {@code ConvGeometry.of(x.shape(), w.shape(), 1, 3)}.
  */
 public record ConvGeometry(int n, int c, int h, int w, int f, int kh, int kw, int stride, int pad) {
     public ConvGeometry {
@@ -20,6 +24,31 @@ public record ConvGeometry(int n, int c, int h, int w, int f, int kh, int kw, in
             throw new IllegalArgumentException("kernel " + kh + "x" + kw + " is larger than the padded input "
                     + (h + 2 * pad) + "x" + (w + 2 * pad) + ": " + describe(n, c, h, w, f, kh, kw, stride, pad));
         }
+    }
+
+    /**
+     * The geometry of a convolution of an input of shape {@code inputShape} (N, C, H, W) with
+     * weights of shape {@code weightShape} (F, C, KH, KW).
+     *
+     * @param inputShape  (N, C, H, W)
+     * @param weightShape (F, C, KH, KW); its C must be the input's
+     * @param stride      step in both directions, 1 or more
+     * @param pad         zero padding on every side, 0 or more
+     * @throws IllegalArgumentException naming both shapes when they are not 4-D, the channel
+     *                                  counts differ or the kernel does not fit the padded input
+     */
+    public static ConvGeometry of(int[] inputShape, int[] weightShape, int stride, int pad) {
+        if (inputShape.length != 4 || weightShape.length != 4 || inputShape[1] != weightShape[1]) {
+            throw new IllegalArgumentException("convolution needs input (N, C, H, W) and weights (F, C, KH, KW) with the same C, "
+                    + "got input " + Arrays.toString(inputShape) + " and weights " + Arrays.toString(weightShape));
+        }
+        return new ConvGeometry(inputShape[0], inputShape[1], inputShape[2], inputShape[3],
+                weightShape[0], weightShape[2], weightShape[3], stride, pad);
+    }
+
+    /** As {@link #of(int[], int[], int, int)} with the shapes of the tensors {@code x} and {@code w}. */
+    public static ConvGeometry of(Tensor x, Tensor w, int stride, int pad) {
+        return of(x.shape(), w.shape(), stride, pad);
     }
 
     public int outH() { return (h + 2 * pad - kh) / stride + 1; }

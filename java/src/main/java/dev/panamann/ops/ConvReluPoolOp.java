@@ -7,7 +7,7 @@ import dev.panamann.tensor.Tensor;
  * {@code conv_relu_pool_backward}) for one {@link ConvGeometry} and pooling window; see
  * {@link Ops#convReluPool}. Planning the three together lets the native backend keep the
  * intermediate activations in oneDNN's channel-blocked layout, reordering only the input and
- * the pooled output.
+ * the pooled output. Backward follows the convention of every op, stated in {@link Ops}.
  */
 public interface ConvReluPoolOp extends AutoCloseable {
     ConvGeometry conv();
@@ -29,8 +29,8 @@ public interface ConvReluPoolOp extends AutoCloseable {
     /**
      * Gradients after a training {@link #forward} on the same x and w.
      *
-     * @param x    input of the forward pass, (N, C, H, W)
-     * @param w    weights, (F, C, KH, KW)
+     * @param x    input of the training forward, (N, C, H, W), unchanged since
+     * @param w    weights of the training forward, (F, C, KH, KW)
      * @param dout upstream gradient, (N, F, PH, PW)
      * @param dx   gradient for x, (N, C, H, W), overwritten; null when not needed
      * @param dw   gradient for w, (F, C, KH, KW), overwritten

@@ -7,14 +7,29 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * The compute backend: the few heavy operations every layer is built from. Two
- * implementations exist: {@link NativeOps} (OpenBLAS {@code cblas_sgemm} and oneDNN
- * primitives, called through the FFM API) and {@link JavaOps} (plain Java loops). Get the
+ * implementations exist: {@link dev.panamann.ops.dnnl.NativeOps} (OpenBLAS {@code cblas_sgemm} and oneDNN
+ * primitives, called through the FFM API) and {@link dev.panamann.ops.java.JavaOps} (plain Java loops). Get the
  * process-wide default from {@link Backends#get()}.
  *
  * <p>Stateful operations (convolution, pooling, batch norm) are <em>planned</em>: a plan is
  * made once for one set of shapes, keeps whatever the backend needs between calls
  * (oneDNN primitives, workspaces, scratch buffers) and is reused while the shapes hold.
  * Plans are closed by their owner (the layer) and used by one thread at a time.
+ *
+ * <p><b>Backward convention</b>, the same for every planned op ({@link Conv2dOp},
+ * {@link Pool2dOp}, {@link BatchNormOp}, {@link ConvReluPoolOp}): {@code backward} takes again
+ * the tensors the training {@code forward} read that the gradients depend on (the input
+ * {@code x}, then the weights or scale; not a bias or shift), in the forward's order, then
+ * the upstream gradient {@code dout}, then the gradients it overwrites, in the order of the
+ * tensors they belong to ({@code dx} first, a bias gradient last). The caller keeps those
+ * tensors unchanged between the two calls; the plan keeps only what the forward computed
+ * (batch statistics, max-pool positions, activations in a backend's own layout). A backward
+ * without a training forward before it throws {@link IllegalStateException}:
+ * <pre>{@code
+ * conv.backward(x, w, dout, dx, dw, db);
+ * pool.backward(x, dout, dx);
+ * batchNorm.backward(x, gamma, dout, dx, dgamma, dbeta);
+ * }</pre>
  *
  * <p>All tensors are contiguous, row-major float32. Shapes are checked before any native
  * call; a mismatch throws {@link IllegalArgumentException} naming the shapes.
@@ -77,6 +92,30 @@ public interface Ops extends AutoCloseable {
      * {@code spatial} positions (1 for the 1-D form over (N, D), H*W for the spatial form).
      */
     BatchNormOp batchNorm(int n, int c, int spatial, float eps);
+
+    /**
+     * Plans batch normalization for input of shape {@code inputShape}: (N, D) for the 1-D form,
+     * (N, C, H, W) (or any (N, C, ...)) for the spatial form, with statistics per D or C. This
+     * computes the spatial size for the caller; prefer it to
+     * {@link #batchNorm(int, int, int, float)}.
+     *
+     * @param inputShape (N, C) or (N, C, ...)
+     * @param eps        added to the variance, &gt; 0
+     * @throws IllegalArgumentException naming the shape when it has fewer than two dimensions or
+     *                                  the spatial size overflows an int
+     */
+    default BatchNormOp batchNorm(int[] inputShape, float eps) {
+        if (inputShape.length < 2) {
+            throw new IllegalArgumentException("batchnorm needs input (N, C) or (N, C, ...), got " + java.util.Arrays.toString(inputShape));
+        }
+        long spatial = 1;
+        for (int d = 2; d < inputShape.length; d++) spatial *= inputShape[d];
+        if (spatial > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("batchnorm input " + java.util.Arrays.toString(inputShape) + " has more than "
+                    + Integer.MAX_VALUE + " spatial positions");
+        }
+        return batchNorm(inputShape[0], inputShape[1], (int) spatial, eps);
+    }
 
     /** Frees what the backend holds (oneDNN engine and stream). */
     @Override

@@ -2,11 +2,12 @@ package dev.panamann.ops;
 
 import dev.panamann.tensor.Tensor;
 
-/** A planned max or average pooling for one {@link PoolGeometry}; see {@link Ops#pool2d}. */
+/**
+ * A planned max or average pooling for one {@link PoolGeometry}; see {@link Ops#pool2d}.
+ * Backward follows the convention of every op, stated in {@link Ops}.
+ */
 public interface Pool2dOp extends AutoCloseable {
     PoolGeometry geometry();
-
-    boolean isMax();
 
     /**
      * @param x        input, (N, C, H, W)
@@ -19,11 +20,12 @@ public interface Pool2dOp extends AutoCloseable {
     /**
      * Gradient with respect to the input of the last training {@link #forward}.
      *
+     * @param x    input of the training forward, (N, C, H, W), unchanged since
      * @param dout upstream gradient, (N, C, OH, OW)
-     * @param dx   gradient for the input, (N, C, H, W), overwritten
+     * @param dx   gradient for x, (N, C, H, W), overwritten
      * @throws IllegalStateException if no training forward came before
      */
-    void backward(Tensor dout, Tensor dx);
+    void backward(Tensor x, Tensor dout, Tensor dx);
 
     @Override
     void close();

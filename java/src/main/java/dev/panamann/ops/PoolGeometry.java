@@ -1,6 +1,7 @@
 package dev.panamann.ops;
 
 import dev.panamann.tensor.Tensor;
+import java.util.Arrays;
 
 /**
  * Shapes of one 2-D pooling: input (n, c, h, w), square window {@code kernel}, square
@@ -19,6 +20,26 @@ public record PoolGeometry(int n, int c, int h, int w, int kernel, int stride) {
         }
     }
 
+    /**
+     * The geometry of pooling an input of shape {@code inputShape}.
+     *
+     * @param inputShape (N, C, H, W)
+     * @param kernel     window height and width
+     * @param stride     step between windows
+     * @throws IllegalArgumentException naming the shape when it is not 4-D or the window does not fit
+     */
+    public static PoolGeometry of(int[] inputShape, int kernel, int stride) {
+        if (inputShape.length != 4) {
+            throw new IllegalArgumentException("pooling needs input (N, C, H, W), got " + Arrays.toString(inputShape));
+        }
+        return new PoolGeometry(inputShape[0], inputShape[1], inputShape[2], inputShape[3], kernel, stride);
+    }
+
+    /** Pooling over the output of the convolution {@code conv}, (N, F, OH, OW). */
+    public static PoolGeometry over(ConvGeometry conv, int kernel, int stride) {
+        return of(conv.outputShape(), kernel, stride);
+    }
+
     public int outH() { return (h - kernel) / stride + 1; }
 
     public int outW() { return (w - kernel) / stride + 1; }
@@ -34,7 +55,8 @@ public record PoolGeometry(int n, int c, int h, int w, int kernel, int stride) {
     }
 
     /** Checks the tensors of {@link Pool2dOp#backward} against this geometry. */
-    public void checkBackward(Tensor dout, Tensor dx) {
+    public void checkBackward(Tensor x, Tensor dout, Tensor dx) {
+        x.requireShape("pool2d backward x", inputShape());
         dout.requireShape("pool2d backward dout", outputShape());
         dx.requireShape("pool2d backward dx", inputShape());
     }

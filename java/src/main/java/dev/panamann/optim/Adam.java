@@ -1,5 +1,7 @@
 package dev.panamann.optim;
 
+import dev.panamann.tensor.Param;
+import dev.panamann.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -45,6 +47,18 @@ public final class Adam extends Optimizer {
         this.eps = (float) positive("adam", "epsilon", epsilon);
     }
 
+    /**
+     * The first moment {@code m} of {@code p}: a live view of its shape (zeros before the first
+     * step); write into it to set it. Do not close it.
+     */
+    public Tensor firstMoment(Param p) { return state(p, 0); }
+
+    /**
+     * The second moment {@code v} of {@code p}: a live view of its shape (zeros before the
+     * first step); write into it to set it. Do not close it.
+     */
+    public Tensor secondMoment(Param p) { return state(p, 1); }
+
     @Override
     public Map<String, Double> hyperparameters() {
         Map<String, Double> m = new LinkedHashMap<>();
@@ -70,6 +84,34 @@ public final class Adam extends Optimizer {
             m.setAtIndex(F, i, mi);
             v.setAtIndex(F, i, vi);
             w.setAtIndex(F, i, w.getAtIndex(F, i) - lr * (mi * c1) / ((float) Math.sqrt(vi * c2) + eps));
+        }
+    }
+
+    @Override
+    protected boolean elementwise() { return true; }
+
+    /** The bias corrections of step t, once per parameter and step rather than once per chunk. */
+    @Override
+    protected void stepScalars(long t, float[] scalars) {
+        // in double: 1 - beta^t loses everything in float for beta2 near 1
+        scalars[0] = (float) (1 / (1 - Math.pow(beta1, t)));
+        scalars[1] = (float) (1 / (1 - Math.pow(beta2, t)));
+    }
+
+    @Override
+    protected void updateChunk(float[] w, float[] dw, float[][] state, float[] scalars, int len) {
+        float[] m = state[0], v = state[1];
+        float lr = (float) learningRate(), eps = this.eps;
+        float b1 = (float) beta1, oneMinusB1 = (float) (1 - beta1);
+        float b2 = (float) beta2, oneMinusB2 = (float) (1 - beta2);
+        float c1 = scalars[0], c2 = scalars[1];
+        for (int i = 0; i < len; i++) {
+            float g = dw[i];
+            float mi = b1 * m[i] + oneMinusB1 * g;
+            float vi = b2 * v[i] + oneMinusB2 * g * g;
+            m[i] = mi;
+            v[i] = vi;
+            w[i] = w[i] - lr * (mi * c1) / ((float) Math.sqrt(vi * c2) + eps);
         }
     }
 }

@@ -1,5 +1,7 @@
 package dev.panamann.optim;
 
+import dev.panamann.tensor.Param;
+import dev.panamann.tensor.Tensor;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -19,6 +21,12 @@ public abstract sealed class MomentumOptimizer extends Optimizer permits SgdMome
         super(rule, learningRate, "velocity");
         this.mu = (float) unitInterval(rule, "momentum", momentum);
     }
+
+    /**
+     * The velocity of {@code p}: a live view of its shape (zeros before the first step); write
+     * into it to set it. Do not close it.
+     */
+    public final Tensor velocity(Param p) { return state(p, 0); }
 
     @Override
     public Map<String, Double> hyperparameters() {

@@ -35,4 +35,19 @@ public final class Nesterov extends MomentumOptimizer {
             w.setAtIndex(F, i, w.getAtIndex(F, i) - mu * vPrev + onePlusMu * vi);
         }
     }
+
+    @Override
+    protected boolean elementwise() { return true; }
+
+    @Override
+    protected void updateChunk(float[] w, float[] dw, float[][] state, float[] scalars, int len) {
+        float[] v = state[0];
+        float lr = (float) learningRate(), mu = this.mu, onePlusMu = 1f + mu;
+        for (int i = 0; i < len; i++) {
+            float vPrev = v[i];
+            float vi = mu * vPrev - lr * dw[i];
+            v[i] = vi;
+            w[i] = w[i] - mu * vPrev + onePlusMu * vi;
+        }
+    }
 }

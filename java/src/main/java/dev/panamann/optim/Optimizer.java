@@ -26,8 +26,10 @@ import java.util.Map;
  * classic weight decay.
  *
  * <p>The learning rate can be changed between steps ({@link #setLearningRate}), which is how
- * the solver decays it per epoch. {@link #exportState()} / {@link #importState} move the
- * whole state into and out of a checkpoint. Close the optimizer to free its state.
+ * the solver's schedule sets it per epoch. {@link #stateDict()} / {@link #loadStateDict} give
+ * and take the whole state (a checkpoint stores it); the rules have typed accessors of their
+ * state ({@link Adam#firstMoment}, {@link MomentumOptimizer#velocity}, {@link RmsProp#cache},
+ * {@link #steps} / {@link #setSteps}). Close the optimizer to free its state.
  */
 public abstract class Optimizer implements AutoCloseable {
     /** Float access used by the update loops (tensors may be views at any float offset). */
@@ -45,6 +47,11 @@ public abstract class Optimizer implements AutoCloseable {
         final Tensor[] tensors;
         final MemorySegment[] segments;
         long t;
+        /** Value and gradient memory and size during a split step (null otherwise). */
+        MemorySegment w, dw;
+        int n;
+        /** The rule's scalars of the current step ({@link #stepScalars}). */
+        final float[] scalars = new float[STEP_SCALARS];
 
         Slots(Tensor[] tensors) {
             this.tensors = tensors;
@@ -104,7 +111,63 @@ public abstract class Optimizer implements AutoCloseable {
      * @param params parameters whose {@link Param#grad()} holds dL/dw, each of its value's shape
      */
     public final void step(List<Param> params) {
-        for (int i = 0, n = params.size(); i < n; i++) step(params.get(i));
+        int count = params.size();
+        if (!chunked() || count == 0) {
+            for (int i = 0; i < count; i++) step(params.get(i));
+            return;
+        }
+        // every check first, then one split run over all parameters
+        if (run.length < count) run = new Slots[Math.max(count, 2 * run.length)];
+        long total = 0;
+        boolean repeated = false;
+        try {
+            for (int i = 0; i < count; i++) {
+                Param p = params.get(i);
+                Slots s = slots(p);
+                checkSizes(p);
+                MemorySegment w = p.value().segment(), dw = p.grad().segment();
+                repeated |= s.w != null;
+                s.w = w;
+                s.dw = dw;
+                s.n = Math.toIntExact(p.value().size());
+                run[i] = s;
+                runCount = i + 1;
+                total += s.n;
+            }
+        } catch (RuntimeException | Error e) {
+            clearRun();
+            throw e;
+        }
+        if (repeated) { // the same parameter twice: one after the other, as listed
+            clearRun();
+            for (int i = 0; i < count; i++) step(params.get(i));
+            return;
+        }
+        for (int i = 0; i < count; i++) {
+            Slots s = run[i];
+            s.t++;
+            stepScalars(s.t, s.scalars);
+        }
+        try {
+            UpdateThreads pool = total >= SPLIT_MIN_ELEMENTS ? UpdateThreads.shared() : null;
+            if (pool != null && pool.parts() > 1 && accessibleBy(pool, count)) pool.run(splitTask);
+            else runPart(0, 1, scratch);
+        } finally {
+            clearRun();
+        }
+    }
+
+    private void clearRun() {
+        for (int i = 0; i < runCount; i++) {
+            run[i].w = run[i].dw = null;
+            run[i] = null;
+        }
+        runCount = 0;
+    }
+
+    /** {@link #elementwise()} and at most two slots (the scratch arrays hold two). */
+    private boolean chunked() {
+        return elementwise() && slotNames.length <= 2;
     }
 
     /**
@@ -114,13 +177,23 @@ public abstract class Optimizer implements AutoCloseable {
      */
     public final void step(Param p) {
         Slots s = slots(p);
+        checkSizes(p);
+        Tensor w = p.value(), dw = p.grad();
+        s.t++;
+        int n = Math.toIntExact(w.size());
+        if (chunked()) {
+            stepScalars(s.t, s.scalars);
+            updateInChunks(w.segment(), dw.segment(), s.segments, s.scalars, 0, n, scratch);
+        }
+        else update(w.segment(), dw.segment(), s.segments, s.t, n);
+    }
+
+    private void checkSizes(Param p) {
         Tensor w = p.value(), dw = p.grad();
         if (w.size() != dw.size()) {
             throw new IllegalArgumentException(rule + ": param '" + p.name() + "' has value of shape " + w.shapeString()
                     + " but grad of shape " + dw.shapeString());
         }
-        s.t++;
-        update(w.segment(), dw.segment(), s.segments, s.t, Math.toIntExact(w.size()));
     }
 
     /**
@@ -133,6 +206,87 @@ public abstract class Optimizer implements AutoCloseable {
      * @param n     number of elements
      */
     protected abstract void update(MemorySegment w, MemorySegment dw, MemorySegment[] state, long t, int n);
+
+    /**
+     * Whether the rule is elementwise (element i of the new values and state depends only on
+     * element i of the old ones and of the gradient), has at most two state slots, and
+     * implements {@link #updateChunk}. The step then copies chunks of the parameter and its
+     * state into heap arrays, where the JIT vectorizes the rule, and splits large steps over the
+     * {@link UpdateThreads}; the results are those of {@link #update} to the bit. False by
+     * default: {@link #update} runs on the calling thread.
+     */
+    protected boolean elementwise() { return false; }
+
+    /**
+     * The rule on one chunk of {@code len} elements held in heap arrays; the same arithmetic,
+     * in the same order, as {@link #update}. Called only when {@link #elementwise()} is true,
+     * possibly on several threads at once (for disjoint chunks).
+     *
+     * @param w       parameter values, updated in place
+     * @param dw      gradient
+     * @param state   the state slots in {@link #slotNames()} order (arrays beyond those are scratch), updated in place
+     * @param scalars what {@link #stepScalars} computed for this parameter's step
+     * @param len     number of elements of each array to update
+     */
+    protected void updateChunk(float[] w, float[] dw, float[][] state, float[] scalars, int len) {
+        throw new UnsupportedOperationException(rule + " has no chunked update");
+    }
+
+    /**
+     * Scalars of step {@code t} that {@link #updateChunk} needs (e.g. Adam's bias corrections),
+     * computed once per parameter and step on the calling thread. Does nothing by default.
+     *
+     * @param t       number of this step for the parameter, 1 on the first
+     * @param scalars room for {@link #STEP_SCALARS} values
+     */
+    protected void stepScalars(long t, float[] scalars) {}
+
+    /** How many values {@link #stepScalars} may write. */
+    protected static final int STEP_SCALARS = 4;
+
+    /** Below this many elements in all a step runs on the calling thread (waking the workers costs more). */
+    static final int SPLIT_MIN_ELEMENTS = 1 << 15;
+
+    private final UpdateThreads.Scratch scratch = new UpdateThreads.Scratch();
+    private final UpdateThreads.Task splitTask = this::runPart;
+    private Slots[] run = new Slots[8];
+    private int runCount;
+
+    private boolean accessibleBy(UpdateThreads pool, int count) {
+        for (int i = 0; i < count; i++) {
+            Slots s = run[i];
+            if (!pool.accessible(s.w) || !pool.accessible(s.dw)) return false;
+            for (MemorySegment m : s.segments) if (!pool.accessible(m)) return false;
+        }
+        return true;
+    }
+
+    /** Part {@code part} of {@code parts} of every parameter of the current step: a contiguous, 16-float-aligned range of each. */
+    private void runPart(int part, int parts, UpdateThreads.Scratch sc) {
+        for (int i = 0; i < runCount; i++) {
+            Slots s = run[i];
+            int n = s.n;
+            int lo = part == 0 ? 0 : (int) ((long) n * part / parts) & ~15;
+            int hi = part == parts - 1 ? n : (int) ((long) n * (part + 1) / parts) & ~15;
+            if (lo < hi) updateInChunks(s.w, s.dw, s.segments, s.scalars, lo, hi, sc);
+        }
+    }
+
+    /** {@link #updateChunk} over elements [from, to), chunk by chunk through the scratch arrays. */
+    private void updateInChunks(MemorySegment w, MemorySegment dw, MemorySegment[] state, float[] scalars, int from, int to,
+                                UpdateThreads.Scratch sc) {
+        int slots = state.length;
+        for (int o = from; o < to; o += UpdateThreads.Scratch.CHUNK) {
+            int len = Math.min(UpdateThreads.Scratch.CHUNK, to - o);
+            long off = (long) o * Float.BYTES;
+            MemorySegment.copy(w, F, off, sc.w, 0, len);
+            MemorySegment.copy(dw, F, off, sc.dw, 0, len);
+            for (int j = 0; j < slots; j++) MemorySegment.copy(state[j], F, off, sc.state[j], 0, len);
+            updateChunk(sc.w, sc.dw, sc.state, scalars, len);
+            MemorySegment.copy(sc.w, 0, w, F, off, len);
+            for (int j = 0; j < slots; j++) MemorySegment.copy(sc.state[j], 0, state[j], F, off, len);
+        }
+    }
 
     /** Steps taken so far for {@code p} (0 if never stepped). */
     public final long steps(Param p) {
@@ -154,86 +308,137 @@ public abstract class Optimizer implements AutoCloseable {
     }
 
     /**
-     * The optimizer's whole state, for a checkpoint.
+     * Sets the number of steps taken for {@code p} (Adam's bias correction counts from it),
+     * allocating its state (zeros) if it has none yet.
      *
-     * <p>{@code tensors} maps {@code "<param name>/<slot>"} to views of the state tensors
-     * (valid until the next step or {@link #close()}; do not close them); {@code scalars} holds
-     * {@code "rule"}, {@code "learning_rate"} and {@code "<param name>/t"} (steps taken).
-     * Doubles are written so that parsing them back gives the same bits.
+     * @param p     the parameter
+     * @param steps &gt;= 0
      */
-    public final State exportState() {
-        checkOpen();
-        Map<String, Tensor> tensors = new LinkedHashMap<>();
-        Map<String, String> scalars = new LinkedHashMap<>();
-        scalars.put("rule", rule);
-        scalars.put("learning_rate", Double.toString(learningRate));
-        for (Param p : order) {
-            Slots s = state.get(p);
-            for (int i = 0; i < slotNames.length; i++) tensors.put(p.name() + "/" + slotNames[i], view(s.tensors[i]));
-            scalars.put(p.name() + "/t", Long.toString(s.t));
-        }
-        return new State(tensors, scalars);
+    public final void setSteps(Param p, long steps) {
+        if (steps < 0) throw new IllegalArgumentException(rule + ": step count must be >= 0, got " + steps);
+        slots(p).t = steps;
     }
 
     /**
-     * Restores a state written by {@link #exportState()} of an optimizer of the same rule.
-     * Everything is checked first (rule, one entry per parameter and slot, shapes, step
-     * counts); on any mismatch an {@link IllegalArgumentException} names it and this optimizer
-     * is left unchanged.
+     * One state tensor of a parameter as a live view (do not close it; write into it to set
+     * the state), allocated (zeros) if the parameter has no state yet. The typed accessors of
+     * the rules ({@link Adam#firstMoment}, {@link MomentumOptimizer#velocity}, {@link RmsProp#cache})
+     * call this.
      *
-     * @param params the parameters, matched to the state by {@link Param#name()}
-     * @param saved  tensors and scalars as {@link #exportState()} produced them
+     * @param p    the parameter
+     * @param slot index in {@link #slotNames()}
      */
-    public final void importState(List<Param> params, State saved) {
+    protected final Tensor state(Param p, int slot) {
+        return view(slots(p).tensors[slot]);
+    }
+
+    /**
+     * The state of one parameter.
+     *
+     * @param param name of the parameter ({@link Param#name()})
+     * @param steps updates taken, &gt;= 0
+     * @param slots the state tensors in {@link #slotNames()} order, each of the parameter's shape
+     */
+    public record ParamState(String param, long steps, List<Tensor> slots) {
+        public ParamState {
+            if (param == null) throw new IllegalArgumentException("param name is null");
+            if (steps < 0) throw new IllegalArgumentException("param '" + param + "': negative step count " + steps);
+            slots = List.copyOf(slots);
+        }
+    }
+
+    /**
+     * An optimizer's whole state, as {@link #stateDict()} gives it and {@link #loadStateDict}
+     * takes it.
+     *
+     * @param rule         the rule's name
+     * @param learningRate the current learning rate
+     * @param slotNames    names of the per-parameter state tensors
+     * @param params       the state of each parameter, in the order they were first stepped
+     */
+    public record StateDict(String rule, double learningRate, List<String> slotNames, List<ParamState> params) {
+        public StateDict {
+            slotNames = List.copyOf(slotNames);
+            params = List.copyOf(params);
+        }
+    }
+
+    /**
+     * The optimizer's whole state: rule, learning rate and each parameter's step count and
+     * state tensors, as views (valid until {@link #reset()} or {@link #close()}; do not close
+     * them; they change with the following steps).
+     */
+    public final StateDict stateDict() {
         checkOpen();
-        String savedRule = saved.scalars().get("rule");
-        if (!rule.equals(savedRule)) {
-            throw new IllegalArgumentException("optimizer state was saved by rule '" + savedRule + "' but this optimizer is '"
+        List<ParamState> ps = new ArrayList<>(order.size());
+        for (Param p : order) {
+            Slots s = state.get(p);
+            List<Tensor> views = new ArrayList<>(slotNames.length);
+            for (Tensor t : s.tensors) views.add(view(t));
+            ps.add(new ParamState(p.name(), s.t, views));
+        }
+        return new StateDict(rule, learningRate, List.of(slotNames), ps);
+    }
+
+    /**
+     * Restores a state of an optimizer of the same rule (from {@link #stateDict()}, or read from
+     * a checkpoint) for the given parameters, copying the tensors. Everything is checked first
+     * (rule, slot names, learning rate, exactly one entry per parameter, slot shapes); on any
+     * mismatch an {@link IllegalArgumentException} names it and this optimizer is left
+     * unchanged.
+     *
+     * @param params the parameters, matched to the saved states by {@link Param#name()}
+     * @param saved  the state to load
+     */
+    public final void loadStateDict(List<Param> params, StateDict saved) {
+        checkOpen();
+        if (!rule.equals(saved.rule())) {
+            throw new IllegalArgumentException("optimizer state was saved by rule '" + saved.rule() + "' but this optimizer is '"
                     + rule + "'");
         }
-        double lr = parseDouble(saved.scalars(), "learning_rate");
+        if (!saved.slotNames().equals(List.of(slotNames))) {
+            throw new IllegalArgumentException("optimizer state has slots " + saved.slotNames() + " but " + rule + " has "
+                    + List.of(slotNames));
+        }
+        double lr = saved.learningRate();
         if (!(lr > 0) || !Double.isFinite(lr)) throw new IllegalArgumentException("optimizer state: bad learning_rate " + lr);
         Map<String, Param> byName = new LinkedHashMap<>();
         for (Param p : params) {
             if (byName.put(p.name(), p) != null) throw new IllegalArgumentException("two params named '" + p.name() + "'");
         }
-        for (String key : saved.tensors().keySet()) {
-            int cut = key.lastIndexOf('/');
-            String name = cut < 0 ? key : key.substring(0, cut);
-            if (!byName.containsKey(name)) {
-                throw new IllegalArgumentException("optimizer state has entry '" + key + "' but there is no param named '"
-                        + name + "'");
+        Map<String, ParamState> savedByName = new LinkedHashMap<>();
+        for (ParamState ps : saved.params()) {
+            if (!byName.containsKey(ps.param())) {
+                throw new IllegalArgumentException("optimizer state has an entry for '" + ps.param()
+                        + "' but there is no param of that name (params " + byName.keySet() + ")");
+            }
+            if (savedByName.put(ps.param(), ps) != null) {
+                throw new IllegalArgumentException("optimizer state has two entries for '" + ps.param() + "'");
             }
         }
-        long[] steps = new long[params.size()];
-        for (int i = 0; i < params.size(); i++) {
-            Param p = params.get(i);
-            for (String slot : slotNames) {
-                String key = p.name() + "/" + slot;
-                Tensor t = saved.tensors().get(key);
-                if (t == null) throw new IllegalArgumentException("optimizer state: missing '" + key + "' for param " + p);
-                if (!t.sameShape(p.value())) {
-                    throw new IllegalArgumentException("optimizer state: '" + key + "' has shape " + t.shapeString()
-                            + " but param '" + p.name() + "' has shape " + p.value().shapeString());
+        for (Param p : params) {
+            ParamState ps = savedByName.get(p.name());
+            if (ps == null) throw new IllegalArgumentException("optimizer state: missing the state of param " + p);
+            if (ps.slots().size() != slotNames.length) {
+                throw new IllegalArgumentException("optimizer state of '" + p.name() + "' has " + ps.slots().size()
+                        + " slot tensors but " + rule + " has " + slotNames.length + " " + List.of(slotNames));
+            }
+            for (int j = 0; j < slotNames.length; j++) {
+                Tensor t = ps.slots().get(j);
+                if (t == null || !t.sameShape(p.value())) {
+                    throw new IllegalArgumentException("optimizer state: '" + p.name() + "/" + slotNames[j] + "' has shape "
+                            + (t == null ? "null" : t.shapeString()) + " but param '" + p.name() + "' has shape "
+                            + p.value().shapeString());
                 }
             }
-            String tKey = p.name() + "/t";
-            if (!saved.scalars().containsKey(tKey)) throw new IllegalArgumentException("optimizer state: missing '" + tKey + "'");
-            try {
-                steps[i] = Long.parseLong(saved.scalars().get(tKey));
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("optimizer state: '" + tKey + "' is not a step count: "
-                        + saved.scalars().get(tKey), e);
-            }
-            if (steps[i] < 0) throw new IllegalArgumentException("optimizer state: negative step count for '" + tKey + "'");
         }
         // all checked: copy
         learningRate = lr;
-        for (int i = 0; i < params.size(); i++) {
-            Param p = params.get(i);
+        for (Param p : params) {
+            ParamState ps = savedByName.get(p.name());
             Slots s = slots(p);
-            for (int j = 0; j < slotNames.length; j++) s.tensors[j].copyFrom(saved.tensors().get(p.name() + "/" + slotNames[j]));
-            s.t = steps[i];
+            for (int j = 0; j < slotNames.length; j++) s.tensors[j].copyFrom(ps.slots().get(j));
+            s.t = ps.steps();
         }
     }
 
@@ -256,9 +461,6 @@ public abstract class Optimizer implements AutoCloseable {
         return rule + "(learning_rate=" + learningRate + (hyperparameters().isEmpty() ? "" : ", " + hyperparameters()
                 .toString().replaceAll("[{}]", "")) + ")";
     }
-
-    /** Tensors and scalars of an optimizer's state; see {@link #exportState()}. */
-    public record State(Map<String, Tensor> tensors, Map<String, String> scalars) {}
 
     // ------------------------------------------------------------------ helpers
 
@@ -290,16 +492,6 @@ public abstract class Optimizer implements AutoCloseable {
     }
 
     private static Tensor view(Tensor t) { return t.reshape(t.shape()); }
-
-    private static double parseDouble(Map<String, String> m, String key) {
-        String v = m.get(key);
-        if (v == null) throw new IllegalArgumentException("optimizer state: missing '" + key + "'");
-        try {
-            return Double.parseDouble(v);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("optimizer state: '" + key + "' is not a number: " + v, e);
-        }
-    }
 
     /** Checks {@code 0 <= value < 1}, as momentum, decay rates and betas must be. */
     static double unitInterval(String rule, String name, double value) {

@@ -1,5 +1,7 @@
 package dev.panamann.optim;
 
+import dev.panamann.tensor.Param;
+import dev.panamann.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -36,6 +38,12 @@ public final class RmsProp extends Optimizer {
         this.eps = (float) positive("rmsprop", "epsilon", epsilon);
     }
 
+    /**
+     * The running average of squared gradients of {@code p}: a live view of its shape (zeros
+     * before the first step); write into it to set it. Do not close it.
+     */
+    public Tensor cache(Param p) { return state(p, 0); }
+
     @Override
     public Map<String, Double> hyperparameters() {
         Map<String, Double> m = new LinkedHashMap<>();
@@ -53,6 +61,21 @@ public final class RmsProp extends Optimizer {
             float c = d * cache.getAtIndex(F, i) + oneMinusD * g * g;
             cache.setAtIndex(F, i, c);
             w.setAtIndex(F, i, w.getAtIndex(F, i) - lr * g / ((float) Math.sqrt(c) + eps));
+        }
+    }
+
+    @Override
+    protected boolean elementwise() { return true; }
+
+    @Override
+    protected void updateChunk(float[] w, float[] dw, float[][] state, float[] scalars, int len) {
+        float[] cache = state[0];
+        float lr = (float) learningRate(), d = decay, oneMinusD = 1f - decay, eps = this.eps;
+        for (int i = 0; i < len; i++) {
+            float g = dw[i];
+            float c = d * cache[i] + oneMinusD * g * g;
+            cache[i] = c;
+            w[i] = w[i] - lr * g / ((float) Math.sqrt(c) + eps);
         }
     }
 }

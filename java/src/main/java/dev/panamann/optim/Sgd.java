@@ -28,4 +28,13 @@ public final class Sgd extends Optimizer {
             w.setAtIndex(F, i, w.getAtIndex(F, i) - lr * dw.getAtIndex(F, i));
         }
     }
+
+    @Override
+    protected boolean elementwise() { return true; }
+
+    @Override
+    protected void updateChunk(float[] w, float[] dw, float[][] state, float[] scalars, int len) {
+        float lr = (float) learningRate();
+        for (int i = 0; i < len; i++) w[i] = w[i] - lr * dw[i];
+    }
 }

@@ -32,4 +32,18 @@ public final class SgdMomentum extends MomentumOptimizer {
             w.setAtIndex(F, i, w.getAtIndex(F, i) + vi);
         }
     }
+
+    @Override
+    protected boolean elementwise() { return true; }
+
+    @Override
+    protected void updateChunk(float[] w, float[] dw, float[][] state, float[] scalars, int len) {
+        float[] v = state[0];
+        float lr = (float) learningRate(), mu = this.mu;
+        for (int i = 0; i < len; i++) {
+            float vi = mu * v[i] - lr * dw[i];
+            v[i] = vi;
+            w[i] = w[i] + vi;
+        }
+    }
 }

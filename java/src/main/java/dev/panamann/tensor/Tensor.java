@@ -285,9 +285,15 @@ public final class Tensor implements AutoCloseable {
         return shape.clone();
     }
 
+    /** Number of elements; rejects shapes whose byte size does not fit a long. */
     private static long count(int[] shape) {
         long n = 1;
-        for (int d : shape) n *= d;
+        try {
+            for (int d : shape) n = Math.multiplyExact(n, d);
+            Math.multiplyExact(Math.max(1, n), (long) Float.BYTES);
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has too many elements to address");
+        }
         return n;
     }
 }

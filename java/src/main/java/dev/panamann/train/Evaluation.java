@@ -2,9 +2,8 @@ package dev.panamann.train;
 
 import dev.panamann.data.Dataset;
 import dev.panamann.models.Model;
+import dev.panamann.ops.Elementwise;
 import dev.panamann.tensor.Tensor;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.List;
 import java.util.Locale;
 
@@ -20,8 +19,6 @@ import java.util.Locale;
  * }</pre>
  */
 public final class Evaluation {
-    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
-
     private Evaluation() {}
 
     /**
@@ -46,20 +43,7 @@ public final class Evaluation {
         }
         int c = scores.dim(1);
         if (c == 0) throw new IllegalArgumentException("scores have no classes: shape " + scores.shapeString());
-        MemorySegment s = scores.segment();
-        for (int i = 0; i < count; i++) {
-            long row = (long) i * c;
-            int arg = 0;
-            float max = s.getAtIndex(F, row);
-            for (int j = 1; j < c; j++) {
-                float v = s.getAtIndex(F, row + j);
-                if (v > max) {
-                    max = v;
-                    arg = j;
-                }
-            }
-            dst[offset + i] = arg;
-        }
+        Elementwise.argmaxRows(scores.segment(), count, c, dst, offset);
     }
 
     /**

@@ -26,13 +26,14 @@ import java.util.Map;
  * A safetensors file (written atomically) with metadata {@code format = }{@value #FORMAT},
  * {@code version = }{@value #VERSION} and tensors:
  * <ul>
- *   <li>{@code param/<name>}: the model state ({@link ModelIO#state}: params, then buffers);</li>
+ *   <li>{@code param/<name>}: the model state ({@link Model#stateDict()}: params, then buffers);</li>
  *   <li>{@code best/<name>}: the best model state, when a check happened;</li>
  *   <li>{@code optim/<param>/<slot>}: the optimizer's per-parameter state.</li>
  * </ul>
  * Metadata: {@code epoch}, {@code iteration}, {@code initial_learning_rate}, {@code has_best},
  * {@code best_val_acc}, {@code rng_state}, {@code model_rng_states}, the three histories
- * (JSON arrays, exact floats), {@code optim/...} scalars (rule, learning rate, step counts)
+ * (JSON arrays, exact floats), {@code optim/rule}, {@code optim/learning_rate},
+ * {@code optim/<param>/t} (the optimizer's {@link Optimizer#stateDict()} besides its tensors)
  * and {@code run/<key>} for each of the run's {@link #settings()}. Loading checks everything
  * (format, version, settings, names and shapes of every tensor, generator counts) before it
  * changes anything, and throws {@link IllegalArgumentException} naming the file and the
@@ -81,7 +82,7 @@ public final class TrainingState implements AutoCloseable {
         this.rng = rng;
         this.settings = Collections.unmodifiableMap(new LinkedHashMap<>(settings));
         this.params = List.copyOf(model.params());
-        this.modelState = Collections.unmodifiableMap(ModelIO.state(model));
+        this.modelState = Collections.unmodifiableMap(model.stateDict());
         this.stateValues = List.copyOf(modelState.values());
         this.initialLearningRate = optimizer.learningRate();
         this.best = new Tensor[stateValues.size()];
@@ -195,8 +196,10 @@ public final class TrainingState implements AutoCloseable {
             int i = 0;
             for (String name : modelState.keySet()) tensors.put("best/" + name, best[i++]);
         }
-        Optimizer.State os = optimizer.exportState();
-        for (var e : os.tensors().entrySet()) tensors.put("optim/" + e.getKey(), e.getValue());
+        Optimizer.StateDict os = optimizer.stateDict();
+        for (Optimizer.ParamState ps : os.params()) {
+            for (int j = 0; j < os.slotNames().size(); j++) tensors.put("optim/" + ps.param() + "/" + os.slotNames().get(j), ps.slots().get(j));
+        }
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("format", FORMAT);
         meta.put("version", VERSION);
@@ -213,7 +216,9 @@ public final class TrainingState implements AutoCloseable {
         meta.put("loss_history", floats(lossHistory));
         meta.put("train_acc_history", floats(trainAccHistory));
         meta.put("val_acc_history", floats(valAccHistory));
-        for (var e : os.scalars().entrySet()) meta.put("optim/" + e.getKey(), e.getValue());
+        meta.put("optim/rule", os.rule());
+        meta.put("optim/learning_rate", Double.toString(os.learningRate()));
+        for (Optimizer.ParamState ps : os.params()) meta.put("optim/" + ps.param() + "/t", Long.toString(ps.steps()));
         SafeTensors.save(file, tensors, meta);
         lastCheckpoint = file;
     }
@@ -275,12 +280,8 @@ public final class TrainingState implements AutoCloseable {
         ModelIO.check(modelState, h, "param/");
         if (ckHasBest) ModelIO.check(modelState, h, "best/");
         try (SafeTensors.Contents c = SafeTensors.load(file)) {
-            Map<String, Tensor> ot = new LinkedHashMap<>();
-            Map<String, String> os = new LinkedHashMap<>();
-            for (var e : c.tensors().entrySet()) if (e.getKey().startsWith("optim/")) ot.put(e.getKey().substring(6), e.getValue());
-            for (var e : m.entrySet()) if (e.getKey().startsWith("optim/")) os.put(e.getKey().substring(6), e.getValue());
             try {
-                optimizer.importState(params, new Optimizer.State(ot, os)); // checks everything before it copies
+                optimizer.loadStateDict(params, optimizerState(file, m, c.tensors())); // checks everything before it copies
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
             }
@@ -306,6 +307,42 @@ public final class TrainingState implements AutoCloseable {
         valAccHistory.clear();
         valAccHistory.addAll(ckValAcc);
         lastCheckpoint = file;
+    }
+
+    /** The optimizer state stored under {@code optim/}: every entry must belong to a param and slot. */
+    private Optimizer.StateDict optimizerState(Path f, Map<String, String> m, Map<String, Tensor> tensors) {
+        List<String> slots = optimizer.slotNames();
+        Map<String, Param> byName = new LinkedHashMap<>();
+        for (Param p : params) byName.put(p.name(), p);
+        for (String key : tensors.keySet()) {
+            if (!key.startsWith("optim/")) continue;
+            String rest = key.substring(6);
+            int cut = rest.lastIndexOf('/');
+            if (cut < 0 || !byName.containsKey(rest.substring(0, cut)) || !slots.contains(rest.substring(cut + 1))) {
+                throw new IllegalArgumentException("optimizer state has entry '" + rest + "' but there is no param and slot of that name "
+                        + "(params " + byName.keySet() + ", slots " + slots + ")");
+            }
+        }
+        List<Optimizer.ParamState> states = new ArrayList<>();
+        for (Param p : params) {
+            List<Tensor> ts = new ArrayList<>();
+            for (String slot : slots) {
+                Tensor t = tensors.get("optim/" + p.name() + "/" + slot);
+                if (t == null) throw new IllegalArgumentException("optimizer state: missing '" + p.name() + "/" + slot + "' for param " + p);
+                ts.add(t);
+            }
+            String tKey = "optim/" + p.name() + "/t";
+            long steps;
+            try {
+                steps = Long.parseLong(meta(f, m, tKey));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("optimizer state: '" + tKey + "' is not a step count: " + m.get(tKey), e);
+            }
+            if (steps < 0) throw new IllegalArgumentException("optimizer state: negative step count for '" + tKey + "'");
+            states.add(new Optimizer.ParamState(p.name(), steps, ts));
+        }
+        double lr = parseDouble(f, "optim/learning_rate", meta(f, m, "optim/learning_rate"));
+        return new Optimizer.StateDict(meta(f, m, "optim/rule"), lr, slots, states);
     }
 
     /** Frees the optimizer's state and the best-state copies (not the model). */

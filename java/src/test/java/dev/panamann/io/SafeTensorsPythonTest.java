@@ -54,7 +54,7 @@ class SafeTensorsPythonTest {
                 Map<String, String> meta = ModelIO.load(net, params);
                 assertEquals("pt", meta.get("format"), "metadata from Python is kept");
                 assertEquals("python safetensors", meta.get("writer"));
-                Map<String, Tensor> state = ModelIO.state(net);
+                Map<String, Tensor> state = net.stateDict();
                 assertEquals(List.of("W1", "b1", "W2", "b2"), List.copyOf(state.keySet()));
                 assertArrayEquals(pattern(12, 0), state.get("W1").toArray(), ops.name() + " W1");
                 assertArrayEquals(pattern(3, 1), state.get("b1").toArray(), ops.name() + " b1");

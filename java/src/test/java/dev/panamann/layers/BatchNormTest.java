@@ -161,4 +161,54 @@ class BatchNormTest {
             assertSame(d1, bn.backward(x));
         }
     }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.panamann.ops.NumGrad#backends")
+    void givenParametersAndRunningStatisticsAreUsedInEval(String backend) {
+        Ops ops = NumGrad.ops(backend);
+        float[] g = {2f, 0.5f, -1f}, bt = {0.1f, -0.2f, 0.3f}, mean = {1f, -2f, 0.5f}, var = {4f, 0.25f, 1f};
+        float eps = 1e-3f;
+        Tensor gamma = Tensor.of(g, 3), beta = Tensor.of(bt, 3), rm = Tensor.of(mean, 3), rv = Tensor.of(var, 3);
+        try (BatchNorm bn = new BatchNorm(ops, gamma, beta, rm, rv, eps, 0.8f, "bn.weight", "bn.bias");
+             Tensor x = Tensor.randn(new Rng(3), 2f, 2, 3, 2, 2)) {
+            assertSame(gamma, bn.gamma().value(), "the given tensor is the parameter (no copy)");
+            assertSame(rm, bn.runningMean());
+            assertSame(rv, bn.runningVar());
+            assertEquals("bn.weight", bn.gamma().name());
+            assertEquals(3, bn.numFeatures());
+            assertEquals(0.8f, bn.momentum());
+            float[] xs = x.toArray(), out = bn.forward(x, Mode.EVAL).toArray();
+            float[] expected = new float[xs.length];
+            for (int i = 0; i < xs.length; i++) {
+                int c = (i / 4) % 3;
+                expected[i] = (float) (g[c] * (xs[i] - mean[c]) / Math.sqrt(var[c] + eps) + bt[c]);
+            }
+            NumGrad.assertAgree(backend + " eval with given statistics", expected, out, 1e-5);
+            assertArrayEquals(mean, rm.toArray(), "EVAL leaves the running statistics alone");
+            bn.forward(x, Mode.TRAIN);
+            assertFalse(java.util.Arrays.equals(mean, rm.toArray()), "TRAIN updates the given running mean");
+        }
+        assertTrue(gamma.isClosed() && beta.isClosed() && rm.isClosed() && rv.isClosed(), "the layer owns what it was given");
+    }
+
+    @Test
+    void badGivenStatisticsAreRejectedAndNotTaken() {
+        Ops ops = Backs.java();
+        try (Tensor g = Tensor.full(1f, 3); Tensor b = Tensor.zeros(3); Tensor m = Tensor.zeros(3); Tensor v = Tensor.full(1f, 3);
+             Tensor v4 = Tensor.full(1f, 4); Tensor neg = Tensor.of(new float[] {1, -1, 1}, 3);
+             Tensor g2 = Tensor.full(1f, 3, 1)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new BatchNorm(ops, g, b, m, v4, 1e-5f, 0.9f));
+            assertTrue(e.getMessage().contains("[3]") && e.getMessage().contains("[4]") && e.getMessage().contains("running variance"),
+                    e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> new BatchNorm(ops, g2, b, m, v, 1e-5f, 0.9f));
+            assertTrue(e.getMessage().contains("[3, 1]"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> new BatchNorm(ops, g, b, m, neg, 1e-5f, 0.9f));
+            assertTrue(e.getMessage().contains("element 1 is -1.0"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> new BatchNorm(ops, g, b, m, v, 0f, 0.9f));
+            assertTrue(e.getMessage().contains("eps"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> new BatchNorm(ops, g, b, m, v, 1e-5f, 1.5f));
+            assertTrue(e.getMessage().contains("momentum"), e.getMessage());
+            assertFalse(g.isClosed() || v.isClosed(), "rejected tensors stay the caller's");
+        }
+    }
 }

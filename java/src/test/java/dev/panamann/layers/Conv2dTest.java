@@ -129,4 +129,105 @@ class Conv2dTest {
         }
         assertThrows(IllegalArgumentException.class, () -> new Conv2d(ops, 3, 4, 3, 0, 1, new Rng(1), 0.1f));
     }
+
+    /** Direct cross-correlation with zero padding, for checking the layer against. */
+    static float[] naiveConv(float[] x, int[] xs, float[] w, int[] ws, float[] b, int stride, int pad) {
+        int n = xs[0], c = xs[1], h = xs[2], wd = xs[3], f = ws[0], kh = ws[2], kw = ws[3];
+        int oh = (h + 2 * pad - kh) / stride + 1, ow = (wd + 2 * pad - kw) / stride + 1;
+        float[] out = new float[n * f * oh * ow];
+        for (int i = 0; i < n; i++) for (int o = 0; o < f; o++) for (int y = 0; y < oh; y++) for (int z = 0; z < ow; z++) {
+            double acc = b[o];
+            for (int ch = 0; ch < c; ch++) for (int ky = 0; ky < kh; ky++) for (int kx = 0; kx < kw; kx++) {
+                int iy = y * stride - pad + ky, ix = z * stride - pad + kx;
+                if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
+                acc += (double) x[((i * c + ch) * h + iy) * wd + ix] * w[((o * c + ch) * kh + ky) * kw + kx];
+            }
+            out[((i * f + o) * oh + y) * ow + z] = (float) acc;
+        }
+        return out;
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.panamann.ops.NumGrad#backends")
+    void nonSquareKernelFromGivenWeights(String backend) {
+        Ops ops = NumGrad.ops(backend);
+        Rng rng = new Rng(21);
+        for (int[] ws : new int[][] {{4, 3, 1, 3}, {2, 3, 3, 1}, {3, 3, 2, 5}}) {
+            Tensor w = Tensor.randn(rng, 0.5f, ws), b = Tensor.randn(rng, 0.5f, ws[0]);
+            float[] wv = w.toArray(), bv = b.toArray();
+            try (Conv2d conv = new Conv2d(ops, w, b, 2, 1);
+                 Tensor x = Tensor.randn(rng, 1f, 2, 3, 6, 7)) {
+                assertSame(w, conv.weight().value(), "the given tensor is the parameter (no copy)");
+                assertSame(b, conv.bias().value());
+                assertEquals(ws[2], conv.kernelH());
+                assertEquals(ws[3], conv.kernelW());
+                Tensor out = conv.forward(x, Mode.TRAIN);
+                int oh = (6 + 2 - ws[2]) / 2 + 1, ow = (7 + 2 - ws[3]) / 2 + 1;
+                assertTrue(out.hasShape(2, ws[0], oh, ow), out.shapeString());
+                NumGrad.assertAgree(backend + " " + java.util.Arrays.toString(ws) + " out",
+                        naiveConv(x.toArray(), x.shape(), wv, ws, bv, 2, 1), out.toArray(), 1e-5);
+                assertTrue(conv.toString().contains(ws[2] + "x" + ws[3]), conv.toString());
+                try (Tensor dout = Tensor.randn(rng, 1f, out.shape())) {
+                    Tensor dx = conv.backward(dout);
+                    float[] dxa = dx.toArray(), dwa = conv.weight().grad().toArray(), dba = conv.bias().grad().toArray();
+                    DoubleSupplier loss = () -> NumGrad.dot(conv.forward(x, Mode.EVAL), dout);
+                    NumGrad.assertGrad(backend + " dx", dxa, NumGrad.numeric(x, loss), 1e-3);
+                    NumGrad.assertGrad(backend + " dW", dwa, NumGrad.numeric(w, loss), 1e-3);
+                    NumGrad.assertGrad(backend + " db", dba, NumGrad.numeric(b, loss), 1e-3);
+                }
+            }
+            assertTrue(w.isClosed() && b.isClosed(), "the layer owns the given weights");
+        }
+    }
+
+    @Test
+    void randomNonSquareKernelByWeightShape() {
+        try (Conv2d conv = new Conv2d(Backs.java(), new int[] {5, 2, 1, 7}, 1, 0, new Rng(3), 0.1f, "W1", "b1");
+             Tensor x = Tensor.randn(new Rng(4), 1f, 3, 2, 4, 9)) {
+            assertTrue(conv.weight().value().hasShape(5, 2, 1, 7));
+            assertTrue(conv.bias().value().hasShape(5));
+            assertEquals("W1", conv.weight().name());
+            assertTrue(conv.forward(x, Mode.EVAL).hasShape(3, 5, 4, 3));
+        }
+    }
+
+    @Test
+    void badGivenWeightsAreRejectedAndNotTaken() {
+        Ops ops = Backs.java();
+        try (Tensor w3 = Tensor.zeros(4, 3, 3); Tensor w = Tensor.zeros(4, 3, 3, 3); Tensor b5 = Tensor.zeros(5)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Conv2d(ops, w3, b5, 1, 0));
+            assertTrue(e.getMessage().contains("[4, 3, 3]"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> new Conv2d(ops, w, b5, 1, 0));
+            assertTrue(e.getMessage().contains("[4]") && e.getMessage().contains("[5]"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> new Conv2d(ops, w, b5, 0, 0));
+            assertTrue(e.getMessage().contains("stride 0"), e.getMessage());
+            assertFalse(w.isClosed(), "a rejected tensor stays the caller's");
+        }
+        Tensor closed = Tensor.zeros(4, 3, 3, 3);
+        closed.close();
+        try (Tensor b = Tensor.zeros(4)) {
+            assertThrows(IllegalStateException.class, () -> new Conv2d(ops, closed, b, 1, 0));
+        }
+        assertThrows(IllegalArgumentException.class,
+                () -> new Conv2d(ops, new int[] {4, 3, 0, 3}, 1, 0, new Rng(1), 0.1f, "W", "b"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.panamann.ops.NumGrad#backends")
+    void convReluPoolFromGivenWeightsEqualsItsParts(String backend) {
+        Ops ops = NumGrad.ops(backend);
+        Rng rng = new Rng(31);
+        try (Tensor w = Tensor.randn(rng, 0.3f, 4, 3, 3, 2); Tensor b = Tensor.randn(rng, 0.3f, 4);
+             Tensor x = Tensor.randn(rng, 1f, 2, 3, 8, 9);
+             Conv2d conv = new Conv2d(ops, w.copy(), b.copy(), 1, 1);
+             ReLU relu = new ReLU(); MaxPool2d pool = new MaxPool2d(ops, 2, 2);
+             ConvReluPool crp = new ConvReluPool(ops, w.copy(), b.copy(), 1, 1, 2, 2, "W1", "b1")) {
+            float[] parts = pool.forward(relu.forward(conv.forward(x, Mode.EVAL), Mode.EVAL), Mode.EVAL).toArray();
+            Tensor out = crp.forward(x, Mode.EVAL);
+            assertTrue(out.hasShape(2, 4, 4, 5), out.shapeString());
+            NumGrad.assertAgree(backend + " conv-relu-pool", parts, out.toArray(), 1e-5);
+            assertEquals(3, crp.kernelH());
+            assertEquals(2, crp.kernelW());
+        }
+    }
 }

@@ -263,4 +263,35 @@ class ElementwiseLayersTest {
     static void assertArrayEquals(float[] expected, float[] actual) {
         org.junit.jupiter.api.Assertions.assertArrayEquals(expected, actual, 1e-6f);
     }
+
+    /** An activation added in one file, as {@link OutputActivation} describes. */
+    static final class Tanh extends OutputActivation {
+        private static final java.lang.foreign.ValueLayout.OfFloat F = java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+        @Override
+        protected void apply(java.lang.foreign.MemorySegment x, java.lang.foreign.MemorySegment out, int n) {
+            for (int i = 0; i < n; i++) out.setAtIndex(F, i, (float) Math.tanh(x.getAtIndex(F, i)));
+        }
+
+        @Override
+        protected void gradient(java.lang.foreign.MemorySegment out, java.lang.foreign.MemorySegment dout,
+                                java.lang.foreign.MemorySegment dx, int n) {
+            for (int i = 0; i < n; i++) {
+                float y = out.getAtIndex(F, i);
+                dx.setAtIndex(F, i, dout.getAtIndex(F, i) * (1 - y * y));
+            }
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void anActivationIsOneSubclassAndItsGradientChecks() {
+        dev.panamann.tensor.Rng rng = new dev.panamann.tensor.Rng(17);
+        try (Tanh tanh = new Tanh(); Tensor x = Tensor.randn(rng, 1f, 3, 4, 2); Tensor dout = Tensor.randn(rng, 1f, 3, 4, 2)) {
+            Tensor out = tanh.forward(x, Mode.TRAIN);
+            org.junit.jupiter.api.Assertions.assertEquals((float) Math.tanh(x.get(1, 2, 1)), out.get(1, 2, 1), 1e-6f);
+            float[] dx = tanh.backward(dout).toArray();
+            dev.panamann.ops.NumGrad.assertGrad("tanh dx", dx,
+                    dev.panamann.ops.NumGrad.numeric(x, () -> dev.panamann.ops.NumGrad.dot(tanh.forward(x, Mode.TRAIN), dout)), 1e-3);
+        }
+    }
 }

@@ -80,7 +80,7 @@ class BatchNormOpTest {
     void gradientsMatchCenteredDifferences(String backend, int[] shape) {
         try (BatchNormOp op = plan(NumGrad.ops(backend), shape); Data d = new Data(shape, 23)) {
             op.forward(d.x, d.gamma, d.beta, d.out, d.rm, d.rv, 0.9f, true);
-            op.backward(d.x, d.dout, d.gamma, d.dx, d.dgamma, d.dbeta);
+            op.backward(d.x, d.gamma, d.dout, d.dx, d.dgamma, d.dbeta);
             DoubleSupplier loss = () -> {
                 op.forward(d.x, d.gamma, d.beta, d.out, d.rm, d.rv, 0.9f, true);
                 return NumGrad.dot(d.out, d.dout);
@@ -97,7 +97,7 @@ class BatchNormOpTest {
         int[] shape = {5, 4};
         try (BatchNormOp op = plan(Backs.java(), shape); Data d = new Data(shape, 8)) {
             op.forward(d.x, d.gamma, d.beta, d.out, d.rm, d.rv, 0.9f, true);
-            op.backward(d.x, d.dout, d.gamma, d.dx, d.dgamma, d.dbeta);
+            op.backward(d.x, d.gamma, d.dout, d.dx, d.dgamma, d.dbeta);
             double[] num = NumGrad.numeric(d.x, () -> {
                 op.forward(d.x, d.gamma, d.beta, d.out, d.rm, d.rv, 0.9f, true);
                 return NumGrad.dot(d.out, d.dout);
@@ -196,8 +196,8 @@ class BatchNormOpTest {
             NumGrad.assertAgree("train out", j.out.toArray(), n.out.toArray(), 1e-5);
             NumGrad.assertAgree("running mean", j.rm.toArray(), n.rm.toArray(), 1e-6);
             NumGrad.assertAgree("running var", j.rv.toArray(), n.rv.toArray(), 1e-6);
-            jop.backward(j.x, j.dout, j.gamma, j.dx, j.dgamma, j.dbeta);
-            nop.backward(n.x, n.dout, n.gamma, n.dx, n.dgamma, n.dbeta);
+            jop.backward(j.x, j.gamma, j.dout, j.dx, j.dgamma, j.dbeta);
+            nop.backward(n.x, n.gamma, n.dout, n.dx, n.dgamma, n.dbeta);
             NumGrad.assertAgree("dx", j.dx.toArray(), n.dx.toArray(), 1e-5);
             NumGrad.assertAgree("dgamma", j.dgamma.toArray(), n.dgamma.toArray(), 1e-5);
             NumGrad.assertAgree("dbeta", j.dbeta.toArray(), n.dbeta.toArray(), 1e-5);
@@ -213,15 +213,15 @@ class BatchNormOpTest {
         int[] shape = SHAPES[3];
         try (BatchNormOp op = plan(NumGrad.ops(backend), shape); Data a = new Data(shape, 1); Data b = new Data(shape, 2)) {
             op.forward(a.x, a.gamma, a.beta, a.out, a.rm, a.rv, 0.9f, true);
-            op.backward(a.x, a.dout, a.gamma, a.dx, a.dgamma, a.dbeta);
+            op.backward(a.x, a.gamma, a.dout, a.dx, a.dgamma, a.dbeta);
             float[] out1 = a.out.toArray(), dx1 = a.dx.toArray(), dg1 = a.dgamma.toArray(), db1 = a.dbeta.toArray();
             op.forward(b.x, b.gamma, b.beta, b.out, b.rm, b.rv, 0.9f, true);
-            op.backward(b.x, b.dout, b.gamma, b.dx, b.dgamma, b.dbeta);
+            op.backward(b.x, b.gamma, b.dout, b.dx, b.dgamma, b.dbeta);
             op.forward(a.x, a.gamma, a.beta, a.out, a.rm, a.rv, 0.9f, true);
             // an eval forward in between must not change what backward uses
             op.forward(b.x, b.gamma, b.beta, b.out, b.rm, b.rv, 0.9f, false);
-            op.backward(a.x, a.dout, a.gamma, a.dx, a.dgamma, a.dbeta);
-            op.backward(a.x, a.dout, a.gamma, a.dx, a.dgamma, a.dbeta);
+            op.backward(a.x, a.gamma, a.dout, a.dx, a.dgamma, a.dbeta);
+            op.backward(a.x, a.gamma, a.dout, a.dx, a.dgamma, a.dbeta);
             assertArrayEquals(out1, a.out.toArray());
             assertArrayEquals(dx1, a.dx.toArray());
             assertArrayEquals(dg1, a.dgamma.toArray());
@@ -237,7 +237,7 @@ class BatchNormOpTest {
         try (BatchNormOp op = plan(ops, shape); Data d = new Data(shape, 4); Tensor x4 = Tensor.zeros(4, 4);
              Tensor g2 = Tensor.zeros(2)) {
             IllegalStateException st = assertThrows(IllegalStateException.class,
-                    () -> op.backward(d.x, d.dout, d.gamma, d.dx, d.dgamma, d.dbeta));
+                    () -> op.backward(d.x, d.gamma, d.dout, d.dx, d.dgamma, d.dbeta));
             assertTrue(st.getMessage().contains("before a training forward"), st.getMessage());
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> op.forward(x4, d.gamma, d.beta, d.out, d.rm, d.rv, 0.9f, true));

@@ -45,7 +45,12 @@ class ConvReluPoolOpTest {
                  Tensor dxn = Tensor.zeros(g.inputShape()); Tensor dxj = Tensor.zeros(g.inputShape());
                  Tensor dwn = Tensor.zeros(g.weightShape()); Tensor dwj = Tensor.zeros(g.weightShape());
                  Tensor dbn = Tensor.zeros(g.f()); Tensor dbj = Tensor.zeros(g.f())) {
-                for (int round = 0; round < 2; round++) { // the second round reuses the plan
+                for (int round = 0; round < 3; round++) { // the later rounds reuse the plan
+                    if (round == 2) { // a negative bias: many windows are all <= 0, the ReLU mask matters
+                        float[] shifted = b.toArray();
+                        for (int i = 0; i < shifted.length; i++) shifted[i] -= 0.8f;
+                        b.copyFrom(shifted);
+                    }
                     n.forward(x, w, b, on, true);
                     j.forward(x, w, b, oj, true);
                     n.backward(x, w, dout, dxn, dwn, dbn);
@@ -54,6 +59,11 @@ class ConvReluPoolOpTest {
                     NumGrad.assertAgree("dx", dxj.toArray(), dxn.toArray(), 1e-5);
                     NumGrad.assertAgree("dw", dwj.toArray(), dwn.toArray(), 1e-5);
                     NumGrad.assertAgree("db", dbj.toArray(), dbn.toArray(), 1e-5);
+                    if (round == 2) {
+                        long zeros = 0;
+                        for (float v : on.toArray()) if (v == 0f) zeros++;
+                        assertTrue(zeros > 0, "the shifted bias must zero some pooled outputs");
+                    }
                 }
                 n.forward(x, w, b, on, false); // inference primitive: same output
                 NumGrad.assertAgree("eval out", oj.toArray(), on.toArray(), 1e-5);

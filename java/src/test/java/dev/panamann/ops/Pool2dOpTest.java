@@ -68,7 +68,7 @@ class Pool2dOpTest {
              Tensor x = distinct(rng, g.inputShape()); Tensor dout = Tensor.randn(rng, 1f, g.outputShape());
              Tensor out = Tensor.zeros(g.outputShape()); Tensor dx = Tensor.full(Float.NaN, g.inputShape())) {
             op.forward(x, out, true);
-            op.backward(dout, dx);
+            op.backward(x, dout, dx);
             double[] num = NumGrad.numeric(x, () -> {
                 op.forward(x, out, false);
                 return NumGrad.dot(out, dout);
@@ -92,8 +92,8 @@ class Pool2dOpTest {
             jop.forward(x, jo, true);
             nop.forward(x, no, true);
             NumGrad.assertAgree("train out", jo.toArray(), no.toArray(), 1e-6);
-            jop.backward(dout, jdx);
-            nop.backward(dout, ndx);
+            jop.backward(x, dout, jdx);
+            nop.backward(x, dout, ndx);
             NumGrad.assertAgree("dx", jdx.toArray(), ndx.toArray(), 1e-6);
         }
     }
@@ -111,17 +111,17 @@ class Pool2dOpTest {
                  Tensor out = Tensor.zeros(g.outputShape()); Tensor dx = Tensor.zeros(g.inputShape())) {
                 op.forward(x1, out, true);
                 float[] out1 = out.toArray();
-                op.backward(dout, dx);
+                op.backward(x1, dout, dx);
                 float[] dx1 = dx.toArray();
                 // an eval forward on other data must not disturb what backward uses
                 op.forward(x2, out, false);
                 dx.fill(7f);
-                op.backward(dout, dx);
+                op.backward(x1, dout, dx);
                 assertArrayEquals(dx1, dx.toArray(), backend + " max=" + max);
                 op.forward(x2, out, true);
                 op.forward(x1, out, true);
                 assertArrayEquals(out1, out.toArray());
-                op.backward(dout, dx);
+                op.backward(x1, dout, dx);
                 assertArrayEquals(dx1, dx.toArray());
             }
         }
@@ -135,10 +135,10 @@ class Pool2dOpTest {
         try (Pool2dOp op = ops.pool2d(g, true);
              Tensor x = Tensor.zeros(g.inputShape()); Tensor out = Tensor.zeros(g.outputShape());
              Tensor dx = Tensor.zeros(g.inputShape()); Tensor wrong = Tensor.zeros(2, 4, 4, 4)) {
-            IllegalStateException st = assertThrows(IllegalStateException.class, () -> op.backward(out, dx));
+            IllegalStateException st = assertThrows(IllegalStateException.class, () -> op.backward(x, out, dx));
             assertTrue(st.getMessage().contains("before a training forward"), st.getMessage());
             op.forward(x, out, false);
-            assertThrows(IllegalStateException.class, () -> op.backward(out, dx), "eval forward is not enough");
+            assertThrows(IllegalStateException.class, () -> op.backward(x, out, dx), "eval forward is not enough");
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> op.forward(wrong, out, true));
             assertTrue(e.getMessage().contains("[2, 4, 4, 4]") && e.getMessage().contains("[2, 3, 4, 4]"), e.getMessage());
             assertThrows(IllegalArgumentException.class, () -> op.forward(x, dx, true));
@@ -162,7 +162,7 @@ class Pool2dOpTest {
                      Tensor out = Tensor.zeros(1, 1, 1, 2); Tensor dout = Tensor.of(new float[] {10, 20}, 1, 1, 1, 2);
                      Tensor dx = Tensor.zeros(1, 1, 2, 4)) {
                     op.forward(x, out, true);
-                    op.backward(dout, dx);
+                    op.backward(x, dout, dx);
                     if (max) {
                         assertArrayEquals(new float[] {5, -1}, out.toArray(), backend);
                         assertArrayEquals(new float[] {0, 10, 0, 0, 0, 0, 20, 0}, dx.toArray(), backend);

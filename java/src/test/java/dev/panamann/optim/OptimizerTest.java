@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.panamann.tensor.Param;
 import dev.panamann.tensor.Tensor;
 import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -50,14 +51,13 @@ class OptimizerTest {
         return new Param("W", Tensor.of(toFloat(w), N, D), true);
     }
 
-    /** Sets the initial state of {@code p} through importState, as a checkpoint would. */
+    /** Sets the initial state of {@code p} through loadStateDict, as a checkpoint would. */
     static void setState(Optimizer opt, Param p, long t, Map<String, double[]> slots) {
-        Map<String, Tensor> tensors = new HashMap<>();
-        for (var e : slots.entrySet()) tensors.put("W/" + e.getKey(), Tensor.of(toFloat(e.getValue()), N, D));
-        Map<String, String> scalars = Map.of("rule", opt.rule(), "learning_rate", Double.toString(opt.learningRate()),
-                "W/t", Long.toString(t));
-        opt.importState(List.of(p), new Optimizer.State(tensors, scalars));
-        tensors.values().forEach(Tensor::close);
+        List<Tensor> tensors = new ArrayList<>();
+        for (String slot : opt.slotNames()) tensors.add(Tensor.of(toFloat(slots.get(slot)), N, D));
+        opt.loadStateDict(List.of(p), new Optimizer.StateDict(opt.rule(), opt.learningRate(), opt.slotNames(),
+                List.of(new Optimizer.ParamState("W", t, tensors))));
+        tensors.forEach(Tensor::close);
     }
 
     /** Runs STEPS steps; before each, the gradient is grad(k) rounded to float like the optimizer sees it. */
@@ -263,9 +263,9 @@ class OptimizerTest {
         }
     }
 
-    /** Export, import into a fresh optimizer, continue: bit-identical to never stopping. */
+    /** stateDict, loadStateDict into a fresh optimizer, continue: bit-identical to never stopping. */
     @Test
-    void exportImportContinuesBitIdentically() {
+    void stateDictRoundTripContinuesBitIdentically() {
         for (String rule : Optimizers.RULES) {
             double[] w0 = linspace(-0.4, 0.6, N * D);
             try (Optimizer a = Optimizers.create(rule, null); Param pa = param(w0); Param pb = param(w0)) {
@@ -275,9 +275,11 @@ class OptimizerTest {
                 }
                 pb.value().copyFrom(pa.value());
                 a.setLearningRate(a.learningRate() * 0.5);
-                Optimizer.State s = a.exportState();
+                Optimizer.StateDict s = a.stateDict();
+                assertEquals(1, s.params().size());
+                assertEquals(2, s.params().get(0).steps());
                 try (Optimizer b = Optimizers.create(rule, null)) {
-                    b.importState(List.of(pb), s);
+                    b.loadStateDict(List.of(pb), s);
                     assertEquals(a.learningRate(), b.learningRate(), rule);
                     assertEquals(2, b.steps(pb), rule);
                     for (int k = 2; k < 5; k++) {
@@ -293,28 +295,65 @@ class OptimizerTest {
     }
 
     @Test
-    void importRejectsMismatchesAndLeavesStateUnchanged() {
-        try (Optimizer adam = new Adam(); Param p = param(linspace(0, 1, N * D));
+    void loadStateDictRejectsMismatchesAndLeavesStateUnchanged() {
+        try (Adam adam = new Adam(); Param p = param(linspace(0, 1, N * D));
              Param other = new Param("W", Tensor.zeros(3, 3), true)) {
             p.grad().fill(0.5f);
             adam.step(p);
-            Optimizer.State good = adam.exportState();
-            float[] m0 = adam.slot(p, "m").toArray();
+            Optimizer.StateDict good = adam.stateDict();
+            float[] m0 = adam.firstMoment(p).toArray();
             try (Optimizer momentum = new SgdMomentum()) {
-                assertMessage(() -> momentum.importState(List.of(p), good), "'adam'", "'sgd_momentum'");
+                assertMessage(() -> momentum.loadStateDict(List.of(p), good), "'adam'", "'sgd_momentum'");
             }
             try (Optimizer fresh = new Adam()) {
-                assertMessage(() -> fresh.importState(List.of(other), good), "W/m", "[4, 5]", "[3, 3]");
-                assertEquals(null, fresh.slot(other, "m"), "a failed import allocates no state");
+                assertMessage(() -> fresh.loadStateDict(List.of(other), good), "W/m", "[4, 5]", "[3, 3]");
+                assertEquals(null, fresh.slot(other, "m"), "a failed load allocates no state");
             }
-            Map<String, Tensor> missing = new HashMap<>(good.tensors());
-            missing.remove("W/v");
-            assertMessage(() -> adam.importState(List.of(p), new Optimizer.State(missing, good.scalars())), "missing 'W/v'");
-            Map<String, String> badT = new HashMap<>(good.scalars());
-            badT.put("W/t", "x");
-            assertMessage(() -> adam.importState(List.of(p), new Optimizer.State(good.tensors(), badT)), "W/t");
-            assertArrayEquals(m0, adam.slot(p, "m").toArray());
+            Optimizer.ParamState w = good.params().get(0);
+            assertMessage(() -> adam.loadStateDict(List.of(p), new Optimizer.StateDict("adam", 1e-3, good.slotNames(),
+                    List.of(new Optimizer.ParamState("W", 1, List.of(w.slots().get(0)))))), "1 slot tensors", "[m, v]");
+            assertMessage(() -> adam.loadStateDict(List.of(p), new Optimizer.StateDict("adam", 1e-3, good.slotNames(),
+                    List.of(w, new Optimizer.ParamState("V", 1, w.slots())))), "'V'", "no param");
+            assertMessage(() -> adam.loadStateDict(List.of(p), new Optimizer.StateDict("adam", 1e-3, good.slotNames(), List.of())),
+                    "missing the state of param");
+            assertMessage(() -> adam.loadStateDict(List.of(p), new Optimizer.StateDict("adam", -1, good.slotNames(), List.of(w))),
+                    "learning_rate");
+            assertMessage(() -> new Optimizer.ParamState("W", -1, w.slots()), "negative step count");
+            assertArrayEquals(m0, adam.firstMoment(p).toArray());
             assertEquals(1, adam.steps(p));
+        }
+    }
+
+    /** The typed accessors read the state the update formula wrote, and writing them sets it. */
+    @Test
+    void typedStateIsReadableAndSettable() {
+        float g = 0.5f;
+        try (Adam adam = new Adam(1e-3, 0.9, 0.999, 1e-8); Param p = param(linspace(0, 1, N * D))) {
+            assertEquals(0, adam.steps(p));
+            assertArrayEquals(new float[N * D], adam.firstMoment(p).toArray(), "zeros before the first step");
+            p.grad().fill(g);
+            adam.step(p);
+            for (float m : adam.firstMoment(p).toArray()) assertEquals((float) (0.1 * g), m, 1e-7f);
+            for (float v : adam.secondMoment(p).toArray()) assertEquals((float) (0.001 * g * g), v, 1e-9f);
+            assertEquals(1, adam.steps(p));
+            adam.setSteps(p, 10);
+            assertEquals(10, adam.steps(p));
+            assertMessage(() -> adam.setSteps(p, -1), "step count must be >= 0");
+        }
+        double lr = 0.1, mu = 0.9;
+        try (SgdMomentum opt = new SgdMomentum(lr, mu); Param p = param(linspace(0, 1, N * D))) {
+            opt.velocity(p).fill(2f); // set the velocity, then one step: v = mu * 2 - lr * g, w += v
+            float w0 = p.value().getFlat(3);
+            p.grad().fill(g);
+            opt.step(p);
+            float v = (float) (mu * 2 - lr * g);
+            assertEquals(v, opt.velocity(p).getFlat(3), 1e-6f);
+            assertEquals(w0 + v, p.value().getFlat(3), 1e-6f);
+        }
+        try (RmsProp opt = new RmsProp(); Param p = param(linspace(0, 1, N * D))) {
+            p.grad().fill(g);
+            opt.step(p);
+            assertEquals((float) (0.01 * g * g), opt.cache(p).getFlat(0), 1e-8f);
         }
     }
 

@@ -31,6 +31,9 @@ public final class GradcheckCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
+    @Mixin
+    LossOption lossOption;
+
     @Option(names = "--model", paramLabel = "TYPE", defaultValue = "twolayer",
             description = "twolayer, fc (with batch norm), convnet, mnist-cnn (its layer stack at small sizes, no dropout), sigmoid-mlp "
                     + "or prelu-mlp (default: ${DEFAULT-VALUE}).")
@@ -54,14 +57,15 @@ public final class GradcheckCommand implements Callable<Integer> {
         String type = model.toLowerCase(Locale.ROOT);
         if (!ModelSpec.TYPES.contains(type)) throw new UserError("unknown --model '" + model + "': use one of " + String.join(", ", ModelSpec.TYPES));
         if (!(step > 0) || !(tolerance > 0)) throw new UserError("--step and --tolerance must be > 0");
+        lossOption.check();
         boolean mnist = type.equals("mnist-cnn");
-        ModelSpec spec = mnist ? null : smallSpec(type, common.seed);
+        ModelSpec spec = mnist ? null : lossOption.apply(smallSpec(type, common.seed));
         int n = batch != null ? batch : defaultBatch(type);
         if (n < 1) throw new UserError("--batch must be >= 1, got " + n);
         int k = samples != null ? samples : 0;
         if (k < 0) throw new UserError("--samples must be >= 0, got " + k);
 
-        try (Ops ops = common.ops("auto"); Model net = mnist ? smallMnistCnn(ops, 0.1f, common.seed) : spec.build(ops)) {
+        try (Ops ops = common.ops("auto"); Model net = mnist ? smallMnistCnn(ops, 0.1f, common.seed).setLoss(lossOption.newLoss()) : spec.build(ops)) {
             int[] in = mnist ? SMALL_MNIST_INPUT : spec.inputShape();
             Rng rng = new Rng(common.seed + 1);
             int[] xShape = new int[in.length + 1];

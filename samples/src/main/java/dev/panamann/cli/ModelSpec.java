@@ -4,7 +4,9 @@ import dev.panamann.models.PReluNet;
 import dev.panamann.models.SigmoidNet;
 import dev.panamann.models.FullyConnectedNet;
 import dev.panamann.models.MnistCnn;
+import dev.panamann.loss.Loss;
 import dev.panamann.models.Model;
+import dev.panamann.models.SequentialModel;
 import dev.panamann.models.ThreeLayerConvNet;
 import dev.panamann.models.TwoLayerNet;
 import dev.panamann.ops.Ops;
@@ -30,14 +32,31 @@ import java.util.Locale;
  * @param numFilters  convnet only: filters of the convolution
  * @param filterSize  convnet only: odd kernel size
  * @param seed        seed of the weight initialization (and dropout masks)
+ * @param loss        the loss it trains with, one of {@link Loss#NAMES}: "softmax" (the default,
+ *                    also for a {@code model.json} written before the loss was recorded) or
+ *                    "hinge" (multiclass SVM)
  */
 public record ModelSpec(String type, int[] inputShape, int numClasses, int[] hidden, float weightScale, boolean heInit,
-                        boolean batchNorm, float dropout, float reg, int numFilters, int filterSize, long seed) {
+                        boolean batchNorm, float dropout, float reg, int numFilters, int filterSize, long seed, String loss) {
 
     /** The model types, as the command line spells them. */
     public static final List<String> TYPES = List.of("convnet", "twolayer", "fc", "mnist-cnn", "sigmoid-mlp", "prelu-mlp");
 
+    /** A spec of a model trained with softmax cross-entropy. */
+    public ModelSpec(String type, int[] inputShape, int numClasses, int[] hidden, float weightScale, boolean heInit,
+                     boolean batchNorm, float dropout, float reg, int numFilters, int filterSize, long seed) {
+        this(type, inputShape, numClasses, hidden, weightScale, heInit, batchNorm, dropout, reg, numFilters, filterSize, seed,
+                DEFAULT_LOSS);
+    }
+
+    /** The loss of a spec that names none. */
+    public static final String DEFAULT_LOSS = "softmax";
+
     public ModelSpec {
+        loss = loss == null ? DEFAULT_LOSS : loss.toLowerCase(Locale.ROOT);
+        if (!Loss.NAMES.contains(loss)) {
+            throw new UserError("unknown loss '" + loss + "': use one of " + String.join(", ", Loss.NAMES));
+        }
         if (type == null || !TYPES.contains(type)) {
             throw new UserError("unknown model '" + type + "': use one of " + String.join(", ", TYPES));
         }
@@ -115,9 +134,9 @@ public record ModelSpec(String type, int[] inputShape, int numClasses, int[] hid
         return new java.math.BigDecimal(Float.toString(v)).stripTrailingZeros().toPlainString();
     }
 
-    /** A new model with freshly initialized weights (the caller closes it). */
+    /** A new model with freshly initialized weights, trained with {@link #loss()} (the caller closes it). */
     public Model build(Ops ops) {
-        return switch (type) {
+        SequentialModel m = switch (type) {
             case "convnet" -> new ThreeLayerConvNet(ops, inputShape, numFilters, filterSize, hidden[0], numClasses, weightScale, reg, seed);
             case "twolayer" -> new TwoLayerNet(ops, inputDim(), hidden[0], numClasses, weightScale, reg, seed);
             case "fc" -> new FullyConnectedNet(ops, hidden, inputDim(), numClasses, new FullyConnectedNet.Options(
@@ -127,46 +146,53 @@ public record ModelSpec(String type, int[] inputShape, int numClasses, int[] hid
             case "prelu-mlp" -> new PReluNet(ops, inputDim(), hidden[0], numClasses, reg, seed);
             default -> throw new IllegalStateException("unhandled model type " + type);
         };
+        if (!loss.equals(DEFAULT_LOSS)) m.setLoss(Loss.byName(loss));
+        return m;
     }
 
     /** The same spec with other hidden sizes. */
     public ModelSpec withHidden(int... h) {
-        return new ModelSpec(type, inputShape, numClasses, h, weightScale, heInit, batchNorm, dropout, reg, numFilters, filterSize, seed);
+        return new ModelSpec(type, inputShape, numClasses, h, weightScale, heInit, batchNorm, dropout, reg, numFilters, filterSize, seed, loss);
     }
 
     /** The same spec with another L2 strength. */
     public ModelSpec withReg(float r) {
-        return new ModelSpec(type, inputShape, numClasses, hidden, weightScale, heInit, batchNorm, dropout, r, numFilters, filterSize, seed);
+        return new ModelSpec(type, inputShape, numClasses, hidden, weightScale, heInit, batchNorm, dropout, r, numFilters, filterSize, seed, loss);
     }
 
     /** The same spec with another initial weight scale (He init unchanged). */
     public ModelSpec withWeightScale(float s) {
-        return new ModelSpec(type, inputShape, numClasses, hidden, s, heInit, batchNorm, dropout, reg, numFilters, filterSize, seed);
+        return new ModelSpec(type, inputShape, numClasses, hidden, s, heInit, batchNorm, dropout, reg, numFilters, filterSize, seed, loss);
     }
 
     /** The same spec with He initialization on or off (fc). */
     public ModelSpec withInit(boolean he) {
-        return new ModelSpec(type, inputShape, numClasses, hidden, weightScale, he, batchNorm, dropout, reg, numFilters, filterSize, seed);
+        return new ModelSpec(type, inputShape, numClasses, hidden, weightScale, he, batchNorm, dropout, reg, numFilters, filterSize, seed, loss);
     }
 
     /** The same spec with batch norm on or off (fc). */
     public ModelSpec withBatchNorm(boolean on) {
-        return new ModelSpec(type, inputShape, numClasses, hidden, weightScale, heInit, on, dropout, reg, numFilters, filterSize, seed);
+        return new ModelSpec(type, inputShape, numClasses, hidden, weightScale, heInit, on, dropout, reg, numFilters, filterSize, seed, loss);
     }
 
     /** The same spec with another drop probability. */
     public ModelSpec withDropout(float p) {
-        return new ModelSpec(type, inputShape, numClasses, hidden, weightScale, heInit, batchNorm, p, reg, numFilters, filterSize, seed);
+        return new ModelSpec(type, inputShape, numClasses, hidden, weightScale, heInit, batchNorm, p, reg, numFilters, filterSize, seed, loss);
     }
 
     /** The same spec with another number and size of conv filters (convnet). */
     public ModelSpec withConv(int filters, int size) {
-        return new ModelSpec(type, inputShape, numClasses, hidden, weightScale, heInit, batchNorm, dropout, reg, filters, size, seed);
+        return new ModelSpec(type, inputShape, numClasses, hidden, weightScale, heInit, batchNorm, dropout, reg, filters, size, seed, loss);
     }
 
     /** The same spec with another initialization seed. */
     public ModelSpec withSeed(long s) {
-        return new ModelSpec(type, inputShape, numClasses, hidden, weightScale, heInit, batchNorm, dropout, reg, numFilters, filterSize, s);
+        return new ModelSpec(type, inputShape, numClasses, hidden, weightScale, heInit, batchNorm, dropout, reg, numFilters, filterSize, s, loss);
+    }
+
+    /** The same spec with another loss, one of {@link Loss#NAMES}. */
+    public ModelSpec withLoss(String l) {
+        return new ModelSpec(type, inputShape, numClasses, hidden, weightScale, heInit, batchNorm, dropout, reg, numFilters, filterSize, seed, l);
     }
 
     /** One line for logs, listing only what the type uses. */
@@ -183,6 +209,7 @@ public record ModelSpec(String type, int[] inputShape, int numClasses, int[] hid
             default -> sb.append(", hidden ").append(hidden[0]);
         }
         sb.append(", ").append(numClasses).append(" classes, reg ").append(num(reg));
+        if (!loss.equals(DEFAULT_LOSS)) sb.append(", ").append(loss).append(" loss");
         return sb.toString();
     }
 
@@ -191,7 +218,7 @@ public record ModelSpec(String type, int[] inputShape, int numClasses, int[] hid
         return o instanceof ModelSpec m && type.equals(m.type) && Arrays.equals(inputShape, m.inputShape) && numClasses == m.numClasses
                 && Arrays.equals(hidden, m.hidden) && Float.compare(weightScale, m.weightScale) == 0 && heInit == m.heInit
                 && batchNorm == m.batchNorm && Float.compare(dropout, m.dropout) == 0 && Float.compare(reg, m.reg) == 0
-                && numFilters == m.numFilters && filterSize == m.filterSize && seed == m.seed;
+                && numFilters == m.numFilters && filterSize == m.filterSize && seed == m.seed && loss.equals(m.loss);
     }
 
     @Override

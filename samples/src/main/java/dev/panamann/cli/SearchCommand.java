@@ -28,6 +28,9 @@ public final class SearchCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
+    @Mixin
+    LossOption lossOption;
+
     @Option(names = "--model", paramLabel = "TYPE", defaultValue = "twolayer", description = "twolayer or fc (default: ${DEFAULT-VALUE}).")
     String model;
 
@@ -96,6 +99,7 @@ public final class SearchCommand implements Callable<Integer> {
         String m = mode.toLowerCase(Locale.ROOT);
         if (!m.equals("random") && !m.equals("grid")) throw new UserError("--mode takes random or grid, got '" + mode + "'");
         if (trials < 1) throw new UserError("--trials must be >= 1, got " + trials);
+        lossOption.check();
         if (gridPoints < 1) throw new UserError("--grid-points must be >= 1, got " + gridPoints);
         if (hiddenLayers < 1) throw new UserError("--hidden-layers must be >= 1, got " + hiddenLayers);
         TrainSettings base = new TrainSettings(update, 1e-3, lrDecay, batchSize, epochs);
@@ -109,7 +113,7 @@ public final class SearchCommand implements Callable<Integer> {
              PreparedData d = Workflows.loadCifar(data == null ? Workflows.DEFAULT_CIFAR : data, numTrain, numVal, numTest, System.out)) {
             Path dir = Workflows.outDir(out, "search-" + type);
             ModelSpec base0 = ModelSpec.defaults(type, d.exampleShape(), d.numClasses(), common.seed).withBatchNorm(batchNorm);
-            ModelSpec baseSpec = weightScale != null ? base0.withWeightScale(weightScale).withInit(false) : base0;
+            ModelSpec baseSpec = lossOption.apply(weightScale != null ? base0.withWeightScale(weightScale).withInit(false) : base0);
             System.out.printf(Locale.ROOT, "%s search over lr %s, reg %s, hidden %s: %s, %s on %s%n", m, lr, reg, hidden,
                     type.equals("fc") ? hiddenLayers + " hidden layers" + (batchNorm ? " with batch norm" : "") : "twolayer",
                     base.describe().replaceFirst(", lr [^,]*,", ","), ops.name());

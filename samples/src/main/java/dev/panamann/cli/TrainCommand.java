@@ -22,6 +22,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
+    @Mixin
+    LossOption lossOption;
+
     @Option(names = "--model", paramLabel = "TYPE", defaultValue = "convnet",
             description = "convnet (ThreeLayerConvNet), twolayer (TwoLayerNet), fc (FullyConnectedNet), mnist-cnn (MnistCnn), "
                     + "sigmoid-mlp or prelu-mlp (default: ${DEFAULT-VALUE}).")
@@ -117,6 +120,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (!ModelSpec.TYPES.contains(type)) throw new UserError("unknown --model '" + model + "': use one of " + String.join(", ", ModelSpec.TYPES));
         String ds = dataset == null ? ModelSpec.defaultDataset(type) : dataset.toLowerCase(Locale.ROOT);
         if (!Workflows.DATASETS.contains(ds)) throw new UserError("unknown --dataset '" + dataset + "': use cifar10 or mnist");
+        lossOption.check();
         TrainSettings settings = settings(type);
         if (printEvery < 1) throw new UserError("--print-every must be >= 1, got " + printEvery);
 
@@ -154,6 +158,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (heInit != null) s = s.withInit(heInit);
         if (batchNorm != null) s = s.withBatchNorm(batchNorm);
         if (dropout != null) s = s.withDropout(dropout);
+        s = lossOption.apply(s);
         if (filters != null || filterSize != null) {
             s = s.withConv(filters != null ? filters : s.numFilters(), filterSize != null ? filterSize : s.filterSize());
         }

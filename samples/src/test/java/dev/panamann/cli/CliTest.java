@@ -144,6 +144,35 @@ class CliTest {
     }
 
     @Test
+    void hingeLossTrainsIsRecordedAndChecksGradients() throws IOException {
+        Path out = work.resolve("run-hinge");
+        Run train = run("train", "--model", "twolayer", "--loss", "hinge", "--num-train", "200", "--epochs", "1", "--backend", "auto",
+                "--data", cifar.toString(), "--out", out.toString());
+        assertEquals(Cli.EXIT_OK, train.code(), train.err());
+        assertTrue(train.out().contains("hinge loss"), "the model line names the loss:\n" + train.out());
+        SavedRun.Descriptor d = SavedRun.readDescriptor(out);
+        assertEquals("hinge", d.model().loss());
+        Run eval = run("evaluate", "--model-dir", out.toString(), "--data", cifar.toString());
+        assertEquals(Cli.EXIT_OK, eval.code(), eval.err());
+
+        // a model.json written before the loss was recorded reads as softmax
+        Path json = out.resolve(SavedRun.DESCRIPTOR);
+        String text = Files.readString(json);
+        String old = text.replaceAll(",\\s*\"loss\":\\s*\"hinge\"", "");
+        assertFalse(old.contains("\"loss\""), old);
+        Files.writeString(json, old);
+        assertEquals(ModelSpec.DEFAULT_LOSS, SavedRun.readDescriptor(out).model().loss());
+
+        Run grad = run("gradcheck", "--model", "fc", "--loss", "hinge");
+        assertEquals(Cli.EXIT_OK, grad.code(), grad.out() + grad.err());
+        assertTrue(grad.out().contains("hinge loss") && grad.out().strip().endsWith("PASS"), grad.out());
+
+        Run bad = run("train", "--model", "twolayer", "--loss", "l1", "--data", cifar.toString(), "--out", work.resolve("never-l1").toString());
+        assertEquals(Cli.EXIT_USAGE, bad.code());
+        assertTrue(bad.err().contains("'l1'") && bad.err().contains("softmax, hinge"), bad.err());
+    }
+
+    @Test
     void pcaSampleWhitensToTheIdentityAndTrainsOnTheProjection() throws IOException {
         Path out = work.resolve("pca");
         Run r = run(Cli.configure(new CommandLine(new PcaCifar())), "--data", cifar.toString(), "--num-train", "200", "--k", "20",

@@ -203,6 +203,20 @@ public final class Dnnl {
         }
 
         /**
+         * An output argument that the primitive always writes into a buffer of this plan (layout
+         * {@code innerMd}), copied or reordered into the user's tensor after it ran, even when
+         * the two layouts are the same: the plan keeps its own copy of the result.
+         */
+        Port ownedOutput(MemorySegment userMd, MemorySegment innerMd) {
+            MemorySegment user = userMemory(userMd);
+            MemorySegment inner = ownedMemory(innerMd);
+            Exec reorder = exec(reorderPd(innerMd, userMd), 2, "reorder");
+            reorder.arg(dnnl_h.DNNL_ARG_FROM(), inner);
+            reorder.arg(dnnl_h.DNNL_ARG_TO(), user);
+            return new Port(user, inner, reorder);
+        }
+
+        /**
          * Call after the last {@link #exec}: allocates the one scratchpad buffer (the largest any
          * primitive of the plan asks for; they run one after another) and hands it to each.
          */
@@ -317,7 +331,5 @@ public final class Dnnl {
         void out() {
             if (reorder != null) reorder.run();
         }
-
-        boolean reorders() { return reorder != null; }
     }
 }

@@ -157,20 +157,6 @@ public final class DnnlConv2dOp implements Conv2dOp {
         plan.sync();
     }
 
-    /** Which implementations oneDNN chose and which tensors are reordered (for logs and benchmarks). */
-    String describe() {
-        plan.enter();
-        return "forward " + fwd.impl() + reorders(src, wei, dst) + "; backward weights " + bwdWeights.impl()
-                + reorders(bwSrc, bwDiffDst, bwDiffWei) + "; backward data " + bwdData.impl()
-                + reorders(bdDiffDst == null ? bwDiffDst : bdDiffDst, bdWei, bdDiffSrc)
-                + "; scratchpad " + plan.scratchpadBytes() + " bytes";
-    }
-
-    private static String reorders(Dnnl.Port in, Dnnl.Port w, Dnnl.Port out) {
-        return " (reorders: " + (in.reorders() ? "data " : "") + (w.reorders() ? "weights " : "")
-                + (out.reorders() ? "result" : "") + ")";
-    }
-
     @Override
     public void close() { plan.close(); }
 

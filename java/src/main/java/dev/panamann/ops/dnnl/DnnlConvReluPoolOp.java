@@ -21,10 +21,19 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * oneDNN convolution - ReLU - max pooling planned as one unit. The convolution chooses its
- * output layout ({@code format_tag_any}: channel-blocked on x86); ReLU and pooling run in that
- * layout, forward and backward, so the activations are never reordered: only the input, the
- * weights and the pooled output (and their gradients) cross between the user's NCHW / OIHW
- * tensors and oneDNN's layouts. Everything is made once here, as in {@link DnnlConv2dOp}.
+ * output layout ({@code format_tag_any}: channel-blocked on x86); pooling runs in that layout,
+ * forward and backward, so the activations are never reordered: only the input, the weights
+ * and the pooled output (and their gradients) cross between the user's NCHW / OIHW tensors and
+ * oneDNN's layouts. Everything is made once here, as in {@link DnnlConv2dOp}.
+ *
+ * <p>The ReLU runs on the pooled output, a quarter of the conv output for 2x2 pooling:
+ * {@code maxpool(relu(c)) = relu(maxpool(c))} exactly, since both are the largest value of
+ * the window or 0. Backward, the ReLU's mask is the pooled output itself (a routed gradient
+ * reaches a conv output only through its window's maximum, whose ReLU derivative is
+ * {@code pooled > 0}), so the gradient is masked at the pooled size and then routed by the
+ * pooling backward: no pass over the conv-sized activations and no buffers for them beyond
+ * the conv output and its gradient. Outputs and gradients are those of conv, then ReLU, then
+ * pooling, to the bit.
  */
 public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
     private final ConvGeometry g;
@@ -36,7 +45,7 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
 
     DnnlConvReluPoolOp(NativeOps ops, ConvGeometry g, int poolKernel, int poolStride) {
         this.g = g;
-        this.p = new PoolGeometry(g.n(), g.f(), g.outH(), g.outW(), poolKernel, poolStride);
+        this.p = PoolGeometry.over(g, poolKernel, poolStride);
         this.plan = new Dnnl.Plan(ops, "conv-relu-pool " + g + ", pool " + poolKernel + "/" + poolStride);
         try {
             int any = dnnl_h.dnnl_format_tag_any();
@@ -48,20 +57,13 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
             MemorySegment strides = plan.dims(g.stride(), g.stride()), pad = plan.dims(g.pad(), g.pad());
             int alg = dnnl_h.dnnl_convolution_direct();
 
-            // forward: conv (layouts of oneDNN's choice) -> relu -> max pool, all in the conv's dst layout
+            // forward: conv (layouts of oneDNN's choice) -> max pool in the conv's dst layout -> relu on the pooled values
             MemorySegment cd = plan.opDesc(Dnnl.CONVOLUTION_DESC_BYTES);
             Dnnl.check(dnnl_h.dnnl_convolution_forward_desc_init(cd, dnnl_h.dnnl_forward_training(), alg,
                     xAny, wAny, bUser, yAny, strides, pad, pad), "dnnl_convolution_forward_desc_init " + g);
             MemorySegment cpd = plan.pd(cd, null, "convolution forward");
             MemorySegment yMd = plan.queryMd(cpd, dnnl_h.dnnl_query_dst_md(), 0);
-            MemorySegment convOut = plan.ownedMemory(yMd), reluOut = plan.ownedMemory(yMd);
-            MemorySegment dRelu = plan.ownedMemory(yMd), dConv = plan.ownedMemory(yMd);
-
-            long eltBytes = dnnl_eltwise_desc_t.layout().byteSize();
-            MemorySegment ed = plan.opDesc(eltBytes);
-            Dnnl.check(dnnl_h.dnnl_eltwise_forward_desc_init(ed, dnnl_h.dnnl_forward_training(), dnnl_h.dnnl_eltwise_relu(),
-                    yMd, 0f, 0f), "dnnl_eltwise_forward_desc_init");
-            MemorySegment epd = plan.pd(ed, null, "relu forward");
+            MemorySegment convOut = plan.ownedMemory(yMd), dConv = plan.ownedMemory(yMd);
 
             MemorySegment pStrides = plan.dims(poolStride, poolStride), kernel = plan.dims(poolKernel, poolKernel);
             MemorySegment zero = plan.dims(0, 0);
@@ -77,32 +79,42 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
             MemorySegment pipd = plan.pd(pid, null, "pooling forward inference");
             MemorySegment ws = plan.ownedMemory(plan.queryMd(ptpd, dnnl_h.dnnl_query_workspace_md(), 0));
 
+            long eltBytes = dnnl_eltwise_desc_t.layout().byteSize();
+            MemorySegment ed = plan.opDesc(eltBytes);
+            Dnnl.check(dnnl_h.dnnl_eltwise_forward_desc_init(ed, dnnl_h.dnnl_forward_training(), dnnl_h.dnnl_eltwise_relu(),
+                    pMd, 0f, 0f), "dnnl_eltwise_forward_desc_init");
+            MemorySegment epd = plan.pd(ed, null, "relu forward");
+
             src = plan.port(xUser, plan.queryMd(cpd, dnnl_h.dnnl_query_src_md(), 0), true);
             wei = plan.port(wUser, plan.queryMd(cpd, dnnl_h.dnnl_query_weights_md(), 0), true);
             bias = plan.port(bUser, plan.queryMd(cpd, dnnl_h.dnnl_query_weights_md(), 1), true);
-            out = plan.port(pUser, pMd, false);
+            // the pooled, ReLU'd output stays in the plan: backward takes its mask from it
+            out = plan.ownedOutput(pUser, pMd);
+            MemorySegment pooled = out.inner();
             conv = plan.exec(cpd, 4, "convolution forward").arg(DNNL_ARG_SRC(), src.inner()).arg(DNNL_ARG_WEIGHTS(), wei.inner())
                     .arg(DNNL_ARG_BIAS(), bias.inner()).arg(DNNL_ARG_DST(), convOut);
-            relu = plan.exec(epd, 2, "relu forward").arg(DNNL_ARG_SRC(), convOut).arg(DNNL_ARG_DST(), reluOut);
-            poolTrain = plan.exec(ptpd, 3, "pooling forward training").arg(DNNL_ARG_SRC(), reluOut)
-                    .arg(DNNL_ARG_DST(), out.inner()).arg(DNNL_ARG_WORKSPACE(), ws);
-            poolInfer = plan.exec(pipd, 2, "pooling forward inference").arg(DNNL_ARG_SRC(), reluOut).arg(DNNL_ARG_DST(), out.inner());
+            poolTrain = plan.exec(ptpd, 3, "pooling forward training").arg(DNNL_ARG_SRC(), convOut)
+                    .arg(DNNL_ARG_DST(), pooled).arg(DNNL_ARG_WORKSPACE(), ws);
+            poolInfer = plan.exec(pipd, 2, "pooling forward inference").arg(DNNL_ARG_SRC(), convOut).arg(DNNL_ARG_DST(), pooled);
+            relu = plan.exec(epd, 2, "relu forward").arg(DNNL_ARG_SRC(), pooled).arg(DNNL_ARG_DST(), pooled);
 
-            // backward: pool -> relu -> conv weights (and data), in the same layouts
+            // backward: relu mask at the pooled size -> pool -> conv weights (and data), in the same layouts
             MemorySegment pbd = plan.opDesc(Dnnl.POOLING_DESC_BYTES);
             Dnnl.check(dnnl_h.dnnl_pooling_backward_desc_init(pbd, dnnl_h.dnnl_pooling_max(), yMd, pMd, pStrides, kernel, zero, zero),
                     "dnnl_pooling_backward_desc_init " + p);
             MemorySegment pbpd = plan.pd(pbd, ptpd, "pooling backward");
-            dout = plan.port(pUser, plan.queryMd(pbpd, dnnl_h.dnnl_query_diff_dst_md(), 0), true);
-            poolBwd = plan.exec(pbpd, 3, "pooling backward").arg(DNNL_ARG_DIFF_DST(), dout.inner())
-                    .arg(DNNL_ARG_WORKSPACE(), ws).arg(DNNL_ARG_DIFF_SRC(), dRelu);
+            dout = plan.port(pUser, pMd, true);
+            MemorySegment dMasked = plan.ownedMemory(pMd);
 
             MemorySegment ebd = plan.opDesc(eltBytes);
-            Dnnl.check(dnnl_h.dnnl_eltwise_backward_desc_init(ebd, dnnl_h.dnnl_eltwise_relu(), yMd, yMd, 0f, 0f),
+            Dnnl.check(dnnl_h.dnnl_eltwise_backward_desc_init(ebd, dnnl_h.dnnl_eltwise_relu(), pMd, pMd, 0f, 0f),
                     "dnnl_eltwise_backward_desc_init");
             MemorySegment ebpd = plan.pd(ebd, epd, "relu backward");
-            reluBwd = plan.exec(ebpd, 3, "relu backward").arg(DNNL_ARG_SRC(), convOut).arg(DNNL_ARG_DIFF_DST(), dRelu)
-                    .arg(DNNL_ARG_DIFF_SRC(), dConv);
+            // relu'(x) from the ReLU's output: pooled > 0 exactly where the pooled conv value was
+            reluBwd = plan.exec(ebpd, 3, "relu backward").arg(DNNL_ARG_SRC(), pooled).arg(DNNL_ARG_DIFF_DST(), dout.inner())
+                    .arg(DNNL_ARG_DIFF_SRC(), dMasked);
+            poolBwd = plan.exec(pbpd, 3, "pooling backward").arg(DNNL_ARG_DIFF_DST(), dMasked)
+                    .arg(DNNL_ARG_WORKSPACE(), ws).arg(DNNL_ARG_DIFF_SRC(), dConv);
 
             MemorySegment bwd = plan.opDesc(Dnnl.CONVOLUTION_DESC_BYTES);
             Dnnl.check(dnnl_h.dnnl_convolution_backward_weights_desc_init(bwd, alg, xAny, wAny, bUser, yMd, strides, pad, pad),
@@ -145,21 +157,21 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
         bias.in(b);
         out.bind(y);
         conv.run();
-        relu.run();
         (training ? poolTrain : poolInfer).run();
+        relu.run();
         out.out();
         plan.sync();
-        if (training) trained = true;
+        trained = training; // an evaluation forward overwrites what backward reads
     }
 
     @Override
     public void backward(Tensor x, Tensor w, Tensor d, Tensor dx, Tensor dw, Tensor db) {
         checkBackward(x, w, d, dx, dw, db);
-        if (!trained) throw new IllegalStateException("conv-relu-pool backward called before a training forward");
+        if (!trained) throw new IllegalStateException("conv-relu-pool backward called before a training forward (or after an evaluation forward)");
         plan.enter();
         dout.in(d);
-        poolBwd.run();
         reluBwd.run();
+        poolBwd.run();
         bwSrc.in(x);
         bwDiffWei.bind(dw);
         bwDiffBias.bind(db);

@@ -6,7 +6,7 @@ import dev.panamann.ops.ConvReluPoolOp;
 import dev.panamann.ops.Ops;
 import dev.panamann.ops.Pool2dOp;
 import dev.panamann.ops.PoolGeometry;
-import dev.panamann.ops.Relu;
+import dev.panamann.ops.Elementwise;
 
 import dev.panamann.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -26,7 +26,7 @@ public final class ComposedConvReluPoolOp implements ConvReluPoolOp {
 
     public ComposedConvReluPoolOp(Ops ops, ConvGeometry g, int poolKernel, int poolStride) {
         this.g = g;
-        this.p = new PoolGeometry(g.n(), g.f(), g.outH(), g.outW(), poolKernel, poolStride);
+        this.p = PoolGeometry.over(g, poolKernel, poolStride);
         this.convOp = ops.conv2d(g);
         this.poolOp = ops.pool2d(p, true);
         this.conv = Tensor.zeros(g.outputShape());
@@ -46,7 +46,7 @@ public final class ComposedConvReluPoolOp implements ConvReluPoolOp {
         checkForward(x, w, b, out);
         convOp.forward(x, w, b, conv);
         MemorySegment c = conv.segment(), r = relu.segment();
-        Relu.forward(c, r, conv.sizeInt());
+        Elementwise.relu(c, r, conv.sizeInt());
         poolOp.forward(relu, out, training);
         if (training) trained = true;
     }
@@ -55,9 +55,9 @@ public final class ComposedConvReluPoolOp implements ConvReluPoolOp {
     public void backward(Tensor x, Tensor w, Tensor dout, Tensor dx, Tensor dw, Tensor db) {
         if (!trained) throw new IllegalStateException("conv-relu-pool backward called before a training forward");
         checkBackward(x, w, dout, dx, dw, db);
-        poolOp.backward(dout, drelu);
+        poolOp.backward(relu, dout, drelu);
         MemorySegment r = relu.segment(), d = drelu.segment(), dc = dconv.segment();
-        Relu.backward(r, d, dc, relu.sizeInt());
+        Elementwise.reluBackward(r, d, dc, relu.sizeInt());
         convOp.backward(x, w, dconv, dx, dw, db);
     }
 

@@ -131,7 +131,7 @@ public final class JavaBatchNormOp implements BatchNormOp {
     }
 
     @Override
-    public void backward(Tensor x, Tensor dout, Tensor gamma, Tensor dx, Tensor dgamma, Tensor dbeta) {
+    public void backward(Tensor x, Tensor gamma, Tensor dout, Tensor dx, Tensor dgamma, Tensor dbeta) {
         BatchNormOp.checkData(x, "batchnorm backward x", n, c, s);
         BatchNormOp.checkData(dout, "batchnorm backward dout", n, c, s);
         BatchNormOp.checkData(dx, "batchnorm backward dx", n, c, s);

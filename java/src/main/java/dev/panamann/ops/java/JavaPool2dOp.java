@@ -33,9 +33,6 @@ public final class JavaPool2dOp implements Pool2dOp {
     public PoolGeometry geometry() { return g; }
 
     @Override
-    public boolean isMax() { return max; }
-
-    @Override
     public void forward(Tensor x, Tensor out, boolean training) {
         g.checkForward(x, out);
         checkOpen();
@@ -82,8 +79,8 @@ public final class JavaPool2dOp implements Pool2dOp {
     }
 
     @Override
-    public void backward(Tensor dout, Tensor dx) {
-        g.checkBackward(dout, dx);
+    public void backward(Tensor x, Tensor dout, Tensor dx) {
+        g.checkBackward(x, dout, dx);
         checkOpen();
         if (!trained) {
             throw new IllegalStateException((max ? "max" : "average") + " pooling backward called before a training forward");

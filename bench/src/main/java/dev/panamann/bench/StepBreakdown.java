@@ -1,0 +1,111 @@
+package dev.panamann.bench;
+
+import dev.panamann.layers.Layer;
+import dev.panamann.layers.Mode;
+import dev.panamann.loss.SoftmaxCrossEntropy;
+import dev.panamann.models.ThreeLayerConvNet;
+import dev.panamann.ops.Backends;
+import dev.panamann.ops.Ops;
+import dev.panamann.optim.Optimizer;
+import dev.panamann.optim.Optimizers;
+import dev.panamann.tensor.Rng;
+import dev.panamann.tensor.Tensor;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Where the time of one conv-net train step goes: the CIFAR-10 ThreeLayerConvNet step taken
+ * apart into each layer's forward and backward, the loss and the optimizer update, each timed
+ * over many steps; prints the median per part in ms, wall time and the calling thread's CPU time.
+ * The step is the one {@code Model.loss} + {@code Optimizer.step} run (without the L2 term:
+ * reg 0). With one thread ({@code -Dpanamann.threads=1}) every native call runs on the calling
+ * thread, so its CPU time is the work of the step even on a machine busy with other processes.
+ *
+ * <pre>
+ * java --enable-native-access=ALL-UNNAMED -cp bench/target/panama-nn-bench.jar \
+ *     dev.panamann.bench.StepBreakdown [batch [optimizer [steps [backend]]]]
+ * </pre>
+ * Defaults: batch 64, adam, 200 steps (after 30 warm-up steps), backend native. Input: N(0,
+ * 50^2) noise and random labels (activations and gradients stay normal floats).
+ */
+public final class StepBreakdown {
+    private StepBreakdown() {}
+
+    public static void main(String[] args) {
+        int batch = args.length > 0 ? Integer.parseInt(args[0]) : 64;
+        String rule = args.length > 1 ? args[1] : "adam";
+        int steps = args.length > 2 ? Integer.parseInt(args[2]) : 200;
+        String backend = args.length > 3 ? args[3] : "native";
+        if (batch < 1 || steps < 1) throw new IllegalArgumentException("batch and steps must be >= 1");
+        try (Ops ops = Backends.create(backend);
+             ThreeLayerConvNet net = new ThreeLayerConvNet(ops, new int[] {3, 32, 32}, 32, 7, 100, 10, 1e-3f, 0f, 1);
+             Optimizer opt = Optimizers.create(rule, Map.of("learning_rate", 1e-3));
+             SoftmaxCrossEntropy loss = new SoftmaxCrossEntropy();
+             Tensor x = Tensor.randn(new Rng(1), 50f, batch, 3, 32, 32)) {
+            Rng rng = new Rng(2);
+            int[] y = new int[batch];
+            for (int i = 0; i < batch; i++) y[i] = rng.nextInt(10);
+            List<Layer> layers = net.layers().layers();
+            List<String> names = new ArrayList<>();
+            for (Layer l : layers) names.add(l + " forward");
+            names.add("softmax loss");
+            for (int i = layers.size() - 1; i >= 0; i--) names.add(layers.get(i) + " backward");
+            names.add("optimizer (" + rule + ")");
+            names.add("whole step");
+            int parts = names.size();
+            long[][] t = new long[parts][steps], c = new long[parts][steps];
+            ThreadMXBean bean = ManagementFactory.getThreadMXBean();
+            opt.prepare(net.params());
+            for (int s = -30; s < steps; s++) {
+                int k = 0;
+                long[] last = {System.nanoTime(), bean.getCurrentThreadCpuTime()};
+                long start = last[0], cpuStart = last[1];
+                Tensor h = x;
+                for (Layer l : layers) {
+                    h = l.forward(h, Mode.TRAIN);
+                    record(t, c, k++, s, last, bean);
+                }
+                loss.forwardDouble(h, y);
+                record(t, c, k++, s, last, bean);
+                Tensor d = loss.dscores();
+                for (int i = layers.size() - 1; i >= 0; i--) {
+                    d = layers.get(i).backward(d);
+                    record(t, c, k++, s, last, bean);
+                }
+                opt.step(net.params());
+                record(t, c, k++, s, last, bean);
+                if (s >= 0) {
+                    t[k][s] = last[0] - start;
+                    c[k][s] = last[1] - cpuStart;
+                }
+            }
+            System.out.printf("StepBreakdown: ThreeLayerConvNet, batch %d, %s, backend %s (%d threads), %d steps, median ms%n",
+                    batch, rule, ops.name(), ops.threads(), steps);
+            System.out.printf("  %8s  %8s%n", "wall", "cpu");
+            for (int i = 0; i < parts; i++) {
+                System.out.printf("  %8.3f  %8.3f  %s%n", median(t[i]) / 1e6, median(c[i]) / 1e6, names.get(i));
+            }
+        }
+    }
+
+    /** Stores the wall and CPU time since {@code last} as part {@code part} of step {@code step}; updates last. */
+    private static void record(long[][] t, long[][] c, int part, int step, long[] last, ThreadMXBean bean) {
+        long now = System.nanoTime(), cpu = bean.getCurrentThreadCpuTime();
+        if (step >= 0) {
+            t[part][step] = now - last[0];
+            c[part][step] = cpu - last[1];
+        }
+        last[0] = now;
+        last[1] = cpu;
+    }
+
+    private static long median(long[] v) {
+        long[] s = v.clone();
+        Arrays.sort(s);
+        return s[s.length / 2];
+    }
+}
