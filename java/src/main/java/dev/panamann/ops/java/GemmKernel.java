@@ -35,7 +35,7 @@ public interface GemmKernel {
     /**
      * Adds {@code a * bt^T} to {@code c}, with b given transposed (each column of b a row of
      * {@code bt}, contiguous): dot products along k. Kernels that are not faster this way say so
-     * in {@link #dotProductsFaster()} and are handed b already transposed instead.
+     * in {@link #dotProductsFaster(int)} and are handed b already transposed instead.
      *
      * @param a    (rows, k), row-major
      * @param bt   (n, k), row-major: b^T
