@@ -25,6 +25,8 @@ module dev.panamann {
     // the JVM runs with --add-modules jdk.incubator.vector.
     requires static jdk.incubator.vector;
 
+    // Every library package is exported, except the generated bindings; ModuleInfoTest checks
+    // that a new package is listed here.
     exports dev.panamann.tensor;
     exports dev.panamann.ops;
     exports dev.panamann.ops.dnnl;

@@ -4,6 +4,7 @@ import dev.panamann.tensor.Tensor;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
@@ -182,6 +183,9 @@ public final class Cifar10 {
                 }
             }
             TarArchiveInputStream tar = new TarArchiveInputStream(gz != null ? gz : raw);
+            // what a gzip archive can hold: a deflate stream expands at most about 1032:1 (a plain
+            // tar cut short is reported at the exact offset where its data ends)
+            long canHold = gz != null ? Files.size(file) * 1032 + 1024 : Long.MAX_VALUE;
             String last = null;
             while (!parts.done()) {
                 TarArchiveEntry e;
@@ -198,15 +202,36 @@ public final class Cifar10 {
                 String base = last.substring(last.lastIndexOf('/') + 1);
                 int batch = TRAIN_FILES.indexOf(base);
                 if (batch >= 0 && parts.train[batch] == null) {
-                    parts.train[batch] = readRecords(tar, e.getSize(), parts.trainWantedFrom(batch), fileName, last, gz);
+                    parts.train[batch] = readRecords(tar, checkEntrySize(e, canHold, fileName), parts.trainWantedFrom(batch),
+                            fileName, last, gz);
                 } else if (base.equals(TEST_FILE) && parts.test == null) {
-                    parts.test = readRecords(tar, e.getSize(), parts.maxTest, fileName, last, gz);
+                    parts.test = readRecords(tar, checkEntrySize(e, canHold, fileName), parts.maxTest, fileName, last, gz);
                 } else if (base.equals(META_NAME) && parts.names == null) {
                     parts.names = readNames(tar, e.getSize(), fileName, last);
                 }
             }
             parts.missingEntry(fileName, gz);
+            if (gz != null) {
+                // read the gzip stream to its end: its CRC-32 and length trailer cover the records used too
+                try {
+                    gz.transferTo(OutputStream.nullOutputStream());
+                } catch (IOException ex) {
+                    throw new DataFileException(fileName, null, -1, "the gzip data is corrupt" + where(gz) + ": "
+                            + describe(ex) + " (gzip -t rejects this file too). The records read so far are not "
+                            + "trusted; get a fresh copy. " + expected(), ex);
+                }
+            }
         }
+    }
+
+    /** The size a tar entry declares, checked against what the archive can hold before anything is allocated. */
+    private static long checkEntrySize(TarArchiveEntry e, long canHold, String file) throws DataFileException {
+        if (e.getSize() > canHold) {
+            throw new DataFileException(file, e.getName(), -1, "the tar header declares " + e.getSize() + " bytes ("
+                    + e.getSize() / RECORD_BYTES + " records) but the archive can hold at most " + canHold
+                    + ". The archive is damaged or not CIFAR-10 binary data.");
+        }
+        return e.getSize();
     }
 
     /** The exception's message without a trailing period, or its class name when it has none. */
@@ -241,9 +266,13 @@ public final class Cifar10 {
             throw new DataFileException(file, entry, -1, "the " + what + " holds " + records
                     + " records, more than one batch can be read at once; read fewer (a limit) or split the file");
         }
-        byte[] buf = new byte[(int) (n * RECORD_BYTES)];
+        // grow with the data that actually arrives: a header that claims more than the file
+        // holds costs no more memory than the data that is there
+        int want = (int) (n * RECORD_BYTES);
+        byte[] buf = new byte[Math.min(want, 256 * RECORD_BYTES)];
         int off = 0;
-        while (off < buf.length) {
+        while (off < want) {
+            if (off == buf.length) buf = java.util.Arrays.copyOf(buf, (int) Math.min(want, 2L * buf.length));
             int r;
             try {
                 // at most to the end of the current record: a decompressor that fails drops what

@@ -4,6 +4,7 @@ import dev.panamann.tensor.Tensor;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
@@ -40,6 +41,8 @@ public final class Mnist {
     public static final int ALL = Integer.MAX_VALUE;
 
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    /** Largest data size (bytes) a header may declare: far above MNIST's 47 MB, far below a tensor's limit. */
+    private static final long MAX_DECLARED = 1L << 40;
 
     private Mnist() {}
 
@@ -131,7 +134,14 @@ public final class Mnist {
             }
             int n = Math.min(ih[0], max);
             int[] y = readLabels(lb, n);
+            lb.finish();
             Tensor x = readImages(im, n, ih[1], ih[2], scale);
+            try {
+                im.finish();
+            } catch (IOException | RuntimeException e) {
+                x.close();
+                throw e;
+            }
             return new Dataset(x, y);
         }
     }
@@ -148,7 +158,14 @@ public final class Mnist {
         if (max < 0) throw new IllegalArgumentException("max must be >= 0, got " + max);
         try (IdxStream in = new IdxStream(file)) {
             int[] h = in.header(IMAGES_MAGIC, 3);
-            return readImages(in, Math.min(h[0], max), h[1], h[2], scale);
+            Tensor x = readImages(in, Math.min(h[0], max), h[1], h[2], scale);
+            try {
+                in.finish();
+            } catch (IOException | RuntimeException e) {
+                x.close();
+                throw e;
+            }
+            return x;
         }
     }
 
@@ -163,7 +180,9 @@ public final class Mnist {
         if (max < 0) throw new IllegalArgumentException("max must be >= 0, got " + max);
         try (IdxStream in = new IdxStream(file)) {
             int[] h = in.header(LABELS_MAGIC, 1);
-            return readLabels(in, Math.min(h[0], max));
+            int[] y = readLabels(in, Math.min(h[0], max));
+            in.finish();
+            return y;
         }
     }
 
@@ -207,12 +226,15 @@ public final class Mnist {
         final String name;
         final boolean gzip;
         final InputStream in;
+        /** Bytes of the file on disk. */
+        final long fileSize;
         long position;
         long declared = -1;
 
         IdxStream(Path file) throws IOException {
             if (!Files.isRegularFile(file)) throw new NoSuchFileException(file.toString(), null, "idx file not found");
             this.name = file.toString();
+            this.fileSize = Files.size(file);
             InputStream raw = new BufferedInputStream(Files.newInputStream(file), 1 << 16);
             try {
                 raw.mark(2);
@@ -247,10 +269,48 @@ public final class Mnist {
             for (int i = 0; i < dims; i++) {
                 d[i] = readInt(h, 4 + 4 * i);
                 if (d[i] < 0) throw new DataFileException(name, null, 4 + 4L * i, "negative dimension " + d[i] + " in the header");
-                total *= d[i];
+                // saturating product: never overflows (a zero dimension still makes it 0)
+                total = d[i] == 0 ? 0 : total > MAX_DECLARED / d[i] ? MAX_DECLARED + 1 : total * d[i];
+            }
+            String dimsText = java.util.Arrays.toString(d).replace(", ", " x ").replaceAll("[\\[\\]]", "");
+            // a deflate stream expands at most about 1032:1, so this bounds what the file can hold
+            long canHold = gzip ? fileSize * 1032 + 1024 : fileSize;
+            if (total > MAX_DECLARED || h.length + total > canHold) {
+                throw new DataFileException(name, null, 4, "the header declares " + dimsText + " (" + (total > MAX_DECLARED
+                        ? "more than " + MAX_DECLARED : String.valueOf(h.length + total)) + " bytes) but the file has only "
+                        + fileSize + " bytes" + (gzip ? " of gzip data (at most " + canHold + " bytes decompressed)" : "")
+                        + ". The file is truncated or its header is wrong.");
+            }
+            if (dims == 3 && (long) d[1] * d[2] > Integer.MAX_VALUE - 8) {
+                throw new DataFileException(name, null, 8, "images of " + d[1] + " x " + d[2] + " pixels are too large");
             }
             declared = h.length + total;
             return d;
+        }
+
+        /**
+         * Reads the rest of the stream to its end, so that gzip's CRC and length trailer are
+         * checked, and checks that the data is exactly as long as the header declares (no
+         * missing or extra bytes). Call after the records wanted were read.
+         */
+        void finish() throws IOException {
+            long rest;
+            try {
+                rest = in.transferTo(OutputStream.nullOutputStream());
+            } catch (IOException e) {
+                throw new DataFileException(name, null, position, "read failed after the records used: " + Cifar10.describe(e)
+                        + ". The file is truncated or corrupt.", e);
+            }
+            long total = position + rest;
+            if (total < declared) {
+                throw new DataFileException(name, null, total, "data ends but the header promises " + declared + " bytes"
+                        + (gzip ? " (offset in the decompressed data)" : "") + ". The file is truncated.");
+            }
+            if (total > declared) {
+                throw new DataFileException(name, null, declared, (total - declared) + " bytes follow the " + declared
+                        + " bytes the header declares" + (gzip ? " (offset in the decompressed data)" : "")
+                        + ". The file is corrupt or not an idx file of this shape.");
+            }
         }
 
         void readFully(byte[] b, String what) throws IOException {

@@ -78,6 +78,26 @@ public final class AtomicFiles {
         writeStream(target, out -> out.write(bytes));
     }
 
+    /**
+     * Deletes the temporary files that writes of targets named {@code prefix...} in {@code dir}
+     * left behind when the process was killed midway (a write that fails normally deletes its
+     * own): files named {@code .<prefix>...<hex>.tmp}. Call it when a run that writes such
+     * targets starts; a missing folder is fine.
+     *
+     * @return the number of files deleted
+     */
+    public static int deleteStale(Path dir, String prefix) throws IOException {
+        if (!Files.isDirectory(dir)) return 0;
+        java.util.regex.Pattern p = java.util.regex.Pattern.compile(java.util.regex.Pattern.quote("." + prefix) + ".*\\.[0-9a-f]{1,16}\\.tmp");
+        int n = 0;
+        try (var files = Files.list(dir)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                if (p.matcher(f.getFileName().toString()).matches() && Files.isRegularFile(f) && Files.deleteIfExists(f)) n++;
+            }
+        }
+        return n;
+    }
+
     /** Makes the rename itself durable where the platform allows syncing a directory. */
     private static void syncDirectory(Path dir) {
         try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {

@@ -86,9 +86,28 @@ public final class ModelIO {
         try (SafeTensors.Contents c = SafeTensors.load(file, n -> n.startsWith(prefix))) {
             Map<String, Tensor> state = new LinkedHashMap<>();
             for (var e : c.tensors().entrySet()) state.put(e.getKey().substring(prefix.length()), e.getValue());
+            List<String> bad = new ArrayList<>();
+            for (var e : state.entrySet()) {
+                long n = nonFinite(e.getValue());
+                if (n > 0) bad.add("'" + e.getKey() + "' holds " + n + " NaN or infinite values");
+            }
+            if (!bad.isEmpty()) {
+                throw new IllegalArgumentException(file + ": " + String.join("; ", bad) + ". A model with non-finite "
+                        + "parameters predicts nothing meaningful (was it saved after training diverged?); not loaded.");
+            }
             model.loadStateDict(state);
             return c.metadata();
         }
+    }
+
+    /** The number of NaN or infinite values in {@code t}. */
+    static long nonFinite(Tensor t) {
+        java.lang.foreign.MemorySegment s = t.segment();
+        long n = 0;
+        for (long i = 0, size = t.size(); i < size; i++) {
+            if (!Float.isFinite(s.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, i))) n++;
+        }
+        return n;
     }
 
     /**

@@ -204,6 +204,15 @@ public final class BatchNorm implements Layer {
     @Override
     public List<Param> params() { return List.of(gamma, beta); }
 
+    /** "running_mean" and "running_var". */
+    @Override
+    public java.util.Map<String, Tensor> buffers() {
+        java.util.Map<String, Tensor> m = new java.util.LinkedHashMap<>();
+        m.put("running_mean", runningMean);
+        m.put("running_var", runningVar);
+        return m;
+    }
+
     private void closeBuffers() {
         if (plan != null) plan.close();
         if (out != null) out.close();

@@ -31,6 +31,13 @@ public interface Layer extends AutoCloseable {
      */
     default List<Rng> generators() { return List.of(); }
 
+    /**
+     * State that is not learned but belongs to a trained layer (batch norm's running
+     * statistics), by name, in a fixed order; empty for most layers. A model saves and loads
+     * these with the parameters.
+     */
+    default java.util.Map<String, Tensor> buffers() { return java.util.Map.of(); }
+
     /** Frees the layer's buffers and parameters. */
     @Override
     void close();

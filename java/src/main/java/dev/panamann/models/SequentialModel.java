@@ -14,6 +14,8 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * A classifier made of a {@link Sequential} of layers followed by a {@link Loss} (softmax
@@ -21,6 +23,13 @@ import java.util.Map;
  * with L2 regularization {@code 0.5 * reg * sum(W^2)} on the params marked as regularized. The
  * models of this package are built on it: a subclass adds its layers in its constructor with
  * {@link #add(Layer, String)}.
+ *
+ * <p>One thread at a time: a model reuses its activations and gradients between calls, so
+ * {@link #scores}, {@link #loss} and {@link #close} detect a call made while another thread is
+ * inside one of them and throw {@link IllegalStateException} instead of returning wrong
+ * numbers. {@link #close} waits for a running call to finish before it frees anything; a call
+ * after close throws. To score from several threads, give each thread its own model (load the
+ * same parameters into each).
  */
 public abstract class SequentialModel implements Model {
     private final Sequential net = new Sequential();
@@ -30,6 +39,9 @@ public abstract class SequentialModel implements Model {
     private final Map<String, Tensor> buffers = new LinkedHashMap<>();
     private final int numClasses;
     private float reg;
+    /** The thread inside scores/loss/close, or null; see the class comment. */
+    private final AtomicReference<Thread> user = new AtomicReference<>();
+    private volatile boolean closed;
 
     /** A model trained with softmax cross-entropy. */
     protected SequentialModel(int numClasses, float reg) {
@@ -55,8 +67,8 @@ public abstract class SequentialModel implements Model {
     /**
      * Appends a layer. Its params join {@link #params()} with {@code suffix} appended to their
      * names (e.g. gamma to gamma1; empty to keep the names); regularized ones join the L2 term.
-     * A {@link BatchNorm}'s running statistics join {@link #buffers()} as
-     * {@code running_mean<suffix>} and {@code running_var<suffix>}.
+     * Its {@link Layer#buffers()} join {@link #buffers()} with the suffix likewise (a
+     * {@link BatchNorm}'s as {@code running_mean<suffix>} and {@code running_var<suffix>}).
      */
     protected final <L extends Layer> L add(L layer, String suffix) {
         net.add(layer);
@@ -65,10 +77,7 @@ public abstract class SequentialModel implements Model {
             params.add(named);
             if (p.regularized()) weights.add(named);
         }
-        if (layer instanceof BatchNorm bn) {
-            buffers.put("running_mean" + suffix, bn.runningMean());
-            buffers.put("running_var" + suffix, bn.runningVar());
-        }
+        for (Map.Entry<String, Tensor> b : layer.buffers().entrySet()) buffers.put(b.getKey() + suffix, b.getValue());
         return layer;
     }
 
@@ -84,7 +93,12 @@ public abstract class SequentialModel implements Model {
      */
     @Override
     public Tensor scores(Tensor x) {
-        return net.forward(x, Mode.EVAL);
+        begin("scores");
+        try {
+            return net.forward(x, Mode.EVAL);
+        } finally {
+            user.set(null);
+        }
     }
 
     /**
@@ -99,10 +113,30 @@ public abstract class SequentialModel implements Model {
 
     @Override
     public double lossDouble(Tensor x, int[] y) {
-        Tensor scores = net.forward(x, Mode.TRAIN);
-        double data = criterion.forwardDouble(scores, y);
-        net.backward(criterion.dscores());
-        return data + L2.apply(weights, reg);
+        begin("loss");
+        try {
+            Tensor scores = net.forward(x, Mode.TRAIN);
+            double data = criterion.forwardDouble(scores, y);
+            net.backward(criterion.dscores());
+            return data + L2.apply(weights, reg);
+        } finally {
+            user.set(null);
+        }
+    }
+
+    /** Claims the model for the calling thread, or throws naming the thread that holds it. */
+    private void begin(String call) {
+        Thread me = Thread.currentThread();
+        if (!user.compareAndSet(null, me)) {
+            Thread other = user.get();
+            throw new IllegalStateException(getClass().getSimpleName() + "." + call + " on thread '" + me.getName()
+                    + "' while thread '" + (other == null ? "?" : other.getName()) + "' is using the model: a model is "
+                    + "used by one thread at a time (give each thread its own model)");
+        }
+        if (closed) {
+            user.set(null);
+            throw new IllegalStateException(getClass().getSimpleName() + "." + call + ": the model is closed");
+        }
     }
 
     @Override
@@ -143,9 +177,17 @@ public abstract class SequentialModel implements Model {
     /** The layers, for inspection. */
     public Sequential layers() { return net; }
 
+    /** Frees the layers' memory and plans, after a call running on another thread has finished. */
     @Override
     public void close() {
-        net.close();
-        criterion.close();
+        Thread me = Thread.currentThread();
+        while (!user.compareAndSet(null, me)) LockSupport.parkNanos(50_000);
+        try {
+            closed = true;
+            net.close();
+            criterion.close();
+        } finally {
+            user.set(null);
+        }
     }
 }

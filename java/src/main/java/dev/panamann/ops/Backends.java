@@ -37,7 +37,8 @@ public final class Backends {
     /**
      * A new backend by name: {@code native}, {@code java} or {@code auto}.
      *
-     * @throws UnsatisfiedLinkError for {@code native} when a library is missing
+     * @throws UnsatisfiedLinkError for {@code native} when a library is missing ({@code auto}
+     *         falls back to Java for any failure to load the native libraries)
      */
     public static Ops create(String name) {
         int threads = defaultThreads();
@@ -49,13 +50,23 @@ public final class Backends {
             case "auto":
                 try {
                     return new NativeOps(threads);
-                } catch (UnsatisfiedLinkError e) {
-                    System.err.println("panama-nn: WARNING: native backend unavailable, using pure Java (slow): " + e.getMessage());
+                } catch (LinkageError | RuntimeException e) {
+                    // any failure to load or bind a native library (missing, wrong file, missing
+                    // symbols, wrong version) falls back; the reason goes on the warning line
+                    System.err.println("panama-nn: WARNING: native backend unavailable, using pure Java (slow): " + reason(e));
                     return new JavaOps(threads);
                 }
             default:
                 throw new IllegalArgumentException("unknown backend '" + name + "': use native, java or auto");
         }
+    }
+
+    /** The message of {@code e}, or of its first cause that has one, with the exception's type. */
+    private static String reason(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t.getMessage() != null && !t.getMessage().isBlank()) return t.getMessage();
+        }
+        return e.toString();
     }
 
     /** The thread setting, or the number of cores. */

@@ -62,6 +62,7 @@ public interface Ops extends AutoCloseable {
      */
     default void gemm(boolean transA, boolean transB, int m, int n, int k,
                       float alpha, Tensor a, Tensor b, float beta, Tensor c) {
+        checkGemmSizes(m, n, k);
         checkGemm(a, (long) m * k, "A", m, k, transA);
         checkGemm(b, (long) k * n, "B", k, n, transB);
         checkGemm(c, (long) m * n, "C", m, n, false);
@@ -120,6 +121,32 @@ public interface Ops extends AutoCloseable {
     /** Frees what the backend holds (oneDNN engine and stream). */
     @Override
     void close();
+
+    /**
+     * Checks the arguments of a segment {@link #gemm} before anything runs: m, n and k must
+     * be &gt;= 0 and each segment must hold at least the matrix the call reads or writes.
+     * Throws {@link IllegalArgumentException} naming what is wrong (a native BLAS would print
+     * its own complaint and return, or read out of bounds).
+     */
+    static void checkGemmSegments(int m, int n, int k, MemorySegment a, MemorySegment b, MemorySegment c) {
+        checkGemmSizes(m, n, k);
+        checkBytes(a, (long) m * k, "A");
+        checkBytes(b, (long) k * n, "B");
+        checkBytes(c, (long) m * n, "C");
+    }
+
+    private static void checkGemmSizes(int m, int n, int k) {
+        if (m < 0 || n < 0 || k < 0) {
+            throw new IllegalArgumentException("gemm: m, n and k must be >= 0, got m=" + m + ", n=" + n + ", k=" + k);
+        }
+    }
+
+    private static void checkBytes(MemorySegment s, long floats, String what) {
+        if (s.byteSize() < floats * Float.BYTES) {
+            throw new IllegalArgumentException("gemm: " + what + " has " + s.byteSize() / Float.BYTES
+                    + " floats, needs " + floats);
+        }
+    }
 
     private static void checkGemm(Tensor t, long expected, String what, int rows, int cols, boolean trans) {
         t.checkOpen();

@@ -148,7 +148,15 @@ public final class Tensor implements AutoCloseable {
                 known *= s[i];
             }
         }
-        if (infer >= 0 && known > 0) s[infer] = (int) (size / known);
+        if (infer >= 0 && known > 0) {
+            long inferred = size / known;
+            if (inferred > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("cannot reshape " + Arrays.toString(shape) + " (" + size
+                        + " values) to " + Arrays.toString(newShape) + ": the -1 dimension would be " + inferred
+                        + ", more than an int holds");
+            }
+            s[infer] = (int) inferred;
+        }
         if (count(checkShape(s)) != size) {
             throw new IllegalArgumentException("cannot reshape " + Arrays.toString(shape) + " (" + size
                     + " values) to " + Arrays.toString(newShape));
@@ -285,14 +293,34 @@ public final class Tensor implements AutoCloseable {
         return shape.clone();
     }
 
-    /** Number of elements; rejects shapes whose byte size does not fit a long. */
+    /**
+     * The largest number of elements a tensor may have: its byte size must fit a long, and
+     * indexing by element must too. Larger shapes are rejected before anything is allocated.
+     */
+    public static final long MAX_ELEMENTS = Long.MAX_VALUE / Float.BYTES;
+
+    /**
+     * Number of elements of {@code shape}, checked: throws {@link IllegalArgumentException}
+     * naming the shape when a dimension is negative or the product overflows
+     * {@link #MAX_ELEMENTS} (a product with a zero dimension is 0).
+     */
+    public static long elementCount(int... shape) {
+        return count(checkShape(shape));
+    }
+
     private static long count(int[] shape) {
+        for (int d : shape) if (d == 0) return 0;
         long n = 1;
-        try {
-            for (int d : shape) n = Math.multiplyExact(n, d);
-            Math.multiplyExact(Math.max(1, n), (long) Float.BYTES);
-        } catch (ArithmeticException e) {
-            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has too many elements to address");
+        for (int d : shape) {
+            try {
+                n = Math.multiplyExact(n, d);
+            } catch (ArithmeticException e) {
+                n = Long.MAX_VALUE;
+            }
+            if (n > MAX_ELEMENTS) {
+                throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has too many elements for a tensor"
+                        + " (more than " + MAX_ELEMENTS + ")");
+            }
         }
         return n;
     }

@@ -32,8 +32,10 @@ import java.util.function.DoubleSupplier;
  * elementwise. In float32 an element that is tiny next to the others holds mostly rounding
  * noise (the noise of a centered difference is about the same for every element of one
  * function), so a check passes or fails on {@link Result#error()}: the same ratio with the
- * denominator floored at {@link #FLOOR} times the largest {@code |a| + |b|} of the whole check
- * (all params of a layer or model together). {@link #TOLERANCE} is well above the noise of the
+ * denominator floored at {@link #FLOOR} times the largest {@code |a| + |b|} of the same
+ * gradient (each param, and x, on its own scale, so a small bias next to a large weight is
+ * held to its own scale), but not below {@link #NOISE_FLOOR} times the largest of the whole
+ * check (the rounding noise every element shares). {@link #TOLERANCE} is well above the noise of the
  * library's layers and models and well below the ~5e-3 of a gradient off by 1%; the tests
  * prove both.
  *
@@ -54,8 +56,15 @@ public final class GradientCheck {
     public static final double STEP = 1e-3;
     /** Default bound on {@link Result#error()}: a gradient scaled by 1.01 gives ~5e-3. */
     public static final double TOLERANCE = 1e-3;
-    /** The denominator floor of {@link Result#error()}, as a fraction of the largest |a| + |b| of a check. */
+    /** The denominator floor of {@link Result#error()}, as a fraction of the largest |a| + |b| of one gradient. */
     public static final double FLOOR = 0.1;
+    /**
+     * The lowest denominator floor of a check of several gradients (layer or model), as a
+     * fraction of the largest |a| + |b| of all of them: the rounding noise of the differenced
+     * function is about the same for every element of every gradient, so a gradient hundreds
+     * of times smaller than the largest is not held to its own tiny scale.
+     */
+    public static final double NOISE_FLOOR = 0.04;
 
     private GradientCheck() {}
 
@@ -277,12 +286,20 @@ public final class GradientCheck {
         return m;
     }
 
-    /** Compares every pair with one floor, from the largest |a| + |b| over all of them. */
+    /**
+     * Compares every pair with its own floor, from its own largest |a| + |b|: a parameter
+     * whose gradients are small next to another's (a bias next to a large weight) is held to
+     * its own scale, not to the largest one of the check.
+     */
     private static Map<String, Result> compareAll(Map<String, double[]> analytic, Map<String, Estimates> numeric) {
-        double scale = 0;
-        for (String k : analytic.keySet()) scale = Math.max(scale, largest(analytic.get(k), numeric.get(k).centered()));
+        double all = 0;
+        for (String k : analytic.keySet()) all = Math.max(all, largest(analytic.get(k), numeric.get(k).centered()));
         Map<String, Result> results = new LinkedHashMap<>();
-        for (String k : analytic.keySet()) results.put(k, compare(k, analytic.get(k), numeric.get(k), scale));
+        for (String k : analytic.keySet()) {
+            double own = largest(analytic.get(k), numeric.get(k).centered());
+            // FLOOR * own / FLOOR = own; the noise floor NOISE_FLOOR * all, divided the same way
+            results.put(k, compare(k, analytic.get(k), numeric.get(k), Math.max(own, NOISE_FLOOR / FLOOR * all)));
+        }
         return results;
     }
 

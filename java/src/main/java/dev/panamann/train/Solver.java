@@ -2,6 +2,7 @@ package dev.panamann.train;
 
 import dev.panamann.data.Batcher;
 import dev.panamann.data.Dataset;
+import dev.panamann.io.AtomicFiles;
 import dev.panamann.models.Model;
 import dev.panamann.optim.LrSchedule;
 import dev.panamann.optim.Optimizer;
@@ -104,6 +105,8 @@ public final class Solver implements AutoCloseable {
     private ProgressLogger logger;
     private UpdateRatioMonitor monitor;
     private boolean closed;
+    /** The training and validation data were checked for non-finite values (once per solver). */
+    private boolean dataChecked;
 
     /**
      * @param model the model to train (its parameters change; the caller closes it)
@@ -372,6 +375,18 @@ public final class Solver implements AutoCloseable {
         }
         all.addAll(listeners);
         TrainingListener[] ls = all.toArray(TrainingListener[]::new);
+        if (s.iteration() > total) {
+            throw new IllegalArgumentException("the resumed run is at iteration " + s.iteration() + " (epoch " + s.epoch()
+                    + ") but this solver runs only " + total + " iterations (" + numEpochs + " epochs): ask for at least "
+                    + s.epoch() + " epochs to continue it");
+        }
+        if (!dataChecked) {
+            requireFinite("training", train);
+            if (val != train) requireFinite("validation", val);
+            dataChecked = true;
+        }
+        if (checkpointName != null) AtomicFiles.deleteStale(checkpointPath(0).toAbsolutePath().getParent(),
+                Path.of(checkpointName).getFileName() + "_epoch_");
         long start = System.nanoTime(), trainNanos = 0;
         int startIt = s.iteration();
         Throwable failure = null;
@@ -382,6 +397,9 @@ public final class Solver implements AutoCloseable {
                 for (TrainingListener l : ls) l.beforeStep(this, t);
                 batcher.sample();
                 float loss = model.loss(batcher.x(), batcher.y());
+                if (!Float.isFinite(loss)) {
+                    throw new TrainingDivergedException("loss " + loss, s.epoch(), t, optimizer.learningRate());
+                }
                 for (TrainingListener l : ls) l.afterBackward(this, t, loss);
                 optimizer.step(params);
                 trainNanos += System.nanoTime() - s0;
@@ -399,6 +417,12 @@ public final class Solver implements AutoCloseable {
                     optimizer.setLearningRate(schedule.rate(s.initialLearningRate(), s.epoch(), numEpochs));
                 }
                 if (t == 0 || t == total - 1 || epochEnd) {
+                    for (Param q : params) {
+                        if (!allFinite(q.value())) {
+                            throw new TrainingDivergedException("parameter " + q.name() + " not finite", s.epoch(), t,
+                                    optimizer.learningRate());
+                        }
+                    }
                     float trainAcc = checkAccuracy(train, numTrainSamples, batchSize);
                     float valAcc = checkAccuracy(val, numValSamples, batchSize);
                     boolean improved = s.recordCheck(trainAcc, valAcc);
@@ -425,6 +449,32 @@ public final class Solver implements AutoCloseable {
         if (failure instanceof RuntimeException e) throw e; // an onTrainEnd failed after a clean run
         if (failure instanceof Error e) throw e;
         s.restoreBest();
+    }
+
+    /** True when every value of {@code t} is finite. */
+    private static boolean allFinite(Tensor t) {
+        java.lang.foreign.MemorySegment m = t.segment();
+        for (long i = 0, n = t.size(); i < n; i++) {
+            if (!Float.isFinite(m.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, i))) return false;
+        }
+        return true;
+    }
+
+    /**
+     * Rejects NaN or infinite input values before training: the backends do not treat them
+     * alike (oneDNN's max pooling passes over a NaN that the Java backend propagates), so a
+     * run on such data would depend on the backend.
+     */
+    private static void requireFinite(String what, Dataset d) {
+        java.lang.foreign.MemorySegment m = d.x().segment();
+        long per = d.size() == 0 ? 0 : d.x().size() / d.size();
+        for (long i = 0, n = d.x().size(); i < n; i++) {
+            float v = m.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, i);
+            if (!Float.isFinite(v)) {
+                throw new IllegalArgumentException("the " + what + " data holds " + v + " in example " + i / per + " (value "
+                        + i % per + " of " + per + "): inputs must be finite numbers");
+            }
+        }
     }
 
     /** Loads the best validation parameters seen so far into the model (nothing if none yet). */

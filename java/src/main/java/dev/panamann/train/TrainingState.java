@@ -277,6 +277,7 @@ public final class TrainingState implements AutoCloseable {
             throw new IllegalArgumentException(file + ": checkpoint histories do not fit (" + ckLoss.size() + " losses for "
                     + ckIteration + " iterations, " + ckTrainAcc.size() + " train and " + ckValAcc.size() + " val accuracies)");
         }
+        checkRanges(file, ckEpoch, ckIteration, ckHasBest, ckBest, ckTrainAcc, ckValAcc);
         ModelIO.check(modelState, h, "param/");
         if (ckHasBest) ModelIO.check(modelState, h, "best/");
         try (SafeTensors.Contents c = SafeTensors.load(file)) {
@@ -363,6 +364,35 @@ public final class TrainingState implements AutoCloseable {
 
     private void checkOpen() {
         if (closed) throw new IllegalStateException("training state is closed");
+    }
+
+    /**
+     * Range checks of a checkpoint's counts and accuracies, so that a damaged or edited file
+     * is refused instead of resuming as something impossible: epoch = iteration / (iterations
+     * per epoch, from the run's num_train and batch_size), accuracies in [0, 1], best_val_acc
+     * in [0, 1] when there is a best state (-Infinity when there is none).
+     */
+    private void checkRanges(Path file, int ckEpoch, int ckIteration, boolean ckHasBest, float ckBest,
+                             List<Float> ckTrainAcc, List<Float> ckValAcc) {
+        String n = settings.get("num_train"), b = settings.get("batch_size");
+        if (n != null && b != null) {
+            int perEpoch = Math.max(Integer.parseInt(n) / Math.max(1, Integer.parseInt(b)), 1);
+            if (ckEpoch != ckIteration / perEpoch) {
+                throw new IllegalArgumentException(file + ": checkpoint epoch " + ckEpoch + " does not fit iteration " + ckIteration
+                        + " (" + perEpoch + " iterations per epoch give epoch " + ckIteration / perEpoch + ")");
+            }
+        }
+        if (ckHasBest ? !(ckBest >= 0f && ckBest <= 1f) : ckBest != Float.NEGATIVE_INFINITY) {
+            throw new IllegalArgumentException(file + ": checkpoint best_val_acc " + ckBest + " is not an accuracy"
+                    + (ckHasBest ? " in [0, 1]" : " (-Infinity without a best state)"));
+        }
+        for (List<Float> accs : List.of(ckTrainAcc, ckValAcc)) {
+            for (float a : accs) {
+                if (!(a >= 0f && a <= 1f)) {
+                    throw new IllegalArgumentException(file + ": checkpoint accuracy history holds " + a + ", not an accuracy in [0, 1]");
+                }
+            }
+        }
     }
 
     // ------------------------------------------------------------------ metadata text

@@ -13,6 +13,7 @@ import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 class BatcherTest {
@@ -106,6 +107,7 @@ class BatcherTest {
     }
 
     @Test
+    @Tag("allocation") // depends on escape analysis: not in the unit suite, see pom.xml
     void steadyStateAllocatesNothingOnTheHeap() {
         var bean = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         try (Dataset d = SplitsTest.ids(1000); Batcher b = new Batcher(d, 64, new Rng(1))) {

@@ -268,4 +268,57 @@ class Cifar10Test {
             assertTrue(px.mean() > 90 && px.mean() < 150, "mean pixel " + px.mean());   // CIFAR-10's mean is about 120
         }
     }
+
+    /** Rewrites the size field of the tar header at {@code at} (octal, with its checksum). */
+    static void patchTarSize(byte[] tar, int at, long size) {
+        byte[] field = String.format("%011o", size).getBytes(StandardCharsets.US_ASCII);
+        System.arraycopy(field, 0, tar, at + 124, 11);
+        tar[at + 135] = 0;
+        java.util.Arrays.fill(tar, at + 148, at + 156, (byte) ' ');
+        long sum = 0;
+        for (int k = 0; k < 512; k++) sum += tar[at + k] & 0xFF;
+        byte[] chk = String.format("%06o", sum).getBytes(StandardCharsets.US_ASCII);
+        System.arraycopy(chk, 0, tar, at + 148, 6);
+        tar[at + 154] = 0;
+    }
+
+    @Test
+    void tarEntryClaimingHugeSizeFailsWithoutAllocatingIt() throws IOException {
+        Path dir = TestFiles.freshDir("cifar-hostile");
+        Map<String, byte[]> m = new LinkedHashMap<>();
+        m.put("data_batch_1.bin", records(2, 7));
+        byte[] tar = Files.readAllBytes(writeTar(dir.resolve("ok.tar"), m, false));
+        patchTarSize(tar, 0, 690_000L * Cifar10.RECORD_BYTES);
+        Path plain = Files.write(dir.resolve("hostile.tar"), tar);
+        DataFileException e = assertThrows(DataFileException.class, () -> Cifar10.load(plain, 690_000, 0));
+        assertTrue(e.getMessage().contains("hostile.tar") && e.getMessage().contains("record 2") && e.getMessage().contains("truncated"),
+                e.getMessage());
+        Path gz = dir.resolve("hostile.tar.gz");
+        try (OutputStream o = new GzipCompressorOutputStream(Files.newOutputStream(gz))) {
+            o.write(tar);
+        }
+        DataFileException g = assertThrows(DataFileException.class, () -> Cifar10.load(gz, 690_000, 0));
+        assertTrue(g.getMessage().contains("hostile.tar.gz") && g.getMessage().contains("declares "
+                + 690_000L * Cifar10.RECORD_BYTES + " bytes (690000 records)"), g.getMessage());
+    }
+
+    @Test
+    void flippedBitOrMissingTrailerInTheGzipIsAnErrorEvenWithALimit() throws IOException {
+        Path dir = TestFiles.freshDir("cifar-gzip-damage");
+        Path good = writeTar(dir.resolve("good.tar.gz"), smallSet(), true);
+        byte[] gz = Files.readAllBytes(good);
+        byte[] crc = gz.clone();
+        crc[crc.length - 7] ^= 0x01;      // one bit of the CRC-32
+        byte[] noTrailer = java.util.Arrays.copyOf(gz, gz.length - 8);
+        for (byte[] bad : new byte[][] {crc, noTrailer}) {
+            Path f = Files.write(dir.resolve("bad.tar.gz"), bad);
+            for (int max : new int[] {Cifar10.ALL, 1}) {
+                DataFileException e = assertThrows(DataFileException.class, () -> Cifar10.load(f, max, max));
+                assertTrue(e.getMessage().contains("bad.tar.gz") && e.getMessage().contains("corrupt"), e.getMessage());
+            }
+        }
+        try (Cifar10.Data d = Cifar10.load(good, 1, 1)) {
+            assertEquals(1, d.train().size());
+        }
+    }
 }

@@ -135,9 +135,10 @@ class MnistTest {
         byte[] full = idxImages(pixels(5, 1), 5);
         int cut = 16 + 2 * ROWS * COLS + 5;   // in image 2
         Path plain = write(dir.resolve("cut-images"), java.util.Arrays.copyOf(full, cut), false);
+        // a plain file is checked against its size before anything is allocated
         DataFileException e = assertThrows(DataFileException.class, () -> Mnist.readImages(plain, Mnist.ALL, true));
-        assertTrue(e.getMessage().contains("cut-images") && e.getMessage().contains("byte offset " + cut)
-                && e.getMessage().contains("image 2"), e.getMessage());
+        assertTrue(e.getMessage().contains("cut-images") && e.getMessage().contains("5 x 4 x 3 (76 bytes)")
+                && e.getMessage().contains("only " + cut + " bytes"), e.getMessage());
         // a gzip stream cut short: the offset is in the decompressed data, not past the data that exists
         byte[] big = idxImages(pixels(400, 2), 400);
         Path gzFull = write(dir.resolve("full-images.gz"), big, true);
@@ -181,6 +182,74 @@ class MnistTest {
             assertEquals(0f, px.min(), 0f);
             assertEquals(1f, px.max(), 0f);
             assertEquals(0.1307, px.mean(), 0.001);   // MNIST's well-known mean
+        }
+    }
+
+    static byte[] header(int magic, int... dims) throws IOException {
+        ByteArrayOutputStream bo = new ByteArrayOutputStream();
+        DataOutputStream o = new DataOutputStream(bo);
+        o.writeInt(magic);
+        for (int d : dims) o.writeInt(d);
+        return bo.toByteArray();
+    }
+
+    @Test
+    void hostileHeadersAreRejectedBeforeAllocating() throws IOException {
+        Path dir = TestFiles.freshDir("mnist-hostile");
+        byte[] kb = new byte[1024];
+        for (boolean gz : new boolean[] {false, true}) {
+            for (int[] dims : new int[][] {{500, 20000, 20000}, {500, 1000, 1000}, {1, 65536, 65536},
+                    {Integer.MAX_VALUE, Integer.MAX_VALUE, Integer.MAX_VALUE}}) {
+                ByteArrayOutputStream bo = new ByteArrayOutputStream();
+                bo.write(header(Mnist.IMAGES_MAGIC, dims));
+                bo.write(kb);
+                Path f = write(dir.resolve("hostile" + gz), bo.toByteArray(), gz);
+                DataFileException e = assertThrows(DataFileException.class, () -> Mnist.readImages(f, Mnist.ALL, true));
+                assertTrue(e.getMessage().contains("hostile" + gz) && e.getMessage().contains("the header declares "
+                        + dims[0] + " x " + dims[1] + " x " + dims[2]) && e.getMessage().contains("but the file has only"),
+                        e.getMessage());
+            }
+            Path labels = write(dir.resolve("hostile-labels" + gz), header(Mnist.LABELS_MAGIC, 2_000_000_000), gz);
+            DataFileException e = assertThrows(DataFileException.class, () -> Mnist.readLabels(labels, Mnist.ALL));
+            assertTrue(e.getMessage().contains("declares 2000000000"), e.getMessage());
+        }
+    }
+
+    @Test
+    void extraBytesAfterTheDeclaredDataAreAnError() throws IOException {
+        Path dir = TestFiles.freshDir("mnist-tail");
+        byte[] good = idxImages(pixels(5, 1), 5);
+        byte[] tail = java.util.Arrays.copyOf(good, good.length + 7);
+        for (boolean gz : new boolean[] {false, true}) {
+            Path f = write(dir.resolve("tail" + gz), tail, gz);
+            for (int max : new int[] {Mnist.ALL, 2}) {
+                DataFileException e = assertThrows(DataFileException.class, () -> Mnist.readImages(f, max, true));
+                assertTrue(e.getMessage().contains("7 bytes follow the " + good.length + " bytes the header declares"),
+                        e.getMessage());
+            }
+        }
+    }
+
+    @Test
+    void damagedGzipIsRejectedEvenWhenOnlyTheFirstRecordsAreRead() throws IOException {
+        Path dir = TestFiles.freshDir("mnist-gzip");
+        byte[] data = idxImages(pixels(50, 1), 50);
+        Path good = write(dir.resolve("good.gz"), data, true);
+        byte[] gz = Files.readAllBytes(good);
+        // one flipped bit in the CRC-32 of the trailer: every record inflates fine
+        byte[] crc = gz.clone();
+        crc[crc.length - 6] ^= 0x10;
+        // no trailer at all
+        byte[] noTrailer = java.util.Arrays.copyOf(gz, gz.length - 8);
+        for (byte[] bad : new byte[][] {crc, noTrailer}) {
+            Path f = Files.write(dir.resolve("bad.gz"), bad);
+            for (int max : new int[] {Mnist.ALL, 1}) {
+                DataFileException e = assertThrows(DataFileException.class, () -> Mnist.readImages(f, max, true));
+                assertTrue(e.getMessage().contains("bad.gz") && e.getMessage().contains("corrupt"), e.getMessage());
+            }
+        }
+        try (Tensor x = Mnist.readImages(good, 1, true)) {
+            assertEquals(1, x.dim(0));
         }
     }
 }

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import org.junit.jupiter.api.Assumptions;
 
 /** Where the data tests write (under target/) and find the shared real data. */
 final class TestFiles {
@@ -22,13 +21,9 @@ final class TestFiles {
         return Files.createDirectories(dir);
     }
 
-    /** A file of the shared data folder, or skips the test when it is not there. */
+    /** A file of the shared data folder, or skips the test when it is not there (fails under panamann.requireData). */
     static Path sharedOrSkip(String relative) {
-        String shared = System.getProperty("panamann.sharedDir");
-        Assumptions.assumeTrue(shared != null, "panamann.sharedDir not set");
-        Path p = Path.of(shared, "data", relative);
-        Assumptions.assumeTrue(Files.exists(p), "shared data not present: " + p);
-        return p;
+        return dev.panamann.testutil.SharedData.file(relative);
     }
 
     /** The first {@code n} bytes of {@code src} written to {@code dst}. */

@@ -309,4 +309,21 @@ class SafeTensorsTest {
             for (int i = 0; i < before.size(); i++) assertArrayEquals(before.get(i), bits(b.params().get(i).value()));
         }
     }
+
+    @Test
+    void aModelWithNonFiniteParametersIsNotLoaded() throws IOException {
+        Path f = dir.resolve("nan.safetensors");
+        try (TinyNet a = new TinyNet(Backs.java(), 6, 4, 3, 0f, 1f, new Rng(1));
+             TinyNet b = new TinyNet(Backs.java(), 6, 4, 3, 0f, 1f, new Rng(2))) {
+            a.paramMap().get("W2").value().setFlat(3, Float.NaN);
+            a.paramMap().get("b1").value().setFlat(0, Float.POSITIVE_INFINITY);
+            a.paramMap().get("b1").value().setFlat(1, Float.NEGATIVE_INFINITY);
+            ModelIO.save(a, f);
+            List<int[]> before = b.params().stream().map(Param::value).map(SafeTensorsTest::bits).toList();
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ModelIO.load(b, f));
+            assertTrue(e.getMessage().contains(f.toString()) && e.getMessage().contains("'W2' holds 1 NaN or infinite")
+                    && e.getMessage().contains("'b1' holds 2 NaN or infinite"), e.getMessage());
+            for (int i = 0; i < before.size(); i++) assertArrayEquals(before.get(i), bits(b.params().get(i).value()));
+        }
+    }
 }

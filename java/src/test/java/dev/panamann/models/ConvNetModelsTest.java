@@ -25,7 +25,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -117,10 +116,7 @@ class ConvNetModelsTest {
     @Test
     void threeLayerConvNetOverfitsOneHundredCifarImages() throws Exception {
         Ops ops = Backs.nativeOps();
-        String shared = System.getProperty("panamann.sharedDir");
-        Assumptions.assumeTrue(shared != null, "panamann.sharedDir not set");
-        Path archive = Path.of(shared, "data", "cifar10", Cifar10.ARCHIVE_NAME);
-        Assumptions.assumeTrue(Files.isRegularFile(archive), "no CIFAR-10 archive at " + archive);
+        Path archive = dev.panamann.testutil.SharedData.file("cifar10/" + Cifar10.ARCHIVE_NAME);
         try (Cifar10.Data data = Cifar10.load(archive, 100, 100);
              Tensor mean = Preprocess.subtractMeanImage(data.train(), data.test());
              ThreeLayerConvNet net = new ThreeLayerConvNet(ops, new int[] {3, 32, 32}, 32, 7, 100, 10, 1e-2f, 0f, 0)) {

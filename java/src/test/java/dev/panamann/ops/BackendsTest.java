@@ -47,7 +47,7 @@ class BackendsTest {
             assertEquals(1, ops.threads());
             assertThrows(IllegalArgumentException.class, () -> ops.setThreads(0));
         }
-        if (NativeLibraries.available()) {
+        if (NativeLibraries.available() || Boolean.getBoolean("panamann.requireNative")) {
             try (NativeOps ops = new NativeOps(1)) {
                 assertEquals(1, ops.threads());
                 assertEquals(1, dev.panamann.bindings.openblas.openblas_h.openblas_get_num_threads());

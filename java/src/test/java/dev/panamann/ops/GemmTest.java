@@ -92,4 +92,25 @@ class GemmTest {
             }
         }
     }
+
+    @Test
+    void negativeOrOversizedArgumentsAreRejectedBeforeTheNativeCall() {
+        for (Ops ops : Backs.all()) {
+            try (Tensor a = Tensor.zeros(2, 3); Tensor b = Tensor.zeros(3, 4); Tensor c = Tensor.zeros(2, 4)) {
+                for (int[] mnk : new int[][] {{-2, 4, 3}, {2, -4, 3}, {2, 4, -3}, {-2, 4, -3}}) {
+                    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ops.gemm(false, false,
+                            mnk[0], mnk[1], mnk[2], 1f, a.segment(), b.segment(), 0f, c.segment()), ops.name());
+                    assertTrue(e.getMessage().contains(">= 0"), e.getMessage());
+                    assertThrows(IllegalArgumentException.class, () -> ops.gemm(false, false, mnk[0], mnk[1], mnk[2],
+                            1f, a, b, 0f, c), ops.name());
+                }
+                // segments smaller than the matrices the sizes describe
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ops.gemm(false, false,
+                        2, 4, 30, 1f, a.segment(), b.segment(), 0f, c.segment()));
+                assertTrue(e.getMessage().contains("A has 6 floats, needs 60"), e.getMessage());
+                assertThrows(IllegalArgumentException.class, () -> ops.gemm(false, false,
+                        2, 40, 3, 1f, a.segment(), b.segment(), 0f, c.segment()));
+            }
+        }
+    }
 }

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -367,6 +368,7 @@ class OptimizerTest {
 
     /** After prepare, steps allocate nothing (not even on the heap, once the JIT has warmed up). */
     @Test
+    @Tag("allocation") // depends on escape analysis: not in the unit suite, see pom.xml
     void preparedStepsDoNotAllocate() {
         var bean = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         for (String rule : Optimizers.RULES) {

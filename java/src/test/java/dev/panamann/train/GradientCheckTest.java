@@ -211,4 +211,32 @@ class GradientCheckTest {
             }
         }
     }
+
+    /**
+     * The floor is per parameter: with inputs of size ~40 the largest weight gradient of an
+     * affine layer is ~100 times the bias gradient, and a bias gradient off by 1% must fail.
+     * A floor shared by the whole check (10% of the weight's scale) let it pass (error 6e-4);
+     * held to its own scale down to the noise floor it fails (1.5e-3).
+     */
+    @ParameterizedTest(autoCloseArguments = false)
+    @MethodSource("backends")
+    void aSmallGradientNextToALargeOneIsHeldToItsOwnScale(Ops ops) {
+        for (Bug bug : Bug.values()) {
+            Rng rng = new Rng(56);
+            try (Layer layer = new BrokenLayer(new Affine(ops, 6, 5, rng, 0.3f), bug, "b");
+                 Tensor x = Tensor.randn(rng, 40f, 4, 6); Tensor dout = Tensor.randn(rng, 1f, 4, 5)) {
+                Map<String, GradientCheck.Result> r = GradientCheck.checkLayer(layer, x, dout, Mode.TRAIN, GradientCheck.STEP);
+                String context = ops.name() + " affine with large inputs, " + bug + " b: ";
+                assertFalse(r.get("b").ok(), context + r);
+                assertTrue(r.get("W").ok() && r.get("x").ok(), context + r);
+            }
+            // the same layer unbroken passes
+            Rng rng2 = new Rng(56);
+            try (Layer layer = new Affine(ops, 6, 5, rng2, 0.3f);
+                 Tensor x = Tensor.randn(rng2, 40f, 4, 6); Tensor dout = Tensor.randn(rng2, 1f, 4, 5)) {
+                GradAssert.allOk(ops.name() + " affine with large inputs", GradientCheck.checkLayer(layer, x, dout, Mode.TRAIN,
+                        GradientCheck.STEP));
+            }
+        }
+    }
 }

@@ -20,7 +20,8 @@ import picocli.CommandLine.Spec;
  *
  * Exit codes: {@value #EXIT_OK} success, {@value #EXIT_FAIL} a gradient check failed,
  * {@value #EXIT_USAGE} a usage or input error (bad option, missing or bad file; the message says
- * which, without a stack trace), {@value #EXIT_ERROR} an unexpected error (with its stack trace).
+ * which, without a stack trace), {@value #EXIT_ERROR} an unexpected error (one line naming it, also for
+ * {@link OutOfMemoryError}; {@code --debug} adds the stack trace).
  */
 @Command(name = "panama-nn", mixinStandardHelpOptions = true, version = "panama-nn 0.1.0",
         description = "Train, evaluate and inspect neural networks on the CPU (OpenBLAS + oneDNN through the FFM API).",
@@ -49,9 +50,29 @@ public final class Cli implements Runnable {
     }
 
     public static void main(String[] args) {
-        int code = execute(args);
+        int code;
+        try {
+            code = execute(args);
+        } catch (Throwable t) { // anything picocli did not hand to the handler: still one line, exit 3
+            System.err.println("panama-nn: " + unexpected(t));
+            if (java.util.Arrays.asList(args).contains("--debug")) t.printStackTrace();
+            code = EXIT_ERROR;
+        }
         System.out.flush();
         System.exit(code);
+    }
+
+    /**
+     * The one line printed for an error that is not the user's to fix (exit {@value #EXIT_ERROR}):
+     * what happened, without a stack trace (add {@code --debug} for it).
+     */
+    static String unexpected(Throwable ex) {
+        if (ex instanceof dev.panamann.train.TrainingDivergedException) return "error: " + ex.getMessage();
+        if (ex instanceof OutOfMemoryError) {
+            return "out of memory: " + message(ex) + ". Give the JVM more (-Xmx, or free RAM for off-heap tensors) or use "
+                    + "smaller sizes (--batch-size, --num-train, the model's sizes). Run with --debug for the stack trace.";
+        }
+        return "unexpected error: " + ex.getClass().getName() + ": " + message(ex) + " (run with --debug for the stack trace)";
     }
 
     /** Runs the command line in this JVM and returns the exit code (for tests and embedding). */
@@ -87,8 +108,7 @@ public final class Cli implements Runnable {
                 err.println(cmd.getCommandSpec().qualifiedName() + ": error: " + message(ex));
                 code = EXIT_USAGE;
             } else {
-                err.println(cmd.getCommandSpec().qualifiedName() + ": unexpected error: " + ex);
-                if (!debug) ex.printStackTrace(err);
+                err.println(cmd.getCommandSpec().qualifiedName() + ": " + unexpected(ex));
                 code = EXIT_ERROR;
             }
             if (debug) ex.printStackTrace(err);

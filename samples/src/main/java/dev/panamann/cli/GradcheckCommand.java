@@ -1,6 +1,5 @@
 package dev.panamann.cli;
 
-import dev.panamann.models.MnistCnn;
 import dev.panamann.models.Model;
 import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Param;
@@ -56,17 +55,16 @@ public final class GradcheckCommand implements Callable<Integer> {
     public Integer call() {
         String type = model.toLowerCase(Locale.ROOT);
         if (!ModelSpec.TYPES.contains(type)) throw new UserError("unknown --model '" + model + "': use one of " + String.join(", ", ModelSpec.TYPES));
+        ModelRegistry.Gradcheck small = ModelRegistry.get(type).gradcheck();
         if (!(step > 0) || !(tolerance > 0)) throw new UserError("--step and --tolerance must be > 0");
         lossOption.check();
-        boolean mnist = type.equals("mnist-cnn");
-        ModelSpec spec = mnist ? null : lossOption.apply(smallSpec(type, common.seed));
-        int n = batch != null ? batch : defaultBatch(type);
+        int n = batch != null ? batch : small.batch();
         if (n < 1) throw new UserError("--batch must be >= 1, got " + n);
         int k = samples != null ? samples : 0;
         if (k < 0) throw new UserError("--samples must be >= 0, got " + k);
 
-        try (Ops ops = common.ops("auto"); Model net = mnist ? smallMnistCnn(ops, 0.1f, common.seed).setLoss(lossOption.newLoss()) : spec.build(ops)) {
-            int[] in = mnist ? SMALL_MNIST_INPUT : spec.inputShape();
+        try (Ops ops = common.ops("auto"); Model net = small.build().apply(ops, common.seed).setLoss(lossOption.newLoss())) {
+            int[] in = small.input();
             Rng rng = new Rng(common.seed + 1);
             int[] xShape = new int[in.length + 1];
             xShape[0] = n;
@@ -74,7 +72,7 @@ public final class GradcheckCommand implements Callable<Integer> {
             int[] y = new int[n];
             for (int i = 0; i < n; i++) y[i] = rng.nextInt(net.numClasses());
             System.out.printf(Locale.ROOT, "gradient check of %s on %s backend: batch %s, step %.0e, tolerance %.0e, %s%n",
-                    mnist ? SMALL_MNIST_DESCRIPTION : spec.describe(), ops.name(), Arrays.toString(xShape), step, tolerance,
+                    small.description().get() + (lossOption.loss.equals(ModelSpec.DEFAULT_LOSS) ? "" : ", " + lossOption.loss + " loss"), ops.name(), Arrays.toString(xShape), step, tolerance,
                     k == 0 ? "every element" : k + " random elements per parameter");
             Map<String, GradientCheck.Result> results;
             try (Tensor x = Tensor.randn(rng, 1f, xShape)) {
@@ -82,27 +80,6 @@ public final class GradcheckCommand implements Callable<Integer> {
             }
             return report(net, results, k);
         }
-    }
-
-    /** Examples in the random batch: few where one weight reaches many ReLU / max-pool kinks. */
-    static int defaultBatch(String type) {
-        return switch (type) {
-            case "mnist-cnn", "convnet" -> 3;
-            default -> 6;
-        };
-    }
-
-    /** Small shapes that still exercise every path (reg > 0, so the L2 gradient is checked too). */
-    static ModelSpec smallSpec(String type, long seed) {
-        int[] flat = {12};
-        return switch (type) {
-            case "twolayer" -> new ModelSpec(type, flat, 5, new int[] {10}, 0.3f, false, false, 0f, 0.1f, 0, 0, seed);
-            case "fc" -> new ModelSpec(type, flat, 5, new int[] {10, 8}, 0.3f, false, true, 0f, 0.1f, 0, 0, seed);
-            // a 4x4 image keeps the ReLU and max-pool kinks that one conv weight can cross within a step rare
-            case "convnet" -> new ModelSpec(type, new int[] {3, 4, 4}, 5, new int[] {10}, 0.3f, false, false, 0f, 0.1f, 4, 3, seed);
-            case "sigmoid-mlp", "prelu-mlp" -> new ModelSpec(type, flat, 5, new int[] {10}, 1f, false, false, 0f, 0.1f, 0, 0, seed);
-            default -> throw new UserError("unknown model " + type);
-        };
     }
 
     /**
@@ -153,21 +130,4 @@ public final class GradcheckCommand implements Callable<Integer> {
     private int report(Model net, Map<String, GradientCheck.Result> results, int k) {
         return Workflows.printGradCheck(net, results, k, tolerance, System.out) ? Cli.EXIT_OK : Cli.EXIT_FAIL;
     }
-
-    /** Input of the small MNIST conv net that {@code gradcheck --model mnist-cnn} checks. */
-    static final int[] SMALL_MNIST_INPUT = {1, 4, 4};
-
-    /**
-     * {@link MnistCnn}'s layer stack at small sizes: conv5x5x3 (pad 2) - relu - pool2 -
-     * conv5x5x4 (pad 2) - relu - pool2 - fc8 - relu - fc10, on (1, 4, 4) inputs, He
-     * initialization, no dropout (its masks are random). At MnistCnn's own sizes (28x28, 32 and
-     * 64 filters) one conv weight moves over a thousand ReLU inputs and max-pool windows, so
-     * float32 steps large enough to be measured cross many kinks and the check says nothing.
-     */
-    static MnistCnn smallMnistCnn(Ops ops, float reg, long seed) {
-        return new MnistCnn(ops, SMALL_MNIST_INPUT[1], 3, 4, 8, 0f, reg, seed);
-    }
-
-    static final String SMALL_MNIST_DESCRIPTION = "mnist-cnn's layers at small sizes: input " + Arrays.toString(SMALL_MNIST_INPUT)
-            + ", conv5x5x3 - relu - pool - conv5x5x4 - relu - pool - fc8 - relu - fc10, reg 0.1";
 }

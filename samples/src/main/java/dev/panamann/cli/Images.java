@@ -25,7 +25,12 @@ public final class Images {
      */
     public static BufferedImage read(Path file) throws IOException {
         Workflows.requireFile(file, "image", "IMAGE", "a PNG or JPEG file", null);
-        BufferedImage img = ImageIO.read(file.toFile());
+        BufferedImage img;
+        try {
+            img = ImageIO.read(file.toFile());
+        } catch (IOException | RuntimeException e) { // ImageIO's messages ("Error reading PNG image data") name no file
+            throw new UserError(file + " cannot be read as an image (damaged or truncated?): " + Cli.message(e), e);
+        }
         if (img == null) throw new UserError(file + " is not an image this JVM can read (PNG, JPEG, GIF or BMP)");
         return img;
     }

@@ -1,14 +1,8 @@
 package dev.panamann.cli;
 
-import dev.panamann.models.PReluNet;
-import dev.panamann.models.SigmoidNet;
-import dev.panamann.models.FullyConnectedNet;
-import dev.panamann.models.MnistCnn;
 import dev.panamann.loss.Loss;
 import dev.panamann.models.Model;
 import dev.panamann.models.SequentialModel;
-import dev.panamann.models.ThreeLayerConvNet;
-import dev.panamann.models.TwoLayerNet;
 import dev.panamann.ops.Ops;
 import java.util.Arrays;
 import java.util.List;
@@ -39,8 +33,8 @@ import java.util.Locale;
 public record ModelSpec(String type, int[] inputShape, int numClasses, int[] hidden, float weightScale, boolean heInit,
                         boolean batchNorm, float dropout, float reg, int numFilters, int filterSize, long seed, String loss) {
 
-    /** The model types, as the command line spells them. */
-    public static final List<String> TYPES = List.of("convnet", "twolayer", "fc", "mnist-cnn", "sigmoid-mlp", "prelu-mlp");
+    /** The model types, as the command line spells them: the names of {@link ModelRegistry}. */
+    public static final List<String> TYPES = ModelRegistry.NAMES;
 
     /** A spec of a model trained with softmax cross-entropy. */
     public ModelSpec(String type, int[] inputShape, int numClasses, int[] hidden, float weightScale, boolean heInit,
@@ -62,29 +56,20 @@ public record ModelSpec(String type, int[] inputShape, int numClasses, int[] hid
         }
         if (inputShape == null) throw new UserError("model spec of '" + type + "' lacks the input shape");
         inputShape = inputShape.clone();
+        checkSizes(type, inputShape, numClasses, hidden, numFilters, filterSize);
         hidden = hidden == null ? new int[0] : hidden.clone();
         for (int h : hidden) if (h < 1) throw new UserError("hidden sizes must be >= 1, got " + Arrays.toString(hidden));
         if (!(dropout >= 0f && dropout < 1f)) throw new UserError("dropout (drop probability) must be in [0, 1), got " + dropout);
         if (!(reg >= 0f) || !Float.isFinite(reg)) throw new UserError("reg must be a finite number >= 0, got " + reg);
         if (!(weightScale > 0f)) throw new UserError("weight scale must be > 0, got " + weightScale);
-        switch (type) {
-            case "twolayer", "convnet", "sigmoid-mlp", "prelu-mlp" -> {
-                if (hidden.length != 1) {
-                    throw new UserError(type + " takes one hidden size, got " + hidden.length + ": " + Arrays.toString(hidden));
-                }
-            }
-            case "mnist-cnn" -> {
-                if (!Arrays.equals(inputShape, new int[] {1, 28, 28}) || numClasses != 10) {
-                    throw new UserError("mnist-cnn takes (1, 28, 28) MNIST digits of 10 classes, but the data has examples of shape "
-                            + Arrays.toString(inputShape) + " and " + numClasses + " classes: use --dataset mnist");
-                }
-            }
-            default -> { }
-        }
-        if (type.equals("convnet") && (inputShape.length != 3 || filterSize % 2 == 0 || numFilters < 1)) {
-            throw new UserError("convnet needs (C, H, W) examples, an odd filter size and >= 1 filter; got input "
-                    + Arrays.toString(inputShape) + ", " + numFilters + " filters of size " + filterSize);
-        }
+        ModelRegistry.Entry entry = ModelRegistry.get(type);
+        boolean hiddenOk = switch (entry.hidden()) {
+            case ONE -> hidden.length == 1;
+            case ONE_PER_LAYER, NONE -> true;
+        };
+        if (!hiddenOk) throw new UserError(type + " takes one hidden size, got " + hidden.length + ": " + Arrays.toString(hidden));
+        String problem = entry.check().problem(inputShape, numClasses, numFilters, filterSize);
+        if (problem != null) throw new UserError(problem);
     }
 
     /**
@@ -96,18 +81,39 @@ public record ModelSpec(String type, int[] inputShape, int numClasses, int[] hid
      * @param seed       seed of the weight initialization
      */
     public static ModelSpec defaults(String type, int[] inputShape, int numClasses, long seed) {
-        String t = type == null ? null : type.toLowerCase(Locale.ROOT);
-        return switch (t == null ? "" : t) {
-            // cs231n ThreeLayerConvNet: conv7x7(32) - relu - pool - affine(100) - relu - affine
-            case "convnet" -> new ModelSpec(t, inputShape, numClasses, new int[] {100}, 1e-3f, false, false, 0f, 1e-3f, 32, 7, seed);
-            // cs231n two-layer net, as tuned in the assignment
-            case "twolayer" -> new ModelSpec(t, inputShape, numClasses, new int[] {300}, 1e-4f, false, false, 0f, 1e-2f, 0, 0, seed);
-            case "fc" -> new ModelSpec(t, inputShape, numClasses, new int[] {200, 100}, 1e-2f, true, true, 0f, 1e-3f, 0, 0, seed);
-            case "mnist-cnn" -> new ModelSpec(t, inputShape, numClasses, new int[0], 1e-2f, true, false, 0.5f, 0f, 0, 0, seed);
-            case "sigmoid-mlp" -> new ModelSpec(t, inputShape, numClasses, new int[] {50}, 1e-2f, false, false, 0f, 0f, 0, 0, seed);
-            case "prelu-mlp" -> new ModelSpec(t, inputShape, numClasses, new int[] {256}, 1e-2f, true, false, 0f, 0f, 0, 0, seed);
-            default -> throw new UserError("unknown model '" + type + "': use one of " + String.join(", ", TYPES));
-        };
+        ModelRegistry.Entry e = ModelRegistry.get(type);
+        return e.defaults().spec(e.name(), inputShape, numClasses, seed);
+    }
+
+    /** Largest parameter count a model spec may ask for (4 GiB of float32): checked before anything is allocated. */
+    static final long MAX_PARAMS = 1L << 30;
+
+    /** Positive sizes, and a parameter count within {@link #MAX_PARAMS}, before any model is built. */
+    private static void checkSizes(String type, int[] inputShape, int numClasses, int[] hidden, int numFilters, int filterSize) {
+        for (int d : inputShape) if (d < 1) throw new UserError("input shape must be positive, got " + Arrays.toString(inputShape));
+        if (numClasses < 1) throw new UserError("the number of classes must be >= 1, got " + numClasses);
+        if (numFilters < 0 || filterSize < 0) {
+            throw new UserError("filter count and size must be >= 0, got " + numFilters + " filters of size " + filterSize);
+        }
+        double d = 1;
+        for (int s : inputShape) d *= s;
+        double params = 0, in = d;
+        if (type.equals("convnet") && inputShape.length == 3) {
+            params += (double) numFilters * inputShape[0] * filterSize * filterSize;
+            in = (double) numFilters * (inputShape[1] / 2) * (inputShape[2] / 2);
+        }
+        if (hidden != null) {
+            for (int h : hidden) {
+                params += in * h;
+                in = h;
+            }
+        }
+        params += in * numClasses;
+        if (params > MAX_PARAMS) {
+            throw new UserError(String.format(Locale.ROOT, "the %s model asked for (input %s, hidden %s, %d filters of size %d, "
+                    + "%d classes) has about %.3g parameters, more than the %d this command line builds", type,
+                    Arrays.toString(inputShape), Arrays.toString(hidden), numFilters, filterSize, numClasses, params, MAX_PARAMS));
+        }
     }
 
     /** D, the number of values in one example. */
@@ -119,10 +125,7 @@ public record ModelSpec(String type, int[] inputShape, int numClasses, int[] hid
 
     /** The dataset a model type trains on by default: "mnist" for the MNIST nets, else "cifar10". */
     public static String defaultDataset(String type) {
-        return switch (type) {
-            case "mnist-cnn", "sigmoid-mlp", "prelu-mlp" -> "mnist";
-            default -> "cifar10";
-        };
+        return ModelRegistry.get(type).dataset();
     }
 
     /** A number in its shortest plain form: 0.001, 0.0016, 0.5, 300. */
@@ -130,22 +133,13 @@ public record ModelSpec(String type, int[] inputShape, int numClasses, int[] hid
         return new java.math.BigDecimal(Double.toString(v)).stripTrailingZeros().toPlainString();
     }
 
-    private static String num(float v) {
+    static String num(float v) {
         return new java.math.BigDecimal(Float.toString(v)).stripTrailingZeros().toPlainString();
     }
 
     /** A new model with freshly initialized weights, trained with {@link #loss()} (the caller closes it). */
-    public Model build(Ops ops) {
-        SequentialModel m = switch (type) {
-            case "convnet" -> new ThreeLayerConvNet(ops, inputShape, numFilters, filterSize, hidden[0], numClasses, weightScale, reg, seed);
-            case "twolayer" -> new TwoLayerNet(ops, inputDim(), hidden[0], numClasses, weightScale, reg, seed);
-            case "fc" -> new FullyConnectedNet(ops, hidden, inputDim(), numClasses, new FullyConnectedNet.Options(
-                    weightScale, heInit, batchNorm, dropout, reg, seed));
-            case "mnist-cnn" -> new MnistCnn(ops, dropout, reg, seed);
-            case "sigmoid-mlp" -> new SigmoidNet(ops, inputDim(), hidden[0], numClasses, reg, seed);
-            case "prelu-mlp" -> new PReluNet(ops, inputDim(), hidden[0], numClasses, reg, seed);
-            default -> throw new IllegalStateException("unhandled model type " + type);
-        };
+    public SequentialModel build(Ops ops) {
+        SequentialModel m = ModelRegistry.get(type).builder().build(ops, this);
         if (!loss.equals(DEFAULT_LOSS)) m.setLoss(Loss.byName(loss));
         return m;
     }
@@ -198,16 +192,7 @@ public record ModelSpec(String type, int[] inputShape, int numClasses, int[] hid
     /** One line for logs, listing only what the type uses. */
     public String describe() {
         StringBuilder sb = new StringBuilder(type).append(": input ").append(Arrays.toString(inputShape));
-        switch (type) {
-            case "convnet" -> sb.append(", conv ").append(filterSize).append('x').append(filterSize).append('x').append(numFilters)
-                    .append(", hidden ").append(hidden[0]).append(", weight scale ").append(num(weightScale));
-            case "twolayer" -> sb.append(", hidden ").append(hidden[0]).append(", weight scale ").append(num(weightScale));
-            case "fc" -> sb.append(", hidden ").append(Arrays.toString(hidden))
-                    .append(heInit ? ", He init" : ", weight scale " + num(weightScale))
-                    .append(batchNorm ? ", batch norm" : "").append(dropout > 0 ? ", dropout " + num(dropout) : "");
-            case "mnist-cnn" -> sb.append(", conv5x5x32-pool-conv5x5x64-pool-fc1024").append(", dropout ").append(num(dropout));
-            default -> sb.append(", hidden ").append(hidden[0]);
-        }
+        sb.append(", ").append(ModelRegistry.get(type).details().apply(this));
         sb.append(", ").append(numClasses).append(" classes, reg ").append(num(reg));
         if (!loss.equals(DEFAULT_LOSS)) sb.append(", ").append(loss).append(" loss");
         return sb.toString();

@@ -135,10 +135,22 @@ public final class SavedRun {
             d = GSON.fromJson(Files.readString(f, StandardCharsets.UTF_8), Descriptor.class);
         } catch (JsonParseException e) {
             throw new UserError(f + " is not a valid model descriptor: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            // a value the model spec rejects (unknown type, a size out of range) arrives wrapped by Gson
+            for (Throwable c = e; c != null; c = c.getCause()) {
+                if (c instanceof UserError || c instanceof IllegalArgumentException || c instanceof ArithmeticException) {
+                    throw new UserError(f + ": " + Cli.message(c), e);
+                }
+            }
+            throw e;
         }
         if (d == null || !FORMAT.equals(d.format()) || d.model() == null || d.classNames() == null) {
             throw new UserError(f + " is not a panama-nn model descriptor (format '" + (d == null ? null : d.format())
                     + "', expected '" + FORMAT + "' with model and class_names)");
+        }
+        if (!List.of(PreparedData.MEAN_IMAGE, PreparedData.UNIT_SCALE, PreparedData.AS_IS).contains(d.preprocess())) {
+            throw new UserError(f + ": unknown preprocess '" + d.preprocess() + "': expected " + PreparedData.MEAN_IMAGE
+                    + ", " + PreparedData.UNIT_SCALE + " or " + PreparedData.AS_IS);
         }
         return d;
     }

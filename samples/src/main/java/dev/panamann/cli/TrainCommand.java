@@ -25,9 +25,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Mixin
     LossOption lossOption;
 
-    @Option(names = "--model", paramLabel = "TYPE", defaultValue = "convnet",
-            description = "convnet (ThreeLayerConvNet), twolayer (TwoLayerNet), fc (FullyConnectedNet), mnist-cnn (MnistCnn), "
-                    + "sigmoid-mlp or prelu-mlp (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--model", paramLabel = "TYPE", defaultValue = "convnet", completionCandidates = ModelRegistry.Names.class,
+            description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}; the defaults of each are listed below).")
     String model;
 
     @Option(names = "--dataset", paramLabel = "NAME",
@@ -168,12 +167,12 @@ public final class TrainCommand implements Callable<Integer> {
     /** The per-model defaults, for the end of {@code train --help}. */
     static String defaultsFooter() {
         StringBuilder sb = new StringBuilder("%nDefaults per model (change any with the options above):%n");
-        for (String t : ModelSpec.TYPES) {
-            int[] shape = "mnist".equals(ModelSpec.defaultDataset(t)) ? new int[] {1, 28, 28} : new int[] {3, 32, 32};
-            ModelSpec m = ModelSpec.defaults(t, shape, 10, 0);
-            TrainSettings s = TrainSettings.defaults(t);
-            sb.append("  ").append(t).append(" on ").append(ModelSpec.defaultDataset(t)).append("%n      ")
-                    .append(m.describe().substring(t.length() + 2)).append("%n      ").append(s.describe()).append("%n");
+        for (ModelRegistry.Entry e : ModelRegistry.ENTRIES) {
+            String t = e.name();
+            int[] shape = "mnist".equals(e.dataset()) ? new int[] {1, 28, 28} : new int[] {3, 32, 32};
+            ModelSpec m = e.defaults().spec(t, shape, 10, 0);
+            sb.append("  ").append(t).append(" (").append(e.summary()).append(") on ").append(e.dataset()).append("%n      ")
+                    .append(m.describe().substring(t.length() + 2)).append("%n      ").append(e.training().describe()).append("%n");
         }
         sb.append("Exit codes: 0 success, 2 usage or input error (e.g. data not found), 3 unexpected error.");
         return sb.toString();

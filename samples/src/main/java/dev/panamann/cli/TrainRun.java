@@ -5,6 +5,7 @@ import dev.panamann.ops.Ops;
 import dev.panamann.train.Evaluation;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -69,7 +70,8 @@ public final class TrainRun {
 
     /**
      * Trains {@code net} (see {@link Workflows#train}); before the first iteration writes the
-     * descriptor and mean image, so that checkpoints in the folder can be evaluated at once.
+     * descriptor and mean image, so that checkpoints in the folder can be evaluated at once, and
+     * removes the weights of an earlier run in the folder, which would not match them.
      *
      * @param net        a model built from this run's spec
      * @param printEvery progress line every this many iterations (without a progress bar)
@@ -79,6 +81,11 @@ public final class TrainRun {
     public Workflows.TrainResult train(Model net, int printEvery, boolean checkpoint, Path resume) throws IOException {
         Workflows.RunOptions o = new Workflows.RunOptions(seed, printEvery, checkpoint ? dir : null, resume, true);
         return Workflows.train(net, data, settings, o, () -> {
+            // weights of an earlier run in this folder would sit under the new description if this
+            // run is killed or fails: remove them first (finish writes this run's)
+            if (Files.deleteIfExists(dir.resolve(SavedRun.WEIGHTS))) {
+                System.err.println("panama-nn: removed " + dir.resolve(SavedRun.WEIGHTS) + " of an earlier run in this folder");
+            }
             SavedRun.writeMeanImage(dir, data.meanImage());
             SavedRun.writeDescriptor(dir, descriptor(null));
         });

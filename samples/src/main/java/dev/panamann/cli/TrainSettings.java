@@ -26,25 +26,9 @@ public record TrainSettings(String updateRule, double learningRate, double lrDec
         if (epochs < 1) throw new UserError("epochs must be >= 1, got " + epochs);
     }
 
-    /**
-     * The default schedule of a model type, the one {@code panama-nn train} uses.
-     *
-     * <p>convnet (the main job): Adam 1e-3, batch 64, 15 epochs, learning rate x 0.9 per epoch
-     * (minutes on 2 cores with the native backend; see docs/results.md). The others follow
-     * their classic recipes: the cs231n two-layer net with SGD (1.6e-3, batch 400, 13 epochs
-     * = ~1600 iterations, decay 0.9), the MNIST conv net with Adam 1e-4, batch 50, 15 epochs (about 15 minutes), the
-     * sigmoid MLP with SGD 0.1 and batch 100.
-     */
+    /** The default schedule of a model type, the one {@code panama-nn train} uses: see {@link ModelRegistry#ENTRIES}. */
     public static TrainSettings defaults(String type) {
-        return switch (type) {
-            case "convnet" -> new TrainSettings("adam", 1e-3, 0.9, 64, 15);
-            case "twolayer" -> new TrainSettings("sgd", 1.6e-3, 0.9, 400, 13);
-            case "fc" -> new TrainSettings("adam", 1e-3, 0.95, 200, 10);
-            case "mnist-cnn" -> new TrainSettings("adam", 1e-4, 1.0, 50, 15);
-            case "sigmoid-mlp" -> new TrainSettings("sgd", 0.1, 1.0, 100, 30);
-            case "prelu-mlp" -> new TrainSettings("adam", 1e-3, 0.95, 100, 10);
-            default -> throw new UserError("unknown model '" + type + "': use one of " + String.join(", ", ModelSpec.TYPES));
-        };
+        return ModelRegistry.get(type).training();
     }
 
     /** The same settings with another update rule. */

@@ -1,5 +1,6 @@
 package dev.panamann.examples;
 
+import dev.panamann.cli.CifarDataOptions;
 import dev.panamann.cli.Cli;
 import dev.panamann.cli.CommonOptions;
 import dev.panamann.cli.ModelSpec;
@@ -32,9 +33,8 @@ public final class ConvNetCifar implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
-    @Option(names = "--data", paramLabel = "PATH", description = "cifar-10-binary.tar.gz or its folder (default: ${DEFAULT-VALUE}).",
-            defaultValue = "../shared/data/cifar10/cifar-10-binary.tar.gz")
-    Path data;
+    @Mixin
+    CifarDataOptions cifar;
 
     @Option(names = "--out", paramLabel = "DIR", description = "Output folder (default: runs/ConvNetCifar-<timestamp>).")
     Path out;
@@ -48,8 +48,6 @@ public final class ConvNetCifar implements Callable<Integer> {
     @Option(names = "--flip", description = "Random horizontal flips of the training images (default: off).")
     boolean flip;
 
-    @Option(names = "--num-train", paramLabel = "N", description = "Training images (default: 49000); lower it for a quick look.")
-    Integer numTrain;
 
     public static void main(String[] args) {
         System.exit(Cli.runSample(new ConvNetCifar(), args));
@@ -59,7 +57,7 @@ public final class ConvNetCifar implements Callable<Integer> {
     public Integer call() throws Exception {
         Workflows.section(System.out, "1. Data: CIFAR-10, cs231n split (train / 1000 val / 10000 test), mean image subtracted");
         try (Ops ops = common.ops("native");
-             PreparedData d = Workflows.loadCifar(data, numTrain, 1000, null, System.out)) {
+             PreparedData d = cifar.load(System.out)) {
 
             Workflows.section(System.out, "2. Model and schedule: the defaults of `panama-nn train`");
             ModelSpec spec = ModelSpec.defaults("convnet", d.exampleShape(), d.numClasses(), common.seed);
@@ -67,7 +65,7 @@ public final class ConvNetCifar implements Callable<Integer> {
             TrainSettings settings = TrainSettings.defaults("convnet");
             if (epochs != null) settings = settings.withEpochs(epochs);
             if (flip) settings = settings.withFlip(true);
-            TrainRun run = new TrainRun(Workflows.outDir(out, "ConvNetCifar"), ops, d, spec, settings, common.seed, data);
+            TrainRun run = new TrainRun(Workflows.outDir(out, "ConvNetCifar"), ops, d, spec, settings, common.seed, cifar.data);
             run.describe();
 
             try (Model net = spec.build(ops)) {

@@ -1,5 +1,6 @@
 package dev.panamann.examples;
 
+import dev.panamann.cli.CifarDataOptions;
 import dev.panamann.cli.Cli;
 import dev.panamann.cli.CommonOptions;
 import dev.panamann.cli.PreparedData;
@@ -50,9 +51,8 @@ public final class PcaCifar implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
-    @Option(names = "--data", paramLabel = "PATH", description = "cifar-10-binary.tar.gz or its folder (default: ${DEFAULT-VALUE}).",
-            defaultValue = "../shared/data/cifar10/cifar-10-binary.tar.gz")
-    Path data;
+    @Mixin
+    CifarDataOptions cifar;
 
     @Option(names = "--out", paramLabel = "DIR", description = "Output folder (default: runs/PcaCifar-<timestamp>).")
     Path out;
@@ -73,8 +73,6 @@ public final class PcaCifar implements Callable<Integer> {
             description = "Epochs of the two-layer net; 0 skips the training (default: ${DEFAULT-VALUE}).")
     int epochs;
 
-    @Option(names = "--num-train", paramLabel = "N", description = "Training images (default: 49000); lower it for a quick look.")
-    Integer numTrain;
 
     /**
      * A row of the whitening check: components kept, the variance of the last one kept, the
@@ -95,7 +93,7 @@ public final class PcaCifar implements Callable<Integer> {
 
         Workflows.section(System.out, "1. Data: CIFAR-10, cs231n split, mean image subtracted");
         try (Ops ops = common.ops("native");
-             PreparedData d = Workflows.loadCifar(data, numTrain, 1000, null, System.out)) {
+             PreparedData d = cifar.load(System.out)) {
             Path dir = Workflows.outDir(out, "PcaCifar");
             Dataset train = d.train();
             int n = train.size();

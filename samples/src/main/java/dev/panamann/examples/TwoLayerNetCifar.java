@@ -1,5 +1,6 @@
 package dev.panamann.examples;
 
+import dev.panamann.cli.CifarDataOptions;
 import dev.panamann.cli.Cli;
 import dev.panamann.cli.CommonOptions;
 import dev.panamann.cli.ModelSpec;
@@ -40,9 +41,8 @@ public final class TwoLayerNetCifar implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
-    @Option(names = "--data", paramLabel = "PATH", description = "cifar-10-binary.tar.gz or its folder (default: ${DEFAULT-VALUE}).",
-            defaultValue = "../shared/data/cifar10/cifar-10-binary.tar.gz")
-    Path data;
+    @Mixin
+    CifarDataOptions cifar;
 
     @Option(names = "--out", paramLabel = "DIR", description = "Output folder (default: runs/TwoLayerNetCifar-<timestamp>).")
     Path out;
@@ -63,8 +63,6 @@ public final class TwoLayerNetCifar implements Callable<Integer> {
     @Option(names = "--epochs", paramLabel = "N", defaultValue = "25", description = "Epochs of the final training (default: ${DEFAULT-VALUE}, about 3000 iterations).")
     int epochs;
 
-    @Option(names = "--num-train", paramLabel = "N", description = "Training images (default: 49000); lower it for a quick look.")
-    Integer numTrain;
 
     public static void main(String[] args) {
         System.exit(Cli.runSample(new TwoLayerNetCifar(), args));
@@ -74,7 +72,7 @@ public final class TwoLayerNetCifar implements Callable<Integer> {
     public Integer call() throws Exception {
         Workflows.section(System.out, "1. Data: CIFAR-10, cs231n split, mean image subtracted");
         try (Ops ops = common.ops("native");
-             PreparedData d = Workflows.loadCifar(data, numTrain, 1000, null, System.out)) {
+             PreparedData d = cifar.load(System.out)) {
             Path dir = Workflows.outDir(out, "TwoLayerNetCifar");
             ModelSpec base = ModelSpec.defaults("twolayer", d.exampleShape(), d.numClasses(), common.seed);
             TrainSettings schedule = TrainSettings.defaults("twolayer"); // SGD, batch 400, lr x 0.9 per epoch
@@ -106,7 +104,7 @@ public final class TwoLayerNetCifar implements Callable<Integer> {
             ModelSpec spec = base.withHidden((int) Math.round(best.params().get("hidden"))).withReg(best.params().get("reg").floatValue());
             TrainSettings settings = schedule.withLearningRate(best.params().get("lr")).withEpochs(epochs);
             Workflows.section(System.out, "4. Train the best setting for the full schedule");
-            TrainRun run = new TrainRun(dir, ops, d, spec, settings, common.seed, data);
+            TrainRun run = new TrainRun(dir, ops, d, spec, settings, common.seed, cifar.data);
             run.describe();
             try (Model net = spec.build(ops)) {
                 Workflows.TrainResult r = run.train(net, 100, false, null);

@@ -31,6 +31,11 @@ import picocli.CommandLine;
 class CliTest {
     static Path work;
     static Path cifar;
+    /**
+     * The backend of the runs that say auto: auto falls back to Java without native libraries,
+     * so with {@code -Dpanamann.requireNative=true} (CI) they ask for native and fail without it.
+     */
+    static final String AUTO = Boolean.getBoolean("panamann.requireNative") ? "native" : "auto";
 
     /** Exit code and everything printed by one run of the command line. */
     record Run(int code, String out, String err) {}
@@ -112,7 +117,7 @@ class CliTest {
     @Test
     void trainWritesTheRunFolderThatEvaluateAndPredictRead() throws IOException {
         Path out = work.resolve("run-twolayer");
-        Run train = run("train", "--model", "twolayer", "--num-train", "200", "--epochs", "1", "--backend", "auto", "--data",
+        Run train = run("train", "--model", "twolayer", "--num-train", "200", "--epochs", "1", "--backend", AUTO, "--data",
                 cifar.toString(), "--out", out.toString(), "--plots", "--checkpoint");
         assertEquals(Cli.EXIT_OK, train.code(), train.err());
         for (String f : List.of(SavedRun.WEIGHTS, SavedRun.DESCRIPTOR, SavedRun.MEAN_IMAGE, "history.json", "loss.png", "accuracy.png",
@@ -176,7 +181,7 @@ class CliTest {
     void pcaSampleWhitensToTheIdentityAndTrainsOnTheProjection() throws IOException {
         Path out = work.resolve("pca");
         Run r = run(Cli.configure(new CommandLine(new PcaCifar())), "--data", cifar.toString(), "--num-train", "200", "--k", "20",
-                "--whiten-k", "10,50", "--epochs", "1", "--backend", "auto", "--out", out.toString());
+                "--whiten-k", "10,50", "--epochs", "1", "--backend", AUTO, "--out", out.toString());
         assertEquals(Cli.EXIT_OK, r.code(), r.err());
         String text = r.out();
         assertTrue(Files.size(out.resolve("components.png")) > 0, "components.png missing");
@@ -218,5 +223,68 @@ class CliTest {
         try (var walk = Files.walk(dir)) {
             for (Path p : walk.sorted((a, b) -> b.getNameCount() - a.getNameCount()).toList()) Files.delete(p);
         }
+    }
+
+    /** A damaged model.json is a usage error (exit 2) naming the file, in one line, never a stack trace. */
+    @Test
+    void damagedModelDescriptorIsAUsageErrorNamingTheFile() throws IOException {
+        Path out = work.resolve("run-damaged");
+        Run train = run("train", "--model", "twolayer", "--num-train", "100", "--num-val", "50", "--epochs", "1", "--data",
+                cifar.toString(), "--out", out.toString());
+        assertEquals(Cli.EXIT_OK, train.code(), train.err());
+        Path json = out.resolve(SavedRun.DESCRIPTOR);
+        String good = Files.readString(json);
+        String[][] edits = {{"\"twolayer\"", "\"bogus\"", "unknown model 'bogus'"},
+                {"\"mean_image\"", "\"median_image\"", "unknown preprocess 'median_image'"},
+                {"\"num_classes\": 10", "\"num_classes\": -3", "classes must be >= 1"}};
+        for (String[] e : edits) {
+            assertTrue(good.contains(e[0]), "model.json lacks " + e[0] + ":\n" + good);
+            Files.writeString(json, good.replace(e[0], e[1]));
+            Run eval = run("evaluate", "--model-dir", out.toString(), "--data", cifar.toString());
+            assertEquals(Cli.EXIT_USAGE, eval.code(), eval.err());
+            assertTrue(eval.err().contains(json.toString()) && eval.err().contains(e[2]), eval.err());
+            assertFalse(eval.err().contains("\tat "), "a stack trace:\n" + eval.err());
+        }
+        Files.writeString(json, good);
+        // a damaged image: the message names the file (ImageIO's own says only "Error reading PNG image data")
+        Path png = work.resolve("damaged.png");
+        BufferedImage img = new BufferedImage(32, 32, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 32; y++) for (int x = 0; x < 32; x++) img.setRGB(x, y, (x * 7919 + y * 104729) & 0xFFFFFF);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        ImageIO.write(img, "png", bytes);
+        Files.write(png, java.util.Arrays.copyOf(bytes.toByteArray(), bytes.size() / 2));
+        Run predict = run("predict", "--model-dir", out.toString(), png.toString());
+        assertEquals(Cli.EXIT_USAGE, predict.code(), predict.err());
+        assertTrue(predict.err().contains(png.toString()), predict.err());
+    }
+
+    /** An unexpected error prints one line and exits 3; --debug adds the stack trace. */
+    @Test
+    void unexpectedErrorsPrintOneLine() {
+        assertEquals("out of memory: Java heap space. Give the JVM more (-Xmx, or free RAM for off-heap tensors) or use smaller "
+                + "sizes (--batch-size, --num-train, the model's sizes). Run with --debug for the stack trace.",
+                Cli.unexpected(new OutOfMemoryError("Java heap space")));
+        assertTrue(Cli.unexpected(new IllegalStateException("boom")).startsWith("unexpected error: java.lang.IllegalStateException: boom"));
+    }
+
+    /**
+     * A run into the folder of an earlier one that then fails (here: it diverges) leaves no
+     * weights of the earlier model under its own description.
+     */
+    @Test
+    void aFailedRerunIntoAnOldFolderLeavesNoMismatchedWeights() throws IOException {
+        Path out = work.resolve("run-rerun");
+        Run first = run("train", "--model", "twolayer", "--num-train", "100", "--num-val", "50", "--epochs", "1", "--data",
+                cifar.toString(), "--out", out.toString());
+        assertEquals(Cli.EXIT_OK, first.code(), first.err());
+        assertTrue(Files.exists(out.resolve(SavedRun.WEIGHTS)));
+        Run diverged = run("train", "--model", "twolayer", "--hidden", "40", "--lr", "1e30", "--num-train", "100", "--num-val",
+                "50", "--epochs", "2", "--data", cifar.toString(), "--out", out.toString());
+        assertEquals(Cli.EXIT_ERROR, diverged.code(), diverged.err());
+        assertTrue(diverged.err().contains("training diverged"), diverged.err());
+        assertFalse(diverged.err().contains("\tat "), diverged.err());
+        assertFalse(Files.exists(out.resolve(SavedRun.WEIGHTS)), "the earlier run's weights are gone");
+        Run eval = run("evaluate", "--model-dir", out.toString(), "--data", cifar.toString());
+        assertEquals(Cli.EXIT_USAGE, eval.code(), eval.err());
     }
 }

@@ -53,10 +53,6 @@ public final class Dnnl {
         }
     }
 
-    /** Points memory object {@code mem} at the data of {@code t} (throws if {@code t} is closed). */
-    static void bind(MemorySegment mem, Tensor t) {
-        check(dnnl_h.dnnl_memory_set_data_handle(mem, t.segment()), "dnnl_memory_set_data_handle");
-    }
 
     /**
      * The native objects and off-heap buffers of one planned op: oneDNN primitive
@@ -76,7 +72,8 @@ public final class Dnnl {
         private final List<Exec> scratchUsers = new ArrayList<>();
         private MemorySegment scratchpad = MemorySegment.NULL;
         private final String what;
-        private boolean closed;
+        /** Native calls running on this plan's objects; close waits for them. */
+        private final UseCount uses = new UseCount();
 
         Plan(NativeOps ops, String what) {
             this.ops = ops;
@@ -192,14 +189,14 @@ public final class Dnnl {
         Port port(MemorySegment userMd, MemorySegment wantedMd, boolean input) {
             MemorySegment user = userMemory(userMd);
             if (wantedMd == null || dnnl_h.dnnl_memory_desc_equal(userMd, wantedMd) == 1) {
-                return new Port(user, user, null);
+                return new Port(this, user, user, null);
             }
             MemorySegment inner = ownedMemory(wantedMd);
             Exec reorder = input ? exec(reorderPd(userMd, wantedMd), 2, "reorder")
                     : exec(reorderPd(wantedMd, userMd), 2, "reorder");
             reorder.arg(dnnl_h.DNNL_ARG_FROM(), input ? user : inner);
             reorder.arg(dnnl_h.DNNL_ARG_TO(), input ? inner : user);
-            return new Port(user, inner, reorder);
+            return new Port(this, user, inner, reorder);
         }
 
         /**
@@ -213,7 +210,7 @@ public final class Dnnl {
             Exec reorder = exec(reorderPd(innerMd, userMd), 2, "reorder");
             reorder.arg(dnnl_h.DNNL_ARG_FROM(), inner);
             reorder.arg(dnnl_h.DNNL_ARG_TO(), user);
-            return new Port(user, inner, reorder);
+            return new Port(this, user, inner, reorder);
         }
 
         /**
@@ -233,21 +230,43 @@ public final class Dnnl {
 
         /** Throws when closed; applies the thread setting to the calling thread. */
         void enter() {
-            if (closed) throw new IllegalStateException(what + " plan is closed");
+            if (uses.isClosed()) throw new IllegalStateException(what + " plan is closed");
             ops.beforeNativeCall();
+        }
+
+        /**
+         * Points memory object {@code mem} of this plan at the data of {@code t} (throws if
+         * {@code t} or the plan is closed).
+         */
+        void bind(MemorySegment mem, Tensor t) {
+            MemorySegment data = t.segment();
+            uses.enter(what + " plan");
+            try {
+                check(dnnl_h.dnnl_memory_set_data_handle(mem, data), "dnnl_memory_set_data_handle");
+            } finally {
+                uses.exit();
+            }
         }
 
         /** Waits for the stream (CPU streams are in order; this is a cheap barrier). */
         void sync() {
-            check(dnnl_h.dnnl_stream_wait(ops.stream()), "dnnl_stream_wait");
+            ops.enterCall();
+            try {
+                check(dnnl_h.dnnl_stream_wait(ops.stream()), "dnnl_stream_wait");
+            } finally {
+                ops.exitCall();
+            }
         }
 
-        boolean isClosed() { return closed; }
+        boolean isClosed() { return uses.isClosed(); }
 
+        /**
+         * Destroys the plan's native objects and frees its buffers, after waiting for any call
+         * another thread is running on them; later calls throw {@link IllegalStateException}.
+         */
         @Override
         public void close() {
-            if (closed) return;
-            closed = true;
+            if (!uses.close()) return;
             while (!destroyers.isEmpty()) destroyers.pop().run();
             arena.close();
         }
@@ -282,9 +301,20 @@ public final class Dnnl {
             return this;
         }
 
-        /** Runs the primitive on the plan's stream. */
+        /** Runs the primitive on the plan's stream; the plan and the backend cannot close meanwhile. */
         void run() {
-            check(dnnl_h.dnnl_primitive_execute(primitive, plan.ops.stream(), nargs, args), "dnnl_primitive_execute (" + name + ")");
+            plan.uses.enter(plan.what + " plan");
+            try {
+                plan.ops.enterCall();
+                try {
+                    check(dnnl_h.dnnl_primitive_execute(primitive, plan.ops.stream(), nargs, args),
+                            "dnnl_primitive_execute (" + name + ")");
+                } finally {
+                    plan.ops.exitCall();
+                }
+            } finally {
+                plan.uses.exit();
+            }
         }
 
         /** The implementation oneDNN chose, e.g. {@code jit:avx2}. */
@@ -315,10 +345,10 @@ public final class Dnnl {
      * primitive reads or writes {@code inner}, which is {@code user} itself unless the layouts
      * differ, in which case {@code reorder} copies between them.
      */
-    record Port(MemorySegment user, MemorySegment inner, Exec reorder) {
+    record Port(Plan plan, MemorySegment user, MemorySegment inner, Exec reorder) {
         /** Points the user memory at {@code t}'s data. */
         void bind(Tensor t) {
-            Dnnl.bind(user, t);
+            plan.bind(user, t);
         }
 
         /** For inputs: bind, then reorder into the primitive's layout if needed. */

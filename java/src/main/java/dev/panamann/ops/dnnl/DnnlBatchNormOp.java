@@ -122,10 +122,10 @@ public final class DnnlBatchNormOp implements BatchNormOp {
         runningVar.requireShape("batchnorm forward runningVar", c);
         if (training) BatchNormOp.checkTrainable(n, c, s);
         plan.enter();
-        Dnnl.bind(srcMem, x);
-        Dnnl.bind(dstMem, out);
-        Dnnl.bind(scaleMem, gamma);
-        Dnnl.bind(shiftMem, beta);
+        plan.bind(srcMem, x);
+        plan.bind(dstMem, out);
+        plan.bind(scaleMem, gamma);
+        plan.bind(shiftMem, beta);
         if (training) {
             fwdTrain.run();
             plan.sync();
@@ -136,8 +136,8 @@ public final class DnnlBatchNormOp implements BatchNormOp {
                 rv.setAtIndex(F, i, momentum * rv.getAtIndex(F, i) + (1 - momentum) * variance.getAtIndex(F, i));
             }
         } else {
-            Dnnl.bind(runMeanMem, runningMean);
-            Dnnl.bind(runVarMem, runningVar);
+            plan.bind(runMeanMem, runningMean);
+            plan.bind(runVarMem, runningVar);
             fwdInfer.run();
             plan.sync();
         }
@@ -153,12 +153,12 @@ public final class DnnlBatchNormOp implements BatchNormOp {
         dbeta.requireShape("batchnorm backward dbeta", c);
         if (!trained) throw new IllegalStateException("batchnorm backward called before a training forward");
         plan.enter();
-        Dnnl.bind(srcMem, x);
-        Dnnl.bind(diffDstMem, dout);
-        Dnnl.bind(scaleMem, gamma);
-        Dnnl.bind(diffSrcMem, dx);
-        Dnnl.bind(diffScaleMem, dgamma);
-        Dnnl.bind(diffShiftMem, dbeta);
+        plan.bind(srcMem, x);
+        plan.bind(diffDstMem, dout);
+        plan.bind(scaleMem, gamma);
+        plan.bind(diffSrcMem, dx);
+        plan.bind(diffScaleMem, dgamma);
+        plan.bind(diffShiftMem, dbeta);
         bwd.run();
         plan.sync();
     }

@@ -37,7 +37,8 @@ public final class NativeOps implements Ops {
     /** Bumped by {@link #setThreads}: OpenMP's thread count is per calling thread. */
     private volatile int threadEpoch;
     private final ThreadLocal<int[]> appliedEpoch = ThreadLocal.withInitial(() -> new int[] {-1});
-    private boolean closed;
+    /** oneDNN calls running on the engine or stream; close waits for them. */
+    private final UseCount uses = new UseCount();
 
     public NativeOps() {
         this(Runtime.getRuntime().availableProcessors());
@@ -92,10 +93,8 @@ public final class NativeOps implements Ops {
     @Override
     public void gemm(boolean transA, boolean transB, int m, int n, int k,
                      float alpha, MemorySegment a, MemorySegment b, float beta, MemorySegment c) {
+        Ops.checkGemmSegments(m, n, k, a, b, c);
         if (m == 0 || n == 0) return;
-        checkBytes(a, (long) m * k, "A");
-        checkBytes(b, (long) k * n, "B");
-        checkBytes(c, (long) m * n, "C");
         beforeNativeCall();
         int lda = transA ? m : k;
         int ldb = transB ? k : n;
@@ -128,10 +127,14 @@ public final class NativeOps implements Ops {
                 + dnnl_version_t.minor(v) + "." + dnnl_version_t.patch(v) + ", threads " + threads;
     }
 
+    /**
+     * Destroys the oneDNN stream and engine, after waiting for the oneDNN calls other threads
+     * are running on them; later calls (and plans made by this backend) throw
+     * {@link IllegalStateException}.
+     */
     @Override
-    public synchronized void close() {
-        if (closed) return;
-        closed = true;
+    public void close() {
+        if (!uses.close()) return;
         dnnl_h.dnnl_stream_destroy(stream);
         dnnl_h.dnnl_engine_destroy(engine);
         arena.close();
@@ -141,15 +144,14 @@ public final class NativeOps implements Ops {
     public String toString() { return "NativeOps(threads=" + threads + ")"; }
 
     private void checkOpen() {
-        if (closed) throw new IllegalStateException("NativeOps is closed");
+        if (uses.isClosed()) throw new IllegalStateException("NativeOps is closed");
     }
 
-    private static void checkBytes(MemorySegment s, long floats, String what) {
-        if (s.byteSize() < floats * Float.BYTES) {
-            throw new IllegalArgumentException("gemm: " + what + " has " + s.byteSize() / Float.BYTES
-                    + " floats, needs " + floats);
-        }
-    }
+    /** Counts a oneDNN call on the engine or stream in; throws when this backend is closed. */
+    void enterCall() { uses.enter("NativeOps"); }
+
+    /** Counts the call out again. */
+    void exitCall() { uses.exit(); }
 
     private static void checkDnnlVersion() {
         MemorySegment v = dnnl_h.dnnl_version().reinterpret(dnnl_version_t.layout().byteSize());

@@ -28,7 +28,8 @@ public final class JavaOps implements Ops {
     private final GemmKernel kernel;
     private int threads;
     private ForkJoinPool pool;
-    private float[] packB = new float[0];
+    /** op(B) packed per calling thread, so that callers on different threads do not share it. */
+    private final ThreadLocal<float[][]> packB = ThreadLocal.withInitial(() -> new float[1][0]);
     private final ThreadLocal<float[][]> scratch = ThreadLocal.withInitial(() -> new float[3][0]);
 
     public JavaOps() {
@@ -92,15 +93,21 @@ public final class JavaOps implements Ops {
         void run(int from, int to);
     }
 
-    /** Not thread-safe: one caller at a time (the threads it starts itself are fine). */
+    /** Safe to call from several threads at once: each caller packs into its own arrays. */
     @Override
     public void gemm(boolean transA, boolean transB, int m, int n, int k,
                      float alpha, MemorySegment a, MemorySegment b, float beta, MemorySegment c) {
+        Ops.checkGemmSegments(m, n, k, a, b, c);
         if (m == 0 || n == 0) return;
+        if ((long) k * n > Integer.MAX_VALUE - 8 || (long) m * Math.max(k, n) > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("gemm: m=" + m + ", n=" + n + ", k=" + k
+                    + " is too large for the Java backend (its packed blocks are Java arrays)");
+        }
         // Pack op(B) once: as b^T rows (n, k) when the kernel does dot products faster at this k,
         // else as a row-major (k, n) array; rows of op(A) are packed per task.
-        if (packB.length < k * n) packB = new float[k * n];
-        float[] bp = packB;
+        float[][] pack = packB.get();
+        if (pack[0].length < k * n) pack[0] = new float[k * n];
+        float[] bp = pack[0];
         boolean dots = transB && kernel.dotProductsFaster(k);
         if (dots) {
             MemorySegment.copy(b, F, 0, bp, 0, k * n);
