@@ -1,5 +1,7 @@
 package dev.panamann.data;
 
+import dev.panamann.testutil.TestFiles;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -5,7 +5,7 @@ import dev.panamann.models.TwoLayerNet;
 import dev.panamann.ops.java.JavaOps;
 import dev.panamann.tensor.Rng;
 import dev.panamann.train.Solver;
-import dev.panamann.train.TinyNet;
+import dev.panamann.testutil.TinyNet;
 import java.nio.file.Path;
 import java.util.Map;
 

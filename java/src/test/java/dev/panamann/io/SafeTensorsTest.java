@@ -14,7 +14,7 @@ import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
 import dev.panamann.testutil.Backs;
-import dev.panamann.train.TinyNet;
+import dev.panamann.testutil.TinyNet;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

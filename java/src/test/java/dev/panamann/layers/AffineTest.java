@@ -9,7 +9,7 @@ import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
 import dev.panamann.testutil.Backs;
-import dev.panamann.train.GradAssert;
+import dev.panamann.testutil.GradAssert;
 import dev.panamann.train.GradientCheck;
 import java.util.List;
 import java.util.stream.Stream;

@@ -9,7 +9,7 @@ import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
 import dev.panamann.testutil.Backs;
-import dev.panamann.train.GradAssert;
+import dev.panamann.testutil.GradAssert;
 import dev.panamann.train.GradientCheck;
 import java.util.List;
 import java.util.stream.Stream;
@@ -290,8 +290,8 @@ class ElementwiseLayersTest {
             Tensor out = tanh.forward(x, Mode.TRAIN);
             org.junit.jupiter.api.Assertions.assertEquals((float) Math.tanh(x.get(1, 2, 1)), out.get(1, 2, 1), 1e-6f);
             float[] dx = tanh.backward(dout).toArray();
-            dev.panamann.ops.NumGrad.assertGrad("tanh dx", dx,
-                    dev.panamann.ops.NumGrad.numeric(x, () -> dev.panamann.ops.NumGrad.dot(tanh.forward(x, Mode.TRAIN), dout)), 1e-3);
+            dev.panamann.testutil.NumGrad.assertGrad("tanh dx", dx,
+                    dev.panamann.testutil.NumGrad.numeric(x, () -> dev.panamann.testutil.NumGrad.dot(tanh.forward(x, Mode.TRAIN), dout)), 1e-3);
         }
     }
 }

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.panamann.ops.NumGrad;
+import dev.panamann.testutil.NumGrad;
 import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;

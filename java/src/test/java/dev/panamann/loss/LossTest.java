@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.panamann.tensor.Rng;
 import dev.panamann.testutil.Labels;
 import dev.panamann.tensor.Tensor;
-import dev.panamann.train.GradAssert;
+import dev.panamann.testutil.GradAssert;
 import dev.panamann.train.GradientCheck;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;

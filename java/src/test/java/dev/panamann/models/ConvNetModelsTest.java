@@ -14,7 +14,7 @@ import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
 import dev.panamann.testutil.Backs;
 import dev.panamann.testutil.Labels;
-import dev.panamann.train.GradAssert;
+import dev.panamann.testutil.GradAssert;
 import dev.panamann.train.GradientCheck;
 import dev.panamann.train.Solver;
 import dev.panamann.train.TrainingListener;

@@ -12,7 +12,7 @@ import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
 import dev.panamann.testutil.Backs;
 import dev.panamann.testutil.Labels;
-import dev.panamann.train.GradAssert;
+import dev.panamann.testutil.GradAssert;
 import dev.panamann.train.GradientCheck;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

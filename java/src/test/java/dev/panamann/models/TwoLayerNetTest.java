@@ -12,7 +12,7 @@ import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
 import dev.panamann.testutil.Backs;
-import dev.panamann.train.GradAssert;
+import dev.panamann.testutil.GradAssert;
 import dev.panamann.train.GradientCheck;
 import java.io.IOException;
 import java.nio.file.Files;

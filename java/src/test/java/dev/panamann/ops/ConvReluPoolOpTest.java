@@ -1,5 +1,7 @@
 package dev.panamann.ops;
 
+import dev.panamann.testutil.NumGrad;
+
 import dev.panamann.ops.dnnl.DnnlConvReluPoolOp;
 
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -10,7 +12,7 @@ import dev.panamann.layers.Mode;
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
 import dev.panamann.testutil.Backs;
-import dev.panamann.train.GradAssert;
+import dev.panamann.testutil.GradAssert;
 import dev.panamann.train.GradientCheck;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;

@@ -1,5 +1,7 @@
 package dev.panamann.ops;
 
+import dev.panamann.testutil.NumGrad;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,5 +1,7 @@
 package dev.panamann.train;
 
+import dev.panamann.testutil.TinyNet;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,9 +1,10 @@
-package dev.panamann.ops;
+package dev.panamann.testutil;
+
+import dev.panamann.ops.Ops;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panamann.tensor.Tensor;
-import dev.panamann.testutil.Backs;
 import java.util.List;
 import java.util.function.DoubleSupplier;
 

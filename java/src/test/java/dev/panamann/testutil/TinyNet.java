@@ -1,4 +1,4 @@
-package dev.panamann.train;
+package dev.panamann.testutil;
 
 import dev.panamann.data.Dataset;
 import dev.panamann.tensor.Param;

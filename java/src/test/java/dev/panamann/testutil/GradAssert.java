@@ -1,4 +1,6 @@
-package dev.panamann.train;
+package dev.panamann.testutil;
+
+import dev.panamann.train.GradientCheck;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;

@@ -1,4 +1,4 @@
-package dev.panamann.data;
+package dev.panamann.testutil;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -6,11 +6,11 @@ import java.nio.file.Path;
 import java.util.Arrays;
 
 /** Where the data tests write (under target/) and find the shared real data. */
-final class TestFiles {
+public final class TestFiles {
     private TestFiles() {}
 
     /** A fresh, empty folder under panamann.workDir (or target/test-work). */
-    static Path freshDir(String name) throws IOException {
+    public static Path freshDir(String name) throws IOException {
         Path root = Path.of(System.getProperty("panamann.workDir", "target/test-work"), "data");
         Path dir = root.resolve(name);
         if (Files.exists(dir)) {
@@ -22,12 +22,12 @@ final class TestFiles {
     }
 
     /** A file of the shared data folder, or skips the test when it is not there (fails under panamann.requireData). */
-    static Path sharedOrSkip(String relative) {
+    public static Path sharedOrSkip(String relative) {
         return dev.panamann.testutil.SharedData.file(relative);
     }
 
     /** The first {@code n} bytes of {@code src} written to {@code dst}. */
-    static Path truncatedCopy(Path src, Path dst, long n) throws IOException {
+    public static Path truncatedCopy(Path src, Path dst, long n) throws IOException {
         byte[] b = Files.readAllBytes(src);
         return Files.write(dst, Arrays.copyOf(b, (int) n));
     }
