@@ -22,7 +22,8 @@ import java.util.Map;
  * apart into each layer's forward and backward, the loss and the optimizer update, each timed
  * over many steps; prints the median per part in ms, wall time and the calling thread's CPU time.
  * The step is the one {@code Model.loss} + {@code Optimizer.step} run (without the L2 term:
- * reg 0). With one thread ({@code -Dpanamann.threads=1}) every native call runs on the calling
+ * reg 0), and the heap bytes the stepping thread allocates per step over the second half of the
+ * steps. With one thread ({@code -Dpanamann.threads=1}) every native call runs on the calling
  * thread, so its CPU time is the work of the step even on a machine busy with other processes.
  *
  * <pre>
@@ -60,7 +61,10 @@ public final class StepBreakdown {
             long[][] t = new long[parts][steps], c = new long[parts][steps];
             ThreadMXBean bean = ManagementFactory.getThreadMXBean();
             opt.prepare(net.params());
+            var allocBean = (com.sun.management.ThreadMXBean) bean;
+            long allocStart = 0;
             for (int s = -30; s < steps; s++) {
+                if (s == steps / 2) allocStart = allocBean.getCurrentThreadAllocatedBytes(); // the JIT has settled by then
                 int k = 0;
                 long[] last = {System.nanoTime(), bean.getCurrentThreadCpuTime()};
                 long start = last[0], cpuStart = last[1];
@@ -85,6 +89,9 @@ public final class StepBreakdown {
             }
             System.out.printf("StepBreakdown: ThreeLayerConvNet, batch %d, %s, backend %s (%d threads), %d steps, median ms%n",
                     batch, rule, ops.name(), ops.threads(), steps);
+            long allocated = allocBean.getCurrentThreadAllocatedBytes() - allocStart;
+            System.out.printf("  heap allocated by the stepping thread: %.0f bytes per step (the last %d steps)%n",
+                    (double) allocated / (steps - steps / 2), steps - steps / 2);
             System.out.printf("  %8s  %8s%n", "wall", "cpu");
             for (int i = 0; i < parts; i++) {
                 System.out.printf("  %8.3f  %8.3f  %s%n", median(t[i]) / 1e6, median(c[i]) / 1e6, names.get(i));

@@ -60,7 +60,7 @@ public abstract class OutputActivation implements Layer {
     public final Tensor backward(Tensor dout) {
         if (!ready) throw new IllegalStateException(this + ".backward called before forward (or after close)");
         Tensor o = out.current();
-        dout.requireShape(this + ".backward: dout", o.shape());
+        if (!dout.sameShape(o)) dout.requireShape(this + ".backward: dout", o.shape()); // message built on failure only
         Tensor d = dx.like(o);
         gradient(o.segment(), dout.segment(), d.segment(), o.sizeInt());
         return d;

@@ -59,6 +59,19 @@ public interface Model extends AutoCloseable {
      */
     default List<Rng> generators() { return List.of(); }
 
+    /**
+     * Every parameter gradient in one contiguous 1-D tensor, in {@link #params()} order: each
+     * {@link Param#grad()} is a view of it. A distributed run averages all gradients across
+     * processes with one in-place all-reduce of this tensor. Owned by the model. The default
+     * throws {@link UnsupportedOperationException}: models that keep separate gradient tensors
+     * cannot be trained data-parallel ({@link SequentialModel} and every model of this package
+     * implement it).
+     */
+    default Tensor gradients() {
+        throw new UnsupportedOperationException(getClass().getName()
+                + " does not keep its gradients in one buffer (Model.gradients()); build it on SequentialModel or pack them with Gradients.pack");
+    }
+
     /** Number of classes the scores cover. */
     int numClasses();
 

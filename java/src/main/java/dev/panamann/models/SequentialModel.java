@@ -3,6 +3,7 @@ package dev.panamann.models;
 import dev.panamann.layers.BatchNorm;
 import dev.panamann.layers.Layer;
 import dev.panamann.layers.Mode;
+import dev.panamann.tensor.Gradients;
 import dev.panamann.tensor.Param;
 import dev.panamann.layers.Sequential;
 import dev.panamann.loss.Loss;
@@ -22,7 +23,8 @@ import java.util.concurrent.locks.LockSupport;
  * cross-entropy unless another is given, e.g. {@code model.setLoss(new MulticlassHinge())}),
  * with L2 regularization {@code 0.5 * reg * sum(W^2)} on the params marked as regularized. The
  * models of this package are built on it: a subclass adds its layers in its constructor with
- * {@link #add(Layer, String)}.
+ * {@link #add(Layer, String)}. The gradients of all params live in one contiguous buffer
+ * ({@link #gradients()}), repacked as layers are added.
  *
  * <p>One thread at a time: a model reuses its activations and gradients between calls, so
  * {@link #scores}, {@link #loss} and {@link #close} detect a call made while another thread is
@@ -39,6 +41,7 @@ public abstract class SequentialModel implements Model {
     private final Map<String, Tensor> buffers = new LinkedHashMap<>();
     private final int numClasses;
     private float reg;
+    private Tensor gradients = Tensor.zeros(0);
     /** The thread inside scores/loss/close, or null; see the class comment. */
     private final AtomicReference<Thread> user = new AtomicReference<>();
     private volatile boolean closed;
@@ -78,6 +81,11 @@ public abstract class SequentialModel implements Model {
             if (p.regularized()) weights.add(named);
         }
         for (Map.Entry<String, Tensor> b : layer.buffers().entrySet()) buffers.put(b.getKey() + suffix, b.getValue());
+        if (!layer.params().isEmpty()) {
+            Tensor old = gradients;
+            gradients = Gradients.pack(params);
+            old.close();
+        }
         return layer;
     }
 
@@ -85,6 +93,7 @@ public abstract class SequentialModel implements Model {
     protected final void closeQuietly() {
         net.close();
         criterion.close();
+        gradients.close();
     }
 
     /**
@@ -149,6 +158,9 @@ public abstract class SequentialModel implements Model {
     public List<Rng> generators() { return net.generators(); }
 
     @Override
+    public Tensor gradients() { return gradients; }
+
+    @Override
     public int numClasses() { return numClasses; }
 
     /** The L2 regularization strength. */
@@ -186,6 +198,7 @@ public abstract class SequentialModel implements Model {
             closed = true;
             net.close();
             criterion.close();
+            gradients.close();
         } finally {
             user.set(null);
         }

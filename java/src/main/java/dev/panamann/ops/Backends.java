@@ -16,7 +16,9 @@ import java.util.Locale;
  * library, where it looked and the package to install.
  *
  * <p>Thread count: {@code panamann.threads} / {@code PANAMANN_THREADS}, default the number of
- * cores; it reaches OpenBLAS, OpenMP (oneDNN) and the Java loops.
+ * cores; it reaches OpenBLAS, OpenMP (oneDNN) and the Java loops. Both backends set
+ * flush-to-zero on the threads they compute on ({@link Denormals}, {@code panamann.flushDenormals}).
+ * {@link #describe(Ops)} gives the one-line summary of all of it.
  */
 public final class Backends {
     private static Ops current;
@@ -59,6 +61,16 @@ public final class Backends {
             default:
                 throw new IllegalArgumentException("unknown backend '" + name + "': use native, java or auto");
         }
+    }
+
+    /**
+     * One line saying what computes: backend and threads; for the native backend also the BLAS
+     * core (and whether it was selected automatically), the oneDNN ISA and the OpenMP wait
+     * policy; flush-to-zero for both. Printed by the command line at start-up.
+     */
+    public static String describe(Ops ops) {
+        if (ops instanceof NativeOps n) return n.describe();
+        return "backend " + ops.name() + ", " + ops.threads() + " threads, flush denormals " + Denormals.describe();
     }
 
     /** The message of {@code e}, or of its first cause that has one, with the exception's type. */

@@ -84,7 +84,9 @@ public sealed interface LrSchedule {
     private static double decayed(double base, double gamma, int k) {
         double r = base;
         for (int i = 0; i < k; i++) r *= gamma;
-        return r > 0 ? r : Double.MIN_VALUE;
+        // the floor is the smallest normal double: a subnormal one reads as 0 on threads that
+        // flush subnormals to zero (ops.Denormals, the backends' default)
+        return r > 0 ? r : Double.MIN_NORMAL;
     }
 
     /** See {@link #constant()}. */
@@ -132,7 +134,7 @@ public sealed interface LrSchedule {
             check(initial, epoch, numEpochs);
             double progress = Math.min(epoch, numEpochs) / (double) numEpochs;
             double r = minRate + (initial - minRate) * (1 + Math.cos(Math.PI * progress)) / 2;
-            return r > 0 ? r : Double.MIN_VALUE;
+            return r > 0 ? r : Double.MIN_NORMAL; // normal: see decayed
         }
 
         @Override

@@ -18,7 +18,10 @@ import java.util.Map;
  * <p>Per-parameter state (velocity, RMSProp cache, Adam moments) lives off-heap in tensors of
  * the parameter's shape, keyed by the {@link Param} object. It is allocated by
  * {@link #prepare(List)} (or on a parameter's first step), so that once prepared a step
- * allocates nothing: the updates are plain loops over the parameters' memory segments.
+ * allocates nothing. The built-in rules are elementwise ({@link #elementwise()}): a step
+ * updates the parameters chunk by chunk in heap arrays, where the JIT vectorizes the loops,
+ * and splits large steps over the {@link UpdateThreads}; the results equal those of the plain
+ * per-element loop ({@link #update}) to the bit.
  *
  * <p>Weight decay: there is no separate option. L2 regularization comes from the model's
  * {@code reg}: {@code Model.loss} adds {@code 0.5 * reg * sum(W^2)} to the loss and

@@ -1,6 +1,7 @@
 package dev.panamann.optim;
 
 import dev.panamann.ops.Backends;
+import dev.panamann.ops.Denormals;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
@@ -10,6 +11,9 @@ import java.util.concurrent.locks.LockSupport;
  * daemon workers, started once and reused by every step (a step allocates nothing and starts no
  * thread). The default count is the backend's thread setting ({@code panamann.threads} /
  * {@code PANAMANN_THREADS}, else the number of cores); {@link #setThreads} changes it.
+ *
+ * <p>The workers and the calling thread flush subnormal floats to zero ({@link Denormals}, on by
+ * default), as the backends' threads do.
  *
  * <p>An idle worker is parked (it does not spin between steps), so the update threads do not
  * compete with the native libraries' threads for the cores while forward and backward run.
@@ -49,7 +53,10 @@ public final class UpdateThreads {
         this.workers = new Thread[parts - 1];
         for (int i = 1; i < parts; i++) {
             int part = i;
-            Thread t = new Thread(() -> work(part), "panama-nn-update-" + part);
+            Thread t = new Thread(() -> {
+                Denormals.applyToCurrentThread(); // like every thread that computes on model data
+                work(part);
+            }, "panama-nn-update-" + part);
             t.setDaemon(true);
             workers[i - 1] = t;
         }
@@ -95,6 +102,7 @@ public final class UpdateThreads {
      */
     synchronized void run(Task t) {
         if (stopped) throw new IllegalStateException("update threads were replaced");
+        Denormals.applyToCurrentThread();
         failure = null;
         task = t;
         caller = Thread.currentThread();

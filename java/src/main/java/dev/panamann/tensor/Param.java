@@ -1,17 +1,27 @@
 package dev.panamann.tensor;
 
-import dev.panamann.tensor.Tensor;
-
 /**
  * A learnable parameter: its value and the gradient of the loss with respect to it, of the
  * same shape. {@code regularized} says whether the model's L2 term covers it (weights yes,
  * biases and batch-norm shifts no, as in cs231n).
+ *
+ * <p>The gradient starts as a tensor of its own; {@link Gradients#pack} moves the gradients of a
+ * model's params into one contiguous tensor, after which {@link #grad()} is a view of it (so a
+ * distributed all-reduce can average every gradient in one call, in place). Callers therefore
+ * ask {@link #grad()} each time instead of keeping the tensor.
  */
 public final class Param implements AutoCloseable {
     private final String name;
     private final Tensor value;
-    private final Tensor grad;
+    private final GradSlot grad;
     private final boolean regularized;
+
+    /** Where the gradient lives; shared by a param and its {@link #withName} aliases. */
+    static final class GradSlot {
+        Tensor tensor;
+
+        GradSlot(Tensor t) { tensor = t; }
+    }
 
     /**
      * A parameter that owns {@code value} (closed with it) and a new zero gradient.
@@ -21,10 +31,10 @@ public final class Param implements AutoCloseable {
      * @param regularized whether L2 regularization covers it
      */
     public Param(String name, Tensor value, boolean regularized) {
-        this(name, value, Tensor.zeros(value.shape()), regularized);
+        this(name, value, new GradSlot(Tensor.zeros(value.shape())), regularized);
     }
 
-    private Param(String name, Tensor value, Tensor grad, boolean regularized) {
+    private Param(String name, Tensor value, GradSlot grad, boolean regularized) {
         this.name = name;
         this.value = value;
         this.grad = grad;
@@ -46,17 +56,20 @@ public final class Param implements AutoCloseable {
 
     public Tensor value() { return value; }
 
-    public Tensor grad() { return grad; }
+    /** The gradient, of the value's shape (a view of the model's gradient buffer once packed). */
+    public Tensor grad() { return grad.tensor; }
+
+    GradSlot gradSlot() { return grad; }
 
     public boolean regularized() { return regularized; }
 
     /** Sets the gradient to zero. */
-    public void zeroGrad() { grad.fill(0f); }
+    public void zeroGrad() { grad.tensor.fill(0f); }
 
     @Override
     public void close() {
         value.close();
-        grad.close();
+        grad.tensor.close(); // a no-op for a view of a packed buffer: the buffer's owner frees it
     }
 
     @Override

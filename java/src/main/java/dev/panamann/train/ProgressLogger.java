@@ -8,7 +8,8 @@ import java.util.Locale;
  * Prints a {@link Solver}'s progress: on a terminal a progress bar (epoch, step, loss,
  * images/s, ETA) redrawn in place; otherwise the cs231n lines
  * {@code (Iteration i / T) loss: x, images/s, ETA} every {@code printEvery} iterations. Both
- * print {@code (Epoch e / E) train acc: a; val_acc: v} at every accuracy check. The Solver adds
+ * print {@code (Epoch e / E) train acc: a; val_acc: v} at every accuracy check, at the end of
+ * an epoch followed by the epoch's own {@code images/s this epoch}. The Solver adds
  * one when it is verbose; other lines (the update-ratio monitor's) go through {@link #line}
  * so that they appear above the bar.
  */
@@ -18,6 +19,9 @@ public final class ProgressLogger implements TrainingListener {
     private final int printEvery;
     private long lastDraw;
     private int drawnWidth;
+    /** This epoch's training: steps, the time its first step started, the time its last ended. */
+    private int epochSteps;
+    private long epochStart = -1, lastStepEnd;
 
     /**
      * @param out        where to print
@@ -44,7 +48,16 @@ public final class ProgressLogger implements TrainingListener {
     }
 
     @Override
+    public void onTrainStart(Solver solver) {
+        epochSteps = 0;
+        epochStart = System.nanoTime();
+    }
+
+    @Override
     public void afterStep(Solver solver, Progress p) {
+        lastStepEnd = System.nanoTime();
+        if (epochStart < 0) epochStart = lastStepEnd;
+        epochSteps++;
         int t = p.iteration() - 1, total = p.numIterations();
         if (!bar) {
             if (t % printEvery == 0) {
@@ -66,8 +79,23 @@ public final class ProgressLogger implements TrainingListener {
 
     @Override
     public void onCheck(Solver solver, Check c) {
-        line(String.format(Locale.ROOT, "(Epoch %d / %d) train acc: %f; val_acc: %f", c.epoch(), c.numEpochs(), c.trainAcc(),
-                c.valAcc()));
+        String s = String.format(Locale.ROOT, "(Epoch %d / %d) train acc: %f; val_acc: %f", c.epoch(), c.numEpochs(), c.trainAcc(),
+                c.valAcc());
+        boolean epochEnd = c.iteration() % solver.iterationsPerEpoch() == 0;
+        if (epochEnd) {
+            // the epoch's own training throughput (steps only, not the checks): a slowdown within
+            // a run shows here, where the cumulative figure of the iteration lines hides it
+            long nanos = lastStepEnd - epochStart;
+            if (epochSteps > 0 && nanos > 0) {
+                s += String.format(Locale.ROOT, "; %.1f images/s this epoch",
+                        (double) epochSteps * solver.batchSize() / (nanos / 1e9));
+            }
+        }
+        line(s);
+        if (epochEnd) {
+            epochSteps = 0;
+            epochStart = System.nanoTime();
+        }
     }
 
     @Override

@@ -200,6 +200,9 @@ public final class Solver implements AutoCloseable {
         return this;
     }
 
+    /** The minibatch size. */
+    public int batchSize() { return batchSize; }
+
     /** Number of epochs of the whole run (default 10); &gt;= 1. */
     public Solver numEpochs(int n) {
         if (n < 1) throw new IllegalArgumentException("numEpochs must be >= 1, got " + n);

@@ -38,6 +38,21 @@ class SplitUpdateTest {
         }
     }
 
+    @Test
+    void everyUpdateThreadFlushesSubnormals() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(dev.panamann.ops.Denormals.active(), "flush-to-zero off or unsupported");
+        UpdateThreads.setThreads(2);
+        float sub = Float.MIN_NORMAL / 4;
+        try (Optimizer sgd = Optimizers.create("sgd", Map.of("learning_rate", 1.0));
+             Param p = new Param("w", Tensor.zeros(181, 191), true)) {
+            p.grad().fill(sub);
+            sgd.step(List.of(p));
+            // w = 0 - 1 * sub is subnormal: zero on every part when each thread flushes
+            float[] w = p.value().toArray();
+            for (int i = 0; i < w.length; i++) assertEquals(0f, Math.abs(w[i]), "element " + i + " of " + w.length);
+        }
+    }
+
     private static void checkAgainstScalarLoop(String rule, int threads) {
         Rng rng = new Rng(7);
         try (Optimizer split = Optimizers.create(rule, Map.of("learning_rate", 1e-2));

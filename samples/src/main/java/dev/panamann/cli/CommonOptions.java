@@ -1,5 +1,6 @@
 package dev.panamann.cli;
 
+import dev.panamann.ops.Backends;
 import dev.panamann.ops.Ops;
 import picocli.CommandLine.Option;
 
@@ -22,11 +23,24 @@ public final class CommonOptions {
     boolean debug;
 
     /**
-     * The backend these options name, made the process default.
+     * The backend these options name; prints its one-line description ({@link Backends#describe})
+     * on stderr.
      *
      * @param fallback the command's default when --backend is not given
      */
     public Ops ops(String fallback) {
-        return Workflows.backend(backend == null ? fallback : backend, threads);
+        return ops(fallback, true);
+    }
+
+    /**
+     * The backend these options name.
+     *
+     * @param fallback the command's default when --backend is not given
+     * @param announce print {@link Backends#describe} on stderr (false when the command prints it itself)
+     */
+    public Ops ops(String fallback, boolean announce) {
+        Ops ops = Workflows.backend(backend == null ? fallback : backend, threads);
+        if (announce) System.err.println(Backends.describe(ops));
+        return ops;
     }
 }

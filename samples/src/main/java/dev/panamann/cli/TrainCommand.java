@@ -132,7 +132,7 @@ public final class TrainCommand implements Callable<Integer> {
         refuseAnEarlierRun(target);
 
         Path dataPath = data == null ? Workflows.defaultData(ds) : data;
-        try (Ops ops = common.ops("native");
+        try (Ops ops = common.ops("native", false);
              PreparedData d = Workflows.load(ds, dataPath, numTrain, numVal == null ? Workflows.defaultNumVal(ds) : numVal, numTest, System.out)) {
             if (batchSize != null) settings.checkAgainst(d.train().size()); // a default batch may exceed a small --num-train
             ModelSpec spec = spec(type, d);

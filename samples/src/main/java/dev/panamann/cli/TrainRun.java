@@ -1,6 +1,7 @@
 package dev.panamann.cli;
 
 import dev.panamann.models.Model;
+import dev.panamann.ops.Backends;
 import dev.panamann.ops.Ops;
 import dev.panamann.train.Evaluation;
 import java.io.IOException;
@@ -52,7 +53,7 @@ public final class TrainRun {
 
     /** Prints what will run: backend, model, solver, folder. */
     public void describe() {
-        out.printf(Locale.ROOT, "backend %s, %d threads%n", ops.name(), ops.threads());
+        out.println(Backends.describe(ops));
         out.println("model " + spec.describe());
         out.println("solver " + settings.describe() + ", seed " + seed);
         out.println("writing to " + dir);

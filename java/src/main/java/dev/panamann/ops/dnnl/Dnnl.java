@@ -307,8 +307,9 @@ public final class Dnnl {
             try {
                 plan.ops.enterCall();
                 try {
-                    check(dnnl_h.dnnl_primitive_execute(primitive, plan.ops.stream(), nargs, args),
-                            "dnnl_primitive_execute (" + name + ")");
+                    int status = dnnl_h.dnnl_primitive_execute(primitive, plan.ops.stream(), nargs, args);
+                    // the message is built only on failure: a step runs this a dozen times
+                    if (status != dnnl_h.dnnl_success()) check(status, "dnnl_primitive_execute (" + name + ")");
                 } finally {
                     plan.ops.exitCall();
                 }

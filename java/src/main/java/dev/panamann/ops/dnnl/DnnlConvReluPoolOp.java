@@ -42,10 +42,16 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
     private final Dnnl.Port src, wei, bias, out, dout, bwSrc, bwDiffWei, bwDiffBias, bdWei, bdDiffSrc;
     private final Dnnl.Exec conv, relu, poolTrain, poolInfer, poolBwd, reluBwd, bwdWeights, bwdData;
     private boolean trained;
+    /** The shapes the plan was made for, kept so that a call checks them without allocating. */
+    private final int[] xShape, wShape, bShape, pShape;
 
     DnnlConvReluPoolOp(NativeOps ops, ConvGeometry g, int poolKernel, int poolStride) {
         this.g = g;
         this.p = PoolGeometry.over(g, poolKernel, poolStride);
+        this.xShape = g.inputShape();
+        this.wShape = g.weightShape();
+        this.bShape = new int[] {g.f()};
+        this.pShape = p.outputShape();
         this.plan = new Dnnl.Plan(ops, "conv-relu-pool " + g + ", pool " + poolKernel + "/" + poolStride);
         try {
             int any = dnnl_h.dnnl_format_tag_any();
@@ -150,7 +156,9 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
 
     @Override
     public void forward(Tensor x, Tensor w, Tensor b, Tensor y, boolean training) {
-        checkForward(x, w, b, y);
+        if (!(x.hasShape(xShape) && w.hasShape(wShape) && b.hasShape(bShape) && y.hasShape(pShape))) {
+            checkForward(x, w, b, y); // throws, naming the tensor and both shapes
+        }
         plan.enter();
         src.in(x);
         wei.in(w);
@@ -166,7 +174,10 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
 
     @Override
     public void backward(Tensor x, Tensor w, Tensor d, Tensor dx, Tensor dw, Tensor db) {
-        checkBackward(x, w, d, dx, dw, db);
+        if (!(x.hasShape(xShape) && w.hasShape(wShape) && d.hasShape(pShape) && (dx == null || dx.hasShape(xShape))
+                && dw.hasShape(wShape) && db.hasShape(bShape))) {
+            checkBackward(x, w, d, dx, dw, db); // throws, naming the tensor and both shapes
+        }
         if (!trained) throw new IllegalStateException("conv-relu-pool backward called before a training forward (or after an evaluation forward)");
         plan.enter();
         dout.in(d);

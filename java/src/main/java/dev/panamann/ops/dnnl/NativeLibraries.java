@@ -67,6 +67,8 @@ public final class NativeLibraries {
         List<Path> paths = new ArrayList<>();
         for (Lib lib : Lib.values()) {
             Path p = locate(lib);
+            if (lib == Lib.GOMP) configureOpenMp();
+            if (lib == Lib.OPENBLAS) configureBlasCore();
             try {
                 System.load(p.toString());
             } catch (UnsatisfiedLinkError e) {
@@ -77,6 +79,69 @@ public final class NativeLibraries {
         }
         loaded = List.copyOf(paths);
         return loaded;
+    }
+
+    private static volatile BlasCore.Choice blasChoice;
+    private static volatile String waitPolicy = "not configured";
+
+    /**
+     * The {@code OPENBLAS_CORETYPE} this process set before loading OpenBLAS ({@link BlasCore}),
+     * or null when it set none (the reason is in {@link #blasCoreReason()}).
+     */
+    public static String selectedBlasCore() {
+        BlasCore.Choice c = blasChoice;
+        return c == null ? null : c.core();
+    }
+
+    /** Why the BLAS core was or was not selected here. */
+    public static String blasCoreReason() {
+        BlasCore.Choice c = blasChoice;
+        return c == null ? "libraries not loaded" : c.reason();
+    }
+
+    /** The OpenMP wait policy in effect and where it came from, e.g. {@code passive (default)}. */
+    public static String ompWaitPolicy() { return waitPolicy; }
+
+    private static void configureBlasCore() {
+        String setting = setting("panamann.blasCore", "PANAMANN_BLAS_CORE");
+        BlasCore.Choice c = BlasCore.choose(setting, NativeEnv.get("OPENBLAS_CORETYPE"),
+                setting == null || setting.isBlank() || setting.trim().equalsIgnoreCase("auto") ? BlasCore.cpuFlags() : null);
+        if (c.core() != null && !NativeEnv.setIfUnset("OPENBLAS_CORETYPE", c.core())) {
+            c = new BlasCore.Choice(null, "OPENBLAS_CORETYPE could not be set");
+        }
+        blasChoice = c;
+    }
+
+    /**
+     * The OpenMP wait policy: {@code panamann.ompWait} / {@code PANAMANN_OMP_WAIT} = {@code passive}
+     * (default: idle OpenMP threads sleep at once instead of spinning, which keeps a step from
+     * collapsing when another process takes a core), {@code active}, or {@code default}
+     * (libgomp's own: spin, then sleep). Applied as {@code OMP_WAIT_POLICY} before libgomp loads,
+     * only when neither {@code OMP_WAIT_POLICY} nor {@code GOMP_SPINCOUNT} is set.
+     */
+    private static void configureOpenMp() {
+        String s = setting("panamann.ompWait", "PANAMANN_OMP_WAIT");
+        String v = s == null || s.isBlank() ? "passive" : s.trim().toLowerCase(java.util.Locale.ROOT);
+        if (!v.equals("passive") && !v.equals("active") && !v.equals("default")) {
+            throw new IllegalArgumentException("panamann.ompWait must be passive, active or default, got '" + s + "'");
+        }
+        String user = NativeEnv.get("OMP_WAIT_POLICY"), spin = NativeEnv.get("GOMP_SPINCOUNT");
+        if (user != null || spin != null) {
+            waitPolicy = (user != null ? "OMP_WAIT_POLICY=" + user : "") + (user != null && spin != null ? " " : "")
+                    + (spin != null ? "GOMP_SPINCOUNT=" + spin : "") + " (environment)";
+        } else if (v.equals("default")) {
+            waitPolicy = "libgomp default";
+        } else if (NativeEnv.libraryMapped("libgomp.so")) {
+            waitPolicy = "libgomp default (libgomp was loaded before panama-nn)";
+        } else {
+            waitPolicy = NativeEnv.setIfUnset("OMP_WAIT_POLICY", v) ? v + (s == null || s.isBlank() ? " (default)" : "") : "libgomp default";
+        }
+    }
+
+    private static String setting(String property, String env) {
+        String v = System.getProperty(property);
+        if (v == null || v.isBlank()) v = System.getenv(env);
+        return v;
     }
 
     /** True when {@link #load()} succeeds. */

@@ -4,6 +4,7 @@ import dev.panamann.ops.BatchNormOp;
 import dev.panamann.ops.Conv2dOp;
 import dev.panamann.ops.ConvGeometry;
 import dev.panamann.ops.ConvReluPoolOp;
+import dev.panamann.ops.Denormals;
 import dev.panamann.ops.Ops;
 import dev.panamann.ops.Pool2dOp;
 import dev.panamann.ops.PoolGeometry;
@@ -17,8 +18,12 @@ import dev.panamann.bindings.dnnl.dnnl_version_t;
 import dev.panamann.bindings.omp.omp_h;
 import dev.panamann.bindings.openblas.openblas_h;
 import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 
 /**
  * The native backend: OpenBLAS {@code cblas_sgemm} for matrix products and oneDNN 2.x
@@ -36,7 +41,8 @@ public final class NativeOps implements Ops {
     private volatile int threads;
     /** Bumped by {@link #setThreads}: OpenMP's thread count is per calling thread. */
     private volatile int threadEpoch;
-    private final ThreadLocal<int[]> appliedEpoch = ThreadLocal.withInitial(() -> new int[] {-1});
+    /** Per calling thread: [0] the thread epoch applied, [1] 1 once its OpenMP team has its float environment. */
+    private final ThreadLocal<int[]> appliedEpoch = ThreadLocal.withInitial(() -> new int[] {-1, 0});
     /** oneDNN calls running on the engine or stream; close waits for them. */
     private final UseCount uses = new UseCount();
 
@@ -45,6 +51,9 @@ public final class NativeOps implements Ops {
     }
 
     public NativeOps(int threads) {
+        // Before the libraries load and before any OpenMP thread exists: threads inherit MXCSR
+        // from the thread that creates them.
+        Denormals.applyToCurrentThread();
         NativeLibraries.load();
         checkDnnlVersion();
         MemorySegment p = arena.allocate(ValueLayout.ADDRESS);
@@ -54,6 +63,7 @@ public final class NativeOps implements Ops {
         stream = p.get(ValueLayout.ADDRESS, 0);
         setThreads(threads);
         warnIfPthreadOpenBlas();
+        verifyBlasCoreOnce(this);
     }
 
     @Override
@@ -72,8 +82,11 @@ public final class NativeOps implements Ops {
     }
 
     /**
-     * Applies the thread setting to the calling thread's OpenMP state (an OpenMP ICV is per
-     * thread); cheap when already applied. Every native op calls this first.
+     * Prepares the calling thread; cheap when already done. Every native op calls this first.
+     * It applies the thread setting to the calling thread's OpenMP state (an OpenMP ICV is per
+     * thread), and, once per thread, flush-to-zero ({@link Denormals}) to the calling thread and
+     * to every thread of its OpenMP team, which OpenBLAS and oneDNN share (libgomp keeps one team
+     * per calling thread; threads it adds later inherit the caller's state).
      */
     public void beforeNativeCall() {
         checkOpen();
@@ -81,6 +94,11 @@ public final class NativeOps implements Ops {
         if (applied[0] != threadEpoch) {
             omp_h.omp_set_num_threads(threads);
             applied[0] = threadEpoch;
+        }
+        if (applied[1] == 0) {
+            Denormals.applyToCurrentThread();
+            OmpTeam.install(threads);
+            applied[1] = 1;
         }
     }
 
@@ -98,6 +116,10 @@ public final class NativeOps implements Ops {
         beforeNativeCall();
         int lda = transA ? m : k;
         int ldb = transB ? k : n;
+        if (blasFallback != null) {
+            dnnlSgemm(transA, transB, m, n, k, alpha, a, Math.max(1, lda), b, Math.max(1, ldb), beta, c, Math.max(1, n));
+            return;
+        }
         openblas_h.cblas_sgemm(CblasRowMajor(), transA ? CblasTrans() : CblasNoTrans(), transB ? CblasTrans() : CblasNoTrans(),
                 m, n, k, alpha, a, Math.max(1, lda), b, Math.max(1, ldb), beta, c, Math.max(1, n));
     }
@@ -118,13 +140,44 @@ public final class NativeOps implements Ops {
     @Override
     public BatchNormOp batchNorm(int n, int c, int spatial, float eps) { return new DnnlBatchNormOp(this, n, c, spatial, eps); }
 
-    /** A one-line description of the loaded libraries, e.g. for logs. */
+    /**
+     * One line for logs: backend, threads, the OpenBLAS version and core (and whether this process
+     * selected it, {@link BlasCore}), the oneDNN version and the instruction set its kernels use,
+     * the OpenMP wait policy and flush-to-zero, e.g. {@code backend native, 2 threads, OpenBLAS
+     * 0.3.21 core SkylakeX (selected automatically: AVX-512), oneDNN 2.6.3 ISA avx512_core_amx,
+     * OpenMP wait passive (default), flush denormals on}.
+     */
     public String describe() {
         MemorySegment v = dnnl_h.dnnl_version().reinterpret(dnnl_version_t.layout().byteSize());
-        String blas = cString(openblas_h.openblas_get_config());
-        return "OpenBLAS [" + blas + ", core " + cString(openblas_h.openblas_get_corename()) + ", "
-                + parallelName(openblas_h.openblas_get_parallel()) + "], oneDNN " + dnnl_version_t.major(v) + "."
-                + dnnl_version_t.minor(v) + "." + dnnl_version_t.patch(v) + ", threads " + threads;
+        String[] config = cString(openblas_h.openblas_get_config()).split(" ");
+        String version = config.length >= 2 ? config[0] + " " + config[1] : String.join(" ", config);
+        String selected = NativeLibraries.selectedBlasCore();
+        String origin = selected != null ? "selected automatically: " + NativeLibraries.blasCoreReason().replaceFirst("^auto: ", "")
+                : NativeLibraries.blasCoreReason();
+        String blas = blasFallback != null ? "oneDNN sgemm (OpenBLAS core " + selected + " failed its check)"
+                : version + " core " + cString(openblas_h.openblas_get_corename()) + " (" + origin + ")"
+                        + (openblas_h.openblas_get_parallel() == 2 ? "" : " " + parallelName(openblas_h.openblas_get_parallel()));
+        return "backend native, " + threads + " threads, " + blas + ", oneDNN " + dnnl_version_t.major(v) + "."
+                + dnnl_version_t.minor(v) + "." + dnnl_version_t.patch(v) + " ISA " + isaName(dnnl_h.dnnl_get_effective_cpu_isa())
+                + ", OpenMP wait " + NativeLibraries.ompWaitPolicy() + ", flush denormals " + Denormals.describe();
+    }
+
+    /** oneDNN 2.x's {@code dnnl_cpu_isa_t} values. */
+    static String isaName(int isa) {
+        return switch (isa) {
+            case 0x0 -> "all";
+            case 0x1 -> "sse41";
+            case 0x3 -> "avx";
+            case 0x7 -> "avx2";
+            case 0xf -> "avx512_mic";
+            case 0x1f -> "avx512_mic_4ops";
+            case 0x27 -> "avx512_core";
+            case 0x67 -> "avx512_core_vnni";
+            case 0xe7 -> "avx512_core_bf16";
+            case 0x3e7 -> "avx512_core_amx";
+            case 0x407 -> "avx2_vnni";
+            default -> "0x" + Integer.toHexString(isa);
+        };
     }
 
     /**
@@ -174,6 +227,68 @@ public final class NativeOps implements Ops {
             case 2 -> "OpenMP";
             default -> "parallel=" + p;
         };
+    }
+
+    /** Non-null when the automatically selected OpenBLAS core failed its check: why. */
+    private static volatile String blasFallback;
+    private static boolean blasVerified;
+    private static MethodHandle dnnlSgemm;
+
+    /**
+     * Once per process, when {@link NativeLibraries} selected the OpenBLAS core itself: checks that
+     * OpenBLAS took it and that its sgemm agrees with a reference ({@link BlasCore#selfCheck}). If
+     * not, prints one warning and sends every gemm of the native backend to oneDNN's own
+     * {@code dnnl_sgemm} for the rest of the process (OpenBLAS cannot be reloaded).
+     */
+    private static synchronized void verifyBlasCoreOnce(NativeOps ops) {
+        if (blasVerified) return;
+        blasVerified = true;
+        String selected = NativeLibraries.selectedBlasCore();
+        if (selected == null) return;
+        String core = cString(openblas_h.openblas_get_corename());
+        String problem = core.equalsIgnoreCase(selected) ? null : "OpenBLAS runs core " + core + " instead";
+        if (problem == null) {
+            problem = BlasCore.selfCheck((ta, tb, m, n, k, alpha, a, b, beta, c) -> {
+                try (Arena t = Arena.ofConfined()) {
+                    MemorySegment sa = t.allocateFrom(ValueLayout.JAVA_FLOAT, a), sb = t.allocateFrom(ValueLayout.JAVA_FLOAT, b);
+                    MemorySegment sc = t.allocateFrom(ValueLayout.JAVA_FLOAT, c);
+                    ops.gemm(ta, tb, m, n, k, alpha, sa, sb, beta, sc);
+                    MemorySegment.copy(sc, ValueLayout.JAVA_FLOAT, 0, c, 0, c.length);
+                }
+            });
+        }
+        if (problem != null) {
+            blasFallback = problem;
+            System.err.println("panama-nn: WARNING: OpenBLAS core " + selected + " (OPENBLAS_CORETYPE set automatically) failed its check: "
+                    + problem + ". Matrix products use oneDNN's dnnl_sgemm instead. Set -Dpanamann.blasCore=off or OPENBLAS_CORETYPE to choose yourself.");
+        }
+    }
+
+    /** Why gemm runs on oneDNN's sgemm instead of OpenBLAS, or null when it does not. */
+    public static String blasFallback() { return blasFallback; }
+
+    static void dnnlSgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a, int lda,
+                                  MemorySegment b, int ldb, float beta, MemorySegment c, int ldc) {
+        MethodHandle h;
+        synchronized (NativeOps.class) {
+            if (dnnlSgemm == null) {
+                dnnlSgemm = Linker.nativeLinker().downcallHandle(SymbolLookup.loaderLookup().find("dnnl_sgemm").orElseThrow(() -> new UnsatisfiedLinkError("dnnl_sgemm not found")),
+                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_BYTE, ValueLayout.JAVA_BYTE,
+                                ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_FLOAT,
+                                ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+                                ValueLayout.JAVA_FLOAT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
+            }
+            h = dnnlSgemm;
+        }
+        try {
+            int rc = (int) h.invokeExact((byte) (transA ? 'T' : 'N'), (byte) (transB ? 'T' : 'N'), (long) m, (long) n, (long) k, alpha,
+                    a, (long) lda, b, (long) ldb, beta, c, (long) ldc);
+            Dnnl.check(rc, "dnnl_sgemm");
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException("dnnl_sgemm failed", t);
+        }
     }
 
     private static boolean warnedPthread;

@@ -3,6 +3,7 @@ package dev.panamann.ops.java;
 import dev.panamann.ops.BatchNormOp;
 import dev.panamann.ops.Conv2dOp;
 import dev.panamann.ops.ConvGeometry;
+import dev.panamann.ops.Denormals;
 import dev.panamann.ops.Ops;
 import dev.panamann.ops.Pool2dOp;
 import dev.panamann.ops.PoolGeometry;
@@ -10,6 +11,7 @@ import dev.panamann.ops.PoolGeometry;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinWorkerThread;
 import java.util.concurrent.RecursiveAction;
 
 /**
@@ -17,7 +19,7 @@ import java.util.concurrent.RecursiveAction;
  * oneDNN are missing and the baseline every speed claim is measured against, so it is a
  * competent one: matrices are packed into reused heap arrays, multiplied in cache-sized
  * blocks with an inner loop the JIT vectorizes, and split by rows over {@link #threads()}
- * threads.
+ * threads. Flush-to-zero ({@link Denormals}) is set on the calling thread and on the workers.
  */
 public final class JavaOps implements Ops {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -35,6 +37,7 @@ public final class JavaOps implements Ops {
     }
 
     public JavaOps(int threads) {
+        Denormals.applyToCurrentThread();
         setThreads(threads);
     }
 
@@ -49,11 +52,12 @@ public final class JavaOps implements Ops {
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         if (pool != null) pool.shutdown();
         this.threads = threads;
-        this.pool = threads > 1 ? new ForkJoinPool(threads) : null;
+        this.pool = threads > 1 ? new ForkJoinPool(threads, FlushingWorker::new, null, false) : null;
     }
 
     /** Runs {@code body(from, to)} over [0, n) split in contiguous chunks over the threads. */
     public void parallelFor(int n, long workPerItem, RangeBody body) {
+        Denormals.applyToCurrentThread();
         if (pool == null || n < 2 || (long) n * workPerItem < 200_000) {
             body.run(0, n);
             return;
@@ -73,6 +77,20 @@ public final class JavaOps implements Ops {
                 invokeAll(tasks);
             }
         });
+    }
+
+    /** A worker of the pool: flush-to-zero ({@link Denormals}) from its start, like the caller. */
+    private static final class FlushingWorker extends ForkJoinWorkerThread {
+        FlushingWorker(ForkJoinPool pool) {
+            super(null, pool, true);
+            setDaemon(true);
+        }
+
+        @Override
+        protected void onStart() {
+            super.onStart();
+            Denormals.applyToCurrentThread();
+        }
     }
 
     /** A loop body over a half-open range. */

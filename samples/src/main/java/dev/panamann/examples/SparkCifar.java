@@ -1,0 +1,134 @@
+package dev.panamann.examples;
+
+import dev.panamann.cli.Cli;
+import dev.panamann.cli.PreparedData;
+import dev.panamann.cli.Workflows;
+import dev.panamann.data.Dataset;
+import dev.panamann.io.ModelIO;
+import dev.panamann.models.Model;
+import dev.panamann.models.ThreeLayerConvNet;
+import dev.panamann.ops.Backends;
+import dev.panamann.ops.Ops;
+import dev.panamann.spark.Example;
+import dev.panamann.spark.ModelFactory;
+import dev.panamann.spark.SparkTrainer;
+import dev.panamann.tensor.Tensor;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The main job (the CIFAR-10 conv net with the defaults of {@code panama-nn train}: Adam 1e-3,
+ * decay 0.9 per epoch, global batch 64, 15 epochs) trained data-parallel through Apache Spark:
+ * one barrier stage of {@code --workers} tasks, gradients all-reduced after every step. Needs
+ * Spark 4.1+ on the class path ({@code samples/train-cifar10-spark.sh} sets it up).
+ *
+ * <pre>
+ *   bash samples/train-cifar10-spark.sh [--master local[2]] [--workers 2] [--epochs 15] [--data PATH] [--out DIR]
+ * </pre>
+ */
+@Command(name = "SparkCifar", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Train the CIFAR-10 conv net data-parallel on Apache Spark; print validation and test accuracy.")
+public final class SparkCifar implements Callable<Integer> {
+    @Option(names = "--master", paramLabel = "URL", defaultValue = "local[2]",
+            description = "Spark master (default: ${DEFAULT-VALUE}); with spark-submit, the submitted one is used.")
+    String master;
+
+    @Option(names = "--workers", paramLabel = "W", defaultValue = "2", description = "Workers (barrier tasks) (default: ${DEFAULT-VALUE}).")
+    int workers;
+
+    @Option(names = "--threads", paramLabel = "T", defaultValue = "0",
+            description = "Threads per worker; 0 takes spark.task.cpus (default: ${DEFAULT-VALUE}).")
+    int threads;
+
+    @Option(names = "--epochs", paramLabel = "N", defaultValue = "15", description = "Epochs (default: ${DEFAULT-VALUE}).")
+    int epochs;
+
+    @Option(names = "--batch-size", paramLabel = "B", defaultValue = "64",
+            description = "Global minibatch, split evenly over the workers (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(names = "--num-train", paramLabel = "N", description = "Training images (default: 49000).")
+    Integer numTrain;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "0", description = "Seed (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--checkpoint-dir", paramLabel = "DIR",
+            description = "Checkpoints of every worker, for restarts after a failure (a directory every executor sees).")
+    Path checkpointDir;
+
+    @Option(names = "--data", paramLabel = "PATH", defaultValue = "../shared/data/cifar10/cifar-10-binary.tar.gz",
+            description = "cifar-10-binary.tar.gz or its folder (default: ${DEFAULT-VALUE}).")
+    Path data;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Where to save the model (default: runs/SparkCifar-<timestamp>).")
+    Path out;
+
+    public static void main(String[] args) {
+        System.exit(Cli.runSample(new SparkCifar(), args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        long t0 = System.nanoTime();
+        Workflows.section(System.out, "1. Data: CIFAR-10, cs231n split (train / 1000 val / 10000 test), mean image subtracted");
+        try (PreparedData d = Workflows.loadCifar(data, numTrain, 1000, null, System.out)) {
+            List<Example> train = Example.of(d.train()), val = Example.of(d.val());
+            SparkConf conf = new SparkConf().setAppName("panama-nn SparkCifar").setIfMissing("spark.master", master)
+                    .setIfMissing("spark.ui.enabled", "false");
+            try (JavaSparkContext sc = new JavaSparkContext(conf)) {
+                sc.setLogLevel("WARN");
+                Workflows.section(System.out, "2. Train on Spark " + sc.master() + ": " + workers + " workers, global batch "
+                        + batchSize + " (" + batchSize / Math.max(1, workers) + " per worker), Adam 1e-3, decay 0.9, " + epochs + " epochs");
+                long s = seed;
+                ModelFactory factory = ops -> new ThreeLayerConvNet(ops, new int[] {3, 32, 32}, 32, 7, 100, 10, 1e-3f, 1e-3f, s);
+                SparkTrainer trainer = new SparkTrainer(factory, 3, 32, 32).workers(workers).threads(threads)
+                        .batchSize(batchSize).numEpochs(epochs).updateRule("adam").optimConfig(Map.of("learning_rate", 1e-3))
+                        .lrDecay(0.9).seed(seed).printEvery(100);
+                if (checkpointDir != null) trainer.checkpointDir(checkpointDir.toAbsolutePath().toString());
+                SparkTrainer.Result r = trainer.fit(sc.parallelize(train, workers), val);
+                train = null;
+
+                Workflows.section(System.out, "3. Accuracy of the best validation parameters (evaluated on the driver)");
+                Ops ops = Backends.get();
+                try (Model net = factory.create(ops)) {
+                    r.loadInto(net);
+                    float valAcc = accuracy(net, d.val()), testAcc = accuracy(net, d.test());
+                    System.out.printf(Locale.ROOT, "best val acc %.4f (rank 0 during training: %.4f); test acc %.4f%n", valAcc,
+                            r.bestValAcc(), testAcc);
+                    System.out.printf(Locale.ROOT, "training %.1f s on the workers (%.0f images/s), fit %.1f s, whole program %.1f s;"
+                                    + " restarts %d%n", r.workerSeconds(), (double) r.lossHistory().length * batchSize / r.workerSeconds(),
+                            r.seconds(), (System.nanoTime() - t0) / 1e9, r.restarts());
+                    Path dir = out != null ? out : Path.of("runs", "SparkCifar-" + System.currentTimeMillis());
+                    Files.createDirectories(dir);
+                    ModelIO.save(net, dir.resolve("model.safetensors"));
+                    System.out.println("model saved to " + dir.resolve("model.safetensors"));
+                }
+            }
+        }
+        return Cli.EXIT_OK;
+    }
+
+    private static float accuracy(Model net, Dataset data) {
+        int n = data.size(), correct = 0, bs = 500;
+        for (int start = 0; start < n; start += bs) {
+            int c = Math.min(bs, n - start);
+            Tensor scores = net.scores(data.x().slice(start, start + c));
+            int k = scores.dim(1);
+            for (int i = 0; i < c; i++) {
+                int arg = 0;
+                for (int j = 1; j < k; j++) if (scores.getFlat((long) i * k + j) > scores.getFlat((long) i * k + arg)) arg = j;
+                if (arg == data.y()[start + i]) correct++;
+            }
+        }
+        return (float) correct / n;
+    }
+}
