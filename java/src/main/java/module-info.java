@@ -21,6 +21,9 @@ module dev.panamann {
     requires com.google.gson;
     requires org.apache.commons.compress;
     requires org.jfree.jfreechart;
+    // The Vector API gemm kernel (ops.java.VectorGemmKernel): optional, loaded by name only when
+    // the JVM runs with --add-modules jdk.incubator.vector.
+    requires static jdk.incubator.vector;
 
     // Every library package is exported, except the generated bindings; ModuleInfoTest checks
     // that a new package is listed here.

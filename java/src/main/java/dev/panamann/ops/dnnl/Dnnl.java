@@ -72,12 +72,15 @@ public final class Dnnl {
         private final List<Exec> scratchUsers = new ArrayList<>();
         private MemorySegment scratchpad = MemorySegment.NULL;
         private final String what;
+        /** {@code what + " plan"}, built once: the use guard names it only when it refuses a call. */
+        private final String label;
         /** Native calls running on this plan's objects; close waits for them. */
         private final UseCount uses = new UseCount();
 
         Plan(NativeOps ops, String what) {
             this.ops = ops;
             this.what = what;
+            this.label = what + " plan";
             this.engine = ops.engine();
             try {
                 ops.beforeNativeCall();
@@ -240,7 +243,7 @@ public final class Dnnl {
          */
         void bind(MemorySegment mem, Tensor t) {
             MemorySegment data = t.segment();
-            uses.enter(what + " plan");
+            uses.enter(label);
             try {
                 check(dnnl_h.dnnl_memory_set_data_handle(mem, data), "dnnl_memory_set_data_handle");
             } finally {
@@ -303,7 +306,7 @@ public final class Dnnl {
 
         /** Runs the primitive on the plan's stream; the plan and the backend cannot close meanwhile. */
         void run() {
-            plan.uses.enter(plan.what + " plan");
+            plan.uses.enter(plan.label);
             try {
                 plan.ops.enterCall();
                 try {

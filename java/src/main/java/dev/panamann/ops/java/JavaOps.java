@@ -18,14 +18,17 @@ import java.util.concurrent.RecursiveAction;
  * The pure-Java backend: plain loops, no native code. It is the fallback where OpenBLAS or
  * oneDNN are missing and the baseline every speed claim is measured against, so it is a
  * competent one: matrices are packed into reused heap arrays, multiplied in cache-sized
- * blocks with an inner loop the JIT vectorizes, and split by rows over {@link #threads()}
- * threads. Flush-to-zero ({@link Denormals}) is set on the calling thread and on the workers.
+ * blocks by a {@link GemmKernel}, and split by rows over {@link #threads()} threads.
+ * Flush-to-zero ({@link Denormals}) is set on the calling thread and on the workers.
+ *
+ * <p>The kernel is register-blocked on the Vector API when the JVM runs with
+ * {@code --add-modules jdk.incubator.vector} (several times faster on the conv net), and plain
+ * loops the JIT auto-vectorizes otherwise; {@code panamann.java.vector=auto|on|off} (or
+ * {@code PANAMANN_JAVA_VECTOR}) chooses, see {@link GemmKernel}.
  */
 public final class JavaOps implements Ops {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
-    /** Block sizes: a KB x NB block of B (64 KiB) stays in L2 while rows of A stream by. */
-    private static final int KB = 128, NB = 256;
-
+    private final GemmKernel kernel;
     private int threads;
     private ForkJoinPool pool;
     /** op(B) packed per calling thread, so that callers on different threads do not share it. */
@@ -36,10 +39,20 @@ public final class JavaOps implements Ops {
         this(Runtime.getRuntime().availableProcessors());
     }
 
+    /** A backend on {@code threads} threads with the kernel the settings ask for ({@link GemmKernel#fromSettings()}). */
     public JavaOps(int threads) {
+        this(threads, GemmKernel.fromSettings());
+    }
+
+    /** A backend on {@code threads} threads with the given gemm kernel. */
+    public JavaOps(int threads, GemmKernel kernel) {
         Denormals.applyToCurrentThread();
+        this.kernel = java.util.Objects.requireNonNull(kernel, "kernel");
         setThreads(threads);
     }
+
+    /** The gemm kernel in use. */
+    public GemmKernel kernel() { return kernel; }
 
     @Override
     public String name() { return "java"; }
@@ -109,21 +122,25 @@ public final class JavaOps implements Ops {
             throw new IllegalArgumentException("gemm: m=" + m + ", n=" + n + ", k=" + k
                     + " is too large for the Java backend (its packed blocks are Java arrays)");
         }
-        // Pack op(B) as a row-major (k, n) array once; rows of op(A) are packed per task.
+        // Pack op(B) once: as b^T rows (n, k) when the kernel does dot products faster at this k,
+        // else as a row-major (k, n) array; rows of op(A) are packed per task.
         float[][] pack = packB.get();
         if (pack[0].length < k * n) pack[0] = new float[k * n];
         float[] bp = pack[0];
-        if (transB) {
+        boolean dots = transB && kernel.dotProductsFaster(k);
+        if (dots) {
+            MemorySegment.copy(b, F, 0, bp, 0, k * n);
+        } else if (transB) {
             for (int j = 0; j < n; j++) {
                 for (int p = 0; p < k; p++) bp[p * n + j] = b.getAtIndex(F, (long) j * k + p);
             }
         } else {
             MemorySegment.copy(b, F, 0, bp, 0, k * n);
         }
-        parallelFor(m, (long) n * k, (from, to) -> gemmRows(transA, m, n, k, alpha, a, bp, beta, c, from, to));
+        parallelFor(m, (long) n * k, (from, to) -> gemmRows(transA, dots, m, n, k, alpha, a, bp, beta, c, from, to));
     }
 
-    private void gemmRows(boolean transA, int m, int n, int k, float alpha, MemorySegment a, float[] bp,
+    private void gemmRows(boolean transA, boolean dots, int m, int n, int k, float alpha, MemorySegment a, float[] bp,
                           float beta, MemorySegment c, int from, int to) {
         int rows = to - from;
         float[][] s = scratch.get();
@@ -139,21 +156,8 @@ public final class JavaOps implements Ops {
             MemorySegment.copy(a, F, (long) from * k * Float.BYTES, ap, 0, rows * k);
         }
         java.util.Arrays.fill(cp, 0, rows * n, 0f);
-        for (int j0 = 0; j0 < n; j0 += NB) {
-            int j1 = Math.min(n, j0 + NB);
-            for (int p0 = 0; p0 < k; p0 += KB) {
-                int p1 = Math.min(k, p0 + KB);
-                for (int i = 0; i < rows; i++) {
-                    int ci = i * n, ai = i * k;
-                    for (int p = p0; p < p1; p++) {
-                        float av = ap[ai + p];
-                        if (av == 0f) continue;
-                        int bi = p * n;
-                        for (int j = j0; j < j1; j++) cp[ci + j] += av * bp[bi + j];
-                    }
-                }
-            }
-        }
+        if (dots) kernel.multiplyAddTransposed(ap, bp, cp, rows, n, k);
+        else kernel.multiplyAdd(ap, bp, cp, rows, n, k);
         long base = (long) from * n;
         if (beta == 0f) {
             for (int i = 0; i < rows * n; i++) c.setAtIndex(F, base + i, alpha * cp[i]);
@@ -178,5 +182,5 @@ public final class JavaOps implements Ops {
     }
 
     @Override
-    public String toString() { return "JavaOps(threads=" + threads + ")"; }
+    public String toString() { return "JavaOps(threads=" + threads + ", gemm " + kernel.name() + ")"; }
 }
