@@ -21,6 +21,8 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -171,9 +173,28 @@ public final class SafeTensors {
      * @throws SafeTensorsFormatException when the file is not a valid safetensors file
      */
     public static Header readHeader(Path file) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+        try (FileChannel ch = openForReading(file)) {
             return readHeader(file, ch);
+        } catch (IOException e) {
+            throw namingTheFile(file, e);
         }
+    }
+
+    /** Opens a file to read; a folder given for it is an error naming the folder (not a bare "Is a directory" on the first read). */
+    private static FileChannel openForReading(Path file) throws IOException {
+        if (Files.isDirectory(file)) throw new FileSystemException(file.toString(), null, "is a directory, expected a safetensors file");
+        return FileChannel.open(file, StandardOpenOption.READ);
+    }
+
+    /**
+     * An I/O error whose message names the file: the JDK's own messages from a read
+     * ("Is a directory", "Input/output error") do not. Errors that name it already pass unchanged.
+     */
+    static IOException namingTheFile(Path file, IOException e) {
+        if (e instanceof FileSystemException || e instanceof SafeTensorsFormatException) return e;
+        String m = e.getMessage();
+        if (m != null && m.contains(file.toString())) return e;
+        return new IOException(file + ": " + (m == null || m.isBlank() ? e.getClass().getSimpleName() : m), e);
     }
 
     /** Loads every tensor of a file (all must be F32). */
@@ -187,7 +208,15 @@ public final class SafeTensors {
      * made so far are freed.
      */
     public static Contents load(Path file, Predicate<String> filter) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+        try {
+            return loadChecked(file, filter);
+        } catch (IOException e) {
+            throw namingTheFile(file, e);
+        }
+    }
+
+    private static Contents loadChecked(Path file, Predicate<String> filter) throws IOException {
+        try (FileChannel ch = openForReading(file)) {
             Header h = readHeader(file, ch);
             for (Entry e : h.entries().values()) {
                 if (filter.test(e.name()) && !e.dtype().equals("F32")) {

@@ -326,4 +326,19 @@ class SafeTensorsTest {
             for (int i = 0; i < before.size(); i++) assertArrayEquals(before.get(i), bits(b.params().get(i).value()));
         }
     }
+
+    /** A folder given where a weights file is expected: every entry point's error names it (the JDK says only "Is a directory"). */
+    @Test
+    void aFolderGivenForAFileIsAnErrorNamingIt() throws IOException {
+        Path folder = Files.createDirectories(dir.resolve("model.safetensors"));
+        List<IOException> errors = new ArrayList<>();
+        errors.add(assertThrows(IOException.class, () -> SafeTensors.readHeader(folder)));
+        errors.add(assertThrows(IOException.class, () -> SafeTensors.load(folder)));
+        try (TinyNet net = new TinyNet(Backs.java(), 6, 4, 3, 0f, 1f, new Rng(1))) {
+            errors.add(assertThrows(IOException.class, () -> ModelIO.load(net, folder)));
+        }
+        for (IOException e : errors) {
+            assertTrue(e.getMessage().contains(folder.toString()) && e.getMessage().contains("is a directory"), e.getMessage());
+        }
+    }
 }

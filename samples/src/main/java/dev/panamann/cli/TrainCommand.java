@@ -110,6 +110,11 @@ public final class TrainCommand implements Callable<Integer> {
             description = "Continue from a checkpoint (give the options of the interrupted run; --epochs may be larger).")
     Path resume;
 
+    @Option(names = "--overwrite",
+            description = "Train into an --out folder that holds an earlier run (its weights are removed before training; "
+                    + "without this option such a folder is refused).")
+    boolean overwrite;
+
     @Option(names = "--plots", description = "Write loss.png, accuracy.png and the first-layer weights weights.png into --out.")
     boolean plots;
 
@@ -123,9 +128,13 @@ public final class TrainCommand implements Callable<Integer> {
         TrainSettings settings = settings(type);
         if (printEvery < 1) throw new UserError("--print-every must be >= 1, got " + printEvery);
 
+        Path target = out == null && resume != null ? resume.toAbsolutePath().getParent() : out;
+        refuseAnEarlierRun(target);
+
         Path dataPath = data == null ? Workflows.defaultData(ds) : data;
         try (Ops ops = common.ops("native", false);
              PreparedData d = Workflows.load(ds, dataPath, numTrain, numVal == null ? Workflows.defaultNumVal(ds) : numVal, numTest, System.out)) {
+            if (batchSize != null) settings.checkAgainst(d.train().size()); // a default batch may exceed a small --num-train
             ModelSpec spec = spec(type, d);
             Path dir = Workflows.outDir(out == null && resume != null ? resume.toAbsolutePath().getParent() : out, "train-" + type);
             TrainRun run = new TrainRun(dir, ops, d, spec, settings, common.seed, dataPath);
@@ -136,6 +145,21 @@ public final class TrainCommand implements Callable<Integer> {
             }
         }
         return Cli.EXIT_OK;
+    }
+
+    /**
+     * Refuses an --out folder holding an earlier run (its {@code model.json} or weights) unless
+     * --overwrite is given or this run resumes from a checkpoint in that folder.
+     */
+    private void refuseAnEarlierRun(Path dir) throws java.io.IOException {
+        if (dir == null || overwrite || !java.nio.file.Files.isDirectory(dir)) return;
+        if (resume != null && java.nio.file.Files.isSameFile(dir, resume.toAbsolutePath().getParent())) return;
+        for (String name : new String[] {SavedRun.DESCRIPTOR, SavedRun.WEIGHTS}) {
+            if (java.nio.file.Files.exists(dir.resolve(name))) {
+                throw new UserError("--out " + dir + " holds an earlier run (" + name + "): pass --overwrite to replace it, "
+                        + "or choose another --out");
+            }
+        }
     }
 
     private TrainSettings settings(String type) {

@@ -23,7 +23,24 @@ public record TrainSettings(String updateRule, double learningRate, double lrDec
         if (!(learningRate > 0) || !Double.isFinite(learningRate)) throw new UserError("learning rate must be > 0, got " + learningRate);
         if (!(lrDecay > 0) || !Double.isFinite(lrDecay)) throw new UserError("lr decay must be > 0, got " + lrDecay);
         if (batchSize < 1) throw new UserError("batch size must be >= 1, got " + batchSize);
-        if (epochs < 1) throw new UserError("epochs must be >= 1, got " + epochs);
+        if (epochs < 1 || epochs > MAX_EPOCHS) throw new UserError("epochs must be between 1 and " + MAX_EPOCHS + ", got " + epochs);
+    }
+
+    /** The most epochs a run may ask for (its loss history holds one value per iteration). */
+    public static final int MAX_EPOCHS = 100_000;
+
+    /**
+     * Checks a batch size the user asked for against the training examples, before any batch
+     * buffer is allocated: a batch larger than the training set samples more than the whole set
+     * each iteration, and a huge one would allocate its whole size for nothing.
+     *
+     * @throws UserError naming the option and the limit
+     */
+    public void checkAgainst(int trainingExamples) {
+        if (batchSize > trainingExamples) {
+            throw new UserError("--batch-size " + batchSize + " is larger than the " + trainingExamples
+                    + " training examples: use at most " + trainingExamples + " (or more --num-train)");
+        }
     }
 
     /** The default schedule of a model type, the one {@code panama-nn train} uses: see {@link ModelRegistry#ENTRIES}. */

@@ -236,6 +236,10 @@ public final class Workflows {
         if (numTrain != null && numTrain < 1) throw new UserError("--num-train must be >= 1, got " + numTrain);
         if (numVal < 1) throw new UserError("--num-val must be >= 1, got " + numVal);
         if (numTest != null && numTest < 1) throw new UserError("--num-test must be >= 1, got " + numTest);
+        if (numTrain != null && (long) numTrain + numVal > Integer.MAX_VALUE) {
+            throw new UserError("--num-train " + numTrain + " plus --num-val " + numVal + " examples are more than any dataset holds: "
+                    + "lower --num-train / --num-val");
+        }
     }
 
     private static Splits split(Dataset train, Dataset test, Integer numTrain, int numVal, Integer numTest, Path path) {

@@ -268,8 +268,9 @@ class CliTest {
     }
 
     /**
-     * A run into the folder of an earlier one that then fails (here: it diverges) leaves no
-     * weights of the earlier model under its own description.
+     * A run into the folder of an earlier one is refused without --overwrite; with it, a run
+     * that then fails (here: it diverges) leaves no weights of the earlier model under its own
+     * description.
      */
     @Test
     void aFailedRerunIntoAnOldFolderLeavesNoMismatchedWeights() throws IOException {
@@ -278,13 +279,69 @@ class CliTest {
                 cifar.toString(), "--out", out.toString());
         assertEquals(Cli.EXIT_OK, first.code(), first.err());
         assertTrue(Files.exists(out.resolve(SavedRun.WEIGHTS)));
-        Run diverged = run("train", "--model", "twolayer", "--hidden", "40", "--lr", "1e30", "--num-train", "100", "--num-val",
-                "50", "--epochs", "2", "--data", cifar.toString(), "--out", out.toString());
+        String[] rerun = {"train", "--model", "twolayer", "--hidden", "40", "--lr", "1e30", "--num-train", "100", "--num-val",
+                "50", "--epochs", "2", "--data", cifar.toString(), "--out", out.toString()};
+        Run refused = run(rerun);
+        assertEquals(Cli.EXIT_USAGE, refused.code(), refused.err());
+        assertTrue(refused.err().contains("holds an earlier run") && refused.err().contains("--overwrite"), refused.err());
+        assertTrue(Files.exists(out.resolve(SavedRun.WEIGHTS)), "a refused rerun leaves the earlier run as it was");
+        String[] overwriting = java.util.Arrays.copyOf(rerun, rerun.length + 1);
+        overwriting[rerun.length] = "--overwrite";
+        Run diverged = run(overwriting);
         assertEquals(Cli.EXIT_ERROR, diverged.code(), diverged.err());
         assertTrue(diverged.err().contains("training diverged"), diverged.err());
         assertFalse(diverged.err().contains("\tat "), diverged.err());
         assertFalse(Files.exists(out.resolve(SavedRun.WEIGHTS)), "the earlier run's weights are gone");
         Run eval = run("evaluate", "--model-dir", out.toString(), "--data", cifar.toString());
         assertEquals(Cli.EXIT_USAGE, eval.code(), eval.err());
+    }
+
+    /** Sizes out of range are usage errors (exit 2, one line naming the option) before anything large is allocated. */
+    @Test
+    void sizesOutOfRangeAreUsageErrors() {
+        String[][] cases = {
+                {"--batch-size", "2147483647", "--batch-size 2147483647 is larger than the 100 training examples"},
+                {"--batch-size", "0", "batch size must be >= 1"},
+                {"--epochs", "-1", "epochs must be between 1 and"},
+                {"--epochs", "2147483647", "epochs must be between 1 and"},
+                {"--hidden", "2147483647", "parameters"},
+                {"--hidden", "-5", "hidden"},
+                {"--num-train", "2147483647", "--num-train 2147483647 plus --num-val 50 examples are more than any dataset holds"},
+                {"--num-train", "-3", "--num-train must be >= 1"}};
+        for (String[] c : cases) {
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("train", "--model", "twolayer", "--num-train",
+                    "100", "--num-val", "50", "--epochs", "1", "--data", cifar.toString(), "--out", work.resolve("never-sized").toString()));
+            int at = args.indexOf(c[0]);
+            if (at >= 0) args.set(at + 1, c[1]);
+            else args.addAll(java.util.List.of(c[0], c[1]));
+            Run r = run(args.toArray(String[]::new));
+            assertEquals(Cli.EXIT_USAGE, r.code(), String.join(" ", c) + ":\n" + r.err());
+            assertTrue(r.err().contains(c[2]), String.join(" ", c) + ":\n" + r.err());
+            assertFalse(r.err().contains("\tat "), "a stack trace:\n" + r.err());
+        }
+        assertFalse(Files.exists(work.resolve("never-sized").resolve(SavedRun.WEIGHTS)));
+    }
+
+    /** A folder given where a file is expected: the message names it (the JDK says only "Is a directory"). */
+    @Test
+    void aFolderGivenForAFileIsAUsageErrorNamingIt() throws IOException {
+        Path out = work.resolve("run-folder-for-file");
+        Run train = run("train", "--model", "twolayer", "--num-train", "100", "--num-val", "50", "--epochs", "1", "--data",
+                cifar.toString(), "--out", out.toString());
+        assertEquals(Cli.EXIT_OK, train.code(), train.err());
+        Path folder = Files.createDirectories(work.resolve("a-folder.safetensors"));
+        Run resume = run("train", "--model", "twolayer", "--num-train", "100", "--num-val", "50", "--epochs", "2", "--data",
+                cifar.toString(), "--out", work.resolve("run-resume-folder").toString(), "--resume", folder.toString());
+        Run predict = run("predict", "--model-dir", out.toString(), folder.toString());
+        Files.delete(out.resolve(SavedRun.WEIGHTS));
+        Files.createDirectories(out.resolve(SavedRun.WEIGHTS));
+        Run eval = run("evaluate", "--model-dir", out.toString(), "--data", cifar.toString());
+        for (Run r : new Run[] {resume, predict}) {
+            assertEquals(Cli.EXIT_USAGE, r.code(), r.err());
+            assertTrue(r.err().contains(folder.toString()), r.err());
+            assertFalse(r.err().contains("\tat "), "a stack trace:\n" + r.err());
+        }
+        assertEquals(Cli.EXIT_USAGE, eval.code(), eval.err());
+        assertTrue(eval.err().contains(out.resolve(SavedRun.WEIGHTS).toString()), eval.err());
     }
 }
