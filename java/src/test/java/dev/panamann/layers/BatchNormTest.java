@@ -52,7 +52,7 @@ class BatchNormTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("dev.panamann.ops.NumGrad#backends")
+    @MethodSource("dev.panamann.testutil.NumGrad#backends")
     void trainNormalizesAndTracksRunningStatisticsEvalUsesThem(String backend) {
         Ops ops = NumGrad.ops(backend);
         try (BatchNorm bn = new BatchNorm(ops, 2, 1e-5f, 0.9f);
@@ -104,7 +104,7 @@ class BatchNormTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("dev.panamann.ops.NumGrad#backends")
+    @MethodSource("dev.panamann.testutil.NumGrad#backends")
     void batchOfOneInTrainModeIsRejected(String backend) {
         Ops ops = NumGrad.ops(backend);
         try (BatchNorm bn = new BatchNorm(ops, 3); Tensor one = Tensor.randn(new Rng(1), 1f, 1, 3);
@@ -120,7 +120,7 @@ class BatchNormTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("dev.panamann.ops.NumGrad#backends")
+    @MethodSource("dev.panamann.testutil.NumGrad#backends")
     void badInputGivesClearErrors(String backend) {
         Ops ops = NumGrad.ops(backend);
         try (BatchNorm bn = new BatchNorm(ops, 4); Tensor wrong = Tensor.zeros(3, 5); Tensor rank3 = Tensor.zeros(3, 4, 2);
@@ -163,7 +163,7 @@ class BatchNormTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("dev.panamann.ops.NumGrad#backends")
+    @MethodSource("dev.panamann.testutil.NumGrad#backends")
     void givenParametersAndRunningStatisticsAreUsedInEval(String backend) {
         Ops ops = NumGrad.ops(backend);
         float[] g = {2f, 0.5f, -1f}, bt = {0.1f, -0.2f, 0.3f}, mean = {1f, -2f, 0.5f}, var = {4f, 0.25f, 1f};

@@ -21,7 +21,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class Conv2dTest {
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("dev.panamann.ops.NumGrad#backends")
+    @MethodSource("dev.panamann.testutil.NumGrad#backends")
     void layerGradientsMatchCenteredDifferences(String backend) {
         Ops ops = NumGrad.ops(backend);
         Rng rng = new Rng(1);
@@ -53,7 +53,7 @@ class Conv2dTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("dev.panamann.ops.NumGrad#backends")
+    @MethodSource("dev.panamann.testutil.NumGrad#backends")
     void buffersAreReusedWhileTheShapeHoldsAndReplannedWhenItChanges(String backend) {
         Ops ops = NumGrad.ops(backend);
         Rng rng = new Rng(2);
@@ -74,7 +74,7 @@ class Conv2dTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("dev.panamann.ops.NumGrad#backends")
+    @MethodSource("dev.panamann.testutil.NumGrad#backends")
     void inputGradientCanBeSwitchedOff(String backend) {
         Ops ops = NumGrad.ops(backend);
         try (Conv2d conv = new Conv2d(ops, 3, 4, 3, 1, 1, new Rng(7), 0.2f);
@@ -112,7 +112,7 @@ class Conv2dTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("dev.panamann.ops.NumGrad#backends")
+    @MethodSource("dev.panamann.testutil.NumGrad#backends")
     void badInputGivesClearErrors(String backend) {
         Ops ops = NumGrad.ops(backend);
         try (Conv2d conv = new Conv2d(ops, 3, 4, 5, 1, 0, new Rng(1), 0.1f);
@@ -148,7 +148,7 @@ class Conv2dTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("dev.panamann.ops.NumGrad#backends")
+    @MethodSource("dev.panamann.testutil.NumGrad#backends")
     void nonSquareKernelFromGivenWeights(String backend) {
         Ops ops = NumGrad.ops(backend);
         Rng rng = new Rng(21);
@@ -213,7 +213,7 @@ class Conv2dTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("dev.panamann.ops.NumGrad#backends")
+    @MethodSource("dev.panamann.testutil.NumGrad#backends")
     void convReluPoolFromGivenWeightsEqualsItsParts(String backend) {
         Ops ops = NumGrad.ops(backend);
         Rng rng = new Rng(31);

@@ -29,7 +29,7 @@ class PoolingTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("dev.panamann.ops.NumGrad#backends")
+    @MethodSource("dev.panamann.testutil.NumGrad#backends")
     void layerGradientsMatchCenteredDifferences(String backend) {
         Ops ops = NumGrad.ops(backend);
         for (boolean max : new boolean[] {true, false}) {
@@ -58,7 +58,7 @@ class PoolingTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("dev.panamann.ops.NumGrad#backends")
+    @MethodSource("dev.panamann.testutil.NumGrad#backends")
     void buffersAreReusedAndShapesReplanned(String backend) {
         Ops ops = NumGrad.ops(backend);
         for (boolean max : new boolean[] {true, false}) {
@@ -76,7 +76,7 @@ class PoolingTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("dev.panamann.ops.NumGrad#backends")
+    @MethodSource("dev.panamann.testutil.NumGrad#backends")
     void badInputGivesClearErrors(String backend) {
         Ops ops = NumGrad.ops(backend);
         for (boolean max : new boolean[] {true, false}) {

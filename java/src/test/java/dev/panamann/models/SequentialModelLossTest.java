@@ -30,7 +30,7 @@ class SequentialModelLossTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("dev.panamann.ops.NumGrad#backends")
+    @MethodSource("dev.panamann.testutil.NumGrad#backends")
     void hingeLossReplacesSoftmaxAndItsGradientsCheck(String backend) {
         Ops ops = NumGrad.ops(backend);
         Rng rng = new Rng(5);
@@ -52,7 +52,7 @@ class SequentialModelLossTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("dev.panamann.ops.NumGrad#backends")
+    @MethodSource("dev.panamann.testutil.NumGrad#backends")
     void aModelTrainedWithHingeLossLearnsAToyProblem(String backend) {
         Ops ops = NumGrad.ops(backend);
         Rng rng = new Rng(11);
@@ -79,7 +79,7 @@ class SequentialModelLossTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("dev.panamann.ops.NumGrad#backends")
+    @MethodSource("dev.panamann.testutil.NumGrad#backends")
     void lossesByNameAndNullRejected(String backend) {
         Ops ops = NumGrad.ops(backend);
         try (Loss s = Loss.byName("softmax"); Loss h = Loss.byName("HINGE")) {

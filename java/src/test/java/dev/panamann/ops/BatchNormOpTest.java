@@ -161,7 +161,7 @@ class BatchNormOpTest {
 
     /** Data far from zero (mean 1000, std 1) must still come out with mean 0 and variance 1. */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("dev.panamann.ops.NumGrad#backends")
+    @MethodSource("dev.panamann.testutil.NumGrad#backends")
     void largeOffsetsAreNormalizedAccurately(String backend) {
         int[] shape = {16, 3, 4, 4};
         try (BatchNormOp op = plan(NumGrad.ops(backend), shape); Data d = new Data(shape, 5)) {
@@ -210,7 +210,7 @@ class BatchNormOpTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("dev.panamann.ops.NumGrad#backends")
+    @MethodSource("dev.panamann.testutil.NumGrad#backends")
     void planReuseGivesSameResults(String backend) {
         int[] shape = SHAPES[3];
         try (BatchNormOp op = plan(NumGrad.ops(backend), shape); Data a = new Data(shape, 1); Data b = new Data(shape, 2)) {
@@ -232,7 +232,7 @@ class BatchNormOpTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("dev.panamann.ops.NumGrad#backends")
+    @MethodSource("dev.panamann.testutil.NumGrad#backends")
     void badInputIsRejected(String backend) {
         Ops ops = NumGrad.ops(backend);
         int[] shape = {4, 3};

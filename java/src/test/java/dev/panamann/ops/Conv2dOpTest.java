@@ -171,7 +171,7 @@ class Conv2dOpTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("dev.panamann.ops.NumGrad#backends")
+    @MethodSource("dev.panamann.testutil.NumGrad#backends")
     void planReuseGivesSameResultsAndOverwritesGradients(String backend) {
         Ops ops = NumGrad.ops(backend);
         ConvGeometry g = geometry(GEOMETRIES[4]);
@@ -199,7 +199,7 @@ class Conv2dOpTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("dev.panamann.ops.NumGrad#backends")
+    @MethodSource("dev.panamann.testutil.NumGrad#backends")
     void badShapesAreRejectedBeforeNativeCalls(String backend) {
         Ops ops = NumGrad.ops(backend);
         ConvGeometry g = new ConvGeometry(2, 3, 8, 8, 4, 3, 3, 1, 1);

@@ -101,7 +101,7 @@ class Pool2dOpTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("dev.panamann.ops.NumGrad#backends")
+    @MethodSource("dev.panamann.testutil.NumGrad#backends")
     void planReuseAndEvalForwardKeepTheTrainingArgmax(String backend) {
         PoolGeometry g = geometry(GEOMETRIES[1]);
         Rng rng = new Rng(5);
@@ -130,7 +130,7 @@ class Pool2dOpTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("dev.panamann.ops.NumGrad#backends")
+    @MethodSource("dev.panamann.testutil.NumGrad#backends")
     void badInputIsRejected(String backend) {
         Ops ops = NumGrad.ops(backend);
         PoolGeometry g = new PoolGeometry(2, 3, 4, 4, 2, 2);
