@@ -51,6 +51,21 @@ public interface BatchNormOp extends AutoCloseable {
     @Override
     void close();
 
+    /**
+     * The shape checks of {@link #forward}, shared by the implementations: x and out (N, C, ...)
+     * with this op's N, C and spatial size and the same shape, gamma, beta and the running
+     * statistics (C).
+     */
+    default void checkForwardShapes(Tensor x, Tensor gamma, Tensor beta, Tensor out, Tensor runningMean, Tensor runningVar) {
+        checkData(x, "batchnorm forward x", n(), c(), spatial());
+        checkData(out, "batchnorm forward out", n(), c(), spatial());
+        requireSame(x, out, "batchnorm forward");
+        gamma.requireShape("batchnorm forward gamma", c());
+        beta.requireShape("batchnorm forward beta", c());
+        runningMean.requireShape("batchnorm forward runningMean", c());
+        runningVar.requireShape("batchnorm forward runningVar", c());
+    }
+
     // ------------------------------------------------------------------ shape checks shared by the implementations
 
     static void checkSizes(int n, int c, int s, float eps) {

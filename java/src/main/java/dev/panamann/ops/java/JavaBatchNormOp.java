@@ -56,13 +56,7 @@ public final class JavaBatchNormOp implements BatchNormOp {
     @Override
     public void forward(Tensor x, Tensor gamma, Tensor beta, Tensor out, Tensor runningMean, Tensor runningVar,
                         float momentum, boolean training) {
-        BatchNormOp.checkData(x, "batchnorm forward x", n, c, s);
-        BatchNormOp.checkData(out, "batchnorm forward out", n, c, s);
-        BatchNormOp.requireSame(x, out, "batchnorm forward");
-        gamma.requireShape("batchnorm forward gamma", c);
-        beta.requireShape("batchnorm forward beta", c);
-        runningMean.requireShape("batchnorm forward runningMean", c);
-        runningVar.requireShape("batchnorm forward runningVar", c);
+        checkForwardShapes(x, gamma, beta, out, runningMean, runningVar);
         checkOpen();
         MemorySegment xs = x.segment(), os = out.segment(), gs = gamma.segment(), bs = beta.segment();
         MemorySegment rm = runningMean.segment(), rv = runningVar.segment();
