@@ -1,5 +1,7 @@
 package dev.panamann.train;
 
+import dev.panamann.testutil.BlobData;
+
 import dev.panamann.testutil.TinyNet;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -27,27 +29,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The Solver under numbers that go bad, damaged checkpoints and interrupted writes. */
-class SolverFaultTest {
-    static final int D = 10, C = 4;
-
-    @TempDir
-    Path dir;
-
-    Dataset train, val;
-
-    @BeforeEach
-    void data() {
-        Rng rng = new Rng(42);
-        float[][] centres = TinyNet.centres(rng, D, C, 1.2f);
-        train = TinyNet.blobs(rng, 300, centres);
-        val = TinyNet.blobs(rng, 100, centres);
-    }
-
-    @AfterEach
-    void free() {
-        train.close();
-        val.close();
-    }
+class SolverFaultTest extends BlobData {
 
     Solver solver(Model m, int epochs, String ckpt) {
         return new Solver(m, train, val).verbose(false).updateRule("adam").optimConfig(Map.of("learning_rate", 0.02))

@@ -1,5 +1,7 @@
 package dev.panamann.train;
 
+import dev.panamann.testutil.BlobData;
+
 import dev.panamann.testutil.TinyNet;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -33,27 +35,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class SolverTest {
-    static final int D = 10, C = 4;
-
-    @TempDir
-    Path dir;
-
-    Dataset train, val;
-
-    @BeforeEach
-    void data() {
-        Rng rng = new Rng(42);
-        float[][] centres = TinyNet.centres(rng, D, C, 1.2f);
-        train = TinyNet.blobs(rng, 300, centres);
-        val = TinyNet.blobs(rng, 100, centres);
-    }
-
-    @AfterEach
-    void free() {
-        train.close();
-        val.close();
-    }
+class SolverTest extends BlobData {
 
     static TinyNet net(Ops ops, long seed) {
         return new TinyNet(ops, D, 16, C, 1e-3f, 0.1f, new Rng(seed));
