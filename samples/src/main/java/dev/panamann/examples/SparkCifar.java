@@ -1,9 +1,9 @@
 package dev.panamann.examples;
 
+import dev.panamann.cli.CifarDataOptions;
 import dev.panamann.cli.Cli;
 import dev.panamann.cli.PreparedData;
 import dev.panamann.cli.Workflows;
-import dev.panamann.data.Dataset;
 import dev.panamann.io.ModelIO;
 import dev.panamann.models.Model;
 import dev.panamann.models.ThreeLayerConvNet;
@@ -12,7 +12,7 @@ import dev.panamann.ops.Ops;
 import dev.panamann.spark.Example;
 import dev.panamann.spark.ModelFactory;
 import dev.panamann.spark.SparkTrainer;
-import dev.panamann.tensor.Tensor;
+import dev.panamann.train.Evaluation;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -22,6 +22,7 @@ import java.util.concurrent.Callable;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -55,9 +56,6 @@ public final class SparkCifar implements Callable<Integer> {
             description = "Global minibatch, split evenly over the workers (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--num-train", paramLabel = "N", description = "Training images (default: 49000).")
-    Integer numTrain;
-
     @Option(names = "--seed", paramLabel = "S", defaultValue = "0", description = "Seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
@@ -65,9 +63,8 @@ public final class SparkCifar implements Callable<Integer> {
             description = "Checkpoints of every worker, for restarts after a failure (a directory every executor sees).")
     Path checkpointDir;
 
-    @Option(names = "--data", paramLabel = "PATH", defaultValue = "../shared/data/cifar10/cifar-10-binary.tar.gz",
-            description = "cifar-10-binary.tar.gz or its folder (default: ${DEFAULT-VALUE}).")
-    Path data;
+    @Mixin
+    CifarDataOptions cifar;
 
     @Option(names = "--out", paramLabel = "DIR", description = "Where to save the model (default: runs/SparkCifar-<timestamp>).")
     Path out;
@@ -80,7 +77,7 @@ public final class SparkCifar implements Callable<Integer> {
     public Integer call() throws Exception {
         long t0 = System.nanoTime();
         Workflows.section(System.out, "1. Data: CIFAR-10, cs231n split (train / 1000 val / 10000 test), mean image subtracted");
-        try (PreparedData d = Workflows.loadCifar(data, numTrain, 1000, null, System.out)) {
+        try (PreparedData d = Workflows.loadCifar(cifar.data, cifar.numTrain, 1000, null, System.out)) {
             List<Example> train = Example.of(d.train()), val = Example.of(d.val());
             SparkConf conf = new SparkConf().setAppName("panama-nn SparkCifar").setIfMissing("spark.master", master)
                     .setIfMissing("spark.ui.enabled", "false");
@@ -101,7 +98,7 @@ public final class SparkCifar implements Callable<Integer> {
                 Ops ops = Backends.get();
                 try (Model net = factory.create(ops)) {
                     r.loadInto(net);
-                    float valAcc = accuracy(net, d.val()), testAcc = accuracy(net, d.test());
+                    float valAcc = (float) Evaluation.accuracy(net, d.val(), 500), testAcc = (float) Evaluation.accuracy(net, d.test(), 500);
                     System.out.printf(Locale.ROOT, "best val acc %.4f (rank 0 during training: %.4f); test acc %.4f%n", valAcc,
                             r.bestValAcc(), testAcc);
                     System.out.printf(Locale.ROOT, "training %.1f s on the workers (%.0f images/s), fit %.1f s, whole program %.1f s;"
@@ -115,20 +112,5 @@ public final class SparkCifar implements Callable<Integer> {
             }
         }
         return Cli.EXIT_OK;
-    }
-
-    private static float accuracy(Model net, Dataset data) {
-        int n = data.size(), correct = 0, bs = 500;
-        for (int start = 0; start < n; start += bs) {
-            int c = Math.min(bs, n - start);
-            Tensor scores = net.scores(data.x().slice(start, start + c));
-            int k = scores.dim(1);
-            for (int i = 0; i < c; i++) {
-                int arg = 0;
-                for (int j = 1; j < k; j++) if (scores.getFlat((long) i * k + j) > scores.getFlat((long) i * k + arg)) arg = j;
-                if (arg == data.y()[start + i]) correct++;
-            }
-        }
-        return (float) correct / n;
     }
 }
