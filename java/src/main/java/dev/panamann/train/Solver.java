@@ -49,7 +49,9 @@ import java.util.Map;
  * backward), calls the listeners' {@link TrainingListener#afterBackward afterBackward} and makes
  * one update of the optimizer. At the end of each epoch the learning rate becomes
  * {@code schedule.rate(initial, epoch, numEpochs)} (default: constant; {@link #lrDecay} sets an
- * exponential decay per epoch). After the first iteration, after the last and at the end of
+ * exponential decay per epoch); a {@link LrSchedule#perIteration()} schedule instead sets
+ * {@code schedule.rateAt(initial, iteration, iterationsPerEpoch, numEpochs)} before every
+ * update. After the first iteration, after the last and at the end of
  * every epoch the accuracy is checked on {@code numTrainSamples} random training examples and on
  * the validation set ({@code numValSamples} of them, or all), evaluated in batches of
  * {@code batchSize} (cs231n uses 100; the same size as training keeps the model's buffers), the
@@ -173,8 +175,9 @@ public final class Solver implements AutoCloseable {
     }
 
     /**
-     * The learning-rate schedule, applied at the end of every epoch (default
-     * {@link LrSchedule#constant()}).
+     * The learning-rate schedule (default {@link LrSchedule#constant()}), applied at the end of
+     * every epoch, or before every step when it is {@link LrSchedule#perIteration()} (warm-up
+     * with cosine, one-cycle: the configured learning rate is then the peak).
      */
     public Solver schedule(LrSchedule s) {
         requireNotStarted("schedule");
@@ -368,6 +371,7 @@ public final class Solver implements AutoCloseable {
         Optimizer optimizer = s.optimizer();
         List<Param> params = s.params();
         int perEpoch = iterationsPerEpoch(), total = numIterations();
+        boolean perStep = schedule.perIteration();
         List<TrainingListener> all = new ArrayList<>();
         logger = verbose ? new ProgressLogger(out, ProgressLogger.barSuits(out, progressBar), printEvery) : null;
         if (logger != null) all.add(logger);
@@ -404,6 +408,7 @@ public final class Solver implements AutoCloseable {
                     throw new TrainingDivergedException("loss " + loss, s.epoch(), t, optimizer.learningRate());
                 }
                 for (TrainingListener l : ls) l.afterBackward(this, t, loss);
+                if (perStep) optimizer.setLearningRate(schedule.rateAt(s.initialLearningRate(), t, perEpoch, numEpochs));
                 optimizer.step(params);
                 trainNanos += System.nanoTime() - s0;
                 s.recordStep(loss);
@@ -417,7 +422,7 @@ public final class Solver implements AutoCloseable {
                 boolean epochEnd = (t + 1) % perEpoch == 0;
                 if (epochEnd) {
                     s.recordEpoch();
-                    optimizer.setLearningRate(schedule.rate(s.initialLearningRate(), s.epoch(), numEpochs));
+                    if (!perStep) optimizer.setLearningRate(schedule.rate(s.initialLearningRate(), s.epoch(), numEpochs));
                 }
                 if (t == 0 || t == total - 1 || epochEnd) {
                     for (Param q : params) {

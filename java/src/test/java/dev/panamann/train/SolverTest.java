@@ -270,6 +270,25 @@ class SolverTest extends BlobData {
         }
     }
 
+    /** A per-iteration schedule sets the rate before every update: the optimizer steps with rateAt(t). */
+    @Test
+    void perIterationScheduleSetsTheRateBeforeEveryStep() throws IOException {
+        dev.panamann.optim.LrSchedule one = dev.panamann.optim.LrSchedule.oneCycle(0.3, 10, 100);
+        try (ProbeModel m = new ProbeModel(C);
+             Solver s = quiet(new Solver(m, train, val)).optimConfig(Map.of("learning_rate", 0.5)).schedule(one)
+                     .batchSize(100).numEpochs(4)) {
+            List<Double> lrs = new ArrayList<>();
+            s.addListener(new TrainingListener() {
+                @Override
+                public void afterStep(Solver solver, Progress p) { lrs.add(s.learningRate()); }
+            });
+            s.train();
+            assertEquals(12, lrs.size());
+            for (int t = 0; t < 12; t++) assertEquals(one.rateAt(0.5, t, 3, 4), lrs.get(t), 0.0, "step " + t);
+            assertEquals(0.05, lrs.get(0), 1e-12, "one-cycle starts at peak / divFactor");
+        }
+    }
+
     /** checkAccuracy in batches that do not divide N, and on a random subsample. */
     @Test
     void checkAccuracyCountsArgmaxMatches() {
