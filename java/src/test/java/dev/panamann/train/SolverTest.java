@@ -289,6 +289,28 @@ class SolverTest extends BlobData {
         }
     }
 
+    /**
+     * Evaluation runs batch norm in inference mode: the running statistics are used (not the
+     * batch's), so a prediction does not depend on the batch it is in, and checks leave the
+     * running statistics as they were.
+     */
+    @Test
+    void evaluationUsesBatchNormInInferenceMode() throws IOException {
+        for (Ops ops : Backs.all()) {
+            try (FullyConnectedNet m = dropoutNet(ops, 2, 0f); Solver s = configured(m, 2, null)) {
+                s.train();
+                assertFalse(m.buffers().isEmpty(), "the net has batch-norm running statistics");
+                float[][] running = m.buffers().values().stream().map(Tensor::toArray).toArray(float[][]::new);
+                int[] alone = Evaluation.predict(m, val, 1), batched = Evaluation.predict(m, val, 64);
+                assertArrayEquals(alone, batched, ops.name() + ": predictions depend on the batch");
+                s.checkAccuracy(val, null, 32);
+                s.checkAccuracy(train, 50, 25);
+                float[][] after = m.buffers().values().stream().map(Tensor::toArray).toArray(float[][]::new);
+                assertArrayEquals(bits(running), bits(after), ops.name() + ": evaluation changed the running statistics");
+            }
+        }
+    }
+
     /** checkAccuracy in batches that do not divide N, and on a random subsample. */
     @Test
     void checkAccuracyCountsArgmaxMatches() {
