@@ -401,6 +401,55 @@ class SolverTest extends BlobData {
         }
     }
 
+    /**
+     * The recipe (crop and flip augmentation on the loader's thread, AdamW, one-cycle per
+     * step) stopped at epoch 2 and resumed by a new solver and model ends bit-identical to a
+     * run that never stopped; a resume with another seed or augmentation is refused.
+     */
+    @Test
+    void augmentedRecipeResumesBitIdentically() throws IOException {
+        Dataset images = new Dataset(train.x().reshape(train.size(), 1, 2, 5), train.y());
+        Dataset valImages = new Dataset(val.x().reshape(val.size(), 1, 2, 5), val.y());
+        Function<TinyNet, Solver> make = m -> quiet(new Solver(m, images, valImages)).updateRule("adamw")
+                .optimConfig(Map.of("learning_rate", 0.02, "weight_decay", 0.05))
+                .schedule(dev.panamann.optim.LrSchedule.oneCycle()).augment(new dev.panamann.data.Augmentation(1, true))
+                .batchSize(40).numEpochs(4).numTrainSamples(100).seed(11);
+        int[] straight;
+        List<Float> loss;
+        try (TinyNet m = net(Backs.java(), 1); Solver s = make.apply(m)) {
+            s.train();
+            straight = bits(values(m));
+            loss = List.copyOf(s.lossHistory());
+        }
+        String ckName = dir.resolve("augmented/run").toString();
+        try (TinyNet m = net(Backs.java(), 1); Solver s = make.apply(m).checkpointName(ckName)) {
+            s.addListener(new TrainingListener() {
+                @Override
+                public void onCheck(Solver solver, Check c) { if (c.epoch() == 2) throw new Stop(); }
+            });
+            assertThrows(Stop.class, s::train);
+        }
+        Path ck = Path.of(ckName + "_epoch_2.safetensors");
+        try (TinyNet m = net(Backs.java(), 99); Solver s = make.apply(m)) {
+            s.resume(ck);
+            s.train();
+            assertEquals(loss, s.lossHistory(), "losses after the resume");
+            assertArrayEquals(straight, bits(values(m)), "final parameters");
+        }
+        assertResumeFails(m -> make.apply(m).seed(12), ck, "augmentation", "seed 11");
+        assertResumeFails(m -> quiet(new Solver(m, images, valImages)).updateRule("adamw")
+                .optimConfig(Map.of("learning_rate", 0.02, "weight_decay", 0.05))
+                .schedule(dev.panamann.optim.LrSchedule.oneCycle()).augment(new dev.panamann.data.Augmentation(0, true))
+                .batchSize(40).numEpochs(4).numTrainSamples(100).seed(11), ck, "augmentation");
+        assertResumeFails(m -> make.apply(m).augment(dev.panamann.data.Augmentation.none()), ck, "augmentation",
+                "this run has no augmentation");
+        // with the same seed, the plain sampler and the augmenting loader draw different batches
+        try (TinyNet m = net(Backs.java(), 1); Solver s = make.apply(m).augment(dev.panamann.data.Augmentation.none())) {
+            s.train();
+            assertNotEquals(loss, s.lossHistory());
+        }
+    }
+
     static FullyConnectedNet dropoutNet(Ops ops, long seed, float dropout) {
         return new FullyConnectedNet(ops, new int[] {12, 12}, D, C,
                 FullyConnectedNet.Options.DEFAULT.withDropout(dropout).withBatchNorm(true).withWeightScale(5e-2f).withSeed(seed));
