@@ -15,6 +15,8 @@ import dev.panamann.tensor.Tensor;
 import dev.panamann.train.GradientCheck;
 import dev.panamann.train.HyperparameterSearch;
 import dev.panamann.train.Solver;
+import dev.panamann.loss.SoftmaxCrossEntropy;
+import dev.panamann.models.SequentialModel;
 import dev.panamann.train.TrainingListener;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -344,13 +346,20 @@ public final class Workflows {
     public static TrainResult train(Model model, PreparedData data, TrainSettings s, RunOptions o, BeforeTraining before)
             throws IOException {
         double[] ips = {0};
+        if (s.labelSmoothing() > 0) {
+            if (!(model instanceof SequentialModel sm) || !(sm.criterion() instanceof SoftmaxCrossEntropy)) {
+                throw new UserError("--label-smoothing needs the softmax loss");
+            }
+            sm.setLoss(new SoftmaxCrossEntropy(s.labelSmoothing()));
+        }
         try (Solver solver = new Solver(model, data.train(), data.val())
                 .updateRule(s.updateRule())
-                .optimConfig(Map.of("learning_rate", s.learningRate()))
-                .lrDecay(s.lrDecay())
+                .optimConfig(s.optimConfig())
+                .schedule(s.lrSchedule())
                 .batchSize(s.batchSize())
                 .numEpochs(s.epochs())
                 .flipHorizontal(s.flip())
+                .augment(s.augmentation())
                 .printEvery(o.printEvery())
                 .seed(o.seed())
                 .verbose(o.verbose())
