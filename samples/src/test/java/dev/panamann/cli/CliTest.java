@@ -224,7 +224,7 @@ class CliTest {
         String old = Files.readString(json).replaceAll(",\\s*\"(augment|schedule|warmup_epochs|weight_decay|label_smoothing)\":\\s*(\"[^\"]*\"|[^,}\\s]+)", "");
         assertFalse(old.contains("\"schedule\""), old);
         Files.writeString(json, old);
-        TrainSettings classic = SavedRun.readDescriptor(out).training();
+        dev.panamann.train.TrainSettings classic = SavedRun.readDescriptor(out).training();
         assertEquals(null, classic.augment());
         assertEquals(0.0, classic.labelSmoothing());
         assertEquals(dev.panamann.optim.LrSchedule.exponential(classic.lrDecay()), classic.lrSchedule());

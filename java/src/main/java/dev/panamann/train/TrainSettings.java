@@ -1,6 +1,7 @@
-package dev.panamann.cli;
+package dev.panamann.train;
 
 import dev.panamann.data.Augmentation;
+import dev.panamann.io.Formats;
 import dev.panamann.optim.LrSchedule;
 import dev.panamann.optim.Optimizers;
 import java.util.LinkedHashMap;
@@ -9,8 +10,10 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * How a model is trained: the {@link dev.panamann.train.Solver} settings that matter for the
- * result (stored in the run's {@code model.json}).
+ * How a model is trained: the {@link Solver} settings that matter for the result (the command
+ * line stores them in a run's {@code model.json}). The constructor throws
+ * {@link IllegalArgumentException} naming a value that is out of range (with the command line's
+ * option name where there is one).
  *
  * @param updateRule     one of {@link Optimizers#RULES}
  * @param learningRate   initial learning rate (the peak for one-cycle), &gt; 0
@@ -40,40 +43,40 @@ public record TrainSettings(String updateRule, double learningRate, double lrDec
     public TrainSettings {
         updateRule = updateRule == null ? null : updateRule.trim().toLowerCase(Locale.ROOT);
         if (!Optimizers.RULES.contains(updateRule)) {
-            throw new UserError("unknown update rule '" + updateRule + "': use one of " + String.join(", ", Optimizers.RULES));
+            throw new IllegalArgumentException("unknown update rule '" + updateRule + "': use one of " + String.join(", ", Optimizers.RULES));
         }
-        if (!(learningRate > 0) || !Double.isFinite(learningRate)) throw new UserError("learning rate must be > 0, got " + learningRate);
-        if (!(lrDecay > 0) || !Double.isFinite(lrDecay)) throw new UserError("lr decay must be > 0, got " + lrDecay);
-        if (batchSize < 1) throw new UserError("batch size must be >= 1, got " + batchSize);
-        if (epochs < 1 || epochs > MAX_EPOCHS) throw new UserError("epochs must be between 1 and " + MAX_EPOCHS + ", got " + epochs);
+        if (!(learningRate > 0) || !Double.isFinite(learningRate)) throw new IllegalArgumentException("learning rate must be > 0, got " + learningRate);
+        if (!(lrDecay > 0) || !Double.isFinite(lrDecay)) throw new IllegalArgumentException("lr decay must be > 0, got " + lrDecay);
+        if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
+        if (epochs < 1 || epochs > MAX_EPOCHS) throw new IllegalArgumentException("epochs must be between 1 and " + MAX_EPOCHS + ", got " + epochs);
         if (augment != null) {
             try {
                 augment = Augmentation.parse(augment).describe().equals("none") ? null : augment.trim().toLowerCase(Locale.ROOT);
             } catch (IllegalArgumentException e) {
-                throw new UserError("--augment: " + e.getMessage());
+                throw new IllegalArgumentException("--augment: " + e.getMessage());
             }
-            if (augment != null && flip) throw new UserError("--flip and --augment both given: use --augment " + augment + ",flip alone");
+            if (augment != null && flip) throw new IllegalArgumentException("--flip and --augment both given: use --augment " + augment + ",flip alone");
         }
         schedule = schedule == null ? null : schedule.trim().toLowerCase(Locale.ROOT);
         if (schedule != null && !SCHEDULES.contains(schedule)) {
-            throw new UserError("unknown --schedule '" + schedule + "': use one of " + String.join(", ", SCHEDULES));
+            throw new IllegalArgumentException("unknown --schedule '" + schedule + "': use one of " + String.join(", ", SCHEDULES));
         }
         if (warmupEpochs != null) {
-            if (!(warmupEpochs >= 0) || !Double.isFinite(warmupEpochs)) throw new UserError("--warmup-epochs must be >= 0, got " + warmupEpochs);
-            if (schedule == null || schedule.equals("exponential")) throw new UserError("--warmup-epochs needs --schedule cosine or onecycle");
+            if (!(warmupEpochs >= 0) || !Double.isFinite(warmupEpochs)) throw new IllegalArgumentException("--warmup-epochs must be >= 0, got " + warmupEpochs);
+            if (schedule == null || schedule.equals("exponential")) throw new IllegalArgumentException("--warmup-epochs needs --schedule cosine or onecycle");
             if (schedule.equals("onecycle") && !(warmupEpochs > 0 && warmupEpochs < epochs)) {
-                throw new UserError("--warmup-epochs of onecycle (its rising phase) must be > 0 and below the " + epochs + " epochs, got "
+                throw new IllegalArgumentException("--warmup-epochs of onecycle (its rising phase) must be > 0 and below the " + epochs + " epochs, got "
                         + warmupEpochs);
             }
         }
         if (weightDecay != null) {
             if (!DECOUPLED.contains(updateRule)) {
-                throw new UserError("--weight-decay needs --optimizer sgd_nesterov or adamw (decoupled weight decay); the other rules "
+                throw new IllegalArgumentException("--weight-decay needs --optimizer sgd_nesterov or adamw (decoupled weight decay); the other rules "
                         + "regularize with --reg");
             }
-            if (!(weightDecay >= 0 && weightDecay < 1)) throw new UserError("--weight-decay must be in [0, 1), got " + weightDecay);
+            if (!(weightDecay >= 0 && weightDecay < 1)) throw new IllegalArgumentException("--weight-decay must be in [0, 1), got " + weightDecay);
         }
-        if (!(labelSmoothing >= 0 && labelSmoothing < 1)) throw new UserError("--label-smoothing must be in [0, 1), got " + labelSmoothing);
+        if (!(labelSmoothing >= 0 && labelSmoothing < 1)) throw new IllegalArgumentException("--label-smoothing must be in [0, 1), got " + labelSmoothing);
     }
 
     /** Without data augmentation, with an exponential schedule and no label smoothing. */
@@ -86,7 +89,7 @@ public record TrainSettings(String updateRule, double learningRate, double lrDec
         return augment == null ? Augmentation.none() : Augmentation.parse(augment);
     }
 
-    /** The learning-rate schedule for the {@link dev.panamann.train.Solver}. */
+    /** The learning-rate schedule for the {@link Solver}. */
     public LrSchedule lrSchedule() {
         return switch (schedule == null ? "exponential" : schedule) {
             case "cosine" -> LrSchedule.warmupCosine(warmupEpochs == null ? 0 : warmupEpochs, 0);
@@ -105,25 +108,6 @@ public record TrainSettings(String updateRule, double learningRate, double lrDec
 
     /** The most epochs a run may ask for (its loss history holds one value per iteration). */
     public static final int MAX_EPOCHS = 100_000;
-
-    /**
-     * Checks a batch size the user asked for against the training examples, before any batch
-     * buffer is allocated: a batch larger than the training set samples more than the whole set
-     * each iteration, and a huge one would allocate its whole size for nothing.
-     *
-     * @throws UserError naming the option and the limit
-     */
-    public void checkAgainst(int trainingExamples) {
-        if (batchSize > trainingExamples) {
-            throw new UserError("--batch-size " + batchSize + " is larger than the " + trainingExamples
-                    + " training examples: use at most " + trainingExamples + " (or more --num-train)");
-        }
-    }
-
-    /** The default schedule of a model type, the one {@code panama-nn train} uses: see {@link ModelRegistry#ENTRIES}. */
-    public static TrainSettings defaults(String type) {
-        return ModelRegistry.get(type).training();
-    }
 
     /** With or without random horizontal flips of the training images. */
     public TrainSettings withFlip(boolean on) {
@@ -189,15 +173,15 @@ public record TrainSettings(String updateRule, double learningRate, double lrDec
     public String describe() {
         String sched = switch (schedule == null ? "exponential" : schedule) {
             case "cosine" -> "cosine per step" + (warmupEpochs == null || warmupEpochs == 0 ? ""
-                    : " after " + ModelSpec.num(warmupEpochs) + " warm-up epochs");
+                    : " after " + Formats.number(warmupEpochs) + " warm-up epochs");
             case "onecycle" -> "one-cycle per step, rising " + (warmupEpochs == null ? "30 % of the run"
-                    : ModelSpec.num(warmupEpochs) + " epochs");
-            default -> lrDecay == 1.0 ? "no lr decay" : "lr x " + ModelSpec.num(lrDecay) + " per epoch";
+                    : Formats.number(warmupEpochs) + " epochs");
+            default -> lrDecay == 1.0 ? "no lr decay" : "lr x " + Formats.number(lrDecay) + " per epoch";
         };
         return String.format(Locale.ROOT, "%s%s, lr %s, %s, batch %d, %d epochs%s%s%s", updateRule,
-                weightDecay == null ? "" : " (weight decay " + ModelSpec.num(weightDecay) + ")", ModelSpec.num(learningRate), sched,
+                weightDecay == null ? "" : " (weight decay " + Formats.number(weightDecay) + ")", Formats.number(learningRate), sched,
                 batchSize, epochs, flip ? ", random horizontal flips" : "",
                 augment == null ? "" : ", augmentation " + augmentation().describe(),
-                labelSmoothing == 0 ? "" : ", label smoothing " + ModelSpec.num(labelSmoothing));
+                labelSmoothing == 0 ? "" : ", label smoothing " + Formats.number(labelSmoothing));
     }
 }
