@@ -383,7 +383,8 @@ class SparkTrainerTest {
 
     @Test
     void badDataFramesFailOnTheDriverNamingTheColumnAndTheRow() {
-        assertTimeoutPreemptively(Duration.ofSeconds(120), () -> {
+        // a guard against a hang, not a speed bound: eight runs, each a few seconds on an idle machine
+        assertTimeoutPreemptively(Duration.ofSeconds(300), () -> {
             SparkTrainer t = new SparkTrainer(twoLayer(), SparkSettings.builder(12).workers(2).batchSize(8).numEpochs(1).threads(1)
                     .verbose(false).maxRestarts(0).build());
             List<Example> data = examples(40, 12, 3, 71);
