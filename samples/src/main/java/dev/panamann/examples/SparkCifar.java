@@ -26,8 +26,8 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * The main job (the CIFAR-10 conv net with the defaults of {@code panama-nn train}: Adam 1e-3,
- * decay 0.9 per epoch, global batch 64, 15 epochs) trained data-parallel through Apache Spark:
+ * The main job in its cs231n settings (the CIFAR-10 conv net as {@code panama-nn train --hidden 100
+ * --no-flip}: Adam 1e-3, decay 0.9 per epoch, global batch 64, 15 epochs) trained data-parallel through Apache Spark:
  * one barrier stage of {@code --workers} tasks, gradients all-reduced after every step. Needs
  * Spark 4.1+ on the class path ({@code samples/train-cifar10-spark.sh} sets it up).
  *
