@@ -261,8 +261,8 @@ class SparkTrainerTest {
                 .fit(sc.parallelize(data, 4), data.subList(0, 10)); // 4 partitions are repartitioned to 2
         try (Model m = twoLayer().create(Backends.get())) {
             r.loadInto(m);
-            float[] w1 = r.bestState().get("W1");
-            assertEquals(w1[3], m.stateDict().get("W1").getFlat(3));
+            float[] w1 = r.bestState().get("layers.0.weight");
+            assertEquals(w1[3], m.stateDict().get("layers.0.weight").getFlat(3));
         }
         assertTrue(r.shardSize() >= 15 && r.shardSize() <= 20, "shard of " + r.shardSize());
     }
