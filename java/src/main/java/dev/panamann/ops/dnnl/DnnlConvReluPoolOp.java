@@ -39,7 +39,9 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
     private final ConvGeometry g;
     private final PoolGeometry p;
     private final Dnnl.Plan plan;
-    private final Dnnl.Port src, wei, bias, out, dout, bwSrc, bwDiffWei, bwDiffBias, bdWei, bdDiffSrc;
+    private final Dnnl.Port src, wei, bias, out, dout, bwDiffWei, bwDiffBias, bdWei, bdDiffSrc;
+    /** The input for backward weights; null when that primitive reads the forward's reordered input. */
+    private final Dnnl.Port bwSrc;
     private final Dnnl.Exec conv, relu, poolTrain, poolInfer, poolBwd, reluBwd, bwdWeights, bwdData;
     private boolean trained;
     /** The shapes the plan was made for, kept so that a call checks them without allocating. */
@@ -91,7 +93,8 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
                     pMd, 0f, 0f), "dnnl_eltwise_forward_desc_init");
             MemorySegment epd = plan.pd(ed, null, "relu forward");
 
-            src = plan.port(xUser, plan.queryMd(cpd, dnnl_h.dnnl_query_src_md(), 0), true);
+            MemorySegment srcMd = plan.queryMd(cpd, dnnl_h.dnnl_query_src_md(), 0);
+            src = plan.port(xUser, srcMd, true);
             wei = plan.port(wUser, plan.queryMd(cpd, dnnl_h.dnnl_query_weights_md(), 0), true);
             bias = plan.port(bUser, plan.queryMd(cpd, dnnl_h.dnnl_query_weights_md(), 1), true);
             // the pooled, ReLU'd output stays in the plan: backward takes its mask from it
@@ -126,10 +129,13 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
             Dnnl.check(dnnl_h.dnnl_convolution_backward_weights_desc_init(bwd, alg, xAny, wAny, bUser, yMd, strides, pad, pad),
                     "dnnl_convolution_backward_weights_desc_init " + g);
             MemorySegment bwpd = plan.pd(bwd, cpd, "convolution backward weights");
-            bwSrc = plan.port(xUser, plan.queryMd(bwpd, dnnl_h.dnnl_query_src_md(), 0), true);
+            // the training forward's input, reordered already, serves backward when the layouts agree
+            MemorySegment bwSrcMd = plan.queryMd(bwpd, dnnl_h.dnnl_query_src_md(), 0);
+            boolean reuseSrc = src.reorder() != null && dnnl_h.dnnl_memory_desc_equal(srcMd, bwSrcMd) == 1;
+            bwSrc = reuseSrc ? null : plan.port(xUser, bwSrcMd, true);
             bwDiffWei = plan.port(wUser, plan.queryMd(bwpd, dnnl_h.dnnl_query_diff_weights_md(), 0), false);
             bwDiffBias = plan.port(bUser, plan.queryMd(bwpd, dnnl_h.dnnl_query_diff_weights_md(), 1), false);
-            bwdWeights = plan.exec(bwpd, 4, "convolution backward weights").arg(DNNL_ARG_SRC(), bwSrc.inner())
+            bwdWeights = plan.exec(bwpd, 4, "convolution backward weights").arg(DNNL_ARG_SRC(), reuseSrc ? src.inner() : bwSrc.inner())
                     .arg(DNNL_ARG_DIFF_DST(), dConv).arg(DNNL_ARG_DIFF_WEIGHTS(), bwDiffWei.inner())
                     .arg(DNNL_ARG_DIFF_BIAS(), bwDiffBias.inner());
 
@@ -183,7 +189,8 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
         dout.in(d);
         reluBwd.run();
         poolBwd.run();
-        bwSrc.in(x);
+        if (bwSrc != null) bwSrc.in(x);
+        else x.checkOpen(); // the forward's reordered copy of x is used
         bwDiffWei.bind(dw);
         bwDiffBias.bind(db);
         bwdWeights.run();
