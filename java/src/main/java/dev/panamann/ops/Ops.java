@@ -18,7 +18,7 @@ import java.lang.foreign.MemorySegment;
  * Plans are closed by their owner (the layer) and used by one thread at a time.
  *
  * <p><b>Backward convention</b>, the same for every planned op ({@link Conv2dOp},
- * {@link Pool2dOp}, {@link BatchNormOp}, {@link ConvReluPoolOp}): {@code backward} takes again
+ * {@link Pool2dOp}, {@link BatchNormOp}, {@link ConvReluOp}, {@link ConvReluPoolOp}): {@code backward} takes again
  * the tensors the training {@code forward} read that the gradients depend on (the input
  * {@code x}, then the weights or scale; not a bias or shift), in the forward's order, then
  * the upstream gradient {@code dout}, then the gradients it overwrites, in the order of the
