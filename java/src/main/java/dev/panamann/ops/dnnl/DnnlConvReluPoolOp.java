@@ -26,7 +26,8 @@ import java.lang.foreign.MemorySegment;
  * and the pooled output (and their gradients) cross between the user's NCHW / OIHW tensors and
  * oneDNN's layouts. Everything is made once here, as in {@link DnnlConv2dOp}.
  *
- * <p>The ReLU runs on the pooled output, a quarter of the conv output for 2x2 pooling:
+ * <p>The ReLU runs on the pooled output, a quarter of the conv output for 2x2 pooling, as the
+ * pooling primitive's post-op (applied as the pooled values are written, no pass of its own):
  * {@code maxpool(relu(c)) = relu(maxpool(c))} exactly, since both are the largest value of
  * the window or 0. Backward, the ReLU's mask is the pooled output itself (a routed gradient
  * reaches a conv output only through its window's maximum, whose ReLU derivative is
@@ -42,7 +43,7 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
     private final Dnnl.Port src, wei, bias, out, dout, bwDiffWei, bwDiffBias, bdWei, bdDiffSrc;
     /** The input for backward weights; null when that primitive reads the forward's reordered input. */
     private final Dnnl.Port bwSrc;
-    private final Dnnl.Exec conv, relu, poolTrain, poolInfer, poolBwd, reluBwd, bwdWeights, bwdData;
+    private final Dnnl.Exec conv, poolTrain, poolInfer, poolBwd, reluBwd, bwdWeights, bwdData;
     private boolean trained;
     /** The shapes the plan was made for, kept so that a call checks them without allocating. */
     private final int[] xShape, wShape, bShape, pShape;
@@ -65,7 +66,7 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
             MemorySegment strides = plan.dims(g.stride(), g.stride()), pad = plan.dims(g.pad(), g.pad());
             int alg = dnnl_h.dnnl_convolution_direct();
 
-            // forward: conv (layouts of oneDNN's choice) -> max pool in the conv's dst layout -> relu on the pooled values
+            // forward: conv (layouts of oneDNN's choice) -> max pool in the conv's dst layout, relu as its post-op
             MemorySegment cd = plan.opDesc(Dnnl.CONVOLUTION_DESC_BYTES);
             Dnnl.check(dnnl_h.dnnl_convolution_forward_desc_init(cd, dnnl_h.dnnl_forward_training(), alg,
                     xAny, wAny, bUser, yAny, strides, pad, pad), "dnnl_convolution_forward_desc_init " + g);
@@ -79,19 +80,20 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
             MemorySegment ptd = plan.opDesc(Dnnl.POOLING_DESC_BYTES);
             Dnnl.check(dnnl_h.dnnl_pooling_forward_desc_init(ptd, dnnl_h.dnnl_forward_training(), dnnl_h.dnnl_pooling_max(),
                     yMd, pAny, pStrides, kernel, zero, zero), "dnnl_pooling_forward_desc_init " + p);
-            MemorySegment ptpd = plan.pd(ptd, null, "pooling forward training");
+            MemorySegment reluAttr = plan.reluPostOpAttr();
+            MemorySegment ptpd = plan.pd(ptd, null, reluAttr, "pooling forward training, relu post-op");
             MemorySegment pMd = plan.queryMd(ptpd, dnnl_h.dnnl_query_dst_md(), 0);
             MemorySegment pid = plan.opDesc(Dnnl.POOLING_DESC_BYTES);
             Dnnl.check(dnnl_h.dnnl_pooling_forward_desc_init(pid, dnnl_h.dnnl_forward_inference(), dnnl_h.dnnl_pooling_max(),
                     yMd, pMd, pStrides, kernel, zero, zero), "dnnl_pooling_forward_desc_init " + p);
-            MemorySegment pipd = plan.pd(pid, null, "pooling forward inference");
+            MemorySegment pipd = plan.pd(pid, null, reluAttr, "pooling forward inference, relu post-op");
             MemorySegment ws = plan.ownedMemory(plan.queryMd(ptpd, dnnl_h.dnnl_query_workspace_md(), 0));
 
             long eltBytes = dnnl_eltwise_desc_t.layout().byteSize();
             MemorySegment ed = plan.opDesc(eltBytes);
             Dnnl.check(dnnl_h.dnnl_eltwise_forward_desc_init(ed, dnnl_h.dnnl_forward_training(), dnnl_h.dnnl_eltwise_relu(),
                     pMd, 0f, 0f), "dnnl_eltwise_forward_desc_init");
-            MemorySegment epd = plan.pd(ed, null, "relu forward");
+            MemorySegment epd = plan.pd(ed, null, "relu forward (hint)");
 
             MemorySegment srcMd = plan.queryMd(cpd, dnnl_h.dnnl_query_src_md(), 0);
             src = plan.port(xUser, srcMd, true);
@@ -105,7 +107,6 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
             poolTrain = plan.exec(ptpd, 3, "pooling forward training").arg(DNNL_ARG_SRC(), convOut)
                     .arg(DNNL_ARG_DST(), pooled).arg(DNNL_ARG_WORKSPACE(), ws);
             poolInfer = plan.exec(pipd, 2, "pooling forward inference").arg(DNNL_ARG_SRC(), convOut).arg(DNNL_ARG_DST(), pooled);
-            relu = plan.exec(epd, 2, "relu forward").arg(DNNL_ARG_SRC(), pooled).arg(DNNL_ARG_DST(), pooled);
 
             // backward: relu mask at the pooled size -> pool -> conv weights (and data), in the same layouts
             MemorySegment pbd = plan.opDesc(Dnnl.POOLING_DESC_BYTES);
@@ -172,7 +173,6 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
         out.bind(y);
         conv.run();
         (training ? poolTrain : poolInfer).run();
-        relu.run();
         out.out();
         plan.sync();
         trained = training; // an evaluation forward overwrites what backward reads
