@@ -78,7 +78,8 @@ public final class DnnlConvReluOp implements ConvReluOp {
             Dnnl.check(dnnl_h.dnnl_eltwise_backward_desc_init(ebd, reluDst, yMd, yMd, 0f, 0f), "dnnl_eltwise_backward_desc_init");
             MemorySegment ebpd = plan.pd(ebd, epd, "relu backward");
             dout = plan.port(yUser, yMd, true);
-            MemorySegment dConv = plan.ownedMemory(yMd);
+            // masked in place when dout was reordered into a buffer of the plan; the caller's dout stays as it is
+            MemorySegment dConv = dout.reorder() != null ? dout.inner() : plan.ownedMemory(yMd);
             reluBwd = plan.exec(ebpd, 3, "relu backward").arg(DNNL_ARG_DST(), out.inner()).arg(DNNL_ARG_DIFF_DST(), dout.inner())
                     .arg(DNNL_ARG_DIFF_SRC(), dConv);
 

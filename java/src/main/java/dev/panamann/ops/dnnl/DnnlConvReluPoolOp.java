@@ -26,8 +26,8 @@ import java.lang.foreign.MemorySegment;
  * and the pooled output (and their gradients) cross between the user's NCHW / OIHW tensors and
  * oneDNN's layouts. Everything is made once here, as in {@link DnnlConv2dOp}.
  *
- * <p>The ReLU runs on the pooled output, a quarter of the conv output for 2x2 pooling, as the
- * pooling primitive's post-op (applied as the pooled values are written, no pass of its own):
+ * <p>The ReLU runs on the pooled output, a quarter of the conv output for 2x2 pooling (in place;
+ * as the pooling's post-op it made the pooling forward slower than pooling plus this pass):
  * {@code maxpool(relu(c)) = relu(maxpool(c))} exactly, since both are the largest value of
  * the window or 0. Backward, the ReLU's mask is the pooled output itself (a routed gradient
  * reaches a conv output only through its window's maximum, whose ReLU derivative is
@@ -43,7 +43,7 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
     private final Dnnl.Port src, wei, bias, out, dout, bwDiffWei, bwDiffBias, bdWei, bdDiffSrc;
     /** The input for backward weights; null when that primitive reads the forward's reordered input. */
     private final Dnnl.Port bwSrc;
-    private final Dnnl.Exec conv, poolTrain, poolInfer, poolBwd, reluBwd, bwdWeights, bwdData;
+    private final Dnnl.Exec conv, relu, poolTrain, poolInfer, poolBwd, reluBwd, bwdWeights, bwdData;
     private boolean trained;
     /** The shapes the plan was made for, kept so that a call checks them without allocating. */
     private final int[] xShape, wShape, bShape, pShape;
@@ -66,7 +66,7 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
             MemorySegment strides = plan.dims(g.stride(), g.stride()), pad = plan.dims(g.pad(), g.pad());
             int alg = dnnl_h.dnnl_convolution_direct();
 
-            // forward: conv (layouts of oneDNN's choice) -> max pool in the conv's dst layout, relu as its post-op
+            // forward: conv (layouts of oneDNN's choice) -> max pool in the conv's dst layout -> relu on the pooled values
             MemorySegment cd = plan.opDesc(Dnnl.CONVOLUTION_DESC_BYTES);
             Dnnl.check(dnnl_h.dnnl_convolution_forward_desc_init(cd, dnnl_h.dnnl_forward_training(), alg,
                     xAny, wAny, bUser, yAny, strides, pad, pad), "dnnl_convolution_forward_desc_init " + g);
@@ -80,20 +80,20 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
             MemorySegment ptd = plan.opDesc(Dnnl.POOLING_DESC_BYTES);
             Dnnl.check(dnnl_h.dnnl_pooling_forward_desc_init(ptd, dnnl_h.dnnl_forward_training(), dnnl_h.dnnl_pooling_max(),
                     yMd, pAny, pStrides, kernel, zero, zero), "dnnl_pooling_forward_desc_init " + p);
-            MemorySegment reluAttr = plan.reluPostOpAttr();
-            MemorySegment ptpd = plan.pd(ptd, null, reluAttr, "pooling forward training, relu post-op");
+            MemorySegment ptpd = plan.pd(ptd, null, "pooling forward training");
             MemorySegment pMd = plan.queryMd(ptpd, dnnl_h.dnnl_query_dst_md(), 0);
             MemorySegment pid = plan.opDesc(Dnnl.POOLING_DESC_BYTES);
             Dnnl.check(dnnl_h.dnnl_pooling_forward_desc_init(pid, dnnl_h.dnnl_forward_inference(), dnnl_h.dnnl_pooling_max(),
                     yMd, pMd, pStrides, kernel, zero, zero), "dnnl_pooling_forward_desc_init " + p);
-            MemorySegment pipd = plan.pd(pid, null, reluAttr, "pooling forward inference, relu post-op");
+            MemorySegment pipd = plan.pd(pid, null, "pooling forward inference");
             MemorySegment ws = plan.ownedMemory(plan.queryMd(ptpd, dnnl_h.dnnl_query_workspace_md(), 0));
 
             long eltBytes = dnnl_eltwise_desc_t.layout().byteSize();
             MemorySegment ed = plan.opDesc(eltBytes);
-            Dnnl.check(dnnl_h.dnnl_eltwise_forward_desc_init(ed, dnnl_h.dnnl_forward_training(), dnnl_h.dnnl_eltwise_relu(),
-                    pMd, 0f, 0f), "dnnl_eltwise_forward_desc_init");
-            MemorySegment epd = plan.pd(ed, null, "relu forward (hint)");
+            int reluDst = dnnl_h.dnnl_eltwise_relu_use_dst_for_bwd();
+            Dnnl.check(dnnl_h.dnnl_eltwise_forward_desc_init(ed, dnnl_h.dnnl_forward_training(), reluDst, pMd, 0f, 0f),
+                    "dnnl_eltwise_forward_desc_init");
+            MemorySegment epd = plan.pd(ed, null, "relu forward");
 
             MemorySegment srcMd = plan.queryMd(cpd, dnnl_h.dnnl_query_src_md(), 0);
             src = plan.port(xUser, srcMd, true);
@@ -107,6 +107,7 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
             poolTrain = plan.exec(ptpd, 3, "pooling forward training").arg(DNNL_ARG_SRC(), convOut)
                     .arg(DNNL_ARG_DST(), pooled).arg(DNNL_ARG_WORKSPACE(), ws);
             poolInfer = plan.exec(pipd, 2, "pooling forward inference").arg(DNNL_ARG_SRC(), convOut).arg(DNNL_ARG_DST(), pooled);
+            relu = plan.exec(epd, 2, "relu forward").arg(DNNL_ARG_SRC(), pooled).arg(DNNL_ARG_DST(), pooled);
 
             // backward: relu mask at the pooled size -> pool -> conv weights (and data), in the same layouts
             MemorySegment pbd = plan.opDesc(Dnnl.POOLING_DESC_BYTES);
@@ -114,14 +115,14 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
                     "dnnl_pooling_backward_desc_init " + p);
             MemorySegment pbpd = plan.pd(pbd, ptpd, "pooling backward");
             dout = plan.port(pUser, pMd, true);
-            MemorySegment dMasked = plan.ownedMemory(pMd);
+            // masked in place when dout was reordered into a buffer of the plan; the caller's dout stays as it is
+            MemorySegment dMasked = dout.reorder() != null ? dout.inner() : plan.ownedMemory(pMd);
 
             MemorySegment ebd = plan.opDesc(eltBytes);
-            Dnnl.check(dnnl_h.dnnl_eltwise_backward_desc_init(ebd, dnnl_h.dnnl_eltwise_relu(), pMd, pMd, 0f, 0f),
-                    "dnnl_eltwise_backward_desc_init");
+            Dnnl.check(dnnl_h.dnnl_eltwise_backward_desc_init(ebd, reluDst, pMd, pMd, 0f, 0f), "dnnl_eltwise_backward_desc_init");
             MemorySegment ebpd = plan.pd(ebd, epd, "relu backward");
             // relu'(x) from the ReLU's output: pooled > 0 exactly where the pooled conv value was
-            reluBwd = plan.exec(ebpd, 3, "relu backward").arg(DNNL_ARG_SRC(), pooled).arg(DNNL_ARG_DIFF_DST(), dout.inner())
+            reluBwd = plan.exec(ebpd, 3, "relu backward").arg(DNNL_ARG_DST(), pooled).arg(DNNL_ARG_DIFF_DST(), dout.inner())
                     .arg(DNNL_ARG_DIFF_SRC(), dMasked);
             poolBwd = plan.exec(pbpd, 3, "pooling backward").arg(DNNL_ARG_DIFF_DST(), dMasked)
                     .arg(DNNL_ARG_WORKSPACE(), ws).arg(DNNL_ARG_DIFF_SRC(), dConv);
@@ -173,6 +174,7 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
         out.bind(y);
         conv.run();
         (training ? poolTrain : poolInfer).run();
+        relu.run();
         out.out();
         plan.sync();
         trained = training; // an evaluation forward overwrites what backward reads
