@@ -10,14 +10,14 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * What {@link Conv2d} and {@link ConvReluPool} share: F filters W (F, C, KH, KW), covered by
+ * What {@link Conv2d}, {@link ConvRelu} and {@link ConvReluPool} share: F filters W (F, C, KH, KW), covered by
  * L2 regularization, and a bias b (F), not regularized, either given or drawn (W from
  * N(0, weightScale^2), b zeros); stride and zero padding on every side; an op planned for the
  * first input shape and planned again only when the shape changes, with output and
  * input-gradient buffers reused likewise; and the switch that lets a first layer skip its
  * input gradient.
  */
-public abstract sealed class ConvolutionLayer implements Layer permits Conv2d, ConvReluPool {
+public abstract sealed class ConvolutionLayer implements Layer permits Conv2d, ConvRelu, ConvReluPool {
     private final String name;
     final Ops ops;
     final int inC, outC, kernelH, kernelW, stride, pad;
