@@ -193,7 +193,14 @@ public abstract class SequentialModel implements Model {
     public Map<String, Tensor> buffers() { return Collections.unmodifiableMap(buffers); }
 
     @Override
-    public Map<String, String> legacyNames() { return Collections.unmodifiableMap(legacyNames); }
+    public Map<String, String> legacyNames() {
+        Map<String, String> ordered = new LinkedHashMap<>(); // in the order of stateDict(): params, then buffers
+        for (String name : stateDict().keySet()) {
+            String old = legacyNames.get(name);
+            if (old != null) ordered.put(name, old);
+        }
+        return Collections.unmodifiableMap(ordered);
+    }
 
     @Override
     public List<Rng> generators() { return net.generators(); }

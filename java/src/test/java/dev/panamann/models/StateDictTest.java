@@ -73,7 +73,7 @@ class StateDictTest {
             Map<String, Tensor> withNull = new LinkedHashMap<>(a.stateDict());
             withNull.put(Legacy.name(a, "b1"), null);
             e = assertThrows(IllegalArgumentException.class, () -> a.loadStateDict(withNull));
-            assertTrue(e.getMessage().contains("param 'b1' (shape [5]) is missing"), e.getMessage());
+            assertTrue(e.getMessage().contains("param 'layers.0.bias' (shape [5]) is missing"), e.getMessage());
             assertArrayEquals(w1, a.paramMap().get(Legacy.name(a, "W1")).value().toArray(), "nothing was copied");
         }
     }

@@ -9,6 +9,7 @@ public final class Legacy {
     /** The name of {@code model}'s entry that files written before the module-tree names called {@code old}. */
     public static String name(Model model, String old) {
         for (var e : model.legacyNames().entrySet()) if (e.getValue().equals(old)) return e.getKey();
+        if (model.legacyNames().isEmpty() && model.stateDict().containsKey(old)) return old; // a model that never had other names
         throw new IllegalArgumentException(model.getClass().getSimpleName() + " has no entry once named '" + old + "': "
                 + model.legacyNames());
     }
