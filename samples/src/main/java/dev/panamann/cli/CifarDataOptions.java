@@ -1,5 +1,6 @@
 package dev.panamann.cli;
 
+import dev.panamann.data.PreparedData;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -16,9 +17,9 @@ public final class CifarDataOptions {
 
     /**
      * The training images (and 1000 validation images after them) and the test set, as
-     * {@link Workflows#loadCifar} reads them.
+     * {@link Inputs#loadCifar} reads them.
      */
     public PreparedData load(PrintStream log) throws IOException {
-        return Workflows.loadCifar(data, numTrain, 1000, null, log);
+        return Inputs.loadCifar(data, numTrain, 1000, null, log);
     }
 }

@@ -5,11 +5,11 @@ import java.io.PrintWriter;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 /**
  * The {@code panama-nn} command line: train, evaluate, predict, gradcheck and search.
@@ -40,6 +40,9 @@ public final class Cli implements Runnable {
     public static final int EXIT_USAGE = 2;
     /** An unexpected error. */
     public static final int EXIT_ERROR = 3;
+
+    /** When the program started (this class loads first, in {@code main}): the start of a run's wall time. */
+    static final long START = System.nanoTime();
 
     @Spec
     CommandSpec spec;

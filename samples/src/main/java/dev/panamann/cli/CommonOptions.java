@@ -39,8 +39,34 @@ public final class CommonOptions {
      * @param announce print {@link Backends#describe} on stderr (false when the command prints it itself)
      */
     public Ops ops(String fallback, boolean announce) {
-        Ops ops = Workflows.backend(backend == null ? fallback : backend, threads);
+        Ops ops = backend(backend == null ? fallback : backend, threads);
         if (announce) System.err.println(Backends.describe(ops));
+        return ops;
+    }
+
+    /**
+     * Creates a backend (the caller closes it; the models built on it take it explicitly).
+     *
+     * @param name    "native", "java" or "auto"
+     * @param threads threads for OpenBLAS / oneDNN / the Java loops, or null for the default
+     */
+    public static Ops backend(String name, Integer threads) {
+        Ops ops;
+        try {
+            ops = Backends.create(name);
+        } catch (UnsatisfiedLinkError e) {
+            throw new UserError("the native backend cannot be loaded: " + e.getMessage()
+                    + "\n  Install the libraries, or run on the pure-Java backend with --backend java (slow) or --backend auto.", e);
+        } catch (IllegalArgumentException e) {
+            throw new UserError(e.getMessage(), e);
+        }
+        if (threads != null) {
+            if (threads < 1) {
+                ops.close();
+                throw new UserError("--threads must be >= 1, got " + threads);
+            }
+            ops.setThreads(threads);
+        }
         return ops;
     }
 }

@@ -53,7 +53,7 @@ public final class EvaluateCommand implements Callable<Integer> {
              SavedRun.Loaded run = SavedRun.load(modelDir, weights, ops)) {
             SavedRun.Descriptor d = run.descriptor();
             System.out.println("model " + d.model().describe() + " (" + run.weights() + ")");
-            try (Dataset test = Workflows.loadTestSet(d.dataset(), data, numTest, System.out)) {
+            try (Dataset test = Inputs.loadTestSet(d.dataset(), data, numTest, System.out)) {
                 if (!Arrays.equals(test.exampleShape(), d.model().inputShape())) {
                     throw new UserError("the test data has examples of shape " + Arrays.toString(test.exampleShape()) + " but the model takes "
                             + Arrays.toString(d.model().inputShape()) + ": pass the model's dataset (" + d.dataset() + ") with --data");

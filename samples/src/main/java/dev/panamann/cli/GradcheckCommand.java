@@ -6,6 +6,7 @@ import dev.panamann.tensor.Param;
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
 import dev.panamann.train.GradientCheck;
+import dev.panamann.train.GradientCheckReport;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -128,6 +129,6 @@ public final class GradcheckCommand implements Callable<Integer> {
     }
 
     private int report(Model net, Map<String, GradientCheck.Result> results, int k) {
-        return Workflows.printGradCheck(net, results, k, tolerance, System.out) ? Cli.EXIT_OK : Cli.EXIT_FAIL;
+        return GradientCheckReport.print(net, results, k, tolerance, System.out) ? Cli.EXIT_OK : Cli.EXIT_FAIL;
     }
 }

@@ -1,5 +1,6 @@
 package dev.panamann.cli;
 
+import dev.panamann.data.PreparedData;
 import dev.panamann.tensor.Tensor;
 import java.awt.Graphics2D;
 import java.awt.Image;
@@ -24,7 +25,7 @@ public final class Images {
      * @throws UserError when the file is missing or not an image ImageIO can read
      */
     public static BufferedImage read(Path file) throws IOException {
-        Workflows.requireFile(file, "image", "IMAGE", "a PNG or JPEG file", null);
+        Inputs.requireFile(file, "image", "IMAGE", "a PNG or JPEG file", null);
         BufferedImage img;
         try {
             img = ImageIO.read(file.toFile());

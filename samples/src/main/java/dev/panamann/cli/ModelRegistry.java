@@ -1,5 +1,6 @@
 package dev.panamann.cli;
 
+import dev.panamann.io.Formats;
 import dev.panamann.models.FullyConnectedNet;
 import dev.panamann.models.MnistCnn;
 import dev.panamann.models.PReluNet;
@@ -9,6 +10,7 @@ import dev.panamann.models.SigmoidNet;
 import dev.panamann.models.ThreeLayerConvNet;
 import dev.panamann.models.TwoLayerNet;
 import dev.panamann.ops.Ops;
+import dev.panamann.train.TrainSettings;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -109,7 +111,7 @@ public final class ModelRegistry {
                     (ops, s) -> new ThreeLayerConvNet(ops, s.inputShape(), s.numFilters(), s.filterSize(), s.hidden()[0],
                             s.numClasses(), s.weightScale(), s.reg(), s.seed()),
                     s -> "conv " + s.filterSize() + "x" + s.filterSize() + "x" + s.numFilters() + ", hidden " + s.hidden()[0]
-                            + ", weight scale " + ModelSpec.num(s.weightScale()),
+                            + ", weight scale " + Formats.number(s.weightScale()),
                     // a 4x4 image keeps the ReLU and max-pool kinks that one conv weight can cross within a step rare
                     Gradcheck.of(3, new int[] {3, 4, 4}, seed -> new ModelSpec("convnet", new int[] {3, 4, 4}, 5, new int[] {10}, 0.3f, false, false, 0f, 0.1f, 4, 3, seed))),
             // cs231n two-layer net, as tuned in the assignment
@@ -117,15 +119,15 @@ public final class ModelRegistry {
                     (t, in, c, seed) -> new ModelSpec(t, in, c, new int[] {300}, 1e-4f, false, false, 0f, 1e-2f, 0, 0, seed),
                     new TrainSettings("sgd", 1.6e-3, 0.9, 400, 13), ANY,
                     (ops, s) -> new TwoLayerNet(ops, s.inputDim(), s.hidden()[0], s.numClasses(), s.weightScale(), s.reg(), s.seed()),
-                    s -> "hidden " + s.hidden()[0] + ", weight scale " + ModelSpec.num(s.weightScale()),
+                    s -> "hidden " + s.hidden()[0] + ", weight scale " + Formats.number(s.weightScale()),
                     Gradcheck.of(6, FLAT, seed -> new ModelSpec("twolayer", FLAT, 5, new int[] {10}, 0.3f, false, false, 0f, 0.1f, 0, 0, seed))),
             new Entry("fc", "FullyConnectedNet", "cifar10", Hidden.ONE_PER_LAYER,
                     (t, in, c, seed) -> new ModelSpec(t, in, c, new int[] {200, 100}, 1e-2f, true, true, 0f, 1e-3f, 0, 0, seed),
                     new TrainSettings("adam", 1e-3, 0.95, 200, 10), ANY,
                     (ops, s) -> new FullyConnectedNet(ops, s.hidden(), s.inputDim(), s.numClasses(), new FullyConnectedNet.Options(
                             s.weightScale(), s.heInit(), s.batchNorm(), s.dropout(), s.reg(), s.seed())),
-                    s -> "hidden " + Arrays.toString(s.hidden()) + (s.heInit() ? ", He init" : ", weight scale " + ModelSpec.num(s.weightScale()))
-                            + (s.batchNorm() ? ", batch norm" : "") + (s.dropout() > 0 ? ", dropout " + ModelSpec.num(s.dropout()) : ""),
+                    s -> "hidden " + Arrays.toString(s.hidden()) + (s.heInit() ? ", He init" : ", weight scale " + Formats.number(s.weightScale()))
+                            + (s.batchNorm() ? ", batch norm" : "") + (s.dropout() > 0 ? ", dropout " + Formats.number(s.dropout()) : ""),
                     Gradcheck.of(6, FLAT, seed -> new ModelSpec("fc", FLAT, 5, new int[] {10, 8}, 0.3f, false, true, 0f, 0.1f, 0, 0, seed))),
             new Entry("mnist-cnn", "MnistCnn", "mnist", Hidden.NONE,
                     (t, in, c, seed) -> new ModelSpec(t, in, c, new int[0], 1e-2f, true, false, 0.5f, 0f, 0, 0, seed),
@@ -135,7 +137,7 @@ public final class ModelRegistry {
                                     + Arrays.toString(in) + " and " + c + " classes: use --dataset mnist"
                             : null,
                     (ops, s) -> new MnistCnn(ops, s.dropout(), s.reg(), s.seed()),
-                    s -> "conv5x5x32-pool-conv5x5x64-pool-fc1024, dropout " + ModelSpec.num(s.dropout()),
+                    s -> "conv5x5x32-pool-conv5x5x64-pool-fc1024, dropout " + Formats.number(s.dropout()),
                     // MnistCnn's layer stack at small sizes, He init, no dropout (its masks are random): at
                     // its own sizes (28x28, 32 and 64 filters) one conv weight moves over a thousand ReLU
                     // inputs and max-pool windows, so float32 steps large enough to be measured cross many

@@ -1,7 +1,7 @@
 package dev.panamann.cli;
 
+import dev.panamann.io.Formats;
 import dev.panamann.loss.Loss;
-import dev.panamann.models.Model;
 import dev.panamann.models.SequentialModel;
 import dev.panamann.ops.Ops;
 import java.util.Arrays;
@@ -135,14 +135,6 @@ public record ModelSpec(String type, int[] inputShape, int numClasses, int[] hid
     }
 
     /** A number in its shortest plain form: 0.001, 0.0016, 0.5, 300. */
-    static String num(double v) {
-        return new java.math.BigDecimal(Double.toString(v)).stripTrailingZeros().toPlainString();
-    }
-
-    static String num(float v) {
-        return new java.math.BigDecimal(Float.toString(v)).stripTrailingZeros().toPlainString();
-    }
-
     /** A new model with freshly initialized weights, trained with {@link #loss()} (the caller closes it). */
     public SequentialModel build(Ops ops) {
         SequentialModel m = ModelRegistry.get(type).builder().build(ops, this);
@@ -199,7 +191,7 @@ public record ModelSpec(String type, int[] inputShape, int numClasses, int[] hid
     public String describe() {
         StringBuilder sb = new StringBuilder(type).append(": input ").append(Arrays.toString(inputShape));
         sb.append(", ").append(ModelRegistry.get(type).details().apply(this));
-        sb.append(", ").append(numClasses).append(" classes, reg ").append(num(reg));
+        sb.append(", ").append(numClasses).append(" classes, reg ").append(Formats.number(reg));
         if (!loss.equals(DEFAULT_LOSS)) sb.append(", ").append(loss).append(" loss");
         return sb.toString();
     }

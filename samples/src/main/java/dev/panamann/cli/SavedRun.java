@@ -4,12 +4,14 @@ import com.google.gson.FieldNamingPolicy;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonParseException;
+import dev.panamann.data.PreparedData;
 import dev.panamann.io.AtomicFiles;
 import dev.panamann.io.ModelIO;
 import dev.panamann.io.SafeTensors;
 import dev.panamann.models.Model;
 import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Tensor;
+import dev.panamann.train.TrainSettings;
 import dev.panamann.train.TrainingState;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -166,13 +168,13 @@ public final class SavedRun {
     public static Loaded load(Path dir, Path weights, Ops ops) throws IOException {
         Descriptor d = readDescriptor(dir);
         Path w = weights == null ? dir.resolve(WEIGHTS) : weights;
-        Workflows.requireFile(w, "weights", weights == null ? "--model-dir DIR" : "--weights FILE",
+        Inputs.requireFile(w, "weights", weights == null ? "--model-dir DIR" : "--weights FILE",
                 weights == null ? "a folder holding " + WEIGHTS + " (written when training ends)" : "a .safetensors model or checkpoint",
                 null);
         Tensor mean = null;
         if (PreparedData.MEAN_IMAGE.equals(d.preprocess())) {
             Path m = dir.resolve(MEAN_IMAGE);
-            Workflows.requireFile(m, "mean image", "--model-dir DIR", "the run folder, which holds " + MEAN_IMAGE, null);
+            Inputs.requireFile(m, "mean image", "--model-dir DIR", "the run folder, which holds " + MEAN_IMAGE, null);
             try (SafeTensors.Contents c = SafeTensors.load(m)) {
                 Tensor t = c.tensors().get(MEAN_TENSOR);
                 if (t == null || !Arrays.equals(t.shape(), d.model().inputShape())) {

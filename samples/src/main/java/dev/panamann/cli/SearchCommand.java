@@ -1,9 +1,12 @@
 package dev.panamann.cli;
 
+import dev.panamann.data.PreparedData;
 import dev.panamann.models.Model;
 import dev.panamann.ops.Ops;
-import dev.panamann.train.HyperparameterSearch;
 import dev.panamann.train.Evaluation;
+import dev.panamann.train.HyperparameterSearch;
+import dev.panamann.train.TrainSettings;
+import dev.panamann.train.Training;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -110,8 +113,8 @@ public final class SearchCommand implements Callable<Integer> {
         space(search, "hidden", hidden, m, true);
 
         try (Ops ops = common.ops("auto");
-             PreparedData d = Workflows.loadCifar(data == null ? Workflows.DEFAULT_CIFAR : data, numTrain, numVal, numTest, System.out)) {
-            Path dir = Workflows.outDir(out, "search-" + type);
+             PreparedData d = Inputs.loadCifar(data == null ? Inputs.DEFAULT_CIFAR : data, numTrain, numVal, numTest, System.out)) {
+            Path dir = Inputs.outDir(out, "search-" + type);
             ModelSpec base0 = ModelSpec.defaults(type, d.exampleShape(), d.numClasses(), common.seed).withBatchNorm(batchNorm);
             ModelSpec baseSpec = lossOption.apply(weightScale != null ? base0.withWeightScale(weightScale).withInit(false) : base0);
             System.out.printf(Locale.ROOT, "%s search over lr %s, reg %s, hidden %s: %s, %s on %s%n", m, lr, reg, hidden,
@@ -121,7 +124,7 @@ public final class SearchCommand implements Callable<Integer> {
             HyperparameterSearch.TrialRunner runner = trial -> {
                 ModelSpec spec = specFor(baseSpec, trial);
                 TrainSettings s = base.withLearningRate(trial.get("lr"));
-                return Workflows.trial(ops, spec, d, s, common.seed + trial.index());
+                return Training.trial(() -> spec.build(ops), d, s, common.seed + trial.index());
             };
             if (m.equals("grid")) search.gridSearch(runner);
             else search.randomSearch(trials, common.seed, runner);
@@ -140,7 +143,7 @@ public final class SearchCommand implements Callable<Integer> {
                 results.put("test_acc", testAcc);
                 results.put("search_trial", best.trial());
                 Map<String, Object> dataInfo = new LinkedHashMap<>();
-                dataInfo.put("path", (data == null ? Workflows.DEFAULT_CIFAR : data).toString());
+                dataInfo.put("path", (data == null ? Inputs.DEFAULT_CIFAR : data).toString());
                 dataInfo.put("num_train", d.train().size());
                 dataInfo.put("num_val", d.val().size());
                 dataInfo.put("num_test", d.test().size());

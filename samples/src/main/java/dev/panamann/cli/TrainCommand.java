@@ -1,7 +1,11 @@
 package dev.panamann.cli;
 
+import dev.panamann.data.Datasets;
+import dev.panamann.data.PreparedData;
 import dev.panamann.models.Model;
 import dev.panamann.ops.Ops;
+import dev.panamann.train.TrainResult;
+import dev.panamann.train.TrainSettings;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -123,7 +127,7 @@ public final class TrainCommand implements Callable<Integer> {
         String type = model.toLowerCase(Locale.ROOT);
         if (!ModelSpec.TYPES.contains(type)) throw new UserError("unknown --model '" + model + "': use one of " + String.join(", ", ModelSpec.TYPES));
         String ds = dataset == null ? ModelSpec.defaultDataset(type) : dataset.toLowerCase(Locale.ROOT);
-        if (!Workflows.DATASETS.contains(ds)) throw new UserError("unknown --dataset '" + dataset + "': use cifar10 or mnist");
+        if (!Datasets.NAMES.contains(ds)) throw new UserError("unknown --dataset '" + dataset + "': use cifar10 or mnist");
         lossOption.check();
         TrainSettings settings = settings(type);
         if (printEvery < 1) throw new UserError("--print-every must be >= 1, got " + printEvery);
@@ -131,16 +135,16 @@ public final class TrainCommand implements Callable<Integer> {
         Path target = out == null && resume != null ? resume.toAbsolutePath().getParent() : out;
         refuseAnEarlierRun(target);
 
-        Path dataPath = data == null ? Workflows.defaultData(ds) : data;
+        Path dataPath = data == null ? Inputs.defaultData(ds) : data;
         try (Ops ops = common.ops("native", false);
-             PreparedData d = Workflows.load(ds, dataPath, numTrain, numVal == null ? Workflows.defaultNumVal(ds) : numVal, numTest, System.out)) {
-            if (batchSize != null) settings.checkAgainst(d.train().size()); // a default batch may exceed a small --num-train
+             PreparedData d = Inputs.load(ds, dataPath, numTrain, numVal == null ? Datasets.defaultNumVal(ds) : numVal, numTest, System.out)) {
+            if (batchSize != null) checkBatchSize(settings, d.train().size()); // a default batch may exceed a small --num-train
             ModelSpec spec = spec(type, d);
-            Path dir = Workflows.outDir(out == null && resume != null ? resume.toAbsolutePath().getParent() : out, "train-" + type);
+            Path dir = Inputs.outDir(out == null && resume != null ? resume.toAbsolutePath().getParent() : out, "train-" + type);
             TrainRun run = new TrainRun(dir, ops, d, spec, settings, common.seed, dataPath);
             run.describe();
             try (Model net = spec.build(ops)) {
-                Workflows.TrainResult r = run.train(net, printEvery, checkpoint, resume);
+                TrainResult r = run.train(net, printEvery, checkpoint, resume);
                 run.finish(net, r, plots);
             }
         }
@@ -162,8 +166,20 @@ public final class TrainCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * Checks --batch-size against the training examples, before any batch buffer is allocated:
+     * a batch larger than the training set samples more than the whole set each iteration, and a
+     * huge one would allocate its whole size for nothing.
+     */
+    private static void checkBatchSize(TrainSettings s, int trainingExamples) {
+        if (s.batchSize() > trainingExamples) {
+            throw new UserError("--batch-size " + s.batchSize() + " is larger than the " + trainingExamples
+                    + " training examples: use at most " + trainingExamples + " (or more --num-train)");
+        }
+    }
+
     private TrainSettings settings(String type) {
-        TrainSettings s = TrainSettings.defaults(type);
+        TrainSettings s = ModelRegistry.get(type).training();
         if (update != null) s = s.withUpdateRule(update);
         if (lr != null) s = s.withLearningRate(lr);
         if (lrDecay != null) s = s.withLrDecay(lrDecay);

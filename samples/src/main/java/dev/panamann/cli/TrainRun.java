@@ -1,9 +1,15 @@
 package dev.panamann.cli;
 
+import dev.panamann.data.PreparedData;
+import dev.panamann.io.Formats;
+import dev.panamann.io.TrainingPlots;
 import dev.panamann.models.Model;
 import dev.panamann.ops.Backends;
 import dev.panamann.ops.Ops;
 import dev.panamann.train.Evaluation;
+import dev.panamann.train.TrainResult;
+import dev.panamann.train.TrainSettings;
+import dev.panamann.train.Training;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -70,7 +76,7 @@ public final class TrainRun {
     }
 
     /**
-     * Trains {@code net} (see {@link Workflows#train}); before the first iteration writes the
+     * Trains {@code net} (see {@link Training#train}); before the first iteration writes the
      * descriptor and mean image, so that checkpoints in the folder can be evaluated at once, and
      * removes the weights of an earlier run in the folder, which would not match them.
      *
@@ -79,9 +85,9 @@ public final class TrainRun {
      * @param checkpoint write a checkpoint into the folder every epoch
      * @param resume     a checkpoint to continue from, or null
      */
-    public Workflows.TrainResult train(Model net, int printEvery, boolean checkpoint, Path resume) throws IOException {
-        Workflows.RunOptions o = new Workflows.RunOptions(seed, printEvery, checkpoint ? dir : null, resume, true);
-        return Workflows.train(net, data, settings, o, () -> {
+    public TrainResult train(Model net, int printEvery, boolean checkpoint, Path resume) throws IOException {
+        Training.RunOptions o = new Training.RunOptions(seed, printEvery, checkpoint ? dir : null, resume, true);
+        return Training.train(net, data, settings, o, () -> {
             // weights of an earlier run in this folder would sit under the new description if this
             // run is killed or fails: remove them first (finish writes this run's)
             if (Files.deleteIfExists(dir.resolve(SavedRun.WEIGHTS))) {
@@ -107,12 +113,12 @@ public final class TrainRun {
      * (since the program started) and throughput, and saves weights, descriptor (with the results), history and, when
      * {@code plots}, loss / accuracy / first-layer weight pictures.
      */
-    public Summary finish(Model net, Workflows.TrainResult r, boolean plots) throws IOException {
+    public Summary finish(Model net, TrainResult r, boolean plots) throws IOException {
         int batch = settings.batchSize();
         double valAcc = Evaluation.accuracy(net, data.val(), batch);
         int[] pred = Evaluation.predict(net, data.test(), batch);
         double testAcc = Evaluation.accuracy(pred, data.test().y());
-        double wall = (System.nanoTime() - Workflows.START) / 1e9;
+        double wall = (System.nanoTime() - Cli.START) / 1e9;
 
         Map<String, Object> results = new LinkedHashMap<>();
         results.put("val_acc", valAcc);
@@ -130,14 +136,14 @@ public final class TrainRun {
         SavedRun.writeMeanImage(dir, data.meanImage());
         if (data.meanImage() != null) files.add(dir.resolve(SavedRun.MEAN_IMAGE));
         files.add(SavedRun.writeDescriptor(dir, descriptor(results)));
-        files.add(Workflows.writeHistory(dir, r));
-        if (plots) files.addAll(Workflows.writePlots(dir, r, net, spec));
+        files.add(r.writeHistory(dir));
+        if (plots) files.addAll(TrainingPlots.write(dir, r.lossHistory(), r.trainAccHistory(), r.valAccHistory(), net, spec.inputShape()));
 
         out.println();
         out.printf(Locale.ROOT, "validation accuracy: %.4f (best epoch's parameters, %d images)%n", valAcc, data.val().size());
         out.printf(Locale.ROOT, "test accuracy:       %.4f (%d images)%n", testAcc, data.test().size());
         out.printf(Locale.ROOT, "wall time %s (training %s), %.0f training images/s on %s with %d threads%n",
-                Workflows.duration(wall), Workflows.duration(r.seconds()), r.imagesPerSecond(), ops.name(), ops.threads());
+                Formats.duration(wall), Formats.duration(r.seconds()), r.imagesPerSecond(), ops.name(), ops.threads());
         List<String> names = new ArrayList<>();
         for (Path p : files) names.add(p.getFileName().toString());
         out.println("saved " + dir + ": " + String.join(", ", names));

@@ -3,15 +3,16 @@ package dev.panamann.examples;
 import dev.panamann.cli.CifarDataOptions;
 import dev.panamann.cli.Cli;
 import dev.panamann.cli.CommonOptions;
+import dev.panamann.cli.Inputs;
+import dev.panamann.cli.ModelRegistry;
 import dev.panamann.cli.ModelSpec;
-import dev.panamann.cli.PreparedData;
 import dev.panamann.cli.TrainRun;
-import dev.panamann.cli.TrainSettings;
-import dev.panamann.cli.Workflows;
-
+import dev.panamann.data.PreparedData;
 import dev.panamann.models.Model;
 import dev.panamann.ops.Ops;
 import dev.panamann.train.Evaluation;
+import dev.panamann.train.TrainResult;
+import dev.panamann.train.TrainSettings;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -55,28 +56,28 @@ public final class ConvNetCifar implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Workflows.section(System.out, "1. Data: CIFAR-10, cs231n split (train / 1000 val / 10000 test), mean image subtracted");
+        Steps.section(System.out, "1. Data: CIFAR-10, cs231n split (train / 1000 val / 10000 test), mean image subtracted");
         try (Ops ops = common.ops("native");
              PreparedData d = cifar.load(System.out)) {
 
-            Workflows.section(System.out, "2. Model and schedule: the defaults of `panama-nn train`");
+            Steps.section(System.out, "2. Model and schedule: the defaults of `panama-nn train`");
             ModelSpec spec = ModelSpec.defaults("convnet", d.exampleShape(), d.numClasses(), common.seed);
             if (hidden != null) spec = spec.withHidden(hidden);
-            TrainSettings settings = TrainSettings.defaults("convnet");
+            TrainSettings settings = ModelRegistry.get("convnet").training();
             if (epochs != null) settings = settings.withEpochs(epochs);
             if (flip) settings = settings.withFlip(true);
-            TrainRun run = new TrainRun(Workflows.outDir(out, "ConvNetCifar"), ops, d, spec, settings, common.seed, cifar.data);
+            TrainRun run = new TrainRun(Inputs.outDir(out, "ConvNetCifar"), ops, d, spec, settings, common.seed, cifar.data);
             run.describe();
 
             try (Model net = spec.build(ops)) {
                 System.out.println(net);
-                Workflows.section(System.out, "3. Train with the Solver (best validation parameters kept)");
-                Workflows.TrainResult r = run.train(net, 100, false, null);
+                Steps.section(System.out, "3. Train with the Solver (best validation parameters kept)");
+                TrainResult r = run.train(net, 100, false, null);
 
-                Workflows.section(System.out, "4. Accuracy; plots of the loss, the accuracies and the 32 first-layer filters");
+                Steps.section(System.out, "4. Accuracy; plots of the loss, the accuracies and the 32 first-layer filters");
                 TrainRun.Summary s = run.finish(net, r, true);
 
-                Workflows.section(System.out, "5. Test accuracy per class");
+                Steps.section(System.out, "5. Test accuracy per class");
                 System.out.print(Evaluation.perClass(s.testPred(), d.test().y(), d.classNames().size()).table(d.classNames()));
             }
         }

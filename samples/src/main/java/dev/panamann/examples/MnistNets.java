@@ -2,17 +2,20 @@ package dev.panamann.examples;
 
 import dev.panamann.cli.Cli;
 import dev.panamann.cli.CommonOptions;
+import dev.panamann.cli.Inputs;
+import dev.panamann.cli.ModelRegistry;
 import dev.panamann.cli.ModelSpec;
-import dev.panamann.cli.PreparedData;
 import dev.panamann.cli.TrainRun;
-import dev.panamann.cli.TrainSettings;
 import dev.panamann.cli.UserError;
-import dev.panamann.cli.Workflows;
-
+import dev.panamann.data.Datasets;
+import dev.panamann.data.PreparedData;
+import dev.panamann.io.Formats;
+import dev.panamann.models.Model;
 import dev.panamann.models.PReluNet;
 import dev.panamann.models.SigmoidNet;
-import dev.panamann.models.Model;
 import dev.panamann.ops.Ops;
+import dev.panamann.train.TrainResult;
+import dev.panamann.train.TrainSettings;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -82,30 +85,30 @@ public final class MnistNets implements Callable<Integer> {
         if (!w.equals("all") && !NETS.containsKey(w)) throw new UserError("--which takes sigmoid, prelu, cnn or all, got '" + which + "'");
         List<String> nets = w.equals("all") ? List.copyOf(NETS.keySet()) : List.of(w);
 
-        Workflows.section(System.out, "Data: MNIST, first 55000 train / next 5000 val / 10000 test, pixels scaled to [0, 1]");
+        Steps.section(System.out, "Data: MNIST, first 55000 train / next 5000 val / 10000 test, pixels scaled to [0, 1]");
         List<String> summary = new ArrayList<>();
         try (Ops ops = common.ops("native");
-             PreparedData d = Workflows.loadMnist(data, numTrain, Workflows.defaultNumVal("mnist"), null, System.out)) {
-            Path dir = Workflows.outDir(out, "MnistNets");
+             PreparedData d = Inputs.loadMnist(data, numTrain, Datasets.defaultNumVal("mnist"), null, System.out)) {
+            Path dir = Inputs.outDir(out, "MnistNets");
             int step = 1;
             for (String name : nets) {
                 String type = NETS.get(name);
                 ModelSpec spec = ModelSpec.defaults(type, d.exampleShape(), d.numClasses(), common.seed);
-                TrainSettings settings = TrainSettings.defaults(type);
+                TrainSettings settings = ModelRegistry.get(type).training();
                 if (epochs != null) settings = settings.withEpochs(epochs);
-                Workflows.section(System.out, step++ + ". " + name + ": " + spec.describe());
-                TrainRun run = new TrainRun(Workflows.outDir(dir.resolve(name), name), ops, d, spec, settings, common.seed, data);
+                Steps.section(System.out, step++ + ". " + name + ": " + spec.describe());
+                TrainRun run = new TrainRun(Inputs.outDir(dir.resolve(name), name), ops, d, spec, settings, common.seed, data);
                 run.describe();
                 try (Model net = spec.build(ops)) {
                     System.out.println(net);
-                    Workflows.TrainResult r = run.train(net, 100, false, null);
+                    TrainResult r = run.train(net, 100, false, null);
                     TrainRun.Summary s = run.finish(net, r, true);
-                    summary.add(String.format(Locale.ROOT, "%-8s test %s  (%s, %.0f images/s)", name, Workflows.percent(s.testAcc()),
-                            Workflows.duration(r.seconds()), r.imagesPerSecond()));
+                    summary.add(String.format(Locale.ROOT, "%-8s test %s  (%s, %.0f images/s)", name, Formats.percent(s.testAcc()),
+                            Formats.duration(r.seconds()), r.imagesPerSecond()));
                 }
             }
         }
-        Workflows.section(System.out, "Summary");
+        Steps.section(System.out, "Summary");
         summary.forEach(System.out::println);
         return Cli.EXIT_OK;
     }

@@ -3,18 +3,21 @@ package dev.panamann.examples;
 import dev.panamann.cli.CifarDataOptions;
 import dev.panamann.cli.Cli;
 import dev.panamann.cli.CommonOptions;
-import dev.panamann.cli.PreparedData;
-import dev.panamann.cli.TrainSettings;
+import dev.panamann.cli.Inputs;
+import dev.panamann.cli.ModelRegistry;
 import dev.panamann.cli.UserError;
-import dev.panamann.cli.Workflows;
-
 import dev.panamann.data.Dataset;
 import dev.panamann.data.Pca;
+import dev.panamann.data.PreparedData;
+import dev.panamann.io.Formats;
 import dev.panamann.io.Plots;
 import dev.panamann.models.TwoLayerNet;
 import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Tensor;
 import dev.panamann.train.Evaluation;
+import dev.panamann.train.TrainResult;
+import dev.panamann.train.TrainSettings;
+import dev.panamann.train.Training;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -91,16 +94,16 @@ public final class PcaCifar implements Callable<Integer> {
         if (!(eps >= 0) || !Float.isFinite(eps)) throw new UserError("--eps must be a finite number >= 0, got " + eps);
         for (int w : whitenK) if (w < 1) throw new UserError("--whiten-k values must be at least 1, got " + w);
 
-        Workflows.section(System.out, "1. Data: CIFAR-10, cs231n split, mean image subtracted");
+        Steps.section(System.out, "1. Data: CIFAR-10, cs231n split, mean image subtracted");
         try (Ops ops = common.ops("native");
              PreparedData d = cifar.load(System.out)) {
-            Path dir = Workflows.outDir(out, "PcaCifar");
+            Path dir = Inputs.outDir(out, "PcaCifar");
             Dataset train = d.train();
             int n = train.size();
             int dim = train.x().sizeInt() / n;
             if (k > dim) throw new UserError("--k must be at most D = " + dim + ", got " + k);
 
-            Workflows.section(System.out, "2. Fit PCA on the " + n + " training images, D = " + dim);
+            Steps.section(System.out, "2. Fit PCA on the " + n + " training images, D = " + dim);
             long t0 = System.nanoTime();
             Pca fitted;
             try {
@@ -110,10 +113,10 @@ public final class PcaCifar implements Callable<Integer> {
             }
             try (Pca pca = fitted) {
                 System.out.printf(Locale.ROOT, "covariance (gemm) and eigen-decomposition (LAPACK ssyevd): %s%n",
-                        Workflows.duration((System.nanoTime() - t0) / 1e9));
+                        Formats.duration((System.nanoTime() - t0) / 1e9));
                 printVariance(pca, n);
 
-                Workflows.section(System.out, "3. The top 49 principal components as images: components.png");
+                Steps.section(System.out, "3. The top 49 principal components as images: components.png");
                 int shown = Math.min(49, dim);
                 Path png = dir.resolve("components.png");
                 try (Tensor top = pca.components().slice(0, shown).reshape(shown, 3, 32, 32)) {
@@ -121,7 +124,7 @@ public final class PcaCifar implements Callable<Integer> {
                 }
                 System.out.println("wrote " + png);
 
-                Workflows.section(System.out, String.format(Locale.ROOT,
+                Steps.section(System.out, String.format(Locale.ROOT,
                         "4. PCA whitening (eps %.0e): covariance of the whitened training set against the identity", eps));
                 int[] ks = new int[whitenK.length];
                 for (int i = 0; i < ks.length; i++) ks[i] = Math.min(whitenK[i], Math.min(dim, n));
@@ -132,7 +135,7 @@ public final class PcaCifar implements Callable<Integer> {
                     System.out.printf(Locale.ROOT, "%8d  %14.4e  %16.3e  %18.3e%n", c.k(), c.smallestVariance(),
                             c.maxDiagonalError(), c.maxOffDiagonal());
                 }
-                System.out.printf(Locale.ROOT, "(whitening and covariance: %s)%n", Workflows.duration((System.nanoTime() - tw) / 1e9));
+                System.out.printf(Locale.ROOT, "(whitening and covariance: %s)%n", Formats.duration((System.nanoTime() - tw) / 1e9));
                 System.out.printf(Locale.ROOT, "Whitening divides each coordinate by sqrt(variance + eps). Variances near the float32 "
                         + "round-off of the covariance%n(about 1e-7 x the largest, %.1e here) are noise, and dividing by their "
                         + "square root blows the noise up:%nkeep k to components well above that level, or raise --eps.%n",
@@ -151,12 +154,12 @@ public final class PcaCifar implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "largest variance %.4g, smallest %.4g (pixel units squared)%n", v[0], v[dim - 1]);
         System.out.printf(Locale.ROOT, "%8s  %s%n", "k", "variance kept");
         for (int k : new int[] {1, 10, 50, 100, 144, 200, 500, 1000, dim}) {
-            if (k <= dim) System.out.printf(Locale.ROOT, "%8d  %s%n", k, Workflows.percent(pca.explainedVariance(k)));
+            if (k <= dim) System.out.printf(Locale.ROOT, "%8d  %s%n", k, Formats.percent(pca.explainedVariance(k)));
         }
         for (double target : new double[] {0.90, 0.95, 0.99}) {
             int k = 1;
             while (k < dim && pca.explainedVariance(k) < target) k++;
-            System.out.printf(Locale.ROOT, "%s of the variance: top %d components%n", Workflows.percent(target), k);
+            System.out.printf(Locale.ROOT, "%s of the variance: top %d components%n", Formats.percent(target), k);
         }
         if (n <= dim) System.out.printf(Locale.ROOT, "(only %d images for %d features: at most %d non-zero variances)%n", n, dim, n - 1);
     }
@@ -189,8 +192,8 @@ public final class PcaCifar implements Callable<Integer> {
 
     /** The two-layer net with the default CIFAR-10 settings, on the top-k PCA coordinates. */
     private void trainOnProjection(Ops ops, PreparedData d, Pca pca, Path dir) throws Exception {
-        TrainSettings s = TrainSettings.defaults("twolayer").withEpochs(epochs);
-        Workflows.section(System.out, "5. Two-layer net 3072 -> " + k + " PCA coordinates -> 300 -> 10; " + s.describe());
+        TrainSettings s = ModelRegistry.get("twolayer").training().withEpochs(epochs);
+        Steps.section(System.out, "5. Two-layer net 3072 -> " + k + " PCA coordinates -> 300 -> 10; " + s.describe());
         long t0 = System.nanoTime();
         Dataset tr = pca.project(d.train(), k);
         Dataset va = null, te = null;
@@ -207,14 +210,14 @@ public final class PcaCifar implements Callable<Integer> {
             for (Dataset p : parts) p.close();
         };
         System.out.printf(Locale.ROOT, "projected train, val and test onto %d components (%s)%n", k,
-                Workflows.duration((System.nanoTime() - t0) / 1e9));
+                Formats.duration((System.nanoTime() - t0) / 1e9));
         try (PreparedData p = new PreparedData("cifar10-pca", tr, va, te, d.classNames(), PreparedData.AS_IS, null, owner);
              TwoLayerNet net = new TwoLayerNet(ops, k, 300, d.numClasses(), 1e-4f, 1e-2f, common.seed)) {
-            Workflows.TrainResult r = Workflows.train(net, p, s, Workflows.RunOptions.printing(common.seed, 100));
+            TrainResult r = Training.train(net, p, s, Training.RunOptions.printing(common.seed, 100));
             double test = Evaluation.accuracy(net, te, 1000);
             System.out.printf(Locale.ROOT, "best val accuracy %s, test accuracy %s (%d PCA coordinates, %s, %.0f training images/s)%n",
-                    Workflows.percent(r.bestValAcc()), Workflows.percent(test), k, Workflows.duration(r.seconds()), r.imagesPerSecond());
-            Path history = Workflows.writeHistory(dir, r);
+                    Formats.percent(r.bestValAcc()), Formats.percent(test), k, Formats.duration(r.seconds()), r.imagesPerSecond());
+            Path history = r.writeHistory(dir);
             System.out.println("wrote " + history);
         }
     }

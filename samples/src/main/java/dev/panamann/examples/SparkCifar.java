@@ -2,8 +2,8 @@ package dev.panamann.examples;
 
 import dev.panamann.cli.CifarDataOptions;
 import dev.panamann.cli.Cli;
-import dev.panamann.cli.PreparedData;
-import dev.panamann.cli.Workflows;
+import dev.panamann.cli.Inputs;
+import dev.panamann.data.PreparedData;
 import dev.panamann.io.ModelIO;
 import dev.panamann.models.Model;
 import dev.panamann.models.ThreeLayerConvNet;
@@ -76,14 +76,14 @@ public final class SparkCifar implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         long t0 = System.nanoTime();
-        Workflows.section(System.out, "1. Data: CIFAR-10, cs231n split (train / 1000 val / 10000 test), mean image subtracted");
-        try (PreparedData d = Workflows.loadCifar(cifar.data, cifar.numTrain, 1000, null, System.out)) {
+        Steps.section(System.out, "1. Data: CIFAR-10, cs231n split (train / 1000 val / 10000 test), mean image subtracted");
+        try (PreparedData d = Inputs.loadCifar(cifar.data, cifar.numTrain, 1000, null, System.out)) {
             List<Example> train = Example.of(d.train()), val = Example.of(d.val());
             SparkConf conf = new SparkConf().setAppName("panama-nn SparkCifar").setIfMissing("spark.master", master)
                     .setIfMissing("spark.ui.enabled", "false");
             try (JavaSparkContext sc = new JavaSparkContext(conf)) {
                 sc.setLogLevel("WARN");
-                Workflows.section(System.out, "2. Train on Spark " + sc.master() + ": " + workers + " workers, global batch "
+                Steps.section(System.out, "2. Train on Spark " + sc.master() + ": " + workers + " workers, global batch "
                         + batchSize + " (" + batchSize / Math.max(1, workers) + " per worker), Adam 1e-3, decay 0.9, " + epochs + " epochs");
                 long s = seed;
                 ModelFactory factory = ops -> new ThreeLayerConvNet(ops, new int[] {3, 32, 32}, 32, 7, 100, 10, 1e-3f, 1e-3f, s);
@@ -94,7 +94,7 @@ public final class SparkCifar implements Callable<Integer> {
                 SparkTrainer.Result r = trainer.fit(sc.parallelize(train, workers), val);
                 train = null;
 
-                Workflows.section(System.out, "3. Accuracy of the best validation parameters (evaluated on the driver)");
+                Steps.section(System.out, "3. Accuracy of the best validation parameters (evaluated on the driver)");
                 Ops ops = Backends.get();
                 try (Model net = factory.create(ops)) {
                     r.loadInto(net);

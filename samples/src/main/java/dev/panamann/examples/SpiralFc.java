@@ -2,23 +2,26 @@ package dev.panamann.examples;
 
 import dev.panamann.cli.Cli;
 import dev.panamann.cli.CommonOptions;
+import dev.panamann.cli.Inputs;
 import dev.panamann.cli.ModelSpec;
-import dev.panamann.cli.PreparedData;
-import dev.panamann.cli.TrainSettings;
 import dev.panamann.cli.UserError;
-import dev.panamann.cli.Workflows;
-
 import dev.panamann.data.Dataset;
+import dev.panamann.data.PreparedData;
 import dev.panamann.data.Splits;
 import dev.panamann.data.ToyData;
+import dev.panamann.io.Formats;
 import dev.panamann.io.Plots;
 import dev.panamann.models.Model;
 import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
-import dev.panamann.train.GradientCheck;
-import dev.panamann.train.HyperparameterSearch;
 import dev.panamann.train.Evaluation;
+import dev.panamann.train.GradientCheck;
+import dev.panamann.train.GradientCheckReport;
+import dev.panamann.train.HyperparameterSearch;
+import dev.panamann.train.TrainResult;
+import dev.panamann.train.TrainSettings;
+import dev.panamann.train.Training;
 import java.awt.Color;
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
@@ -73,32 +76,32 @@ public final class SpiralFc implements Callable<Integer> {
         try (Ops ops = common.ops("auto");
              Dataset all = ToyData.spiral(points, classes.size(), rng);
              Splits parts = Splits.byRatio(all, rng, 3, 1, 1)) {
-            Path dir = Workflows.outDir(out, "SpiralFc");
-            Workflows.section(System.out, "1. Data: the cs231n spiral, 3 arms of " + points + " points, shuffled and split 3:1:1");
+            Path dir = Inputs.outDir(out, "SpiralFc");
+            Steps.section(System.out, "1. Data: the cs231n spiral, 3 arms of " + points + " points, shuffled and split 3:1:1");
             System.out.println(parts + " (train / val / test)");
             PreparedData d = new PreparedData("spiral", parts.train(), parts.val(), parts.test(), classes, PreparedData.AS_IS, null,
                     () -> { });
             int[] in = d.exampleShape();
 
-            Workflows.section(System.out, "2. Gradient check: 2 hidden layers of 20 with batch norm, reg 0.1, on 8 points");
+            Steps.section(System.out, "2. Gradient check: 2 hidden layers of 20 with batch norm, reg 0.1, on 8 points");
             ModelSpec small = new ModelSpec("fc", in, 3, new int[] {20, 20}, 0.5f, true, true, 0f, 0.1f, 0, 0, common.seed);
             try (Model net = small.build(ops); Dataset eight = d.train().head(8)) {
                 var results = GradientCheck.checkModel(net, eight.x(), eight.y(), GradientCheck.STEP);
-                if (!Workflows.printGradCheck(net, results, 0, GradientCheck.TOLERANCE, System.out)) return Cli.EXIT_FAIL;
+                if (!GradientCheckReport.print(net, results, 0, GradientCheck.TOLERANCE, System.out)) return Cli.EXIT_FAIL;
             }
 
-            Workflows.section(System.out, "3. Overfit 30 points: without regularization the net must reach 100% training accuracy");
+            Steps.section(System.out, "3. Overfit 30 points: without regularization the net must reach 100% training accuracy");
             ModelSpec wide = new ModelSpec("fc", in, 3, new int[] {100, 100}, 0.5f, true, true, 0f, 0f, 0, 0, common.seed);
             try (Dataset tiny = d.train().head(30); Model net = wide.build(ops)) {
                 PreparedData t = new PreparedData("spiral", tiny, d.val(), d.test(), classes, PreparedData.AS_IS, null, () -> { });
-                Workflows.TrainResult r = Workflows.train(net, t, new TrainSettings("adam", 1e-2, 1.0, 30, 200), Workflows.RunOptions.quiet(common.seed));
+                TrainResult r = Training.train(net, t, new TrainSettings("adam", 1e-2, 1.0, 30, 200), Training.RunOptions.quiet(common.seed));
                 double trainAcc = Evaluation.accuracy(net, tiny, 30);
                 System.out.printf(Locale.ROOT, "training accuracy on the 30 points after %d iterations: %s (final loss %.4f)%n",
-                        r.iterations(), Workflows.percent(trainAcc), r.lossHistory().getLast());
+                        r.iterations(), Formats.percent(trainAcc), r.lossHistory().getLast());
                 if (trainAcc < 1.0) System.out.println("WARNING: the net did not overfit 30 points; something is wrong");
             }
 
-            Workflows.section(System.out, "4. Random search: lr, reg, dropout, width (2 hidden layers, batch norm, adam, batch 50)");
+            Steps.section(System.out, "4. Random search: lr, reg, dropout, width (2 hidden layers, batch norm, adam, batch 50)");
             HyperparameterSearch search = new HyperparameterSearch()
                     .logUniform("lr", 1e-3, 3e-2)
                     .logUniform("reg", 1e-5, 1e-2)
@@ -109,21 +112,21 @@ public final class SpiralFc implements Callable<Integer> {
                 int h = trial.getInt("hidden");
                 ModelSpec spec = wide.withHidden(h, h).withReg((float) trial.get("reg")).withDropout((float) trial.get("dropout"))
                         .withSeed(common.seed + trial.index());
-                return Workflows.trial(ops, spec, d, schedule.withLearningRate(trial.get("lr")), common.seed + trial.index());
+                return Training.trial(() -> spec.build(ops), d, schedule.withLearningRate(trial.get("lr")), common.seed + trial.index());
             });
             search.printTable(System.out);
             search.writeCsv(dir.resolve("search.csv"));
             if (search.best() == null) throw new UserError("every trial failed; see the errors above");
 
-            Workflows.section(System.out, "5. The best net on the held-out test points");
+            Steps.section(System.out, "5. The best net on the held-out test points");
             try (Model best = search.bestModel()) {
                 int[] pred = Evaluation.predict(best, d.test(), 100);
                 double acc = Evaluation.accuracy(pred, d.test().y());
                 var p = search.best().params();
                 System.out.printf(Locale.ROOT, "best: trial %d (lr %.2e, reg %.2e, dropout %.2f, hidden %d) -> validation %s, test %s "
                         + "(target >= %s): %s%n", search.best().trial(), p.get("lr"), p.get("reg"), p.get("dropout"),
-                        Math.round(p.get("hidden")), Workflows.percent(search.best().valAcc()), Workflows.percent(acc),
-                        Workflows.percent(TARGET), acc >= TARGET ? "reached" : "NOT reached");
+                        Math.round(p.get("hidden")), Formats.percent(search.best().valAcc()), Formats.percent(acc),
+                        Formats.percent(TARGET), acc >= TARGET ? "reached" : "NOT reached");
                 System.out.print(Evaluation.perClass(pred, d.test().y(), classes.size()).table(classes));
                 Path png = dir.resolve("decision_regions.png");
                 Plots.writeImage(regions(best, d.train(), 400), png);

@@ -3,18 +3,20 @@ package dev.panamann.examples;
 import dev.panamann.cli.CifarDataOptions;
 import dev.panamann.cli.Cli;
 import dev.panamann.cli.CommonOptions;
+import dev.panamann.cli.Inputs;
+import dev.panamann.cli.ModelRegistry;
 import dev.panamann.cli.ModelSpec;
-import dev.panamann.cli.PreparedData;
 import dev.panamann.cli.TrainRun;
-import dev.panamann.cli.TrainSettings;
 import dev.panamann.cli.UserError;
-import dev.panamann.cli.Workflows;
-
+import dev.panamann.data.PreparedData;
 import dev.panamann.models.Model;
 import dev.panamann.models.TwoLayerNet;
 import dev.panamann.ops.Ops;
-import dev.panamann.train.HyperparameterSearch;
 import dev.panamann.train.Evaluation;
+import dev.panamann.train.HyperparameterSearch;
+import dev.panamann.train.TrainResult;
+import dev.panamann.train.TrainSettings;
+import dev.panamann.train.Training;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
@@ -70,21 +72,21 @@ public final class TwoLayerNetCifar implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Workflows.section(System.out, "1. Data: CIFAR-10, cs231n split, mean image subtracted");
+        Steps.section(System.out, "1. Data: CIFAR-10, cs231n split, mean image subtracted");
         try (Ops ops = common.ops("native");
              PreparedData d = cifar.load(System.out)) {
-            Path dir = Workflows.outDir(out, "TwoLayerNetCifar");
+            Path dir = Inputs.outDir(out, "TwoLayerNetCifar");
             ModelSpec base = ModelSpec.defaults("twolayer", d.exampleShape(), d.numClasses(), common.seed);
-            TrainSettings schedule = TrainSettings.defaults("twolayer"); // SGD, batch 400, lr x 0.9 per epoch
+            TrainSettings schedule = ModelRegistry.get("twolayer").training(); // SGD, batch 400, lr x 0.9 per epoch
 
-            Workflows.section(System.out, "2. Sanity check: with tiny weights and no regularization the loss is about ln(10) = 2.303");
+            Steps.section(System.out, "2. Sanity check: with tiny weights and no regularization the loss is about ln(10) = 2.303");
             try (TwoLayerNet net = new TwoLayerNet(ops, base.inputDim(), 300, d.numClasses(), 1e-4f, 0f, common.seed)) {
                 var x = d.train().x().slice(0, 100);
                 int[] y = Arrays.copyOf(d.train().y(), 100);
                 System.out.printf(Locale.ROOT, "initial loss %.4f on 100 training images (expected ~%.4f)%n", net.loss(x, y), Math.log(10));
             }
 
-            Workflows.section(System.out, "3. Grid search: " + searchEpochs + " epochs per setting, " + schedule.describe().replaceFirst(", lr [^,]*,", ",")
+            Steps.section(System.out, "3. Grid search: " + searchEpochs + " epochs per setting, " + schedule.describe().replaceFirst(", lr [^,]*,", ",")
                     .replaceFirst(", \\d+ epochs", ""));
             HyperparameterSearch search = new HyperparameterSearch()
                     .values("hidden", hidden)
@@ -93,7 +95,7 @@ public final class TwoLayerNetCifar implements Callable<Integer> {
             search.gridSearch(trial -> {
                 ModelSpec spec = base.withHidden(trial.getInt("hidden")).withReg((float) trial.get("reg"));
                 TrainSettings s = schedule.withLearningRate(trial.get("lr")).withEpochs(searchEpochs);
-                return Workflows.trial(ops, spec, d, s, common.seed);
+                return Training.trial(() -> spec.build(ops), d, s, common.seed);
             });
             search.printTable(System.out);
             search.writeCsv(dir.resolve("search.csv"));
@@ -103,13 +105,13 @@ public final class TwoLayerNetCifar implements Callable<Integer> {
 
             ModelSpec spec = base.withHidden((int) Math.round(best.params().get("hidden"))).withReg(best.params().get("reg").floatValue());
             TrainSettings settings = schedule.withLearningRate(best.params().get("lr")).withEpochs(epochs);
-            Workflows.section(System.out, "4. Train the best setting for the full schedule");
+            Steps.section(System.out, "4. Train the best setting for the full schedule");
             TrainRun run = new TrainRun(dir, ops, d, spec, settings, common.seed, cifar.data);
             run.describe();
             try (Model net = spec.build(ops)) {
-                Workflows.TrainResult r = run.train(net, 100, false, null);
+                TrainResult r = run.train(net, 100, false, null);
 
-                Workflows.section(System.out, "5. Test accuracy; loss.png, accuracy.png, and weights.png: W1 (3072, H) as H images of 3x32x32");
+                Steps.section(System.out, "5. Test accuracy; loss.png, accuracy.png, and weights.png: W1 (3072, H) as H images of 3x32x32");
                 TrainRun.Summary s = run.finish(net, r, true);
                 System.out.print(Evaluation.perClass(s.testPred(), d.test().y(), d.classNames().size()).table(d.classNames()));
             }

@@ -1,6 +1,5 @@
-package dev.panamann.cli;
+package dev.panamann.data;
 
-import dev.panamann.data.Dataset;
 import dev.panamann.tensor.Tensor;
 import java.util.List;
 
