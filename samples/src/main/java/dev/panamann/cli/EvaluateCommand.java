@@ -15,45 +15,35 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 
 /** {@code panama-nn evaluate}: test accuracy of a saved model, overall and per class. */
 @Command(name = "evaluate", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Load a saved model (the --out folder of train or search) and compute its test accuracy and per-class accuracy.")
 public final class EvaluateCommand implements Callable<Integer> {
     @Mixin
-    CommonOptions common;
+    BackendOptions backend;
 
-    @Option(names = "--model-dir", paramLabel = "DIR", required = true,
-            description = "Folder holding model.json, model.safetensors (and mean_image.safetensors).")
-    Path modelDir;
+    @Mixin
+    SavedModelOptions saved;
 
-    @Option(names = "--data", paramLabel = "PATH",
-            description = "The model's dataset: CIFAR-10 .tar.gz or folder (default: ../shared/data/cifar10/cifar-10-binary.tar.gz), "
-                    + "MNIST folder (default: ../shared/data/mnist). Relative to the current directory.")
-    Path data;
+    @Mixin
+    DataOptions dataOptions;
 
-    @Option(names = "--weights", paramLabel = "FILE",
-            description = "Evaluate these weights instead of model.safetensors, e.g. a checkpoint_epoch_<e>.safetensors (its best parameters).")
-    Path weights;
+    @Mixin
+    BatchSizeOption batchSizeOption;
 
-    @Option(names = "--num-test", paramLabel = "N", description = "Test examples (default: all).")
-    Integer numTest;
-
-    @Option(names = "--batch-size", paramLabel = "N", defaultValue = "200", description = "Examples per forward pass (default: ${DEFAULT-VALUE}).")
-    int batchSize;
-
-    @Option(names = "--out", paramLabel = "DIR", description = "Also write evaluation.json (accuracy, per-class accuracy) into this folder.")
-    Path out;
+    @Mixin
+    OutOption outOption;
 
     @Override
     public Integer call() throws Exception {
-        if (batchSize < 1) throw new UserError("--batch-size must be >= 1, got " + batchSize);
-        try (Ops ops = common.ops("auto");
-             SavedRun.Loaded run = SavedRun.load(modelDir, weights, ops)) {
+        int batchSize = batchSizeOption.orElse(200);
+        Path out = outOption.given();
+        try (Ops ops = backend.ops("auto");
+             SavedRun.Loaded run = saved.load(ops)) {
             SavedRun.Descriptor d = run.descriptor();
             System.out.println("model " + d.model().describe() + " (" + run.weights() + ")");
-            try (Dataset test = Inputs.loadTestSet(d.dataset(), data, numTest, System.out)) {
+            try (Dataset test = dataOptions.loadTestSet(d.dataset(), System.out)) {
                 if (!Arrays.equals(test.exampleShape(), d.model().inputShape())) {
                     throw new UserError("the test data has examples of shape " + Arrays.toString(test.exampleShape()) + " but the model takes "
                             + Arrays.toString(d.model().inputShape()) + ": pass the model's dataset (" + d.dataset() + ") with --data");
@@ -76,7 +66,7 @@ public final class EvaluateCommand implements Callable<Integer> {
                 if (out != null) {
                     Files.createDirectories(out);
                     Map<String, Object> m = new LinkedHashMap<>();
-                    m.put("model_dir", modelDir.toString());
+                    m.put("model_dir", saved.modelDir().toString());
                     m.put("weights", run.weights().toString());
                     m.put("test_acc", acc);
                     m.put("num_test", test.size());

@@ -24,6 +24,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "gradcheck", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Numerical gradient check of every parameter of a model with small shapes on a tiny random batch.",
+                "Models: twolayer, fc (with batch norm), convnet, mnist-cnn (its layer stack at small sizes, no dropout), "
+                        + "sigmoid-mlp, prelu-mlp.",
                 "Prints the relative error per parameter and PASS/FAIL; exit code 1 when any parameter fails.",
                 "The error that decides is GradientCheck's: |a - n| / max(|a| + |n|, 0.1 * largest |a| + |n| of the check), "
                         + "with one-sided differences where a ReLU or max-pool kink spoils the centered one."})
@@ -34,10 +36,8 @@ public final class GradcheckCommand implements Callable<Integer> {
     @Mixin
     LossOption lossOption;
 
-    @Option(names = "--model", paramLabel = "TYPE", defaultValue = "twolayer",
-            description = "twolayer, fc (with batch norm), convnet, mnist-cnn (its layer stack at small sizes, no dropout), sigmoid-mlp "
-                    + "or prelu-mlp (default: ${DEFAULT-VALUE}).")
-    String model;
+    @Mixin
+    ModelOption modelOption;
 
     @Option(names = "--samples", paramLabel = "K",
             description = "Check K random elements of each parameter instead of all (default: all).")
@@ -54,8 +54,7 @@ public final class GradcheckCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        String type = model.toLowerCase(Locale.ROOT);
-        if (!ModelSpec.TYPES.contains(type)) throw new UserError("unknown --model '" + model + "': use one of " + String.join(", ", ModelSpec.TYPES));
+        String type = modelOption.type("twolayer", ModelSpec.TYPES);
         ModelRegistry.Gradcheck small = ModelRegistry.get(type).gradcheck();
         if (!(step > 0) || !(tolerance > 0)) throw new UserError("--step and --tolerance must be > 0");
         lossOption.check();

@@ -20,14 +20,10 @@ import picocli.CommandLine.Parameters;
                 "Images are resized to the model's input: 32x32 RGB for CIFAR-10 models, 28x28 gray for MNIST models."})
 public final class PredictCommand implements Callable<Integer> {
     @Mixin
-    CommonOptions common;
+    BackendOptions backend;
 
-    @Option(names = "--model-dir", paramLabel = "DIR", required = true,
-            description = "Folder holding model.json, model.safetensors (and mean_image.safetensors).")
-    Path modelDir;
-
-    @Option(names = "--weights", paramLabel = "FILE", description = "Use these weights instead of model.safetensors (a model or checkpoint file).")
-    Path weights;
+    @Mixin
+    SavedModelOptions saved;
 
     @Option(names = "--top", paramLabel = "K", description = "Print only the K most likely classes (default: all).")
     Integer top;
@@ -44,8 +40,8 @@ public final class PredictCommand implements Callable<Integer> {
         String inv = invert.toLowerCase(Locale.ROOT);
         if (!List.of("auto", "yes", "no").contains(inv)) throw new UserError("--invert takes auto, yes or no, got '" + invert + "'");
         if (top != null && top < 1) throw new UserError("--top must be >= 1, got " + top);
-        try (Ops ops = common.ops("auto");
-             SavedRun.Loaded run = SavedRun.load(modelDir, weights, ops)) {
+        try (Ops ops = backend.ops("auto");
+             SavedRun.Loaded run = saved.load(ops)) {
             SavedRun.Descriptor d = run.descriptor();
             List<String> names = d.classNames();
             for (Path file : images) {

@@ -10,6 +10,7 @@ import dev.panamann.train.Training;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -34,8 +35,8 @@ public final class SearchCommand implements Callable<Integer> {
     @Mixin
     LossOption lossOption;
 
-    @Option(names = "--model", paramLabel = "TYPE", defaultValue = "twolayer", description = "twolayer or fc (default: ${DEFAULT-VALUE}).")
-    String model;
+    @Mixin
+    ModelOption modelOption;
 
     @Option(names = "--mode", paramLabel = "MODE", defaultValue = "random", description = "random or grid (default: ${DEFAULT-VALUE}).")
     String mode;
@@ -59,53 +60,35 @@ public final class SearchCommand implements Callable<Integer> {
     @Option(names = "--hidden-layers", paramLabel = "L", defaultValue = "2", description = "fc: number of hidden layers (default: ${DEFAULT-VALUE}).")
     int hiddenLayers;
 
-    @Option(names = "--batch-norm", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "fc: batch norm after each hidden layer (default: on).")
-    boolean batchNorm;
+    @Mixin
+    ArchitectureOptions architecture;
 
-    @Option(names = "--update", paramLabel = "RULE", defaultValue = "sgd", description = "Update rule (default: ${DEFAULT-VALUE}).")
-    String update;
+    @Mixin
+    ScheduleOptions schedule;
 
-    @Option(names = "--lr-decay", paramLabel = "F", defaultValue = "0.95", description = "Learning rate factor per epoch (default: ${DEFAULT-VALUE}).")
-    double lrDecay;
+    @Mixin
+    BatchSizeOption batchSizeOption;
 
-    @Option(names = "--batch-size", paramLabel = "N", defaultValue = "200", description = "Minibatch size (default: ${DEFAULT-VALUE}).")
-    int batchSize;
+    @Mixin
+    SplitOptions split;
 
-    @Option(names = "--epochs", paramLabel = "N", defaultValue = "5", description = "Epochs per trial (default: ${DEFAULT-VALUE}).")
-    int epochs;
+    @Mixin
+    DataOptions dataOptions;
 
-    @Option(names = "--weight-scale", paramLabel = "S", description = "Std of the initial weights (default: twolayer 1e-4, fc He init).")
-    Float weightScale;
-
-    @Option(names = "--num-train", paramLabel = "N", defaultValue = "10000",
-            description = "Training examples per trial (default: ${DEFAULT-VALUE}; the 49000 of the full split take ~5x longer).")
-    int numTrain;
-
-    @Option(names = "--num-val", paramLabel = "N", defaultValue = "1000", description = "Validation examples (default: ${DEFAULT-VALUE}).")
-    int numVal;
-
-    @Option(names = "--num-test", paramLabel = "N", description = "Test examples for the best model (default: all).")
-    Integer numTest;
-
-    @Option(names = "--data", paramLabel = "PATH",
-            description = "cifar-10-binary.tar.gz or its folder (default: ../shared/data/cifar10/cifar-10-binary.tar.gz, relative to the current directory).")
-    Path data;
-
-    @Option(names = "--out", paramLabel = "DIR", description = "Folder for the results (default: runs/search-<model>-<timestamp>).")
-    Path out;
+    @Mixin
+    OutOption outOption;
 
     @Override
     public Integer call() throws Exception {
-        String type = model.toLowerCase(Locale.ROOT);
-        if (!type.equals("twolayer") && !type.equals("fc")) throw new UserError("search takes --model twolayer or fc, got '" + model + "'");
+        String type = modelOption.type("twolayer", List.of("twolayer", "fc"));
         String m = mode.toLowerCase(Locale.ROOT);
         if (!m.equals("random") && !m.equals("grid")) throw new UserError("--mode takes random or grid, got '" + mode + "'");
         if (trials < 1) throw new UserError("--trials must be >= 1, got " + trials);
         lossOption.check();
         if (gridPoints < 1) throw new UserError("--grid-points must be >= 1, got " + gridPoints);
         if (hiddenLayers < 1) throw new UserError("--hidden-layers must be >= 1, got " + hiddenLayers);
-        TrainSettings base = new TrainSettings(update, 1e-3, lrDecay, batchSize, epochs);
+        int batchSize = batchSizeOption.orElse(200);
+        TrainSettings base = schedule.apply(new TrainSettings("sgd", 1e-3, 0.95, batchSize, 5));
 
         HyperparameterSearch search = new HyperparameterSearch();
         space(search, "lr", lr, m, false);
@@ -113,10 +96,10 @@ public final class SearchCommand implements Callable<Integer> {
         space(search, "hidden", hidden, m, true);
 
         try (Ops ops = common.ops("auto");
-             PreparedData d = Inputs.loadCifar(data == null ? Inputs.DEFAULT_CIFAR : data, numTrain, numVal, numTest, System.out)) {
-            Path dir = Inputs.outDir(out, "search-" + type);
-            ModelSpec base0 = ModelSpec.defaults(type, d.exampleShape(), d.numClasses(), common.seed).withBatchNorm(batchNorm);
-            ModelSpec baseSpec = lossOption.apply(weightScale != null ? base0.withWeightScale(weightScale).withInit(false) : base0);
+             PreparedData d = dataOptions.load("cifar10", split, 10000, System.out)) {
+            Path dir = outOption.dir("search-" + type);
+            ModelSpec baseSpec = lossOption.apply(architecture.apply(ModelSpec.defaults(type, d.exampleShape(), d.numClasses(), common.seed)));
+            boolean batchNorm = baseSpec.batchNorm();
             System.out.printf(Locale.ROOT, "%s search over lr %s, reg %s, hidden %s: %s, %s on %s%n", m, lr, reg, hidden,
                     type.equals("fc") ? hiddenLayers + " hidden layers" + (batchNorm ? " with batch norm" : "") : "twolayer",
                     base.describe().replaceFirst(", lr [^,]*,", ","), ops.name());
@@ -143,7 +126,7 @@ public final class SearchCommand implements Callable<Integer> {
                 results.put("test_acc", testAcc);
                 results.put("search_trial", best.trial());
                 Map<String, Object> dataInfo = new LinkedHashMap<>();
-                dataInfo.put("path", (data == null ? Inputs.DEFAULT_CIFAR : data).toString());
+                dataInfo.put("path", dataOptions.path("cifar10").toString());
                 dataInfo.put("num_train", d.train().size());
                 dataInfo.put("num_val", d.val().size());
                 dataInfo.put("num_test", d.test().size());
@@ -164,7 +147,7 @@ public final class SearchCommand implements Callable<Integer> {
         return base.withHidden(dims).withReg((float) t.get("reg"));
     }
 
-    private String type() { return model.toLowerCase(Locale.ROOT); }
+    private String type() { return modelOption.type("twolayer", List.of("twolayer", "fc")); }
 
     /** Adds "a,b,c" (values) or "lo:hi" (a log-uniform range, or grid points) to the search. */
     private void space(HyperparameterSearch s, String name, String spec, String m, boolean integer) {

@@ -29,42 +29,30 @@ public final class TrainCommand implements Callable<Integer> {
     @Mixin
     LossOption lossOption;
 
-    @Option(names = "--model", paramLabel = "TYPE", defaultValue = "convnet", completionCandidates = ModelRegistry.Names.class,
-            description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}; the defaults of each are listed below).")
-    String model;
+    @Mixin
+    ModelOption modelOption;
 
     @Option(names = "--dataset", paramLabel = "NAME",
             description = "cifar10 or mnist (default: mnist for mnist-cnn, sigmoid-mlp and prelu-mlp, else cifar10).")
     String dataset;
 
-    @Option(names = "--data", paramLabel = "PATH",
-            description = {"CIFAR-10: cifar-10-binary.tar.gz or its extracted folder, default",
-                    "  ../shared/data/cifar10/cifar-10-binary.tar.gz;",
-                    "MNIST: the folder of the four idx files, default ../shared/data/mnist.",
-                    "Defaults are relative to the current directory (the repository root)."})
-    Path data;
+    @Mixin
+    DataOptions dataOptions;
 
-    @Option(names = "--out", paramLabel = "DIR",
-            description = "Folder for everything the run writes (default: runs/train-<model>-<timestamp>; with --resume, the checkpoint's folder).")
-    Path out;
+    @Mixin
+    OutOption outOption;
 
-    @Option(names = "--epochs", paramLabel = "N", description = "Epochs (default: per model, below).")
-    Integer epochs;
+    @Mixin
+    ScheduleOptions schedule;
 
     @Option(names = "--flip", description = "Augment the training images with random horizontal flips (images only; default: off).")
     boolean flip;
 
-    @Option(names = "--batch-size", paramLabel = "N", description = "Minibatch size (default: per model).")
-    Integer batchSize;
+    @Mixin
+    BatchSizeOption batchSize;
 
     @Option(names = "--lr", paramLabel = "LR", description = "Initial learning rate (default: per model).")
     Double lr;
-
-    @Option(names = "--lr-decay", paramLabel = "F", description = "Learning rate factor after each epoch (default: per model).")
-    Double lrDecay;
-
-    @Option(names = "--update", paramLabel = "RULE", description = "sgd, sgd_momentum, nesterov, rmsprop or adam (default: per model).")
-    String update;
 
     @Option(names = "--reg", paramLabel = "R", description = "L2 regularization strength, loss + 0.5 * reg * sum(W^2) (default: per model).")
     Float reg;
@@ -73,14 +61,11 @@ public final class TrainCommand implements Callable<Integer> {
             description = "Hidden size(s): one for convnet/twolayer/sigmoid-mlp/prelu-mlp, one per layer for fc (default: per model).")
     int[] hidden;
 
-    @Option(names = "--weight-scale", paramLabel = "S", description = "Std of the initial weights (convnet, twolayer, fc without He init).")
-    Float weightScale;
+    @Mixin
+    ArchitectureOptions architecture;
 
     @Option(names = "--he-init", negatable = true, description = "fc: He initialization instead of --weight-scale (default: on).")
     Boolean heInit;
-
-    @Option(names = "--batch-norm", negatable = true, description = "fc: batch norm after each hidden layer (default: on).")
-    Boolean batchNorm;
 
     @Option(names = "--dropout", paramLabel = "P", description = "Drop probability of hidden units, fc and mnist-cnn (default: fc 0, mnist-cnn 0.5).")
     Float dropout;
@@ -91,17 +76,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--filter-size", paramLabel = "K", description = "convnet: odd filter size (default: 7).")
     Integer filterSize;
 
-    @Option(names = "--num-train", paramLabel = "N",
-            description = "Training examples (default: all but the validation ones: 49000 for CIFAR-10, 55000 for MNIST). "
-                    + "Lower it for quick runs; only what is needed is read.")
-    Integer numTrain;
-
-    @Option(names = "--num-val", paramLabel = "N",
-            description = "Validation examples, the ones after the training ones (default: 1000 for CIFAR-10, 5000 for MNIST).")
-    Integer numVal;
-
-    @Option(names = "--num-test", paramLabel = "N", description = "Test examples (default: all 10000).")
-    Integer numTest;
+    @Mixin
+    SplitOptions split;
 
     @Option(names = "--print-every", paramLabel = "N", defaultValue = "100",
             description = "Print a progress line every N iterations when not on a terminal (default: ${DEFAULT-VALUE}).")
@@ -124,24 +100,23 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        String type = model.toLowerCase(Locale.ROOT);
-        if (!ModelSpec.TYPES.contains(type)) throw new UserError("unknown --model '" + model + "': use one of " + String.join(", ", ModelSpec.TYPES));
+        String type = modelOption.type("convnet", ModelSpec.TYPES);
         String ds = dataset == null ? ModelSpec.defaultDataset(type) : dataset.toLowerCase(Locale.ROOT);
         if (!Datasets.NAMES.contains(ds)) throw new UserError("unknown --dataset '" + dataset + "': use cifar10 or mnist");
         lossOption.check();
         TrainSettings settings = settings(type);
         if (printEvery < 1) throw new UserError("--print-every must be >= 1, got " + printEvery);
 
+        Path out = outOption.given();
         Path target = out == null && resume != null ? resume.toAbsolutePath().getParent() : out;
         refuseAnEarlierRun(target);
 
-        Path dataPath = data == null ? Inputs.defaultData(ds) : data;
         try (Ops ops = common.ops("native", false);
-             PreparedData d = Inputs.load(ds, dataPath, numTrain, numVal == null ? Datasets.defaultNumVal(ds) : numVal, numTest, System.out)) {
-            if (batchSize != null) checkBatchSize(settings, d.train().size()); // a default batch may exceed a small --num-train
+             PreparedData d = dataOptions.load(ds, split, null, System.out)) {
+            if (batchSize.given()) checkBatchSize(settings, d.train().size()); // a default batch may exceed a small --num-train
             ModelSpec spec = spec(type, d);
-            Path dir = Inputs.outDir(out == null && resume != null ? resume.toAbsolutePath().getParent() : out, "train-" + type);
-            TrainRun run = new TrainRun(dir, ops, d, spec, settings, common.seed, dataPath);
+            Path dir = Inputs.outDir(target, "train-" + type);
+            TrainRun run = new TrainRun(dir, ops, d, spec, settings, common.seed, dataOptions.path(ds));
             run.describe();
             try (Model net = spec.build(ops)) {
                 TrainResult r = run.train(net, printEvery, checkpoint, resume);
@@ -179,12 +154,9 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     private TrainSettings settings(String type) {
-        TrainSettings s = ModelRegistry.get(type).training();
-        if (update != null) s = s.withUpdateRule(update);
+        TrainSettings s = schedule.apply(ModelRegistry.get(type).training());
         if (lr != null) s = s.withLearningRate(lr);
-        if (lrDecay != null) s = s.withLrDecay(lrDecay);
-        if (batchSize != null) s = s.withBatchSize(batchSize);
-        if (epochs != null) s = s.withEpochs(epochs);
+        if (batchSize.given()) s = s.withBatchSize(batchSize.orElse(s.batchSize()));
         if (flip) s = s.withFlip(true);
         return s;
     }
@@ -193,9 +165,8 @@ public final class TrainCommand implements Callable<Integer> {
         ModelSpec s = ModelSpec.defaults(type, d.exampleShape(), d.numClasses(), common.seed);
         if (hidden != null) s = s.withHidden(hidden);
         if (reg != null) s = s.withReg(reg);
-        if (weightScale != null) s = s.withWeightScale(weightScale).withInit(false);
+        s = architecture.apply(s);
         if (heInit != null) s = s.withInit(heInit);
-        if (batchNorm != null) s = s.withBatchNorm(batchNorm);
         if (dropout != null) s = s.withDropout(dropout);
         s = lossOption.apply(s);
         if (filters != null || filterSize != null) {

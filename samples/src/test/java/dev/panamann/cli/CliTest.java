@@ -344,4 +344,45 @@ class CliTest {
         assertEquals(Cli.EXIT_USAGE, eval.code(), eval.err());
         assertTrue(eval.err().contains(out.resolve(SavedRun.WEIGHTS).toString()), eval.err());
     }
+
+    /** The options several commands share come from one mixin each: each command lists the ones it takes, and only those. */
+    @Test
+    void eachCommandListsTheSharedOptionsItTakes() {
+        String[] all = {"--backend", "--threads", "--debug", "--seed", "--model", "--data", "--num-test", "--num-train", "--num-val",
+                "--out", "--batch-size", "--update", "--lr-decay", "--epochs", "--weight-scale", "--batch-norm", "--model-dir",
+                "--weights", "--loss"};
+        java.util.Map<String, List<String>> takes = java.util.Map.of(
+                "train", List.of("--backend", "--threads", "--debug", "--seed", "--model", "--data", "--num-test", "--num-train",
+                        "--num-val", "--out", "--batch-size", "--update", "--lr-decay", "--epochs", "--weight-scale", "--batch-norm", "--loss"),
+                "search", List.of("--backend", "--threads", "--debug", "--seed", "--model", "--data", "--num-test", "--num-train",
+                        "--num-val", "--out", "--batch-size", "--update", "--lr-decay", "--epochs", "--weight-scale", "--batch-norm", "--loss"),
+                "evaluate", List.of("--backend", "--threads", "--debug", "--data", "--num-test", "--out", "--batch-size", "--model-dir",
+                        "--weights"),
+                "predict", List.of("--backend", "--threads", "--debug", "--model-dir", "--weights"),
+                "gradcheck", List.of("--backend", "--threads", "--debug", "--seed", "--model", "--loss"));
+        for (var e : takes.entrySet()) {
+            var options = Cli.commandLine().getSubcommands().get(e.getKey()).getCommandSpec().options();
+            java.util.Set<String> names = new java.util.HashSet<>();
+            for (var o : options) names.addAll(List.of(o.names()));
+            for (String o : all) {
+                assertEquals(e.getValue().contains(o), names.contains(o), e.getKey() + " " + o);
+            }
+            String help = Cli.commandLine().getSubcommands().get(e.getKey()).getUsageMessage();
+            for (String o : e.getValue()) assertTrue(help.contains(o.replace("--batch-norm", "--[no-]batch-norm")), e.getKey() + " --help lacks " + o + ":\n" + help);
+        }
+    }
+
+    /** A shared option's per-command default and range: search takes twolayer or fc; a batch size below 1 is refused everywhere. */
+    @Test
+    void sharedOptionsKeepEachCommandsRules() {
+        Run search = run("search", "--model", "convnet", "--data", cifar.toString(), "--out", work.resolve("never-search").toString());
+        assertEquals(Cli.EXIT_USAGE, search.code(), search.err());
+        assertTrue(search.err().contains("'convnet'") && search.err().contains("twolayer, fc"), search.err());
+        Run eval = run("evaluate", "--model-dir", work.toString(), "--batch-size", "0");
+        assertEquals(Cli.EXIT_USAGE, eval.code(), eval.err());
+        assertTrue(eval.err().contains("--batch-size") && eval.err().contains(">= 1"), eval.err());
+        Run grad = run("gradcheck", "--model", "nope");
+        assertEquals(Cli.EXIT_USAGE, grad.code(), grad.err());
+        assertTrue(grad.err().contains("'nope'") && grad.err().contains("prelu-mlp"), grad.err());
+    }
 }
