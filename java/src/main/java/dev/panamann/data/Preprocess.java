@@ -148,6 +148,121 @@ public final class Preprocess {
         }
     }
 
+    /**
+     * Per-channel normalization of images: {@code x'[n, c, h, w] = (x[n, c, h, w] - mean[c]) / std[c]}
+     * with one mean and standard deviation per channel over all training pixels (the
+     * normalization of the modern CIFAR-10 recipes; the cs231n nets use the mean image,
+     * {@link #subtractMeanImage}).
+     *
+     * @param mean per-channel means of the training set
+     * @param std  per-channel sqrt(variance + eps) of the training set, each &gt; 0
+     */
+    public record ChannelNormalizer(float[] mean, float[] std) {
+        public ChannelNormalizer {
+            if (mean.length != std.length || mean.length == 0) {
+                throw new IllegalArgumentException("channel normalizer: " + mean.length + " means and " + std.length + " stds");
+            }
+            for (int c = 0; c < std.length; c++) {
+                if (!(std[c] > 0) || !Float.isFinite(std[c]) || !Float.isFinite(mean[c])) {
+                    throw new IllegalArgumentException("channel normalizer: channel " + c + " has mean " + mean[c] + " and std " + std[c]);
+                }
+            }
+            mean = mean.clone();
+            std = std.clone();
+        }
+
+        /**
+         * Fits the per-channel statistics of images (population variance, in double).
+         *
+         * @param x   (N, C, H, W) training images, N &gt;= 1
+         * @param eps added to each variance
+         */
+        public static ChannelNormalizer fit(Tensor x, float eps) {
+            checkImages(x);
+            int n = x.dim(0), c = x.dim(1), plane = x.dim(2) * x.dim(3);
+            double[] sum = new double[c], sq = new double[c];
+            forEachRowRead(x, row -> {
+                for (int ch = 0; ch < c; ch++) {
+                    double s = 0, q = 0;
+                    for (int i = ch * plane, end = i + plane; i < end; i++) {
+                        s += row[i];
+                        q += (double) row[i] * row[i];
+                    }
+                    sum[ch] += s;
+                    sq[ch] += q;
+                }
+            });
+            float[] mean = new float[c], std = new float[c];
+            double count = (double) n * plane;
+            for (int ch = 0; ch < c; ch++) {
+                double m = sum[ch] / count;
+                mean[ch] = (float) m;
+                std[ch] = (float) Math.sqrt(Math.max(0, sq[ch] / count - m * m) + eps);
+            }
+            return new ChannelNormalizer(mean, std);
+        }
+
+        /** The mean of channel {@code c}. */
+        public float mean(int c) { return mean[c]; }
+
+        /** The standard deviation of channel {@code c}. */
+        public float std(int c) { return std[c]; }
+
+        @Override
+        public float[] mean() { return mean.clone(); }
+
+        @Override
+        public float[] std() { return std.clone(); }
+
+        /**
+         * Normalizes images in place.
+         *
+         * @param x (N, C, H, W) with C = the number of channels fitted
+         */
+        public void apply(Tensor x) {
+            checkImages(x);
+            if (x.dim(1) != mean.length) {
+                throw new IllegalArgumentException("channel normalizer fitted on " + mean.length + " channels but the images "
+                        + x.shapeString() + " have " + x.dim(1));
+            }
+            int c = mean.length, plane = x.dim(2) * x.dim(3);
+            forEachRow(x, row -> {
+                for (int ch = 0; ch < c; ch++) {
+                    float m = mean[ch], inv = 1f / std[ch];
+                    for (int i = ch * plane, end = i + plane; i < end; i++) row[i] = (row[i] - m) * inv;
+                }
+            });
+        }
+
+        private static void checkImages(Tensor x) {
+            x.checkOpen();
+            if (x.rank() != 4 || x.dim(0) < 1) {
+                throw new IllegalArgumentException("per-channel normalization needs images (N, C, H, W) with N >= 1, got " + x.shapeString());
+            }
+        }
+    }
+
+    /**
+     * Fits a {@link ChannelNormalizer} on {@code train} (eps 1e-8) and applies it to
+     * {@code train} and each of {@code others}, in place.
+     *
+     * @param train  images (N, C, H, W): the statistics come from here only
+     * @param others datasets with the same number of channels
+     * @return the fitted normalizer (keep it to normalize new data)
+     */
+    public static ChannelNormalizer normalizeChannels(Dataset train, Dataset... others) {
+        ChannelNormalizer cn = ChannelNormalizer.fit(train.x(), 1e-8f);
+        for (Dataset d : others) {
+            if (d.x().rank() != 4 || d.x().dim(1) != train.x().dim(1)) {
+                throw new IllegalArgumentException("per-channel normalization: images " + d.x().shapeString()
+                        + " do not have the training set's " + train.x().dim(1) + " channels");
+            }
+        }
+        cn.apply(train.x());
+        for (Dataset d : others) cn.apply(d.x());
+        return cn;
+    }
+
     // ------------------------------------------------------------------ helpers
 
     /** Number of features D of x (N, ...). */

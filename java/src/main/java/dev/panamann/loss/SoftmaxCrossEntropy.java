@@ -11,6 +11,11 @@ import java.lang.foreign.ValueLayout;
  * {@code dL/ds[i, j] = (softmax(s)[i, j] - 1{j = y_i}) / N}.
  * Numerically stable: the row maximum is subtracted before exponentiating, and sums run in
  * double.
+ *
+ * <p>Label smoothing {@code eps} (Szegedy et al.; 0 by default) replaces the one-hot target by
+ * {@code q[i, j] = (1 - eps) * 1{j = y_i} + eps / C}: the loss becomes
+ * {@code -1/N sum_i sum_j q[i, j] log softmax(s)[i, j]} and the gradient
+ * {@code (softmax(s)[i, j] - q[i, j]) / N}.
  * <ul>
  *   <li>scores: (N, C)</li>
  *   <li>y: N labels in [0, C)</li>
@@ -21,7 +26,24 @@ public final class SoftmaxCrossEntropy implements Loss {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     private final Buffer dscores = new Buffer();
+    private final double smoothing;
     private boolean ready;
+
+    /** Without label smoothing. */
+    public SoftmaxCrossEntropy() { this(0); }
+
+    /**
+     * @param labelSmoothing the mass {@code eps} spread evenly over all classes, in [0, 1)
+     */
+    public SoftmaxCrossEntropy(double labelSmoothing) {
+        if (!(labelSmoothing >= 0 && labelSmoothing < 1)) {
+            throw new IllegalArgumentException("label smoothing must be in [0, 1), got " + labelSmoothing);
+        }
+        this.smoothing = labelSmoothing;
+    }
+
+    /** The label smoothing {@code eps} (0: plain cross-entropy). */
+    public double labelSmoothing() { return smoothing; }
 
     @Override
     public double forwardDouble(Tensor scores, int[] y) {
@@ -36,10 +58,21 @@ public final class SoftmaxCrossEntropy implements Loss {
             for (int j = 0; j < c; j++) max = Math.max(max, s.getAtIndex(F, base + j));
             double sum = 0;
             for (int j = 0; j < c; j++) sum += Math.exp(s.getAtIndex(F, base + j) - (double) max);
-            total += Math.log(sum) - (s.getAtIndex(F, base + y[i]) - (double) max);
-            for (int j = 0; j < c; j++) {
-                double prob = Math.exp(s.getAtIndex(F, base + j) - (double) max) / sum;
-                ds.setAtIndex(F, base + j, (float) ((prob - (j == y[i] ? 1 : 0)) / n));
+            double logSum = Math.log(sum);
+            if (smoothing == 0) {
+                total += logSum - (s.getAtIndex(F, base + y[i]) - (double) max);
+                for (int j = 0; j < c; j++) {
+                    double prob = Math.exp(s.getAtIndex(F, base + j) - (double) max) / sum;
+                    ds.setAtIndex(F, base + j, (float) ((prob - (j == y[i] ? 1 : 0)) / n));
+                }
+            } else {
+                double off = smoothing / c, on = 1 - smoothing + off;
+                for (int j = 0; j < c; j++) {
+                    double shifted = s.getAtIndex(F, base + j) - (double) max;
+                    double q = j == y[i] ? on : off;
+                    total += q * (logSum - shifted);
+                    ds.setAtIndex(F, base + j, (float) ((Math.exp(shifted) / sum - q) / n));
+                }
             }
         }
         ready = true;

@@ -6,11 +6,11 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * What the two momentum rules ({@link SgdMomentum}, {@link Nesterov}) share: a momentum
+ * What the momentum rules ({@link SgdMomentum}, {@link Nesterov}, {@link SgdNesterov}) share: a momentum
  * coefficient in [0, 1) and one {@code velocity} per parameter, of its shape, starting at
  * zero. The subclasses differ only in their update formula.
  */
-public abstract sealed class MomentumOptimizer extends Optimizer permits SgdMomentum, Nesterov {
+public abstract sealed class MomentumOptimizer extends Optimizer permits SgdMomentum, Nesterov, SgdNesterov {
     public static final double DEFAULT_LEARNING_RATE = 1e-2;
     public static final double DEFAULT_MOMENTUM = 0.9;
 

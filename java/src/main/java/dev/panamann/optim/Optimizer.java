@@ -23,10 +23,12 @@ import java.util.Map;
  * and splits large steps over the {@link UpdateThreads}; the results equal those of the plain
  * per-element loop ({@link #update}) to the bit.
  *
- * <p>Weight decay: there is no separate option. L2 regularization comes from the model's
- * {@code reg}: {@code Model.loss} adds {@code 0.5 * reg * sum(W^2)} to the loss and
- * {@code reg * W} to the gradient of each regularized parameter, which for plain SGD is the
- * classic weight decay.
+ * <p>Weight decay: L2 regularization comes from the model's {@code reg}: {@code Model.loss}
+ * adds {@code 0.5 * reg * sum(W^2)} to the loss and {@code reg * W} to the gradient of each
+ * regularized parameter, which for plain SGD is the classic weight decay. Decoupled weight
+ * decay (Loshchilov &amp; Hutter) is part of the rules {@link SgdNesterov} and {@link AdamW}:
+ * {@code w -= lr * weight_decay * w} besides the gradient step, for the parameters whose
+ * {@link Param#regularized()} is true (weights; not biases or batch-norm scales and shifts).
  *
  * <p>The learning rate can be changed between steps ({@link #setLearningRate}), which is how
  * the solver's schedule sets it per epoch. {@link #stateDict()} / {@link #loadStateDict} give
@@ -55,9 +57,12 @@ public abstract class Optimizer implements AutoCloseable {
         int n;
         /** The rule's scalars of the current step ({@link #stepScalars}). */
         final float[] scalars = new float[STEP_SCALARS];
+        /** Whether weight decay applies to the parameter ({@link Param#regularized()}). */
+        final boolean decay;
 
-        Slots(Tensor[] tensors) {
+        Slots(Tensor[] tensors, boolean decay) {
             this.tensors = tensors;
+            this.decay = decay;
             this.segments = new MemorySegment[tensors.length];
             for (int i = 0; i < tensors.length; i++) segments[i] = tensors[i].segment();
         }
@@ -74,7 +79,7 @@ public abstract class Optimizer implements AutoCloseable {
         setLearningRate(learningRate);
     }
 
-    /** The rule's name: "sgd", "sgd_momentum", "nesterov", "rmsprop" or "adam". */
+    /** The rule's name: "sgd", "sgd_momentum", "nesterov", "sgd_nesterov", "rmsprop", "adam" or "adamw". */
     public final String rule() { return rule; }
 
     /** The current learning rate. */
@@ -149,7 +154,7 @@ public abstract class Optimizer implements AutoCloseable {
         for (int i = 0; i < count; i++) {
             Slots s = run[i];
             s.t++;
-            stepScalars(s.t, s.scalars);
+            stepScalars(s.t, s.decay, s.scalars);
         }
         try {
             UpdateThreads pool = total >= SPLIT_MIN_ELEMENTS ? UpdateThreads.shared() : null;
@@ -185,7 +190,7 @@ public abstract class Optimizer implements AutoCloseable {
         s.t++;
         int n = Math.toIntExact(w.size());
         if (chunked()) {
-            stepScalars(s.t, s.scalars);
+            stepScalars(s.t, s.decay, s.scalars);
             updateInChunks(w.segment(), dw.segment(), s.segments, s.scalars, 0, n, scratch);
         }
         else update(w.segment(), dw.segment(), s.segments, s.t, n);
@@ -243,6 +248,18 @@ public abstract class Optimizer implements AutoCloseable {
      * @param scalars room for {@link #STEP_SCALARS} values
      */
     protected void stepScalars(long t, float[] scalars) {}
+
+    /**
+     * As {@link #stepScalars(long, float[])}, told whether the parameter takes weight decay
+     * (its {@link Param#regularized()} flag: weights yes, biases and batch-norm parameters no).
+     * The rules with decoupled weight decay ({@link SgdNesterov}, {@link AdamW}) override this
+     * one; by default it calls {@link #stepScalars(long, float[])}.
+     *
+     * @param t       number of this step for the parameter, 1 on the first
+     * @param decay   whether weight decay applies to the parameter
+     * @param scalars room for {@link #STEP_SCALARS} values
+     */
+    protected void stepScalars(long t, boolean decay, float[] scalars) { stepScalars(t, scalars); }
 
     /** How many values {@link #stepScalars} may write. */
     protected static final int STEP_SCALARS = 4;
@@ -478,7 +495,7 @@ public abstract class Optimizer implements AutoCloseable {
             }
             Tensor[] ts = new Tensor[slotNames.length];
             for (int i = 0; i < ts.length; i++) ts[i] = Tensor.zeros(p.value().shape());
-            s = new Slots(ts);
+            s = new Slots(ts, p.regularized());
             state.put(p, s);
             order.add(p);
         }

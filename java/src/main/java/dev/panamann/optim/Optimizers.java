@@ -14,6 +14,10 @@ import java.util.Set;
  *   <li>{@code sgd_momentum}, {@code nesterov}: {@code learning_rate} (1e-2), {@code momentum} (0.9)</li>
  *   <li>{@code rmsprop}: {@code learning_rate} (1e-2), {@code decay_rate} (0.99), {@code epsilon} (1e-8)</li>
  *   <li>{@code adam}: {@code learning_rate} (1e-3), {@code beta1} (0.9), {@code beta2} (0.999), {@code epsilon} (1e-8)</li>
+ *   <li>{@code sgd_nesterov} ({@link SgdNesterov}: Nesterov momentum with decoupled weight decay):
+ *       {@code learning_rate} (1e-2), {@code momentum} (0.9), {@code weight_decay} (5e-4)</li>
+ *   <li>{@code adamw} ({@link AdamW}: Adam with decoupled weight decay): {@code learning_rate} (1e-3),
+ *       {@code beta1} (0.9), {@code beta2} (0.999), {@code epsilon} (1e-8), {@code weight_decay} (1e-2)</li>
  * </ul>
  * {@code lr} is accepted as a short name of {@code learning_rate}. An unknown rule, an
  * unknown key for the rule (a typo would otherwise be ignored silently) or an out-of-range
@@ -21,14 +25,14 @@ import java.util.Set;
  */
 public final class Optimizers {
     /** The rule names {@link #create} knows. */
-    public static final List<String> RULES = List.of("sgd", "sgd_momentum", "nesterov", "rmsprop", "adam");
+    public static final List<String> RULES = List.of("sgd", "sgd_momentum", "nesterov", "rmsprop", "adam", "sgd_nesterov", "adamw");
 
     private Optimizers() {}
 
     /**
      * A new optimizer.
      *
-     * @param rule   "sgd", "sgd_momentum", "nesterov", "rmsprop" or "adam" (case-insensitive)
+     * @param rule   one of {@link #RULES} (case-insensitive)
      * @param config hyperparameters by name (see the class comment); may be empty or null
      */
     public static Optimizer create(String rule, Map<String, ? extends Number> config) {
@@ -57,6 +61,17 @@ public final class Optimizers {
                 checkKeys(r, c, Set.of("beta1", "beta2", "epsilon"));
                 return new Adam(lr(c, Adam.DEFAULT_LEARNING_RATE), get(c, "beta1", Adam.DEFAULT_BETA1),
                         get(c, "beta2", Adam.DEFAULT_BETA2), get(c, "epsilon", Adam.DEFAULT_EPSILON));
+            }
+            case "sgd_nesterov" -> {
+                checkKeys(r, c, Set.of("momentum", "weight_decay"));
+                return new SgdNesterov(lr(c, SgdNesterov.DEFAULT_LEARNING_RATE), get(c, "momentum", SgdNesterov.DEFAULT_MOMENTUM),
+                        get(c, "weight_decay", SgdNesterov.DEFAULT_WEIGHT_DECAY));
+            }
+            case "adamw" -> {
+                checkKeys(r, c, Set.of("beta1", "beta2", "epsilon", "weight_decay"));
+                return new AdamW(lr(c, Adam.DEFAULT_LEARNING_RATE), get(c, "beta1", Adam.DEFAULT_BETA1),
+                        get(c, "beta2", Adam.DEFAULT_BETA2), get(c, "epsilon", Adam.DEFAULT_EPSILON),
+                        get(c, "weight_decay", AdamW.DEFAULT_WEIGHT_DECAY));
             }
             default -> throw new IllegalArgumentException("unknown update rule '" + rule + "': use one of " + RULES);
         }

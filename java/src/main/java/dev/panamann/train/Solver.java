@@ -1,5 +1,7 @@
 package dev.panamann.train;
 
+import dev.panamann.data.Augmentation;
+import dev.panamann.data.AugmentingLoader;
 import dev.panamann.data.Batcher;
 import dev.panamann.data.Dataset;
 import dev.panamann.io.AtomicFiles;
@@ -45,11 +47,14 @@ import java.util.Map;
  *
  * <p>{@link #train()} runs {@code numEpochs * max(numTrain / batchSize, 1)} iterations. Each
  * draws a minibatch of {@code batchSize} training examples at random with replacement (a
- * {@link Batcher} on the solver's seeded {@link Rng}), runs {@link Model#loss} (forward and
+ * {@link Batcher} on the solver's seeded {@link Rng}; with {@link #augment} an
+ * {@link AugmentingLoader} makes them, augmented, on its own thread), runs {@link Model#loss} (forward and
  * backward), calls the listeners' {@link TrainingListener#afterBackward afterBackward} and makes
  * one update of the optimizer. At the end of each epoch the learning rate becomes
  * {@code schedule.rate(initial, epoch, numEpochs)} (default: constant; {@link #lrDecay} sets an
- * exponential decay per epoch). After the first iteration, after the last and at the end of
+ * exponential decay per epoch); a {@link LrSchedule#perIteration()} schedule instead sets
+ * {@code schedule.rateAt(initial, iteration, iterationsPerEpoch, numEpochs)} before every
+ * update. After the first iteration, after the last and at the end of
  * every epoch the accuracy is checked on {@code numTrainSamples} random training examples and on
  * the validation set ({@code numValSamples} of them, or all), evaluated in batches of
  * {@code batchSize} (cs231n uses 100; the same size as training keeps the model's buffers), the
@@ -93,6 +98,7 @@ public final class Solver implements AutoCloseable {
     private boolean verbose = true;
     private long seed = 0;
     private boolean flip;
+    private Augmentation augmentation = Augmentation.none();
     private boolean monitorUpdates;
     private PrintStream out = System.out;
     private Boolean progressBar;
@@ -102,6 +108,7 @@ public final class Solver implements AutoCloseable {
     private TrainingState state;
     private Rng rng;
     private Batcher batcher, evalTrain, evalVal;
+    private AugmentingLoader loader;
     private ProgressLogger logger;
     private UpdateRatioMonitor monitor;
     private boolean closed;
@@ -173,8 +180,9 @@ public final class Solver implements AutoCloseable {
     }
 
     /**
-     * The learning-rate schedule, applied at the end of every epoch (default
-     * {@link LrSchedule#constant()}).
+     * The learning-rate schedule (default {@link LrSchedule#constant()}), applied at the end of
+     * every epoch, or before every step when it is {@link LrSchedule#perIteration()} (warm-up
+     * with cosine, one-cycle: the configured learning rate is then the peak).
      */
     public Solver schedule(LrSchedule s) {
         requireNotStarted("schedule");
@@ -275,6 +283,29 @@ public final class Solver implements AutoCloseable {
     }
 
     /**
+     * Data augmentation on the fly (default {@link Augmentation#none()}): random crops with
+     * zero padding and horizontal flips of the training images (N, C, H, W), made by an
+     * {@link AugmentingLoader} on a thread of its own while the previous step runs. Its batches
+     * are drawn with replacement like the plain ones, from a stream that depends on the seed
+     * and the iteration only: runs and resumed runs stay reproducible, and a checkpoint refuses a
+     * resume with another augmentation or seed. Replaces {@link #flipHorizontal} (set one of the
+     * two).
+     */
+    public Solver augment(Augmentation a) {
+        requireNotStarted("augment");
+        if (a == null) throw new IllegalArgumentException("augmentation is null (use Augmentation.none())");
+        if (!a.isNone() && train.x().rank() != 4) {
+            throw new IllegalArgumentException("augmentation needs images (N, C, H, W), but the training data has shape "
+                    + train.x().shapeString());
+        }
+        this.augmentation = a;
+        return this;
+    }
+
+    /** The data augmentation ({@link Augmentation#none()} unless set). */
+    public Augmentation augmentation() { return augmentation; }
+
+    /**
      * Measure ||update|| / ||w|| per parameter every {@code printEvery} iterations with an
      * {@link UpdateRatioMonitor} (default off); printed with the progress when verbose.
      */
@@ -322,6 +353,9 @@ public final class Solver implements AutoCloseable {
     private TrainingState init() {
         checkOpen();
         if (state != null) return state;
+        if (flip && !augmentation.isNone()) {
+            throw new IllegalStateException("both flipHorizontal and augment are set: use augment(new Augmentation(padding, true)) alone");
+        }
         Optimizer opt = Optimizers.create(updateRule, optimConfig); // validates rule and config
         Map<String, String> settings = new LinkedHashMap<>();
         settings.put("update_rule", opt.rule());
@@ -329,6 +363,7 @@ public final class Solver implements AutoCloseable {
         settings.put("schedule", schedule.describe());
         settings.put("batch_size", Integer.toString(batchSize));
         settings.put("num_train", Integer.toString(train.size()));
+        if (!augmentation.isNone()) settings.put("augmentation", augmentation.describe() + ", seed " + seed);
         TrainingState s;
         try {
             s = new TrainingState(model, opt, rng(), settings);
@@ -338,7 +373,10 @@ public final class Solver implements AutoCloseable {
         }
         try {
             batcher = new Batcher(train, batchSize, rng).flipHorizontal(flip);
+            if (!augmentation.isNone()) loader = new AugmentingLoader(train, batchSize, augmentation, seed);
         } catch (RuntimeException e) {
+            if (batcher != null) batcher.close();
+            batcher = null;
             s.close();
             throw e;
         }
@@ -368,6 +406,7 @@ public final class Solver implements AutoCloseable {
         Optimizer optimizer = s.optimizer();
         List<Param> params = s.params();
         int perEpoch = iterationsPerEpoch(), total = numIterations();
+        boolean perStep = schedule.perIteration();
         List<TrainingListener> all = new ArrayList<>();
         logger = verbose ? new ProgressLogger(out, ProgressLogger.barSuits(out, progressBar), printEvery) : null;
         if (logger != null) all.add(logger);
@@ -398,12 +437,19 @@ public final class Solver implements AutoCloseable {
             for (int t = s.iteration(); t < total; t++) {
                 long s0 = System.nanoTime();
                 for (TrainingListener l : ls) l.beforeStep(this, t);
-                batcher.sample();
-                float loss = model.loss(batcher.x(), batcher.y());
+                float loss;
+                if (loader != null) {
+                    Tensor x = loader.next(t);
+                    loss = model.loss(x, loader.y());
+                } else {
+                    batcher.sample();
+                    loss = model.loss(batcher.x(), batcher.y());
+                }
                 if (!Float.isFinite(loss)) {
                     throw new TrainingDivergedException("loss " + loss, s.epoch(), t, optimizer.learningRate());
                 }
                 for (TrainingListener l : ls) l.afterBackward(this, t, loss);
+                if (perStep) optimizer.setLearningRate(schedule.rateAt(s.initialLearningRate(), t, perEpoch, numEpochs));
                 optimizer.step(params);
                 trainNanos += System.nanoTime() - s0;
                 s.recordStep(loss);
@@ -417,7 +463,7 @@ public final class Solver implements AutoCloseable {
                 boolean epochEnd = (t + 1) % perEpoch == 0;
                 if (epochEnd) {
                     s.recordEpoch();
-                    optimizer.setLearningRate(schedule.rate(s.initialLearningRate(), s.epoch(), numEpochs));
+                    if (!perStep) optimizer.setLearningRate(schedule.rate(s.initialLearningRate(), s.epoch(), numEpochs));
                 }
                 if (t == 0 || t == total - 1 || epochEnd) {
                     for (Param q : params) {
@@ -660,6 +706,8 @@ public final class Solver implements AutoCloseable {
         if (monitor != null) monitor.close();
         for (Batcher b : new Batcher[] {batcher, evalTrain, evalVal}) if (b != null) b.close();
         batcher = evalTrain = evalVal = null;
+        if (loader != null) loader.close();
+        loader = null;
     }
 
     private void checkOpen() {

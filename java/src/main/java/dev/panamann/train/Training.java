@@ -1,6 +1,8 @@
 package dev.panamann.train;
 
 import dev.panamann.data.PreparedData;
+import dev.panamann.loss.SoftmaxCrossEntropy;
+import dev.panamann.models.SequentialModel;
 import dev.panamann.models.Model;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -9,7 +11,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.function.Supplier;
 
 /**
@@ -55,7 +56,8 @@ public final class Training {
      *
      * @param model a model whose input shape is the data's example shape
      * @param data  training and validation sets
-     * @param s     update rule, learning rate and decay, batch size, epochs
+     * @param s     update rule, learning rate and schedule, batch size, epochs, augmentation, label
+     *              smoothing (which replaces the softmax loss of a {@link SequentialModel})
      * @param o     seed, printing, checkpoints, resume
      */
     public static TrainResult train(Model model, PreparedData data, TrainSettings s, RunOptions o) throws IOException {
@@ -73,13 +75,20 @@ public final class Training {
     public static TrainResult train(Model model, PreparedData data, TrainSettings s, RunOptions o, BeforeTraining before)
             throws IOException {
         double[] ips = {0};
+        if (s.labelSmoothing() > 0) {
+            if (!(model instanceof SequentialModel sm) || !(sm.criterion() instanceof SoftmaxCrossEntropy)) {
+                throw new IllegalArgumentException("--label-smoothing needs the softmax loss");
+            }
+            sm.setLoss(new SoftmaxCrossEntropy(s.labelSmoothing()));
+        }
         try (Solver solver = new Solver(model, data.train(), data.val())
                 .updateRule(s.updateRule())
-                .optimConfig(Map.of("learning_rate", s.learningRate()))
-                .lrDecay(s.lrDecay())
+                .optimConfig(s.optimConfig())
+                .schedule(s.lrSchedule())
                 .batchSize(s.batchSize())
                 .numEpochs(s.epochs())
                 .flipHorizontal(s.flip())
+                .augment(s.augmentation())
                 .printEvery(o.printEvery())
                 .seed(o.seed())
                 .verbose(o.verbose())

@@ -34,7 +34,9 @@ import java.util.Map;
  * {@code best_val_acc}, {@code rng_state}, {@code model_rng_states}, the three histories
  * (JSON arrays, exact floats), {@code optim/rule}, {@code optim/learning_rate},
  * {@code optim/<param>/t} (the optimizer's {@link Optimizer#stateDict()} besides its tensors)
- * and {@code run/<key>} for each of the run's {@link #settings()}. Loading checks everything
+ * and {@code run/<key>} for each of the run's {@link #settings()}. The augmentation's random
+ * stream ({@link dev.panamann.data.AugmentingLoader}) is a function of its seed, stored in
+ * {@code run/augmentation}, and the iteration: restoring the iteration restores it. Loading checks everything
  * (format, version, settings, names and shapes of every tensor, generator counts) before it
  * changes anything, and throws {@link IllegalArgumentException} naming the file and the
  * mismatch: a failed load leaves the state, model and optimizer as they were.
@@ -251,6 +253,12 @@ public final class TrainingState implements AutoCloseable {
             if (!saved.equals(e.getValue())) {
                 throw new IllegalArgumentException(file + " was written with " + e.getKey() + " " + saved + " but this run has "
                         + e.getKey() + " " + e.getValue());
+            }
+        }
+        for (String key : m.keySet()) {
+            if (key.startsWith("run/") && !settings.containsKey(key.substring(4))) {
+                throw new IllegalArgumentException(file + " was written with " + key.substring(4) + " " + m.get(key)
+                        + " but this run has no " + key.substring(4));
             }
         }
         int ckEpoch = intMeta(file, m, "epoch"), ckIteration = intMeta(file, m, "iteration");

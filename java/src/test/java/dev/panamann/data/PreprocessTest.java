@@ -42,6 +42,29 @@ class PreprocessTest {
         return s;
     }
 
+    /** Per-channel statistics over all pixels of the training images, applied to every split. */
+    @Test
+    void channelNormalizationUsesTrainingStatisticsPerChannel() {
+        // 2 images, 2 channels, 1 x 2 pixels: channel 0 holds 1, 3, 5, 7; channel 1 holds 10 everywhere but one 14
+        float[] tr = {1, 3, 10, 10, 5, 7, 10, 14};
+        try (Dataset train = new Dataset(Tensor.of(tr, 2, 2, 1, 2), new int[] {0, 1});
+             Dataset other = new Dataset(Tensor.of(new float[] {4, 4, 11, 11}, 1, 2, 1, 2), new int[] {0})) {
+            Preprocess.ChannelNormalizer cn = Preprocess.normalizeChannels(train, other);
+            assertEquals(4f, cn.mean(0), 1e-6f);
+            assertEquals(11f, cn.mean(1), 1e-6f);
+            assertEquals((float) Math.sqrt(5), cn.std(0), 1e-5f);
+            assertEquals((float) Math.sqrt(3), cn.std(1), 1e-5f);
+            float[] x = train.x().toArray();
+            assertEquals(-3 / Math.sqrt(5), x[0], 1e-5);
+            assertEquals(3 / Math.sqrt(3), x[7], 1e-5);
+            assertArrayEquals(new float[] {0, 0, 0, 0}, other.x().toArray(), 1e-6f);
+            try (Tensor threeChannels = Tensor.zeros(1, 3, 1, 2); Tensor flat = Tensor.zeros(4, 6)) {
+                assertThrows(IllegalArgumentException.class, () -> cn.apply(threeChannels));
+                assertThrows(IllegalArgumentException.class, () -> Preprocess.ChannelNormalizer.fit(flat, 1e-8f));
+            }
+        }
+    }
+
     @Test
     void meanImageSubtractionZeroesTrainColumnMeansAndUsesTrainMeanElsewhere() {
         try (Dataset train = data(200, 1); Dataset val = data(30, 2); Dataset test = data(40, 3)) {

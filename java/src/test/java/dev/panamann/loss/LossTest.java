@@ -47,6 +47,35 @@ class LossTest {
     }
 
     @Test
+    void labelSmoothingGradientCheck() {
+        Rng rng = new Rng(21);
+        try (SoftmaxCrossEntropy l = new SoftmaxCrossEntropy(0.1); Tensor s = Tensor.randn(rng, 2f, 6, 5)) {
+            GradAssert.ok("softmax, label smoothing 0.1", GradientCheck.checkLoss(l, s, Labels.random(rng, 6, 5), GradientCheck.STEP));
+        }
+    }
+
+    /** Hand-computed: two classes, scores (0, ln 3): p = (1/4, 3/4); eps 0.2 gives q = (0.9, 0.1) for label 0. */
+    @Test
+    void labelSmoothingHandComputed() {
+        try (SoftmaxCrossEntropy l = new SoftmaxCrossEntropy(0.2);
+             Tensor s = Tensor.of(new float[] {0f, (float) Math.log(3)}, 1, 2)) {
+            double expected = -(0.9 * Math.log(0.25) + 0.1 * Math.log(0.75));
+            assertEquals(expected, l.forwardDouble(s, new int[] {0}), 1e-6);
+            assertEquals(0.25 - 0.9, l.dscores().get(0, 0), 1e-6);
+            assertEquals(0.75 - 0.1, l.dscores().get(0, 1), 1e-6);
+        }
+        // uniform scores: the loss is log C whatever the smoothing, and the gradient is 1/C - q
+        try (SoftmaxCrossEntropy l = new SoftmaxCrossEntropy(0.5); Tensor s = Tensor.zeros(2, 4)) {
+            assertEquals(Math.log(4), l.forward(s, new int[] {1, 3}), 1e-6);
+            assertEquals((0.25 - (0.5 + 0.125)) / 2, l.dscores().get(0, 1), 1e-7);
+            assertEquals((0.25 - 0.125) / 2, l.dscores().get(0, 0), 1e-7);
+        }
+        assertThrows(IllegalArgumentException.class, () -> new SoftmaxCrossEntropy(1.0));
+        assertThrows(IllegalArgumentException.class, () -> new SoftmaxCrossEntropy(-0.1));
+        assertThrows(IllegalArgumentException.class, () -> new SoftmaxCrossEntropy(Double.NaN));
+    }
+
+    @Test
     void hingeHandComputed() {
         try (MulticlassHinge l = new MulticlassHinge();
              Tensor s = Tensor.of(new float[] {3f, 1.5f, 2.5f, 0f, 5f, -1f}, 2, 3)) {

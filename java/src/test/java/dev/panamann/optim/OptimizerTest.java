@@ -230,6 +230,13 @@ class OptimizerTest {
         assertEquals(5e-4, o.learningRate());
         assertEquals(0.999, o.hyperparameters().get("beta2"));
         assertEquals(1e-3, Optimizers.create("adam", null).learningRate());
+        assertInstanceOf(SgdNesterov.class, o = Optimizers.create("sgd_nesterov", Map.of("weight_decay", 1e-3)));
+        assertEquals(1e-3, o.hyperparameters().get("weight_decay"));
+        assertEquals(0.9, o.hyperparameters().get("momentum"), 1e-7);
+        assertEquals(SgdNesterov.DEFAULT_WEIGHT_DECAY, Optimizers.create("sgd_nesterov", null).hyperparameters().get("weight_decay"));
+        assertInstanceOf(AdamW.class, o = Optimizers.create("adamw", Map.of("lr", 2e-3)));
+        assertEquals(2e-3, o.learningRate());
+        assertEquals(AdamW.DEFAULT_WEIGHT_DECAY, o.hyperparameters().get("weight_decay"));
     }
 
     @Test
@@ -245,6 +252,9 @@ class OptimizerTest {
                 "decay_rate");
         assertMessage(() -> Optimizers.create("sgd", Map.of("momentum", 0.9)), "'momentum'", "sgd");
         assertMessage(() -> new Sgd().setLearningRate(Double.NaN), "learning rate");
+        assertMessage(() -> Optimizers.create("adamw", Map.of("weight_decay", -0.1)), "weight_decay", "[0, 1)");
+        assertMessage(() -> Optimizers.create("sgd_nesterov", Map.of("weight_decay", Double.NaN)), "weight_decay");
+        assertMessage(() -> Optimizers.create("adam", Map.of("weight_decay", 0.01)), "'weight_decay'", "adam");
     }
 
     static void assertMessage(Runnable r, String... parts) {
@@ -322,6 +332,84 @@ class OptimizerTest {
             assertMessage(() -> new Optimizer.ParamState("W", -1, w.slots()), "negative step count");
             assertArrayEquals(m0, adam.firstMoment(p).toArray());
             assertEquals(1, adam.steps(p));
+        }
+    }
+
+    /**
+     * Nesterov momentum with decoupled weight decay: the decayed weight against the formula
+     * in double; a bias (not regularized) steps as plain {@link Nesterov}, to the bit.
+     */
+    @Test
+    void sgdNesterovWithDecoupledWeightDecay() {
+        double lr = 1e-2, mu = 0.9, wd = 0.05;
+        double[] w = linspace(-0.4, 0.6, N * D), v = linspace(0.6, 0.9, N * D);
+        try (Optimizer opt = new SgdNesterov(lr, mu, wd); Param p = param(w)) {
+            setState(opt, p, 0, Map.of("velocity", v));
+            run(opt, p, new Reference() {
+                public void step(double[] dw) {
+                    for (int i = 0; i < w.length; i++) {
+                        double vPrev = v[i];
+                        v[i] = mu * v[i] - lr * dw[i];
+                        w[i] += -lr * wd * w[i] - mu * vPrev + (1 + mu) * v[i];
+                    }
+                }
+                public double[] w() { return w; }
+            });
+        }
+        assertBiasNotDecayed(new SgdNesterov(lr, mu, wd), new Nesterov(lr, mu));
+    }
+
+    /** AdamW: Adam's step plus lr * weight_decay * w for the weights, against the formula in double. */
+    @Test
+    void adamWWithDecoupledWeightDecay() {
+        double lr = 1e-2, b1 = 0.9, b2 = 0.999, eps = 1e-8, wd = 0.1;
+        double[] w = linspace(-0.4, 0.6, N * D), m = linspace(0.6, 0.9, N * D), v = linspace(0.7, 0.5, N * D);
+        int t0 = 5;
+        try (Optimizer opt = new AdamW(lr, b1, b2, eps, wd); Param p = param(w)) {
+            setState(opt, p, t0, Map.of("m", m, "v", v));
+            int[] t = {t0};
+            run(opt, p, new Reference() {
+                public void step(double[] dw) {
+                    t[0]++;
+                    for (int i = 0; i < w.length; i++) {
+                        m[i] = b1 * m[i] + (1 - b1) * dw[i];
+                        double mt = m[i] / (1 - Math.pow(b1, t[0]));
+                        v[i] = b2 * v[i] + (1 - b2) * dw[i] * dw[i];
+                        double vt = v[i] / (1 - Math.pow(b2, t[0]));
+                        w[i] -= lr * wd * w[i] + lr * mt / (Math.sqrt(vt) + eps);
+                    }
+                }
+                public double[] w() { return w; }
+            });
+            assertEquals(t0 + STEPS, opt.steps(p));
+        }
+        assertBiasNotDecayed(new AdamW(lr, b1, b2, eps, wd), new Adam(lr, b1, b2, eps));
+    }
+
+    /** A param with regularized == false takes exactly the undecayed rule's steps. */
+    static void assertBiasNotDecayed(Optimizer decoupled, Optimizer plain) {
+        try (decoupled; plain;
+             Param a = new Param("b", Tensor.of(toFloat(linspace(-0.4, 0.6, N * D)), N, D), false);
+             Param b = new Param("b", Tensor.of(toFloat(linspace(-0.4, 0.6, N * D)), N, D), false)) {
+            for (int k = 0; k < STEPS; k++) {
+                a.grad().copyFrom(toFloat(grad(k)));
+                b.grad().copyFrom(toFloat(grad(k)));
+                decoupled.step(List.of(a));
+                plain.step(List.of(b));
+            }
+            assertArrayEquals(b.value().toArray(), a.value().toArray(), decoupled.rule() + " must not decay a bias");
+        }
+    }
+
+    /** With a zero gradient and zero state, a decoupled rule only shrinks the weights: w * (1 - lr * wd) per step. */
+    @Test
+    void decoupledDecayAloneShrinksWeightsGeometrically() {
+        for (Optimizer opt : new Optimizer[] {new SgdNesterov(0.1, 0.9, 0.5), new AdamW(0.1, 0.9, 0.999, 1e-8, 0.5)}) {
+            try (opt; Param p = new Param("W", Tensor.full(2f, 3), true)) {
+                opt.step(List.of(p));
+                opt.step(List.of(p));
+                for (float x : p.value().toArray()) assertEquals(2 * 0.95 * 0.95, x, 1e-6, opt.rule());
+            }
         }
     }
 

@@ -270,6 +270,47 @@ class SolverTest extends BlobData {
         }
     }
 
+    /** A per-iteration schedule sets the rate before every update: the optimizer steps with rateAt(t). */
+    @Test
+    void perIterationScheduleSetsTheRateBeforeEveryStep() throws IOException {
+        dev.panamann.optim.LrSchedule one = dev.panamann.optim.LrSchedule.oneCycle(0.3, 10, 100);
+        try (ProbeModel m = new ProbeModel(C);
+             Solver s = quiet(new Solver(m, train, val)).optimConfig(Map.of("learning_rate", 0.5)).schedule(one)
+                     .batchSize(100).numEpochs(4)) {
+            List<Double> lrs = new ArrayList<>();
+            s.addListener(new TrainingListener() {
+                @Override
+                public void afterStep(Solver solver, Progress p) { lrs.add(s.learningRate()); }
+            });
+            s.train();
+            assertEquals(12, lrs.size());
+            for (int t = 0; t < 12; t++) assertEquals(one.rateAt(0.5, t, 3, 4), lrs.get(t), 0.0, "step " + t);
+            assertEquals(0.05, lrs.get(0), 1e-12, "one-cycle starts at peak / divFactor");
+        }
+    }
+
+    /**
+     * Evaluation runs batch norm in inference mode: the running statistics are used (not the
+     * batch's), so a prediction does not depend on the batch it is in, and checks leave the
+     * running statistics as they were.
+     */
+    @Test
+    void evaluationUsesBatchNormInInferenceMode() throws IOException {
+        for (Ops ops : Backs.all()) {
+            try (FullyConnectedNet m = dropoutNet(ops, 2, 0f); Solver s = configured(m, 2, null)) {
+                s.train();
+                assertFalse(m.buffers().isEmpty(), "the net has batch-norm running statistics");
+                float[][] running = m.buffers().values().stream().map(Tensor::toArray).toArray(float[][]::new);
+                int[] alone = Evaluation.predict(m, val, 1), batched = Evaluation.predict(m, val, 64);
+                assertArrayEquals(alone, batched, ops.name() + ": predictions depend on the batch");
+                s.checkAccuracy(val, null, 32);
+                s.checkAccuracy(train, 50, 25);
+                float[][] after = m.buffers().values().stream().map(Tensor::toArray).toArray(float[][]::new);
+                assertArrayEquals(bits(running), bits(after), ops.name() + ": evaluation changed the running statistics");
+            }
+        }
+    }
+
     /** checkAccuracy in batches that do not divide N, and on a random subsample. */
     @Test
     void checkAccuracyCountsArgmaxMatches() {
@@ -357,6 +398,55 @@ class SolverTest extends BlobData {
                     assertEquals(bestAcc, s.bestValAcc(), tag);
                 }
             }
+        }
+    }
+
+    /**
+     * The recipe (crop and flip augmentation on the loader's thread, AdamW, one-cycle per
+     * step) stopped at epoch 2 and resumed by a new solver and model ends bit-identical to a
+     * run that never stopped; a resume with another seed or augmentation is refused.
+     */
+    @Test
+    void augmentedRecipeResumesBitIdentically() throws IOException {
+        Dataset images = new Dataset(train.x().reshape(train.size(), 1, 2, 5), train.y());
+        Dataset valImages = new Dataset(val.x().reshape(val.size(), 1, 2, 5), val.y());
+        Function<TinyNet, Solver> make = m -> quiet(new Solver(m, images, valImages)).updateRule("adamw")
+                .optimConfig(Map.of("learning_rate", 0.02, "weight_decay", 0.05))
+                .schedule(dev.panamann.optim.LrSchedule.oneCycle()).augment(new dev.panamann.data.Augmentation(1, true))
+                .batchSize(40).numEpochs(4).numTrainSamples(100).seed(11);
+        int[] straight;
+        List<Float> loss;
+        try (TinyNet m = net(Backs.java(), 1); Solver s = make.apply(m)) {
+            s.train();
+            straight = bits(values(m));
+            loss = List.copyOf(s.lossHistory());
+        }
+        String ckName = dir.resolve("augmented/run").toString();
+        try (TinyNet m = net(Backs.java(), 1); Solver s = make.apply(m).checkpointName(ckName)) {
+            s.addListener(new TrainingListener() {
+                @Override
+                public void onCheck(Solver solver, Check c) { if (c.epoch() == 2) throw new Stop(); }
+            });
+            assertThrows(Stop.class, s::train);
+        }
+        Path ck = Path.of(ckName + "_epoch_2.safetensors");
+        try (TinyNet m = net(Backs.java(), 99); Solver s = make.apply(m)) {
+            s.resume(ck);
+            s.train();
+            assertEquals(loss, s.lossHistory(), "losses after the resume");
+            assertArrayEquals(straight, bits(values(m)), "final parameters");
+        }
+        assertResumeFails(m -> make.apply(m).seed(12), ck, "augmentation", "seed 11");
+        assertResumeFails(m -> quiet(new Solver(m, images, valImages)).updateRule("adamw")
+                .optimConfig(Map.of("learning_rate", 0.02, "weight_decay", 0.05))
+                .schedule(dev.panamann.optim.LrSchedule.oneCycle()).augment(new dev.panamann.data.Augmentation(0, true))
+                .batchSize(40).numEpochs(4).numTrainSamples(100).seed(11), ck, "augmentation");
+        assertResumeFails(m -> make.apply(m).augment(dev.panamann.data.Augmentation.none()), ck, "augmentation",
+                "this run has no augmentation");
+        // with the same seed, the plain sampler and the augmenting loader draw different batches
+        try (TinyNet m = net(Backs.java(), 1); Solver s = make.apply(m).augment(dev.panamann.data.Augmentation.none())) {
+            s.train();
+            assertNotEquals(loss, s.lossHistory());
         }
     }
 

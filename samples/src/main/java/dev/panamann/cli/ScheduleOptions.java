@@ -8,8 +8,10 @@ import picocli.CommandLine.Option;
  * and {@code search} share (their learning rates differ: a value in train, a range in search).
  */
 public final class ScheduleOptions {
-    @Option(names = "--update", paramLabel = "RULE",
-            description = "sgd, sgd_momentum, nesterov, rmsprop or adam (default: train: per model, listed at the end of train --help; search sgd).")
+    @Option(names = {"--optimizer", "--update"}, paramLabel = "RULE",
+            description = {"sgd, sgd_momentum, nesterov, rmsprop, adam, or with decoupled weight decay (--weight-decay):",
+                    "  sgd_nesterov (Nesterov momentum 0.9) or adamw (default: train: per model, listed at the end of",
+                    "  train --help; search sgd)."})
     String update;
 
     @Option(names = "--lr-decay", paramLabel = "F",

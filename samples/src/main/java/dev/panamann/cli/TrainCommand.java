@@ -54,6 +54,29 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--lr", paramLabel = "LR", description = "Initial learning rate (default: per model).")
     Double lr;
 
+    @Option(names = "--weight-decay", paramLabel = "WD",
+            description = {"Decoupled weight decay of sgd_nesterov and adamw, w -= lr * WD * w every step, on the weights only",
+                    "  (not biases or batch-norm parameters); in [0, 1) (default: sgd_nesterov 5e-4, adamw 1e-2)."})
+    Double weightDecay;
+
+    @Option(names = "--schedule", paramLabel = "NAME",
+            description = {"Learning-rate schedule: exponential (--lr-decay after every epoch), cosine (cosine annealing",
+                    "  to 0, changed every step, after --warmup-epochs of linear warm-up) or onecycle (from lr/25 up to",
+                    "  --lr over --warmup-epochs, then down to lr/2.5e5, every step) (default: exponential)."})
+    String lrSchedule;
+
+    @Option(names = "--warmup-epochs", paramLabel = "E",
+            description = "cosine: epochs of linear warm-up (default 0); onecycle: epochs of the rising phase (default 30 % of the run). Fractions allowed.")
+    Double warmupEpochs;
+
+    @Option(names = "--augment", paramLabel = "LIST",
+            description = {"On-the-fly augmentation of the training images on a thread of its own: crop (random crop of the",
+                    "  image padded with 4 zeros), flip (random horizontal flips), e.g. crop,flip; or none (default: per model)."})
+    String augment;
+
+    @Option(names = "--label-smoothing", paramLabel = "EPS", description = "Label smoothing of the softmax loss, in [0, 1) (default: 0).")
+    Double labelSmoothing;
+
     @Option(names = "--reg", paramLabel = "R", description = "L2 regularization strength, loss + 0.5 * reg * sum(W^2) (default: per model).")
     Float reg;
 
@@ -158,6 +181,13 @@ public final class TrainCommand implements Callable<Integer> {
         if (lr != null) s = s.withLearningRate(lr);
         if (batchSize.given()) s = s.withBatchSize(batchSize.orElse(s.batchSize()));
         if (flip) s = s.withFlip(true);
+        if (augment != null) s = s.withAugment(augment);
+        if (lrSchedule != null || warmupEpochs != null) s = s.withSchedule(lrSchedule != null ? lrSchedule : s.schedule(), warmupEpochs);
+        if (schedule.lrDecay != null && s.schedule() != null && !s.schedule().equals("exponential")) {
+            throw new UserError("--lr-decay belongs to the exponential schedule, not --schedule " + s.schedule());
+        }
+        if (weightDecay != null) s = s.withWeightDecay(weightDecay);
+        if (labelSmoothing != null) s = s.withLabelSmoothing(labelSmoothing);
         return s;
     }
 

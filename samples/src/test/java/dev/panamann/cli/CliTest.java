@@ -200,6 +200,53 @@ class CliTest {
         assertTrue(text.contains("test accuracy") && text.contains("20 PCA coordinates"), text);
     }
 
+    /** The training recipe options reach the solver and model.json; a run recorded without them reads as the classic one. */
+    @Test
+    void recipeOptionsTrainAndAreRecorded() throws IOException {
+        Path out = work.resolve("run-recipe");
+        Run train = run("train", "--model", "convnet", "--hidden", "20", "--filters", "4", "--num-train", "200", "--epochs", "2",
+                "--batch-size", "50", "--backend", AUTO, "--data", cifar.toString(), "--out", out.toString(), "--augment", "crop,flip",
+                "--optimizer", "adamw", "--weight-decay", "0.05", "--schedule", "onecycle", "--warmup-epochs", "0.5",
+                "--label-smoothing", "0.1");
+        assertEquals(Cli.EXIT_OK, train.code(), train.err());
+        for (String part : List.of("adamw (weight decay 0.05)", "one-cycle per step, rising 0.5 epochs", "augmentation crop(pad=4),flip",
+                "label smoothing 0.1")) {
+            assertTrue(train.out().contains(part), "the solver line lacks '" + part + "':\n" + train.out());
+        }
+        SavedRun.Descriptor d = SavedRun.readDescriptor(out);
+        assertEquals("crop,flip", d.training().augment());
+        assertEquals("onecycle", d.training().schedule());
+        assertEquals(0.05, d.training().weightDecay());
+        assertEquals(0.1, d.training().labelSmoothing());
+
+        // a model.json written before the recipe options existed reads as the classic settings
+        Path json = out.resolve(SavedRun.DESCRIPTOR);
+        String old = Files.readString(json).replaceAll(",\\s*\"(augment|schedule|warmup_epochs|weight_decay|label_smoothing)\":\\s*(\"[^\"]*\"|[^,}\\s]+)", "");
+        assertFalse(old.contains("\"schedule\""), old);
+        Files.writeString(json, old);
+        dev.panamann.train.TrainSettings classic = SavedRun.readDescriptor(out).training();
+        assertEquals(null, classic.augment());
+        assertEquals(0.0, classic.labelSmoothing());
+        assertEquals(dev.panamann.optim.LrSchedule.exponential(classic.lrDecay()), classic.lrSchedule());
+
+        String[][] bad = {
+                {"--augment", "rotate"}, {"--augment", "crop", "--flip"}, {"--optimizer", "adagrad"},
+                {"--optimizer", "adam", "--weight-decay", "0.01"}, {"--optimizer", "adamw", "--weight-decay", "1.5"},
+                {"--schedule", "linear"}, {"--warmup-epochs", "1"}, {"--schedule", "cosine", "--warmup-epochs", "-1"},
+                {"--schedule", "onecycle", "--warmup-epochs", "20", "--epochs", "2"}, {"--schedule", "cosine", "--lr-decay", "0.9"},
+                {"--label-smoothing", "1"}, {"--loss", "hinge", "--label-smoothing", "0.1", "--num-train", "100", "--epochs", "1"}};
+        String[] names = {"'rotate'", "--flip", "'adagrad'", "--weight-decay", "--weight-decay", "'linear'", "--warmup-epochs",
+                "--warmup-epochs", "--warmup-epochs", "--lr-decay", "--label-smoothing", "--label-smoothing"};
+        for (int i = 0; i < bad.length; i++) {
+            List<String> args = new java.util.ArrayList<>(List.of("train", "--model", "twolayer", "--data", cifar.toString(), "--out",
+                    work.resolve("never-recipe").toString()));
+            args.addAll(List.of(bad[i]));
+            Run r = run(args.toArray(String[]::new));
+            assertEquals(Cli.EXIT_USAGE, r.code(), String.join(" ", bad[i]) + ":\n" + r.err());
+            assertTrue(r.err().contains(names[i]), String.join(" ", bad[i]) + ": the message does not name " + names[i] + ":\n" + r.err());
+        }
+    }
+
     @Test
     void missingDataIsAUsageErrorNamingThePath() {
         Path missing = work.resolve("no-such-dir").resolve("cifar-10-binary.tar.gz");
