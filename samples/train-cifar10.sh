@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job: trains the CIFAR-10 conv net (conv7x7(32) - relu - maxpool2x2 - affine(100) -
-# relu - affine(10) - softmax) on the real CIFAR-10 data through the native backend, with
-# progress, and prints validation and test accuracy. Installs what is missing first.
+# The main job: trains the CIFAR-10 conv net (conv7x7(32) - relu - maxpool2x2 - affine(500) -
+# relu - affine(10) - softmax, random horizontal flips) on the real CIFAR-10 data through the
+# native backend, with progress, and prints validation and test accuracy. Installs what is
+# missing first. The cs231n reference settings: --hidden 100 --no-flip.
 #   bash samples/train-cifar10.sh [panama-nn train options, e.g. --epochs 15 --data PATH]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

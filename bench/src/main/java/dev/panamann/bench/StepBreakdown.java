@@ -10,6 +10,7 @@ import dev.panamann.ops.Backends;
 import dev.panamann.ops.Ops;
 import dev.panamann.optim.Optimizer;
 import dev.panamann.optim.Optimizers;
+import dev.panamann.tensor.Param;
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
 import java.lang.management.ManagementFactory;
@@ -70,17 +71,20 @@ public final class StepBreakdown {
             int parts = names.size();
             long[][] t = new long[parts][steps], c = new long[parts][steps];
             ThreadMXBean bean = ManagementFactory.getThreadMXBean();
-            opt.prepare(net.params());
+            List<Param> params = net.params();
+            opt.prepare(params);
             var allocBean = (com.sun.management.ThreadMXBean) bean;
             long allocStart = 0;
+            long[] last = new long[2];
             for (int s = -30; s < steps; s++) {
                 if (s == steps / 2) allocStart = allocBean.getCurrentThreadAllocatedBytes(); // the JIT has settled by then
                 int k = 0;
-                long[] last = {System.nanoTime(), bean.getCurrentThreadCpuTime()};
+                last[0] = System.nanoTime();
+                last[1] = bean.getCurrentThreadCpuTime();
                 long start = last[0], cpuStart = last[1];
                 Tensor h = x;
-                for (Layer l : layers) {
-                    h = l.forward(h, Mode.TRAIN);
+                for (int i = 0; i < layers.size(); i++) {
+                    h = layers.get(i).forward(h, Mode.TRAIN);
                     record(t, c, k++, s, last, bean);
                 }
                 loss.forwardDouble(h, y);
@@ -90,16 +94,16 @@ public final class StepBreakdown {
                     d = layers.get(i).backward(d);
                     record(t, c, k++, s, last, bean);
                 }
-                opt.step(net.params());
+                opt.step(params);
                 record(t, c, k++, s, last, bean);
                 if (s >= 0) {
                     t[k][s] = last[0] - start;
                     c[k][s] = last[1] - cpuStart;
                 }
             }
+            long allocated = allocBean.getCurrentThreadAllocatedBytes() - allocStart; // before printing allocates
             System.out.printf("StepBreakdown: %s, batch %d, %s, backend %s (%d threads), %d steps, median ms%n",
                     net, batch, rule, ops.name(), ops.threads(), steps);
-            long allocated = allocBean.getCurrentThreadAllocatedBytes() - allocStart;
             System.out.printf("  heap allocated by the stepping thread: %.0f bytes per step (the last %d steps)%n",
                     (double) allocated / (steps - steps / 2), steps - steps / 2);
             System.out.printf("  %8s  %8s%n", "wall", "cpu");

@@ -10,12 +10,14 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * Maps a model's {@link Model#stateDict()} to and from a safetensors file: one F32 tensor per
  * entry (the params by {@link Param#name()} in {@link Model#params()} order, then the
  * buffers, such as batch norm's running statistics). Python opens it with
- * {@code safetensors.numpy.load_file(path)}.
+ * {@code safetensors.numpy.load_file(path)}. Files written before the module-tree names
+ * ({@code W1}, {@code b1}, ..., see {@link Model#legacyNames()}) load as well.
  *
  * <p>Loading checks the file against the model before touching it: every parameter must be
  * present with dtype F32 and the model's shape, and the file must hold no tensor the model
@@ -82,10 +84,11 @@ public final class ModelIO {
      */
     public static Map<String, String> load(Model model, Path file, String prefix) throws IOException {
         SafeTensors.Header h = SafeTensors.readHeader(file);
-        check(model.stateDict(), h, prefix); // before any data is read
+        UnaryOperator<String> rename = StateDicts.renamer(model, names(h, prefix));
+        check(model.stateDict(), h, prefix, rename); // before any data is read
         try (SafeTensors.Contents c = SafeTensors.load(file, n -> n.startsWith(prefix))) {
             Map<String, Tensor> state = new LinkedHashMap<>();
-            for (var e : c.tensors().entrySet()) state.put(e.getKey().substring(prefix.length()), e.getValue());
+            for (var e : c.tensors().entrySet()) state.put(rename.apply(e.getKey().substring(prefix.length())), e.getValue());
             List<String> bad = new ArrayList<>();
             for (var e : state.entrySet()) {
                 long n = nonFinite(e.getValue());
@@ -98,6 +101,13 @@ public final class ModelIO {
             model.loadStateDict(state);
             return c.metadata();
         }
+    }
+
+    /** The names of a file's tensors under {@code prefix}, without it. */
+    public static List<String> names(SafeTensors.Header h, String prefix) {
+        List<String> names = new ArrayList<>();
+        for (String n : h.entries().keySet()) if (n.startsWith(prefix)) names.add(n.substring(prefix.length()));
+        return names;
     }
 
     /** The number of NaN or infinite values in {@code t}. */
@@ -116,11 +126,20 @@ public final class ModelIO {
      * {@link IllegalArgumentException} listing every mismatch.
      */
     public static void check(Map<String, Tensor> state, SafeTensors.Header h, String prefix) {
+        check(state, h, prefix, UnaryOperator.identity());
+    }
+
+    /**
+     * As {@link #check(Map, SafeTensors.Header, String)}, reading each name of the file (after
+     * the prefix) through {@code rename}, e.g. {@link StateDicts#renamer} for a file written
+     * with a model's {@link Model#legacyNames()}.
+     */
+    public static void check(Map<String, Tensor> state, SafeTensors.Header h, String prefix, UnaryOperator<String> rename) {
         Map<String, int[]> shapes = new LinkedHashMap<>();
         List<String> problems = new ArrayList<>();
         for (var e : h.entries().entrySet()) {
             if (!e.getKey().startsWith(prefix)) continue;
-            String name = e.getKey().substring(prefix.length());
+            String name = rename.apply(e.getKey().substring(prefix.length()));
             if (state.containsKey(name) && !e.getValue().dtype().equals("F32")) {
                 problems.add("param '" + name + "': expected dtype F32 but found " + e.getValue().dtype());
                 shapes.put(name, state.get(name).shape()); // reported once, as a dtype problem

@@ -140,7 +140,9 @@ public final class Affine implements Layer {
     public Tensor backward(Tensor dout) {
         if (x == null) throw new IllegalStateException("Affine.backward called before forward");
         x.checkOpen();
-        dout.requireShape("Affine.backward: dout", n, outDim);
+        if (dout.rank() != 2 || dout.dim(0) != n || dout.dim(1) != outDim) { // checked without a varargs array per step
+            dout.requireShape("Affine.backward: dout", n, outDim);
+        }
         Tensor d = dx.like(x);
         ops.gemm(false, true, n, inDim, outDim, 1f, dout, w.value(), 0f, d);
         ops.gemm(true, false, inDim, outDim, n, 1f, x, dout, 0f, w.grad());

@@ -10,14 +10,14 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * What {@link Conv2d} and {@link ConvReluPool} share: F filters W (F, C, KH, KW), covered by
+ * What {@link Conv2d}, {@link ConvRelu} and {@link ConvReluPool} share: F filters W (F, C, KH, KW), covered by
  * L2 regularization, and a bias b (F), not regularized, either given or drawn (W from
  * N(0, weightScale^2), b zeros); stride and zero padding on every side; an op planned for the
  * first input shape and planned again only when the shape changes, with output and
  * input-gradient buffers reused likewise; and the switch that lets a first layer skip its
  * input gradient.
  */
-public abstract sealed class ConvolutionLayer implements Layer permits Conv2d, ConvReluPool {
+public abstract sealed class ConvolutionLayer implements Layer permits Conv2d, ConvRelu, ConvReluPool {
     private final String name;
     final Ops ops;
     final int inC, outC, kernelH, kernelW, stride, pad;
@@ -99,8 +99,8 @@ public abstract sealed class ConvolutionLayer implements Layer permits Conv2d, C
             throw new IllegalArgumentException(name + " with " + inC + " input channels expects input (N, " + inC
                     + ", H, W) but got " + x.shapeString());
         }
-        ConvGeometry g = ConvGeometry.of(x.shape(), weightShape, stride, pad);
-        if (!g.equals(plannedFor())) {
+        if (!plannedFor(x)) {
+            ConvGeometry g = ConvGeometry.of(x.shape(), weightShape, stride, pad);
             closeBuffers();
             out = Tensor.zeros(newPlan(g));
             dx = Tensor.zeros(g.inputShape());
@@ -108,6 +108,14 @@ public abstract sealed class ConvolutionLayer implements Layer permits Conv2d, C
         runForward(x, weight.value(), bias.value(), out, mode == Mode.TRAIN);
         if (mode == Mode.TRAIN) this.x = x;
         return out;
+    }
+
+    /** Whether the current op was planned for input x, (N, C, H, W) (compared field by field: no allocation per step). */
+    private boolean plannedFor(Tensor x) {
+        ConvGeometry g = plannedFor();
+        return g != null && g.n() == x.dim(0) && g.c() == x.dim(1) && g.h() == x.dim(2) && g.w() == x.dim(3)
+                && g.f() == weightShape[0] && g.kh() == weightShape[2] && g.kw() == weightShape[3] && g.stride() == stride
+                && g.pad() == pad;
     }
 
     /**

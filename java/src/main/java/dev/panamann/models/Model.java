@@ -42,12 +42,15 @@ public interface Model extends AutoCloseable {
         return loss(x, y);
     }
 
-    /** The parameters by name (W1, b1, ... or layer-qualified names), in a fixed order. */
+    /**
+     * The parameters by name, in a fixed order; a {@link SequentialModel} names them from its
+     * module tree ({@code layers.0.weight}, {@code layers.0.bias}, ...).
+     */
     List<Param> params();
 
     /**
      * State that is not learned by gradient but belongs to the model and must be saved with
-     * it, such as batch norm's running mean and variance, by name ({@code running_mean1}, ...).
+     * it, such as batch norm's running mean and variance, by name ({@code layers.1.running_mean}, ...).
      * Empty for models without such state.
      */
     default Map<String, Tensor> buffers() { return Map.of(); }
@@ -86,8 +89,8 @@ public interface Model extends AutoCloseable {
      * The model's state by name, as in {@code torch.nn.Module.state_dict()}: the value of each
      * param ({@link #params()} order, named by {@link Param#name()}), then each buffer
      * ({@link #buffers()}). The tensors are the model's own (live, not copies: do not close
-     * them). The names are the ones a saved file uses ({@code W1}, {@code b1}, ...,
-     * {@code running_mean1}).
+     * them). The names are the ones a saved file uses ({@code layers.0.weight},
+     * {@code layers.0.bias}, ..., {@code layers.1.running_mean} for a {@link SequentialModel}).
      *
      * @throws IllegalArgumentException when two entries share a name
      */
@@ -105,6 +108,15 @@ public interface Model extends AutoCloseable {
     }
 
     /**
+     * The names files written by earlier versions gave the entries of {@link #stateDict()}:
+     * state-dict name to old name (for a {@link SequentialModel}, the cs231n-style {@code W1},
+     * {@code b1}, {@code gamma1}, {@code running_mean1}, ... of panama-nn before the module-tree
+     * names). Readers of saved files ({@code io.ModelIO}, the Solver's checkpoints) accept
+     * either naming; see {@link StateDicts#renamer}. Empty when the names never changed.
+     */
+    default Map<String, String> legacyNames() { return Map.of(); }
+
+    /**
      * Copies a state dict into the model. It must fit {@link #stateDict()} one to one: every
      * entry present with the same shape and nothing more. Everything is checked before
      * anything is copied; on a mismatch an {@link IllegalArgumentException} lists every
@@ -114,6 +126,7 @@ public interface Model extends AutoCloseable {
      */
     default void loadStateDict(Map<String, Tensor> state) {
         Map<String, Tensor> own = stateDict();
+        state = StateDicts.renamed(state, StateDicts.renamer(this, state.keySet()));
         List<String> problems = StateDicts.mismatches(own, StateDicts.shapes(state), n -> n);
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("state dict does not fit the model (entries " + own.keySet() + "): "

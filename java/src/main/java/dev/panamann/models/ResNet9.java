@@ -21,8 +21,9 @@ import java.util.Arrays;
  * head    global average pool - affine(numClasses)
  * </pre>
  * Every convolution is 3x3, stride 1, pad 1, He-initialized; the residual blocks have identity
- * shortcuts. Parameters and buffers have PyTorch-style names ({@code layer1.res.0.conv.weight},
- * {@code layer3.res.1.bn.running_var}, {@code fc.weight}); L2 regularization covers the
+ * shortcuts. Parameters and buffers have PyTorch-style names under the model's
+ * {@code layers.<i>.} prefix ({@code layers.3.layer1.res.0.conv.weight},
+ * {@code layers.8.layer3.res.1.bn.running_var}, {@code layers.10.weight}); L2 regularization covers the
  * convolution and affine weights. Input (C, H, W) with H = W a multiple of 8. The forward cost
  * grows with w^2: about 47 MFLOP per 32x32 image at w = 16, 188 at w = 32.
  */

@@ -1,11 +1,14 @@
 package dev.panamann.models;
 
+import dev.panamann.layers.Affine;
 import dev.panamann.layers.BatchNorm;
+import dev.panamann.layers.ConvolutionLayer;
 import dev.panamann.layers.Layer;
 import dev.panamann.layers.Mode;
+import dev.panamann.layers.PReLU;
+import dev.panamann.layers.Sequential;
 import dev.panamann.tensor.Gradients;
 import dev.panamann.tensor.Param;
-import dev.panamann.layers.Sequential;
 import dev.panamann.loss.Loss;
 import dev.panamann.loss.SoftmaxCrossEntropy;
 import dev.panamann.tensor.Rng;
@@ -39,6 +42,8 @@ public abstract class SequentialModel implements Model {
     private final List<Param> params = new ArrayList<>();
     private final List<Param> weights = new ArrayList<>();
     private final Map<String, Tensor> buffers = new LinkedHashMap<>();
+    /** Each state-dict name to the name files written before the module-tree names used. */
+    private final Map<String, String> legacyNames = new LinkedHashMap<>();
     private final int numClasses;
     private float reg;
     private Tensor gradients = Tensor.zeros(0);
@@ -68,25 +73,58 @@ public abstract class SequentialModel implements Model {
     }
 
     /**
-     * Appends a layer. Its params join {@link #params()} with {@code suffix} appended to their
-     * names (e.g. gamma to gamma1; empty to keep the names); regularized ones join the L2 term.
-     * Its {@link Layer#buffers()} join {@link #buffers()} with the suffix likewise (a
-     * {@link BatchNorm}'s as {@code running_mean<suffix>} and {@code running_var<suffix>}).
+     * Appends a layer. Its params join {@link #params()} named from the module tree, as
+     * {@code torch.nn.Sequential} names them: {@code layers.<i>.<name>} with {@code i} the
+     * layer's index among the model's layers (layers without params count too) and
+     * {@code name} {@code weight} and {@code bias} for an {@link Affine}, a convolution
+     * ({@link ConvolutionLayer}), a {@link BatchNorm} (gamma, beta) and a {@link PReLU} (its
+     * slopes), {@code <j>.<name>} for the j-th layer of a nested {@link Sequential}, and the
+     * name the layer gave its param otherwise. Regularized params join the L2 term. Its
+     * {@link Layer#buffers()} join {@link #buffers()} as {@code layers.<i>.<key>} (a
+     * {@link BatchNorm}'s {@code running_mean} and {@code running_var}).
+     *
+     * <p>{@code suffix} makes the names of files written before the tree names
+     * ({@link #legacyNames()}): the layer's own param and buffer names with {@code suffix}
+     * appended (e.g. gamma to gamma1; empty to keep them, such as W1 given to an Affine).
      */
     protected final <L extends Layer> L add(L layer, String suffix) {
+        String prefix = "layers." + net.layers().size() + ".";
         net.add(layer);
-        for (Param p : layer.params()) {
-            Param named = suffix.isEmpty() ? p : p.withName(p.name() + suffix);
+        List<String> local = localNames(layer);
+        List<Param> own = layer.params();
+        for (int k = 0; k < own.size(); k++) {
+            Param p = own.get(k);
+            Param named = p.withName(prefix + local.get(k));
+            legacyNames.put(named.name(), p.name() + suffix);
             params.add(named);
             if (p.regularized()) weights.add(named);
         }
-        for (Map.Entry<String, Tensor> b : layer.buffers().entrySet()) buffers.put(b.getKey() + suffix, b.getValue());
+        for (Map.Entry<String, Tensor> b : layer.buffers().entrySet()) {
+            buffers.put(prefix + b.getKey(), b.getValue());
+            legacyNames.put(prefix + b.getKey(), b.getKey() + suffix);
+        }
         if (!layer.params().isEmpty()) {
             Tensor old = gradients;
             gradients = Gradients.pack(params);
             old.close();
         }
         return layer;
+    }
+
+    /** The names of a layer's params relative to the layer, in {@link Layer#params()} order (see {@link #add}). */
+    private static List<String> localNames(Layer layer) {
+        List<String> names = new ArrayList<>();
+        if (layer instanceof Sequential s) {
+            for (int j = 0; j < s.layers().size(); j++) for (String n : localNames(s.layers().get(j))) names.add(j + "." + n);
+            return names;
+        }
+        List<Param> own = layer.params();
+        boolean weightBias = layer instanceof Affine || layer instanceof ConvolutionLayer || layer instanceof BatchNorm
+                || layer instanceof PReLU;
+        for (int k = 0; k < own.size(); k++) {
+            names.add(weightBias && own.size() <= 2 ? (k == 0 ? "weight" : "bias") : own.get(k).name());
+        }
+        return names;
     }
 
     /** Closes what was built so far; for constructors that fail half way. */
@@ -153,6 +191,9 @@ public abstract class SequentialModel implements Model {
 
     @Override
     public Map<String, Tensor> buffers() { return Collections.unmodifiableMap(buffers); }
+
+    @Override
+    public Map<String, String> legacyNames() { return Collections.unmodifiableMap(legacyNames); }
 
     @Override
     public List<Rng> generators() { return net.generators(); }

@@ -3,9 +3,12 @@ package dev.panamann.models;
 import dev.panamann.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * Checks that a state dict (name to tensor) fits a model's {@link Model#stateDict()}: the one
@@ -25,7 +28,7 @@ public final class StateDicts {
      * @param source how a given entry's name is shown, e.g. with a file prefix: {@code name -> "best/" + name}
      */
     public static List<String> mismatches(Map<String, Tensor> own, Map<String, int[]> shapes,
-                                          java.util.function.UnaryOperator<String> source) {
+                                          UnaryOperator<String> source) {
         List<String> problems = new ArrayList<>();
         for (var e : own.entrySet()) {
             String name = e.getKey();
@@ -50,6 +53,35 @@ public final class StateDicts {
     public static Map<String, int[]> shapes(Map<String, Tensor> state) {
         Map<String, int[]> m = new LinkedHashMap<>();
         for (var e : state.entrySet()) m.put(e.getKey(), e.getValue() == null ? null : e.getValue().shape());
+        return m;
+    }
+
+    /**
+     * How to read names written for {@code model}: the identity when {@code names} use the
+     * model's {@link Model#stateDict()} names (or are unknown), the map from its
+     * {@link Model#legacyNames()} to the current names when they use the old names (a file
+     * written before the module-tree names).
+     *
+     * @param names the entry names found, e.g. a file's tensor names without their prefix
+     */
+    public static UnaryOperator<String> renamer(Model model, Collection<String> names) {
+        Map<String, String> legacy = model.legacyNames();
+        if (legacy.isEmpty()) return UnaryOperator.identity();
+        Map<String, Tensor> own = model.stateDict();
+        Map<String, String> current = new HashMap<>();
+        for (var e : legacy.entrySet()) current.put(e.getValue(), e.getKey());
+        boolean old = false;
+        for (String n : names) {
+            if (own.containsKey(n)) return UnaryOperator.identity();
+            old |= current.containsKey(n);
+        }
+        return old ? n -> current.getOrDefault(n, n) : UnaryOperator.identity();
+    }
+
+    /** The map with each name passed through {@code rename}, in the same order. */
+    public static <V> Map<String, V> renamed(Map<String, V> state, UnaryOperator<String> rename) {
+        Map<String, V> m = new LinkedHashMap<>();
+        for (var e : state.entrySet()) m.put(rename.apply(e.getKey()), e.getValue());
         return m;
     }
 }

@@ -91,7 +91,7 @@ public final class Elementwise {
 
     /** {@code dst[j] = sum over r of m[r, j]} for the (rows, cols) matrix m: a bias gradient. */
     public static void columnSums(MemorySegment m, int rows, int cols, MemorySegment dst) {
-        dst.asSlice(0, (long) cols * Float.BYTES).fill((byte) 0);
+        for (int j = 0; j < cols; j++) dst.setAtIndex(F, j, 0f); // not asSlice(..).fill: no slice object per call
         for (int r = 0; r < rows; r++) {
             long base = (long) r * cols;
             for (int j = 0; j < cols; j++) dst.setAtIndex(F, j, dst.getAtIndex(F, j) + m.getAtIndex(F, base + j));

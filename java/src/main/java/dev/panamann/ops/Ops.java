@@ -1,5 +1,6 @@
 package dev.panamann.ops;
 
+import dev.panamann.ops.java.ComposedConvReluOp;
 import dev.panamann.ops.java.ComposedConvReluPoolOp;
 
 import dev.panamann.tensor.Tensor;
@@ -17,7 +18,7 @@ import java.lang.foreign.MemorySegment;
  * Plans are closed by their owner (the layer) and used by one thread at a time.
  *
  * <p><b>Backward convention</b>, the same for every planned op ({@link Conv2dOp},
- * {@link Pool2dOp}, {@link BatchNormOp}, {@link ConvReluPoolOp}): {@code backward} takes again
+ * {@link Pool2dOp}, {@link BatchNormOp}, {@link ConvReluOp}, {@link ConvReluPoolOp}): {@code backward} takes again
  * the tensors the training {@code forward} read that the gradients depend on (the input
  * {@code x}, then the weights or scale; not a bias or shift), in the forward's order, then
  * the upstream gradient {@code dout}, then the gradients it overwrites, in the order of the
@@ -83,6 +84,18 @@ public interface Ops extends AutoCloseable {
      */
     default ConvReluPoolOp convReluPool(ConvGeometry g, int poolKernel, int poolStride) {
         return new ComposedConvReluPoolOp(this, g, poolKernel, poolStride);
+    }
+
+    /**
+     * Plans a convolution followed by a ReLU, {@code relu(conv(x, w) + b)}, as one unit, so that
+     * a backend can apply the ReLU while the convolution writes its output and take the
+     * backward mask from that output. By default it is composed of {@link #conv2d} and a ReLU
+     * loop.
+     *
+     * @param g the convolution
+     */
+    default ConvReluOp convRelu(ConvGeometry g) {
+        return new ComposedConvReluOp(this, g);
     }
 
     /** Plans 2-D max pooling ({@code max} true) or average pooling over NCHW input. */

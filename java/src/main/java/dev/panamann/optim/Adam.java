@@ -99,6 +99,14 @@ public final class Adam extends Optimizer {
     }
 
     @Override
+    boolean updateDirect(UpdateLoops loops, MemorySegment w, MemorySegment dw, MemorySegment[] state, float[] scalars,
+                         int from, int to) {
+        loops.adam(w, dw, state[0], state[1], (float) learningRate(), (float) beta1, (float) (1 - beta1), (float) beta2,
+                (float) (1 - beta2), scalars[0], scalars[1], eps, from, to);
+        return true;
+    }
+
+    @Override
     protected void updateChunk(float[] w, float[] dw, float[][] state, float[] scalars, int len) {
         float[] m = state[0], v = state[1];
         float lr = (float) learningRate(), eps = this.eps;

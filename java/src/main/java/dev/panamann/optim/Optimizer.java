@@ -19,9 +19,10 @@ import java.util.Map;
  * the parameter's shape, keyed by the {@link Param} object. It is allocated by
  * {@link #prepare(List)} (or on a parameter's first step), so that once prepared a step
  * allocates nothing. The built-in rules are elementwise ({@link #elementwise()}): a step
- * updates the parameters chunk by chunk in heap arrays, where the JIT vectorizes the loops,
- * and splits large steps over the {@link UpdateThreads}; the results equal those of the plain
- * per-element loop ({@link #update}) to the bit.
+ * updates the parameters chunk by chunk in heap arrays, where the JIT vectorizes the loops
+ * (Adam and SGD with momentum, when the JVM has {@code jdk.incubator.vector}: in place, with
+ * Vector API loops), and splits large steps over the {@link UpdateThreads}; the results equal
+ * those of the plain per-element loop ({@link #update}) to the bit.
  *
  * <p>Weight decay: L2 regularization comes from the model's {@code reg}: {@code Model.loss}
  * adds {@code 0.5 * reg * sum(W^2)} to the loss and {@code reg * W} to the gradient of each
@@ -157,6 +158,7 @@ public abstract class Optimizer implements AutoCloseable {
             stepScalars(s.t, s.decay, s.scalars);
         }
         try {
+            resolveLoops();
             UpdateThreads pool = total >= SPLIT_MIN_ELEMENTS ? UpdateThreads.shared() : null;
             if (pool != null && pool.parts() > 1 && accessibleBy(pool, count)) pool.run(splitTask);
             else runPart(0, 1, scratch);
@@ -191,7 +193,8 @@ public abstract class Optimizer implements AutoCloseable {
         int n = Math.toIntExact(w.size());
         if (chunked()) {
             stepScalars(s.t, s.decay, s.scalars);
-            updateInChunks(w.segment(), dw.segment(), s.segments, s.scalars, 0, n, scratch);
+            resolveLoops();
+            updateRange(w.segment(), dw.segment(), s.segments, s.scalars, 0, n, scratch);
         }
         else update(w.segment(), dw.segment(), s.segments, s.t, n);
     }
@@ -288,13 +291,18 @@ public abstract class Optimizer implements AutoCloseable {
             int n = s.n;
             int lo = part == 0 ? 0 : (int) ((long) n * part / parts) & ~15;
             int hi = part == parts - 1 ? n : (int) ((long) n * (part + 1) / parts) & ~15;
-            if (lo < hi) updateInChunks(s.w, s.dw, s.segments, s.scalars, lo, hi, sc);
+            if (lo < hi) updateRange(s.w, s.dw, s.segments, s.scalars, lo, hi, sc);
         }
     }
 
-    /** {@link #updateChunk} over elements [from, to), chunk by chunk through the scratch arrays. */
-    private void updateInChunks(MemorySegment w, MemorySegment dw, MemorySegment[] state, float[] scalars, int from, int to,
-                                UpdateThreads.Scratch sc) {
+    /**
+     * The rule over elements [from, to): directly on the memory when the rule has a loop in the
+     * selected {@link UpdateLoops}, else {@link #updateChunk} chunk by chunk through the scratch arrays.
+     */
+    private void updateRange(MemorySegment w, MemorySegment dw, MemorySegment[] state, float[] scalars, int from, int to,
+                             UpdateThreads.Scratch sc) {
+        UpdateLoops l = loops;
+        if (l != null && updateDirect(l, w, dw, state, scalars, from, to)) return;
         int slots = state.length;
         for (int o = from; o < to; o += UpdateThreads.Scratch.CHUNK) {
             int len = Math.min(UpdateThreads.Scratch.CHUNK, to - o);
@@ -307,6 +315,27 @@ public abstract class Optimizer implements AutoCloseable {
             for (int j = 0; j < slots; j++) MemorySegment.copy(sc.state[j], 0, state[j], F, off, len);
         }
     }
+
+    /**
+     * The rule over elements [from, to) of the memory with one of {@code loops}' loops, with the
+     * same results as {@link #updateChunk}; false when the rule has none there (the default).
+     */
+    boolean updateDirect(UpdateLoops loops, MemorySegment w, MemorySegment dw, MemorySegment[] state, float[] scalars,
+                         int from, int to) {
+        return false;
+    }
+
+    /** Selects the {@link UpdateLoops} at the first chunked step (the settings are read once per optimizer). */
+    private void resolveLoops() {
+        if (!loopsResolved) {
+            loops = UpdateLoops.fromSettings();
+            loopsResolved = true;
+        }
+    }
+
+    /** The loops that update in place ({@link UpdateLoops#fromSettings()}), or null; set by the first chunked step. */
+    private UpdateLoops loops;
+    private boolean loopsResolved;
 
     /** Steps taken so far for {@code p} (0 if never stepped). */
     public final long steps(Param p) {

@@ -37,6 +37,13 @@ public final class SgdMomentum extends MomentumOptimizer {
     protected boolean elementwise() { return true; }
 
     @Override
+    boolean updateDirect(UpdateLoops loops, MemorySegment w, MemorySegment dw, MemorySegment[] state, float[] scalars,
+                         int from, int to) {
+        loops.momentum(w, dw, state[0], (float) learningRate(), mu, from, to);
+        return true;
+    }
+
+    @Override
     protected void updateChunk(float[] w, float[] dw, float[][] state, float[] scalars, int len) {
         float[] v = state[0];
         float lr = (float) learningRate(), mu = this.mu;

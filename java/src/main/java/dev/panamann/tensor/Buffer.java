@@ -29,6 +29,17 @@ public final class Buffer implements AutoCloseable {
     }
 
     /**
+     * {@link #get(int...)} for a matrix, without a varargs array per call.
+     *
+     * @param rows first dimension
+     * @param cols second dimension
+     */
+    public Tensor get(int rows, int cols) {
+        if (view != null && view.rank() == 2 && view.dim(0) == rows && view.dim(1) == cols) return view;
+        return resize(new int[] {rows, cols});
+    }
+
+    /**
      * A view with the same shape as {@code like}.
      *
      * @param like any tensor, (d0, d1, ...)

@@ -99,6 +99,7 @@ public final class Solver implements AutoCloseable {
     private long seed = 0;
     private boolean flip;
     private Augmentation augmentation = Augmentation.none();
+    private AccuracyCheck accuracyCheck = (solver, data, n, batch) -> solver.checkAccuracy(data, n, batch);
     private boolean monitorUpdates;
     private PrintStream out = System.out;
     private Boolean progressBar;
@@ -337,6 +338,30 @@ public final class Solver implements AutoCloseable {
         return this;
     }
 
+    /**
+     * How the checks measure the train and validation accuracy; by default
+     * {@link #checkAccuracy}. Data-parallel training replaces it to evaluate each worker's
+     * share of the validation set and sum the counts across the workers.
+     */
+    public Solver accuracyCheck(AccuracyCheck check) {
+        if (check == null) throw new IllegalArgumentException("accuracy check is null");
+        this.accuracyCheck = check;
+        return this;
+    }
+
+    /** Measures the accuracy of one check: see {@link #accuracyCheck(AccuracyCheck)}. */
+    @FunctionalInterface
+    public interface AccuracyCheck {
+        /**
+         * @param solver     the solver running the check
+         * @param data       the solver's training or validation set
+         * @param numSamples examples to draw, or null / 0 for all (as {@link Solver#checkAccuracy})
+         * @param batchSize  examples per forward pass
+         * @return the fraction of correctly classified examples
+         */
+        float accuracy(Solver solver, Dataset data, Integer numSamples, int batchSize);
+    }
+
     /** Removes a listener added before (no effect if it is not there). */
     public Solver removeListener(TrainingListener l) {
         listeners.remove(l);
@@ -472,8 +497,8 @@ public final class Solver implements AutoCloseable {
                                     optimizer.learningRate());
                         }
                     }
-                    float trainAcc = checkAccuracy(train, numTrainSamples, batchSize);
-                    float valAcc = checkAccuracy(val, numValSamples, batchSize);
+                    float trainAcc = accuracyCheck.accuracy(this, train, numTrainSamples, batchSize);
+                    float valAcc = accuracyCheck.accuracy(this, val, numValSamples, batchSize);
                     boolean improved = s.recordCheck(trainAcc, valAcc);
                     Path ckpt = checkpointName != null ? saveCheckpoint() : null;
                     TrainingListener.Check c = new TrainingListener.Check(s.epoch(), numEpochs, s.iteration(), trainAcc, valAcc,

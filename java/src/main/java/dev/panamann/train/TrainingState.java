@@ -3,6 +3,8 @@ package dev.panamann.train;
 import dev.panamann.io.ModelIO;
 import dev.panamann.io.SafeTensors;
 import dev.panamann.models.Model;
+import dev.panamann.models.StateDicts;
+import dev.panamann.optim.LrSchedule;
 import dev.panamann.optim.Optimizer;
 import dev.panamann.tensor.Param;
 import dev.panamann.tensor.Rng;
@@ -14,6 +16,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * Everything a training run has that is not configuration: the model's state (parameters and
@@ -40,11 +43,18 @@ import java.util.Map;
  * (format, version, settings, names and shapes of every tensor, generator counts) before it
  * changes anything, and throws {@link IllegalArgumentException} naming the file and the
  * mismatch: a failed load leaves the state, model and optimizer as they were.
+ *
+ * <p>Older checkpoints load too: those written with a model's {@link Model#legacyNames()}
+ * (before the module-tree names: {@code param/W1}, {@code optim/W1/m}, ...), and version 1
+ * checkpoints, which lack the settings and the initial learning rate: their update rule, batch
+ * size, training-set size and learning-rate decay are checked, the initial rate must be this
+ * run's (checked against the stored rate), other hyperparameters (momentum, betas) are not
+ * checked.
  */
 public final class TrainingState implements AutoCloseable {
     /** Metadata {@code format} of checkpoints. */
     public static final String FORMAT = "panama-nn-checkpoint";
-    /** Metadata {@code version} of checkpoints written (and the only one read). */
+    /** Metadata {@code version} of checkpoints written (version 1 is read too). */
     public static final String VERSION = "2";
 
     private final Model model;
@@ -239,20 +249,26 @@ public final class TrainingState implements AutoCloseable {
     public void load(Path file) throws IOException {
         checkOpen();
         SafeTensors.Header h = SafeTensors.readHeader(file);
-        Map<String, String> m = h.metadata();
+        UnaryOperator<String> rename = StateDicts.renamer(model, ModelIO.names(h, "param/"));
+        Map<String, String> m = StateDicts.renamed(h.metadata(), key -> renameKey(key, rename));
         if (!FORMAT.equals(m.get("format"))) {
             throw new IllegalArgumentException(file + " is not a solver checkpoint (metadata format is '" + m.get("format")
                     + "', expected '" + FORMAT + "')");
         }
-        if (!VERSION.equals(m.get("version"))) {
-            throw new IllegalArgumentException(file + " is a version " + m.get("version") + " checkpoint; this panama-nn reads version "
-                    + VERSION + " (train again, or resume with the panama-nn that wrote it)");
+        boolean v1 = "1".equals(m.get("version"));
+        if (!v1 && !VERSION.equals(m.get("version"))) {
+            throw new IllegalArgumentException(file + " is a version " + m.get("version") + " checkpoint; this panama-nn reads versions 1 and "
+                    + VERSION + " (train again, or resume with the panama-nn that wrote it; its weights load with ModelIO.load(model, file, \"best/\"))");
         }
-        for (var e : settings.entrySet()) {
-            String saved = meta(file, m, "run/" + e.getKey());
-            if (!saved.equals(e.getValue())) {
-                throw new IllegalArgumentException(file + " was written with " + e.getKey() + " " + saved + " but this run has "
-                        + e.getKey() + " " + e.getValue());
+        if (v1) {
+            checkVersion1Settings(file, m);
+        } else {
+            for (var e : settings.entrySet()) {
+                String saved = meta(file, m, "run/" + e.getKey());
+                if (!saved.equals(e.getValue())) {
+                    throw new IllegalArgumentException(file + " was written with " + e.getKey() + " " + saved + " but this run has "
+                            + e.getKey() + " " + e.getValue());
+                }
             }
         }
         for (String key : m.keySet()) {
@@ -262,7 +278,8 @@ public final class TrainingState implements AutoCloseable {
             }
         }
         int ckEpoch = intMeta(file, m, "epoch"), ckIteration = intMeta(file, m, "iteration");
-        double ckInitialLr = parseDouble(file, "initial_learning_rate", meta(file, m, "initial_learning_rate"));
+        double ckInitialLr = v1 ? version1InitialRate(file, m, ckEpoch)
+                : parseDouble(file, "initial_learning_rate", meta(file, m, "initial_learning_rate"));
         if (!(ckInitialLr > 0) || !Double.isFinite(ckInitialLr)) {
             throw new IllegalArgumentException(file + ": checkpoint initial_learning_rate " + ckInitialLr + " is not > 0");
         }
@@ -286,19 +303,20 @@ public final class TrainingState implements AutoCloseable {
                     + ckIteration + " iterations, " + ckTrainAcc.size() + " train and " + ckValAcc.size() + " val accuracies)");
         }
         checkRanges(file, ckEpoch, ckIteration, ckHasBest, ckBest, ckTrainAcc, ckValAcc);
-        ModelIO.check(modelState, h, "param/");
-        if (ckHasBest) ModelIO.check(modelState, h, "best/");
+        ModelIO.check(modelState, h, "param/", rename);
+        if (ckHasBest) ModelIO.check(modelState, h, "best/", rename);
         try (SafeTensors.Contents c = SafeTensors.load(file)) {
+            Map<String, Tensor> tensors = StateDicts.renamed(c.tensors(), key -> renameKey(key, rename));
             try {
-                optimizer.loadStateDict(params, optimizerState(file, m, c.tensors())); // checks everything before it copies
+                optimizer.loadStateDict(params, optimizerState(file, m, tensors)); // checks everything before it copies
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
             }
             // nothing below can fail
             int i = 0;
             for (var e : modelState.entrySet()) {
-                e.getValue().copyFrom(c.tensors().get("param/" + e.getKey()));
-                if (ckHasBest) best[i].copyFrom(c.tensors().get("best/" + e.getKey()));
+                e.getValue().copyFrom(tensors.get("param/" + e.getKey()));
+                if (ckHasBest) best[i].copyFrom(tensors.get("best/" + e.getKey()));
                 i++;
             }
         }
@@ -316,6 +334,61 @@ public final class TrainingState implements AutoCloseable {
         valAccHistory.clear();
         valAccHistory.addAll(ckValAcc);
         lastCheckpoint = file;
+    }
+
+    /**
+     * A checkpoint key with the state-dict name in it passed through {@code rename}:
+     * {@code param/<name>}, {@code best/<name>}, {@code optim/<name>/<slot>} (and the
+     * metadata {@code optim/<name>/t}); other keys as they are.
+     */
+    private static String renameKey(String key, UnaryOperator<String> rename) {
+        for (String prefix : new String[] {"param/", "best/"}) {
+            if (key.startsWith(prefix)) return prefix + rename.apply(key.substring(prefix.length()));
+        }
+        if (key.startsWith("optim/")) {
+            int cut = key.lastIndexOf('/');
+            if (cut > 5) return "optim/" + rename.apply(key.substring(6, cut)) + key.substring(cut);
+        }
+        return key;
+    }
+
+    /**
+     * A version 1 checkpoint (before the run's settings and initial learning rate were stored)
+     * stored {@code update_rule}, {@code batch_size}, {@code num_train} and {@code lr_decay}
+     * (the only schedule then): each must match this run. Its hyperparameters besides the
+     * learning rate were not stored and cannot be checked.
+     */
+    private void checkVersion1Settings(Path file, Map<String, String> m) {
+        Map<String, String> expected = new LinkedHashMap<>();
+        for (String key : new String[] {"update_rule", "batch_size", "num_train"}) expected.put(key, meta(file, m, key));
+        double decay = parseDouble(file, "lr_decay", meta(file, m, "lr_decay"));
+        if (!(decay > 0) || !Double.isFinite(decay)) throw new IllegalArgumentException(file + ": checkpoint lr_decay " + decay + " is not > 0");
+        expected.put("schedule", LrSchedule.exponential(decay).describe());
+        for (var e : expected.entrySet()) {
+            String now = settings.get(e.getKey());
+            if (now != null && !now.equals(e.getValue())) {
+                throw new IllegalArgumentException(file + " (a version 1 checkpoint) was written with " + e.getKey() + " " + e.getValue()
+                        + " but this run has " + e.getKey() + " " + now);
+            }
+        }
+    }
+
+    /**
+     * The initial learning rate of a version 1 checkpoint's run, which it did not store: this
+     * run's, once checked against the stored rate after {@code epoch} decays (v1 multiplied
+     * the rate by {@code lr_decay} after every epoch, as {@link LrSchedule#exponential} does).
+     */
+    private double version1InitialRate(Path file, Map<String, String> m, int epoch) {
+        double decay = parseDouble(file, "lr_decay", meta(file, m, "lr_decay"));
+        double stored = parseDouble(file, "optim/learning_rate", meta(file, m, "optim/learning_rate"));
+        double r = initialLearningRate;
+        for (int i = 0; i < epoch; i++) r *= decay;
+        if (!(Math.abs(r - stored) <= 1e-9 * Math.abs(stored))) {
+            throw new IllegalArgumentException(file + " (a version 1 checkpoint) has learning rate " + stored + " after " + epoch
+                    + " epoch(s) of decay " + decay + ", which does not follow from this run's initial learning rate " + initialLearningRate
+                    + ": resume with the learning rate the interrupted run started with");
+        }
+        return initialLearningRate;
     }
 
     /** The optimizer state stored under {@code optim/}: every entry must belong to a param and slot. */

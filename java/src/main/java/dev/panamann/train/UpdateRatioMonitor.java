@@ -16,7 +16,7 @@ import java.util.function.Consumer;
  * Measures the ratio {@code ||update|| / ||w||} of every parameter (cs231n notes: about 1e-3 is
  * healthy) on the steps whose 0-based index is a multiple of {@code every}: it copies the
  * parameters after the backward pass and compares after the optimizer step. Keeps the
- * history and, with a log, prints {@code update/weight ratio: W1 1.02e-03 ...} after each
+ * history and, with a log, prints {@code update/weight ratio: layers.0.weight 1.02e-03 ...} after each
  * measurement. Owns its parameter copies: {@link #close()} frees them.
  */
 public final class UpdateRatioMonitor implements TrainingListener, AutoCloseable {

@@ -55,11 +55,12 @@ class SafeTensorsPythonTest {
                 assertEquals("pt", meta.get("format"), "metadata from Python is kept");
                 assertEquals("python safetensors", meta.get("writer"));
                 Map<String, Tensor> state = net.stateDict();
-                assertEquals(List.of("W1", "b1", "W2", "b2"), List.copyOf(state.keySet()));
-                assertArrayEquals(pattern(12, 0), state.get("W1").toArray(), ops.name() + " W1");
-                assertArrayEquals(pattern(3, 1), state.get("b1").toArray(), ops.name() + " b1");
-                assertArrayEquals(pattern(6, 2), state.get("W2").toArray(), ops.name() + " W2");
-                assertArrayEquals(pattern(2, 3), state.get("b2").toArray(), ops.name() + " b2");
+                // the file names its tensors W1, b1, W2, b2, as panama-nn did before the module-tree names
+                assertEquals(List.of("layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias"), List.copyOf(state.keySet()));
+                assertArrayEquals(pattern(12, 0), state.get("layers.0.weight").toArray(), ops.name() + " W1");
+                assertArrayEquals(pattern(3, 1), state.get("layers.0.bias").toArray(), ops.name() + " b1");
+                assertArrayEquals(pattern(6, 2), state.get("layers.2.weight").toArray(), ops.name() + " W2");
+                assertArrayEquals(pattern(2, 3), state.get("layers.2.bias").toArray(), ops.name() + " b2");
 
                 Tensor x = c.tensors().get("X");
                 Tensor expected = c.tensors().get("scores");

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.panamann.testutil.Legacy;
 import dev.panamann.tensor.Param;
 import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Rng;
@@ -315,9 +316,9 @@ class SafeTensorsTest {
         Path f = dir.resolve("nan.safetensors");
         try (TinyNet a = new TinyNet(Backs.java(), 6, 4, 3, 0f, 1f, new Rng(1));
              TinyNet b = new TinyNet(Backs.java(), 6, 4, 3, 0f, 1f, new Rng(2))) {
-            a.paramMap().get("W2").value().setFlat(3, Float.NaN);
-            a.paramMap().get("b1").value().setFlat(0, Float.POSITIVE_INFINITY);
-            a.paramMap().get("b1").value().setFlat(1, Float.NEGATIVE_INFINITY);
+            a.paramMap().get(Legacy.name(a, "W2")).value().setFlat(3, Float.NaN);
+            a.paramMap().get(Legacy.name(a, "b1")).value().setFlat(0, Float.POSITIVE_INFINITY);
+            a.paramMap().get(Legacy.name(a, "b1")).value().setFlat(1, Float.NEGATIVE_INFINITY);
             ModelIO.save(a, f);
             List<int[]> before = b.params().stream().map(Param::value).map(SafeTensorsTest::bits).toList();
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ModelIO.load(b, f));

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panamann.testutil.Legacy;
 import dev.panamann.layers.Dropout;
 import dev.panamann.tensor.Param;
 import dev.panamann.ops.Ops;
@@ -17,6 +18,7 @@ import dev.panamann.train.GradientCheck;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -35,7 +37,8 @@ class FullyConnectedNetTest {
             try (FullyConnectedNet net = new FullyConnectedNet(ops, new int[] {9, 7}, 6, 4, 0.4f, reg, 41);
                  Tensor x = Tensor.randn(rng, 1f, 5, 6)) {
                 var r = GradientCheck.checkModel(net, x, Labels.random(rng, 5, 4), GradientCheck.STEP);
-                assertEquals(List.of("W1", "b1", "W2", "b2", "W3", "b3"), List.copyOf(r.keySet()));
+                assertEquals(List.of("layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias", "layers.4.weight", "layers.4.bias"),
+                        List.copyOf(r.keySet()));
                 GradAssert.allOk(ops.name() + " 3-layer net, reg " + reg, r);
             }
         }
@@ -83,10 +86,10 @@ class FullyConnectedNetTest {
         try (FullyConnectedNet he = new FullyConnectedNet(Backs.java(), new int[] {200}, 800, 10,
                 FullyConnectedNet.Options.DEFAULT.withHeInit());
              FullyConnectedNet scaled = new FullyConnectedNet(Backs.java(), new int[] {200}, 800, 10, 0.03f, 0f, 1)) {
-            assertEquals(Math.sqrt(2.0 / 800), std(he.paramMap().get("W1")), 0.002);
-            assertEquals(Math.sqrt(2.0 / 200), std(he.paramMap().get("W2")), 0.004);
-            assertEquals(0.03, std(scaled.paramMap().get("W1")), 0.001);
-            assertEquals(0.03, std(scaled.paramMap().get("W2")), 0.002);
+            assertEquals(Math.sqrt(2.0 / 800), std(he.paramMap().get(Legacy.name(he, "W1"))), 0.002);
+            assertEquals(Math.sqrt(2.0 / 200), std(he.paramMap().get(Legacy.name(he, "W2"))), 0.004);
+            assertEquals(0.03, std(scaled.paramMap().get(Legacy.name(scaled, "W1"))), 0.001);
+            assertEquals(0.03, std(scaled.paramMap().get(Legacy.name(scaled, "W2"))), 0.002);
             assertEquals(2, he.numLayers());
         }
     }
@@ -117,7 +120,8 @@ class FullyConnectedNetTest {
     @Test
     void softmaxRegressionWhenThereAreNoHiddenLayers() {
         try (FullyConnectedNet net = new FullyConnectedNet(Backs.java(), new int[0], 6, 3, 0.1f, 0f, 1)) {
-            assertEquals(List.of("W1", "b1"), List.copyOf(net.paramMap().keySet()));
+            assertEquals(List.of("layers.0.weight", "layers.0.bias"), List.copyOf(net.paramMap().keySet()));
+            assertEquals(Map.of("layers.0.weight", "W1", "layers.0.bias", "b1"), net.legacyNames());
         }
     }
 
@@ -129,8 +133,10 @@ class FullyConnectedNetTest {
                 FullyConnectedNet.Options.DEFAULT.withBatchNorm(true).withWeightScale(0.5f).withReg(0.1f));
              Tensor x = Tensor.randn(rng, 1f, 6, 5)) {
             int[] y = Labels.random(rng, 6, 4);
-            assertEquals(List.of("W1", "b1", "gamma1", "beta1", "W2", "b2", "gamma2", "beta2", "W3", "b3"),
-                    List.copyOf(net.paramMap().keySet()));
+            assertEquals(List.of("layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias", "layers.3.weight", "layers.3.bias",
+                    "layers.4.weight", "layers.4.bias", "layers.6.weight", "layers.6.bias"), List.copyOf(net.paramMap().keySet()));
+            assertEquals(List.of("W1", "b1", "gamma1", "beta1", "W2", "b2", "gamma2", "beta2", "W3", "b3", "running_mean1", "running_var1",
+                    "running_mean2", "running_var2"), List.copyOf(net.legacyNames().values()));
             GradAssert.allOk(ops.name() + " 3-layer batch-norm net", GradientCheck.checkModel(net, x, y, GradientCheck.STEP));
         }
     }

@@ -3,6 +3,7 @@ package dev.panamann.models;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
+import dev.panamann.testutil.Legacy;
 import dev.panamann.layers.BatchNorm;
 import dev.panamann.layers.Layer;
 import dev.panamann.layers.Mode;
@@ -49,11 +50,12 @@ class LayerBuffersTest {
     @Test
     void buffersOfEveryLayerJoinTheModelWithTheirSuffix() {
         try (Net net = new Net(); Tensor x = Tensor.of(new float[] {1, 2, 3, 4, 5, 7}, 2, 3)) {
-            assertEquals(List.of("running_mean1", "running_var1", "seen2"), List.copyOf(net.buffers().keySet()));
-            assertSame(net.counter.seen, net.buffers().get("seen2"));
-            assertSame(net.bn.runningMean(), net.buffers().get("running_mean1"));
+            assertEquals(List.of("layers.0.running_mean", "layers.0.running_var", "layers.1.seen"), List.copyOf(net.buffers().keySet()));
+            assertEquals(List.of("gamma1", "beta1", "running_mean1", "running_var1", "seen2"), List.copyOf(net.legacyNames().values()));
+            assertSame(net.counter.seen, net.buffers().get(Legacy.name(net, "seen2")));
+            assertSame(net.bn.runningMean(), net.buffers().get(Legacy.name(net, "running_mean1")));
             net.loss(x, new int[] {0, 2});
-            assertEquals(2f, net.buffers().get("seen2").getFlat(0));
+            assertEquals(2f, net.buffers().get(Legacy.name(net, "seen2")).getFlat(0));
         }
     }
 }

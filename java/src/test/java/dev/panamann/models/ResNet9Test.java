@@ -43,12 +43,12 @@ class ResNet9Test {
     void namesShapesAndFlops() {
         try (ResNet9 net = new ResNet9(Backs.java(), new int[] {3, 32, 32}, 16, 10, 0f, 1); Tensor x = Tensor.zeros(2, 3, 32, 32)) {
             Map<String, ?> p = net.paramMap();
-            assertEquals(List.of("prep.conv.weight", "prep.conv.bias", "prep.bn.weight", "prep.bn.bias", "layer1.conv.weight"),
-                    List.copyOf(p.keySet()).subList(0, 5));
-            assertTrue(p.containsKey("layer3.res.1.bn.bias") && p.containsKey("fc.weight"), p.keySet().toString());
-            assertArrayEquals(new int[] {128, 128, 3, 3}, net.paramMap().get("layer3.res.0.conv.weight").value().shape());
+            assertEquals(List.of("layers.0.prep.conv.weight", "layers.0.prep.conv.bias", "layers.0.prep.bn.weight",
+                    "layers.0.prep.bn.bias", "layers.1.layer1.conv.weight"), List.copyOf(p.keySet()).subList(0, 5));
+            assertTrue(p.containsKey("layers.8.layer3.res.1.bn.bias") && p.containsKey("layers.10.weight"), p.keySet().toString());
+            assertArrayEquals(new int[] {128, 128, 3, 3}, net.paramMap().get("layers.8.layer3.res.0.conv.weight").value().shape());
             assertEquals(16, net.buffers().size());
-            assertTrue(net.buffers().containsKey("layer1.res.0.bn.running_mean"), net.buffers().keySet().toString());
+            assertTrue(net.buffers().containsKey("layers.3.layer1.res.0.bn.running_mean"), net.buffers().keySet().toString());
             assertArrayEquals(new int[] {2, 10}, net.scores(x).shape());
             // ~47 MFLOP per image at width 16 (6 convolutions of 4.7 M multiply-adds, the first one 0.44 M)
             assertEquals(2L * (3 * 16 * 9 * 1024 + 5L * 4_718_592 + 128 * 10), ResNet9.forwardFlops(new int[] {3, 32, 32}, 16, 10));

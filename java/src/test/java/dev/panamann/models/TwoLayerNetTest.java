@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.gson.Gson;
 import com.google.gson.JsonObject;
 import com.google.gson.annotations.SerializedName;
+import dev.panamann.testutil.Legacy;
 import dev.panamann.tensor.Param;
 import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Rng;
@@ -70,10 +71,10 @@ class TwoLayerNetTest {
     static TwoLayerNet toyNet(Ops ops) {
         TwoLayerNet net = new TwoLayerNet(ops, 4, 10, 3, 1e-1f, (float) toy.reg(), 0);
         Map<String, Param> p = net.paramMap();
-        p.get("W1").value().copyFrom(floats(toy.W1()));
-        p.get("b1").value().copyFrom(floats(toy.b1()));
-        p.get("W2").value().copyFrom(floats(toy.W2()));
-        p.get("b2").value().copyFrom(floats(toy.b2()));
+        p.get(Legacy.name(net, "W1")).value().copyFrom(floats(toy.W1()));
+        p.get(Legacy.name(net, "b1")).value().copyFrom(floats(toy.b1()));
+        p.get(Legacy.name(net, "W2")).value().copyFrom(floats(toy.W2()));
+        p.get(Legacy.name(net, "b2")).value().copyFrom(floats(toy.b2()));
         return net;
     }
 
@@ -142,7 +143,7 @@ class TwoLayerNetTest {
         double[][] ref = referenceGradients();
         try (TwoLayerNet net = toyNet(ops); Tensor x = tensor(toy.X())) {
             net.loss(x, toy.y());
-            List<String> names = List.of("W1", "b1", "W2", "b2");
+            List<String> names = List.of("layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias");
             assertEquals(names, List.copyOf(net.paramMap().keySet()));
             for (int k = 0; k < 4; k++) {
                 Param p = net.paramMap().get(names.get(k));
@@ -168,13 +169,13 @@ class TwoLayerNetTest {
     void initializationIsSeededAndScaled() {
         try (TwoLayerNet a = new TwoLayerNet(Backs.java(), 50, 40, 10, 1e-2f, 0f, 5);
              TwoLayerNet b = new TwoLayerNet(Backs.java(), 50, 40, 10, 1e-2f, 0f, 5)) {
-            float[] w1 = a.paramMap().get("W1").value().toArray();
-            org.junit.jupiter.api.Assertions.assertArrayEquals(w1, b.paramMap().get("W1").value().toArray());
+            float[] w1 = a.paramMap().get(Legacy.name(a, "W1")).value().toArray();
+            org.junit.jupiter.api.Assertions.assertArrayEquals(w1, b.paramMap().get(Legacy.name(b, "W1")).value().toArray());
             double s = 0;
             for (float v : w1) s += v * v;
             assertEquals(1e-2, Math.sqrt(s / w1.length), 1e-3);
-            assertTrue(a.paramMap().get("W2").value().hasShape(40, 10));
-            for (float v : a.paramMap().get("b1").value().toArray()) assertEquals(0f, v);
+            assertTrue(a.paramMap().get(Legacy.name(a, "W2")).value().hasShape(40, 10));
+            for (float v : a.paramMap().get(Legacy.name(a, "b1")).value().toArray()) assertEquals(0f, v);
             assertEquals(10, a.numClasses());
         }
     }
@@ -183,14 +184,14 @@ class TwoLayerNetTest {
     void regularizationCoversWeightsOnly() {
         try (TwoLayerNet net = toyNet(Backs.java()); Tensor x = tensor(toy.X())) {
             float withReg = net.loss(x, toy.y());
-            float[] db1 = net.paramMap().get("b1").grad().toArray();
+            float[] db1 = net.paramMap().get(Legacy.name(net, "b1")).grad().toArray();
             net.setReg(0f);
             float without = net.loss(x, toy.y());
             double sq = 0;
             for (double[] r : toy.W1()) for (double v : r) sq += v * v;
             for (double[] r : toy.W2()) for (double v : r) sq += v * v;
             assertEquals(0.5 * toy.reg() * sq, withReg - without, 1e-6);
-            org.junit.jupiter.api.Assertions.assertArrayEquals(db1, net.paramMap().get("b1").grad().toArray());
+            org.junit.jupiter.api.Assertions.assertArrayEquals(db1, net.paramMap().get(Legacy.name(net, "b1")).grad().toArray());
             assertThrows(IllegalArgumentException.class, () -> net.setReg(-1f));
         }
     }

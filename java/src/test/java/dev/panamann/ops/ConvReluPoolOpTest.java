@@ -28,6 +28,7 @@ class ConvReluPoolOpTest {
         {3, 3, 10, 6, 16, 5, 1, 2, 2, 2},   // 16 filters (a block on AVX-512), non-square
         {1, 2, 9, 9, 5, 3, 2, 0, 2, 1},     // odd filter count, stride 2, overlapping pool
         {2, 1, 7, 7, 32, 7, 1, 3, 3, 2},    // 7x7 kernel with pad 3, the CIFAR net's conv
+        {2, 16, 8, 8, 16, 3, 1, 1, 2, 2},   // blocked input: backward weights reads the forward's reordered x
     };
 
     static Stream<int[]> cases() { return Stream.of(CASES); }

@@ -38,6 +38,44 @@ class SplitUpdateTest {
         }
     }
 
+    /**
+     * The same with each kind of loop: the Vector API loops in place (Adam, SGD-momentum; the
+     * tests run with the module) and the chunked heap-array loops ({@code panamann.java.vector=off}).
+     */
+    @Test
+    void vectorAndChunkedLoopsEqualTheScalarLoopToTheBit() {
+        assertEquals("vector", dev.panamann.ops.java.GemmKernel.fromSettings().name().substring(0, 6),
+                "tests run with --add-modules jdk.incubator.vector");
+        String before = System.getProperty("panamann.java.vector");
+        try {
+            for (String setting : new String[] {"on", "off"}) {
+                System.setProperty("panamann.java.vector", setting);
+                for (int threads : new int[] {1, 2}) {
+                    UpdateThreads.setThreads(threads);
+                    checkAgainstScalarLoop("adam", threads);
+                    checkAgainstScalarLoop("sgd_momentum", threads);
+                }
+            }
+        } finally {
+            if (before == null) System.clearProperty("panamann.java.vector");
+            else System.setProperty("panamann.java.vector", before);
+        }
+    }
+
+    @Test
+    void theVectorLoopsAreSelectedByTheSetting() {
+        String before = System.getProperty("panamann.java.vector");
+        try {
+            System.setProperty("panamann.java.vector", "off");
+            assertEquals(null, UpdateLoops.fromSettings());
+            System.setProperty("panamann.java.vector", "auto");
+            assertEquals(true, UpdateLoops.fromSettings().name().startsWith("vector ("));
+        } finally {
+            if (before == null) System.clearProperty("panamann.java.vector");
+            else System.setProperty("panamann.java.vector", before);
+        }
+    }
+
     @Test
     void everyUpdateThreadFlushesSubnormals() {
         org.junit.jupiter.api.Assumptions.assumeTrue(dev.panamann.ops.Denormals.active(), "flush-to-zero off or unsupported");

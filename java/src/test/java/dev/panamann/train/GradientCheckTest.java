@@ -1,5 +1,6 @@
 package dev.panamann.train;
 
+import dev.panamann.testutil.Legacy;
 import dev.panamann.testutil.GradAssert;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -199,7 +200,7 @@ class GradientCheckTest {
                         @Override public float loss(Tensor in, int[] y) { return (float) lossDouble(in, y); }
                         @Override public double lossDouble(Tensor in, int[] y) {
                             double l = net.lossDouble(in, y);
-                            bug.apply(net.paramMap().get(target).grad());
+                            bug.apply(net.paramMap().get(Legacy.name(net, target)).grad());
                             return l;
                         }
                         @Override public List<Param> params() { return net.params(); }
@@ -208,7 +209,7 @@ class GradientCheckTest {
                     };
                     int[] y = {0, 1, 2, 3, 3, 2, 1};
                     assertCaught(ops.name() + " two-layer net " + bug + " " + target,
-                            GradientCheck.checkModel(broken, x, y, GradientCheck.STEP), target);
+                            GradientCheck.checkModel(broken, x, y, GradientCheck.STEP), Legacy.name(net, target));
                 }
             }
         }

@@ -94,6 +94,25 @@ class SolverTest extends BlobData {
         }
     }
 
+    @Test
+    void aReplacedAccuracyCheckMeasuresTheChecksAndPicksTheBest() throws IOException {
+        try (ProbeModel m = new ProbeModel(C);
+             Solver s = quiet(new Solver(m, train, val)).optimConfig(Map.of("learning_rate", 0.01)).batchSize(100).numEpochs(3)) {
+            List<String> asked = new ArrayList<>();
+            float[] next = {0.5f, 0.25f, 0.75f, 0.5f};
+            s.accuracyCheck((solver, data, n, batch) -> {
+                asked.add((data == train ? "train " : data == val ? "val " : "other ") + batch);
+                return data == train ? 0.125f : next[s.valAccHistory().size()];
+            });
+            s.train();
+            assertEquals(List.of("train 100", "val 100", "train 100", "val 100", "train 100", "val 100", "train 100", "val 100"), asked);
+            assertEquals(List.of(0.5f, 0.25f, 0.75f, 0.5f), s.valAccHistory());
+            assertEquals(List.of(0.125f, 0.125f, 0.125f, 0.125f), s.trainAccHistory());
+            assertEquals(0.75f, s.bestValAcc());
+            assertThrows(IllegalArgumentException.class, () -> s.accuracyCheck(null));
+        }
+    }
+
     /** With loss 0.5||W||^2 an SGD step is -lr*W, so ||update|| / ||W|| is exactly lr. */
     @Test
     void updateRatiosAreMeasuredEveryPrintEvery() throws IOException {

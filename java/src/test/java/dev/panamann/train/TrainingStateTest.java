@@ -127,11 +127,11 @@ class TrainingStateTest {
             assertEquals(0, s.iteration());
             assertNull(s.lastCheckpoint());
         }
-        Path v1 = rewrite(ck, "v1.safetensors", "version", "1");
+        Path v3 = rewrite(ck, "v3.safetensors", "version", "3");
         Path torn = rewrite(ck, "torn.safetensors", "loss_history", "[1.0]");
         Path noSetting = rewrite(ck, "nosetting.safetensors", "run/batch_size", null);
         try (TinyNet m = net(2); TrainingState s = new TrainingState(m, new Sgd(0.1), new Rng(7), SETTINGS)) {
-            msg(() -> s.load(v1), "version 1 checkpoint", "reads version 2");
+            msg(() -> s.load(v3), "version 3 checkpoint", "reads versions 1 and 2");
             msg(() -> s.load(torn), "1 losses for 2 iterations");
             msg(() -> s.load(noSetting), "lacks 'run/batch_size'");
             assertEquals(0, s.iteration());

@@ -25,11 +25,11 @@ import picocli.CommandLine.Option;
  *
  * <pre>
  *   java --enable-native-access=ALL-UNNAMED -cp samples/target/panama-nn-samples.jar \
- *       dev.panamann.examples.ConvNetCifar [--epochs N] [--hidden H] [--flip] [--num-train N] [--data PATH] [--out DIR]
+ *       dev.panamann.examples.ConvNetCifar [--epochs N] [--hidden H] [--[no-]flip] [--num-train N] [--data PATH] [--out DIR]
  * </pre>
  */
 @Command(name = "ConvNetCifar", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Train conv7x7(32) - relu - maxpool - affine(100) - relu - affine(10) on CIFAR-10 with Adam; plots and per-class accuracy.")
+        description = "Train conv7x7(32) - relu - maxpool - affine(500) - relu - affine(10) on CIFAR-10 with Adam and flips; plots and per-class accuracy.")
 public final class ConvNetCifar implements Callable<Integer> {
     @Mixin
     CommonOptions common;
@@ -43,11 +43,11 @@ public final class ConvNetCifar implements Callable<Integer> {
     @Option(names = "--epochs", paramLabel = "N", description = "Epochs (default: the train command's, 15).")
     Integer epochs;
 
-    @Option(names = "--hidden", paramLabel = "H", description = "Units of the hidden affine layer (default: 100, as cs231n).")
+    @Option(names = "--hidden", paramLabel = "H", description = "Units of the hidden affine layer (default: the train command's, 500; cs231n: 100).")
     Integer hidden;
 
-    @Option(names = "--flip", description = "Random horizontal flips of the training images (default: off).")
-    boolean flip;
+    @Option(names = "--flip", negatable = true, description = "Random horizontal flips of the training images (default: the train command's, on).")
+    Boolean flip;
 
 
     public static void main(String[] args) {
@@ -65,7 +65,7 @@ public final class ConvNetCifar implements Callable<Integer> {
             if (hidden != null) spec = spec.withHidden(hidden);
             TrainSettings settings = ModelRegistry.get("convnet").training();
             if (epochs != null) settings = settings.withEpochs(epochs);
-            if (flip) settings = settings.withFlip(true);
+            if (flip != null) settings = settings.withFlip(flip);
             TrainRun run = new TrainRun(Inputs.outDir(out, "ConvNetCifar"), ops, d, spec, settings, common.seed, cifar.data);
             run.describe();
 

@@ -11,13 +11,13 @@ import dev.panamann.ops.Backends;
 import dev.panamann.ops.Ops;
 import dev.panamann.spark.Example;
 import dev.panamann.spark.ModelFactory;
+import dev.panamann.spark.SparkSettings;
 import dev.panamann.spark.SparkTrainer;
 import dev.panamann.train.Evaluation;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -26,8 +26,8 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * The main job (the CIFAR-10 conv net with the defaults of {@code panama-nn train}: Adam 1e-3,
- * decay 0.9 per epoch, global batch 64, 15 epochs) trained data-parallel through Apache Spark:
+ * The main job in its cs231n settings (the CIFAR-10 conv net as {@code panama-nn train --hidden 100
+ * --no-flip}: Adam 1e-3, decay 0.9 per epoch, global batch 64, 15 epochs) trained data-parallel through Apache Spark:
  * one barrier stage of {@code --workers} tasks, gradients all-reduced after every step. Needs
  * Spark 4.1+ on the class path ({@code samples/train-cifar10-spark.sh} sets it up).
  *
@@ -76,6 +76,11 @@ public final class SparkCifar implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         long t0 = System.nanoTime();
+        // checked before the data is read: a bad setting (e.g. a batch not divisible by the workers) fails at once
+        SparkSettings settings = SparkSettings.builder(3, 32, 32).workers(workers).threads(threads)
+                .batchSize(batchSize).numEpochs(epochs).updateRule("adam").learningRate(1e-3)
+                .lrDecay(0.9).seed(seed).printEvery(100)
+                .checkpointDir(checkpointDir == null ? null : checkpointDir.toAbsolutePath().toString()).build();
         Steps.section(System.out, "1. Data: CIFAR-10, cs231n split (train / 1000 val / 10000 test), mean image subtracted");
         try (PreparedData d = Inputs.loadCifar(cifar.data, cifar.numTrain, 1000, null, System.out)) {
             List<Example> train = Example.of(d.train()), val = Example.of(d.val());
@@ -87,11 +92,7 @@ public final class SparkCifar implements Callable<Integer> {
                         + batchSize + " (" + batchSize / Math.max(1, workers) + " per worker), Adam 1e-3, decay 0.9, " + epochs + " epochs");
                 long s = seed;
                 ModelFactory factory = ops -> new ThreeLayerConvNet(ops, new int[] {3, 32, 32}, 32, 7, 100, 10, 1e-3f, 1e-3f, s);
-                SparkTrainer trainer = new SparkTrainer(factory, 3, 32, 32).workers(workers).threads(threads)
-                        .batchSize(batchSize).numEpochs(epochs).updateRule("adam").optimConfig(Map.of("learning_rate", 1e-3))
-                        .lrDecay(0.9).seed(seed).printEvery(100);
-                if (checkpointDir != null) trainer.checkpointDir(checkpointDir.toAbsolutePath().toString());
-                SparkTrainer.Result r = trainer.fit(sc.parallelize(train, workers), val);
+                SparkTrainer.Result r = new SparkTrainer(factory, settings).fit(sc.parallelize(train, workers), val);
                 train = null;
 
                 Steps.section(System.out, "3. Accuracy of the best validation parameters (evaluated on the driver)");

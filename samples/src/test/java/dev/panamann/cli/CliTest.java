@@ -106,7 +106,7 @@ class CliTest {
     void gradcheckTwoLayerPassesAndAnImpossibleToleranceFails() {
         Run ok = run("gradcheck", "--model", "twolayer");
         assertEquals(Cli.EXIT_OK, ok.code(), ok.err());
-        for (String p : List.of("W1", "b1", "W2", "b2")) assertTrue(ok.out().contains(p), "no line for " + p + ":\n" + ok.out());
+        for (String p : List.of("layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias")) assertTrue(ok.out().contains(p), "no line for " + p + ":\n" + ok.out());
         assertTrue(ok.out().strip().endsWith("PASS"), ok.out());
 
         Run fail = run("gradcheck", "--model", "twolayer", "--tolerance", "1e-12");

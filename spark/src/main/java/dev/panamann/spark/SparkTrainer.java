@@ -1,7 +1,6 @@
 package dev.panamann.spark;
 
 import dev.panamann.models.Model;
-import dev.panamann.optim.Optimizers;
 import dev.panamann.tensor.Tensor;
 import java.io.PrintStream;
 import java.io.Serializable;
@@ -9,18 +8,18 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.security.SecureRandom;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.rdd.RDD;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
 
 /**
  * Synchronous data-parallel training on Apache Spark (4.1 or newer), the way Horovod on Spark
@@ -36,227 +35,87 @@ import org.apache.spark.rdd.RDD;
  * {@code allGather} of each task's host:port (and its preparation status) at the start.
  *
  * <pre>{@code
- * SparkTrainer.Result r = new SparkTrainer(ops -> new ThreeLayerConvNet(ops, 42), 3, 32, 32)
- *         .workers(2).batchSize(64).numEpochs(15)
- *         .updateRule("adam").optimConfig(Map.of("learning_rate", 1e-3))
- *         .checkpointDir("/shared/run1")
- *         .fit(trainRdd, valExamples);
+ * SparkSettings s = SparkSettings.builder(3, 32, 32).workers(2).batchSize(64).numEpochs(15)
+ *         .updateRule("adam").learningRate(1e-3).checkpointDir("/shared/run1").build();
+ * SparkTrainer.Result r = new SparkTrainer(ops -> new ThreeLayerConvNet(ops, 42), s).fit(trainRdd, valExamples);
  * try (Model m = new ThreeLayerConvNet(Backends.get(), 42)) {
  *     r.loadInto(m);          // the best validation parameters of the run
  * }
  * }</pre>
  *
- * <p>Data: the training RDD needs at least {@code workers} partitions (more are repartitioned to
+ * <p>Data: an RDD of {@link Example} ({@link #fit(JavaRDD, List)}) or a DataFrame
+ * ({@link #fit(Dataset, Dataset, String, String...)}).
+ * The training RDD needs at least {@code workers} partitions (more are repartitioned to
  * {@code workers} by one shuffle); every partition must hold examples, and partitions of
  * unequal size are cut to the smallest, so that every worker runs the same number of steps.
  * Each worker draws its minibatches from its own shard with its own seeded generator
- * ({@link #rankSeed}). The validation examples go to every worker (a Spark broadcast); rank 0's
- * accuracy is the one reported and the one that picks the best parameters.
+ * ({@link #rankSeed}). The validation examples go to every worker (a Spark broadcast); each
+ * evaluates its contiguous share and the correct / total counts are summed across the
+ * workers, so every check's validation accuracy is that of the whole set, the same on every
+ * rank, and picks the same best parameters everywhere.
  *
  * <p>Batch norm uses each worker's own batch statistics in training (as PyTorch's DDP does by
  * default); the running statistics are averaged across the workers before every accuracy
- * check, so checkpoints and the final model hold the average. Dropout masks differ per worker
- * (each replica's generators are re-seeded by rank).
+ * check, so checks, checkpoints and the final model hold the average. Dropout masks differ per
+ * worker (each replica's generators are re-seeded by rank).
  *
- * <p>Faults: with {@link #checkpointDir} set, every worker writes the Solver's atomic
- * checkpoint at each check ({@code rank-<r>/checkpoint_epoch_<e>.safetensors}: parameters,
- * optimizer state and its own generator states). The directory must be one every executor
- * sees (a shared file system on a cluster). When a task dies, Spark aborts the barrier stage;
- * the driver then starts the stage again, up to {@link #maxRestarts} times, and every worker
- * resumes from the newest epoch all ranks have a checkpoint of: the run ends where an
- * uninterrupted run ends. Errors in the input (too few partitions, empty partitions, labels
- * out of range, wrong example sizes, a model that cannot be built on an executor) are found
- * before training starts and thrown on the driver as {@link IllegalArgumentException} naming
- * the partition, without restarts and without a hang.
+ * <p>Faults: with {@link SparkSettings#checkpointDir} set, rank 0 writes the Solver's atomic
+ * checkpoint at each check ({@code checkpoint_epoch_<e>.safetensors}: parameters, buffers,
+ * optimizer state, histories, which are the same on every rank) and then the generator states
+ * of every rank ({@code generators_epoch_<e>.txt}); the other ranks write nothing. The
+ * directory must be one every executor sees (a shared file system on a cluster). When a task
+ * dies, Spark aborts the barrier stage; the driver then starts the stage again, up to
+ * {@link SparkSettings#maxRestarts} times, and every worker resumes from rank 0's newest
+ * complete checkpoint with its own generator states: the run ends where an uninterrupted run
+ * ends. Errors in the input (too few partitions, empty partitions, labels out of range, wrong
+ * example sizes, a model that cannot be built on an executor) are found before training starts
+ * and thrown on the driver as {@link IllegalArgumentException} naming the partition, without
+ * restarts and without a hang.
  */
 public final class SparkTrainer {
     private final ModelFactory factory;
-    private final int[] exampleShape;
-    private int workers = 2;
-    private int batchSize = 64;
-    private int numEpochs = 10;
-    private String updateRule = "sgd";
-    private Map<String, Double> optimConfig = new LinkedHashMap<>();
-    private double lrDecay = 1.0;
-    private long seed;
-    private String backend = "auto";
-    private int threads;
-    private String checkpointDir;
-    private int maxRestarts = 2;
-    private Duration timeout = Duration.ofSeconds(120);
-    private int numTrainSamples = 1000;
-    private int numValSamples;
-    private boolean verbose = true;
-    private int printEvery = 100;
-    private boolean collectReplicas;
-    private int failRank = -1, failIteration = -1;
-    private PrintStream out = System.out;
+    private final SparkSettings settings;
+    private final PrintStream out;
+    private final int failRank, failIteration;
 
     /**
-     * @param factory      builds the model on each executor
-     * @param exampleShape the shape of one example, e.g. 3, 32, 32 for CIFAR-10 images
+     * @param factory  builds the model on each executor
+     * @param settings how to train
      */
-    public SparkTrainer(ModelFactory factory, int... exampleShape) {
+    public SparkTrainer(ModelFactory factory, SparkSettings settings) {
+        this(factory, settings, System.out);
+    }
+
+    /**
+     * @param factory  builds the model on each executor
+     * @param settings how to train
+     * @param out      where the driver reports restarts
+     */
+    public SparkTrainer(ModelFactory factory, SparkSettings settings, PrintStream out) {
+        this(factory, settings, out, -1, -1);
+    }
+
+    private SparkTrainer(ModelFactory factory, SparkSettings settings, PrintStream out, int failRank, int failIteration) {
         if (factory == null) throw new IllegalArgumentException("model factory is null");
-        if (exampleShape == null || exampleShape.length == 0) throw new IllegalArgumentException("example shape is missing");
-        long n = 1;
-        for (int d : exampleShape) {
-            if (d < 1) throw new IllegalArgumentException("example shape " + Arrays.toString(exampleShape) + " has a dimension < 1");
-            n *= d;
-            if (n > Integer.MAX_VALUE) throw new IllegalArgumentException("example shape " + Arrays.toString(exampleShape) + " is too large");
-        }
+        if (settings == null) throw new IllegalArgumentException("settings are null");
+        if (out == null) throw new IllegalArgumentException("output stream is null");
         this.factory = factory;
-        this.exampleShape = exampleShape.clone();
+        this.settings = settings;
+        this.out = out;
+        this.failRank = failRank;
+        this.failIteration = failIteration;
     }
 
-    // ------------------------------------------------------------------ options
-
-    /** Number of workers (barrier tasks, each one replica); default 2. */
-    public SparkTrainer workers(int w) {
-        if (w < 1) throw new IllegalArgumentException("workers must be >= 1, got " + w);
-        this.workers = w;
-        return this;
-    }
-
-    /** The global minibatch (all workers together), a multiple of {@link #workers}; default 64. */
-    public SparkTrainer batchSize(int b) {
-        if (b < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + b);
-        this.batchSize = b;
-        return this;
-    }
-
-    /** Epochs over the training data; default 10. */
-    public SparkTrainer numEpochs(int e) {
-        if (e < 1) throw new IllegalArgumentException("numEpochs must be >= 1, got " + e);
-        this.numEpochs = e;
-        return this;
-    }
-
-    /** The Solver's update rule ("sgd", "sgd_momentum", "nesterov", "rmsprop", "adam"); default sgd. */
-    public SparkTrainer updateRule(String rule) {
-        if (rule == null || !Optimizers.RULES.contains(rule.trim().toLowerCase(Locale.ROOT))) {
-            throw new IllegalArgumentException("unknown update rule '" + rule + "': use one of " + Optimizers.RULES);
-        }
-        this.updateRule = rule.trim().toLowerCase(Locale.ROOT);
-        return this;
-    }
-
-    /** The rule's hyperparameters by their cs231n names (learning_rate, beta1, ...). */
-    public SparkTrainer optimConfig(Map<String, ? extends Number> config) {
-        Map<String, Double> c = new LinkedHashMap<>();
-        if (config != null) {
-            for (var e : config.entrySet()) {
-                if (e.getValue() == null) throw new IllegalArgumentException("optim config '" + e.getKey() + "' is null");
-                c.put(e.getKey(), e.getValue().doubleValue());
-            }
-        }
-        Optimizers.create(updateRule, c).close(); // validates names and values now, on the driver
-        this.optimConfig = c;
-        return this;
-    }
-
-    /** Learning-rate factor after every epoch; default 1. */
-    public SparkTrainer lrDecay(double d) {
-        if (!(d > 0) || !Double.isFinite(d)) throw new IllegalArgumentException("lrDecay must be a finite number > 0, got " + d);
-        this.lrDecay = d;
-        return this;
-    }
-
-    /** Seed of the minibatch draws (each rank uses {@link #rankSeed}); default 0. */
-    public SparkTrainer seed(long s) {
-        this.seed = s;
-        return this;
-    }
-
-    /** Backend on the executors: "native", "java" or "auto" (default). */
-    public SparkTrainer backend(String b) {
-        if (b == null || !List.of("native", "java", "auto").contains(b.toLowerCase(Locale.ROOT))) {
-            throw new IllegalArgumentException("unknown backend '" + b + "': use native, java or auto");
-        }
-        this.backend = b.toLowerCase(Locale.ROOT);
-        return this;
-    }
-
-    /** Threads per worker; 0 (the default) takes the task's {@code spark.task.cpus}. */
-    public SparkTrainer threads(int t) {
-        if (t < 0) throw new IllegalArgumentException("threads must be >= 0, got " + t);
-        this.threads = t;
-        return this;
-    }
-
-    /**
-     * Directory for the workers' checkpoints (one every executor and the driver see); null
-     * (the default) for none: a restart then starts from the beginning.
-     */
-    public SparkTrainer checkpointDir(String dir) {
-        if (dir != null && dir.isBlank()) throw new IllegalArgumentException("checkpoint directory is blank");
-        this.checkpointDir = dir;
-        return this;
-    }
-
-    /** How often the driver starts the stage again after a task failure; default 2. */
-    public SparkTrainer maxRestarts(int n) {
-        if (n < 0) throw new IllegalArgumentException("maxRestarts must be >= 0, got " + n);
-        this.maxRestarts = n;
-        return this;
-    }
-
-    /** How long a worker waits for a peer without progress before failing; default 120 s. */
-    public SparkTrainer timeout(Duration t) {
-        if (t == null || t.isNegative() || t.isZero()) throw new IllegalArgumentException("timeout must be > 0, got " + t);
-        this.timeout = t;
-        return this;
-    }
-
-    /** Training examples (of rank 0's shard) per train-accuracy check; 0 for all; default 1000. */
-    public SparkTrainer numTrainSamples(int n) {
-        if (n < 0) throw new IllegalArgumentException("numTrainSamples must be >= 0, got " + n);
-        this.numTrainSamples = n;
-        return this;
-    }
-
-    /** Validation examples per check; 0 (the default) for all. */
-    public SparkTrainer numValSamples(int n) {
-        if (n < 0) throw new IllegalArgumentException("numValSamples must be >= 0, got " + n);
-        this.numValSamples = n;
-        return this;
-    }
-
-    /** Rank 0 prints the Solver's progress lines (to the executor's stdout); default true. */
-    public SparkTrainer verbose(boolean v) {
-        this.verbose = v;
-        return this;
-    }
-
-    /** Progress line every this many iterations; default 100. */
-    public SparkTrainer printEvery(int n) {
-        if (n < 1) throw new IllegalArgumentException("printEvery must be >= 1, got " + n);
-        this.printEvery = n;
-        return this;
-    }
-
-    /** Return every replica's final parameters too (to check that they agree); default false. */
-    public SparkTrainer collectReplicas(boolean on) {
-        this.collectReplicas = on;
-        return this;
-    }
-
-    /** Where the driver reports restarts; default System.out. */
-    public SparkTrainer out(PrintStream s) {
-        if (s == null) throw new IllegalArgumentException("output stream is null");
-        this.out = s;
-        return this;
-    }
+    /** The settings this trainer runs with. */
+    public SparkSettings settings() { return settings; }
 
     /**
      * Fault injection for testing the restart path: in the first attempt only, the worker of
      * {@code rank} throws after the backward pass of iteration {@code iteration} (0-based),
-     * which fails its task; -1 for none (the default).
+     * which fails its task; -1 for none.
      */
-    public SparkTrainer injectFailure(int rank, int iteration) {
-        this.failRank = rank;
-        this.failIteration = iteration;
-        return this;
+    SparkTrainer injectFailure(int rank, int iteration) {
+        return new SparkTrainer(factory, settings, out, rank, iteration);
     }
 
     /**
@@ -270,9 +129,14 @@ public final class SparkTrainer {
         return new dev.panamann.tensor.Rng(new dev.panamann.tensor.Rng(seed).nextLong() ^ (0xD1B54A32D192ED03L * rank)).nextLong();
     }
 
-    /** The checkpoint file of a rank and epoch under a checkpoint directory. */
-    public static Path checkpointFile(String dir, int rank, int epoch) {
-        return Path.of(dir, "rank-" + rank, "checkpoint_epoch_" + epoch + ".safetensors");
+    /** Rank 0's checkpoint (the Solver's) of an epoch under a checkpoint directory. */
+    public static Path checkpointFile(String dir, int epoch) {
+        return Path.of(dir, "checkpoint_epoch_" + epoch + ".safetensors");
+    }
+
+    /** The generator states of every rank at a checkpoint (rank 0 writes it before the checkpoint counts as complete). */
+    static Path generatorsFile(String dir, int epoch) {
+        return Path.of(dir, "generators_epoch_" + epoch + ".txt");
     }
 
     // ------------------------------------------------------------------ training
@@ -281,54 +145,116 @@ public final class SparkTrainer {
      * Trains on the cluster of the RDD's Spark context and returns the result to the driver.
      *
      * @param train training examples, at least {@code workers} partitions, none empty
-     * @param val   validation examples (sent to every worker)
+     * @param val   validation examples, at least one per worker (sent to every worker; each
+     *              evaluates its share and the counts are summed)
      * @throws IllegalArgumentException for bad input, naming what was wrong
      * @throws SparkTrainingException   when the run failed more than {@code maxRestarts} times
      */
     public Result fit(JavaRDD<Example> train, List<Example> val) {
         if (train == null) throw new IllegalArgumentException("training RDD is null");
-        if (val == null || val.isEmpty()) throw new IllegalArgumentException("validation set is empty: every check needs it");
-        if (batchSize % workers != 0) {
-            throw new IllegalArgumentException("batch size " + batchSize + " is not a multiple of the " + workers
-                    + " workers: each worker takes batchSize / workers examples per step");
-        }
+        if (val == null) throw new IllegalArgumentException("validation set is null");
+        int workers = settings.workers();
         int parts = train.getNumPartitions();
         if (parts < workers) {
             throw new IllegalArgumentException("the training RDD has " + parts + " partition(s) but the run has " + workers
                     + " workers (one partition each): repartition it, e.g. rdd.repartition(" + workers + ")");
         }
-        // more partitions: one shuffle to exactly W (a barrier stage does not take coalesce's narrow merge)
-        JavaRDD<Example> shards = parts > workers ? train.repartition(workers) : train;
-        int d = Worker.count(exampleShape);
+        int d = settings.exampleSize();
         float[] vx = new float[Math.multiplyExact(val.size(), d)];
         int[] vy = new int[val.size()];
         for (int i = 0; i < val.size(); i++) {
             Example e = val.get(i);
+            if (e == null) throw new IllegalArgumentException("validation example " + i + " is null");
             if (e.x().length != d) {
                 throw new IllegalArgumentException("validation example " + i + " has " + e.x().length + " values but the example shape "
-                        + Arrays.toString(exampleShape) + " needs " + d);
+                        + Arrays.toString(settings.exampleShape()) + " needs " + d);
             }
             System.arraycopy(e.x(), 0, vx, i * d, d);
             vy[i] = e.label();
         }
-        JavaSparkContext sc = JavaSparkContext.fromSparkContext(train.context());
+        // more partitions: one shuffle to exactly W (a barrier stage does not take coalesce's narrow merge)
+        return run(parts > workers ? train.repartition(workers) : train, vx, vy, null);
+    }
+
+    /**
+     * Trains on DataFrames: the examples are read from the rows of {@code train} and
+     * {@code val} (same schema), each example's values from {@code featureColumns} and its
+     * class from {@code labelColumn}.
+     *
+     * <p>Accepted schemas (checked on the driver before any work, with an error naming the
+     * column): the label column is an integer type (byte, short, int or long) holding classes
+     * in {@code [0, numClasses)}; the features are either
+     * <ul>
+     *   <li>one column of type {@code array<float>} or {@code array<double>} (or of an integer
+     *       element type) with exactly as many values as the example shape holds, in
+     *       row-major order (for images C x H x W); or</li>
+     *   <li>one {@code binary} column of exactly that many bytes, each an unsigned 8-bit value
+     *       0..255 (raw pixels, as CIFAR's binary files hold them); or</li>
+     *   <li>as many numeric columns as the example holds values (e.g. the 784 pixel columns of
+     *       an MNIST CSV), one value each, in the given order.</li>
+     * </ul>
+     * Values are used as they are (converted to float): normalize or subtract the mean image
+     * before. A row with a null, a wrong length or a label outside the model's classes fails
+     * the run on the driver with an {@link IllegalArgumentException} naming the partition,
+     * the row within it and the column.
+     *
+     * <p>The training DataFrame is split into exactly {@code workers} shards: a DataFrame of
+     * another partition count is repartitioned to {@code workers} (round robin, one shuffle),
+     * and shards are cut to the smallest, as for an RDD. The validation rows are collected to
+     * the driver (keep the set small).
+     *
+     * @throws IllegalArgumentException for a bad schema or bad rows, naming the column and row
+     */
+    public Result fit(Dataset<Row> train, Dataset<Row> val,
+                      String labelColumn, String... featureColumns) {
+        if (train == null) throw new IllegalArgumentException("training DataFrame is null");
+        if (val == null) throw new IllegalArgumentException("validation DataFrame is null");
+        RowConverter trainRows = RowConverter.of(train.schema(), "training", labelColumn, featureColumns, settings.exampleSize());
+        RowConverter valRows = RowConverter.of(val.schema(), "validation", labelColumn, featureColumns, settings.exampleSize());
+        List<Example> v = valRows.convert(val.select(valRows.columns()).collectAsList());
+        int workers = settings.workers();
+        Dataset<Row> t = train.select(trainRows.columns());
+        if (t.rdd().getNumPartitions() != workers) t = t.repartition(workers);
+        JavaRDD<Example> examples = t.javaRDD().mapPartitionsWithIndex(trainRows, true);
+        int d = settings.exampleSize();
+        float[] vx = new float[Math.multiplyExact(v.size(), d)];
+        int[] vy = new int[v.size()];
+        for (int i = 0; i < v.size(); i++) {
+            System.arraycopy(v.get(i).x(), 0, vx, i * d, d);
+            vy[i] = v.get(i).label();
+        }
+        return run(examples, vx, vy, labelColumn);
+    }
+
+    private Result run(JavaRDD<Example> shards, float[] vx, int[] vy, String labelColumn) {
+        int workers = settings.workers();
+        if (vy.length < workers) {
+            throw new IllegalArgumentException("the validation set has " + vy.length + " example(s) but the run has " + workers
+                    + " workers: each worker evaluates its share, so give at least one example per worker");
+        }
+        if (vy.length > 1 << 24) {
+            throw new IllegalArgumentException("the validation set has " + vy.length + " examples; at most " + (1 << 24)
+                    + " (the summed counts are exact floats up to 2^24)");
+        }
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(shards.context());
         Broadcast<Worker.ValData> valData = sc.broadcast(new Worker.ValData(vx, vy));
         long start = System.nanoTime();
         try {
             for (int attempt = 0; ; attempt++) {
-                Config c = config(attempt);
+                Config c = new Config(settings, labelColumn, new SecureRandom().nextLong(), attempt == 0 ? failRank : -1, failIteration);
                 List<WorkerResult> results;
                 try {
                     RDD<WorkerResult> r = shards.rdd().barrier().mapPartitions(new Worker(c, factory, valData), false,
                             scala.reflect.ClassTag$.MODULE$.apply(WorkerResult.class));
                     results = new ArrayList<>(r.toJavaRDD().collect());
                 } catch (Exception e) { // SparkException is checked, and Scala throws it undeclared
-                    if (attempt >= maxRestarts) {
+                    if (attempt >= settings.maxRestarts()) {
                         throw new SparkTrainingException("training failed " + (attempt + 1) + " time(s), the last time with: "
                                 + firstLine(e), e);
                     }
                     out.println("SparkTrainer: the training stage failed (" + firstLine(e) + "); restart " + (attempt + 1)
-                            + " of " + maxRestarts + (checkpointDir != null ? ", from the newest checkpoint" : ", from the start"));
+                            + " of " + settings.maxRestarts()
+                            + (settings.checkpointDir() != null ? ", from the newest checkpoint" : ", from the start"));
                     continue;
                 }
                 results.sort((a, b) -> Integer.compare(a.rank(), b.rank()));
@@ -342,12 +268,6 @@ public final class SparkTrainer {
         }
     }
 
-    private Config config(int attempt) {
-        return new Config(exampleShape.clone(), workers, batchSize, numEpochs, updateRule, new LinkedHashMap<>(optimConfig), lrDecay,
-                seed, backend, threads, checkpointDir, timeout.toMillis(), numTrainSamples, numValSamples, verbose, printEvery,
-                collectReplicas, new SecureRandom().nextLong(), attempt == 0 ? failRank : -1, failIteration);
-    }
-
     /** The first line of the message and the first line after it that names an exception (a task's cause). */
     private static String firstLine(Throwable e) {
         String[] lines = String.valueOf(e.getMessage()).split("\n");
@@ -359,11 +279,12 @@ public final class SparkTrainer {
         return first;
     }
 
-    /** Everything a worker needs, sent with the stage. */
-    record Config(int[] exampleShape, int workers, int batchSize, int numEpochs, String updateRule,
-                  LinkedHashMap<String, Double> optimConfig, double lrDecay, long seed, String backend, int threads,
-                  String checkpointDir, long timeoutMs, int numTrainSamples, int numValSamples, boolean verbose, int printEvery,
-                  boolean collectReplicas, long token, int failRank, int failIteration) implements Serializable {}
+    /**
+     * Everything a worker needs, sent with the stage: the settings, the DataFrame's label
+     * column (for messages; null for an RDD), the attempt's connection token and the fault
+     * injection.
+     */
+    record Config(SparkSettings settings, String labelColumn, long token, int failRank, int failIteration) implements Serializable {}
 
     /** What one worker sends back. */
     record WorkerResult(int rank, String error, LinkedHashMap<String, float[]> best, LinkedHashMap<String, float[]> last,
@@ -374,7 +295,7 @@ public final class SparkTrainer {
         }
     }
 
-    /** The training stage failed more often than {@link #maxRestarts} allows. */
+    /** The training stage failed more often than {@link SparkSettings#maxRestarts} allows. */
     public static final class SparkTrainingException extends RuntimeException {
         private static final long serialVersionUID = 1L;
 
@@ -404,7 +325,7 @@ public final class SparkTrainer {
         /** The parameters and buffers after the last step. */
         public Map<String, float[]> lastState() { return Collections.unmodifiableMap(workers.get(0).last()); }
 
-        /** Each rank's values after the last step, by rank (only with {@link #collectReplicas}). */
+        /** Each rank's values after the last step, by rank (only with {@link SparkSettings#collectReplicas}). */
         public List<Map<String, float[]>> replicaStates() {
             List<Map<String, float[]>> l = new ArrayList<>();
             for (WorkerResult w : workers) if (w.last() != null) l.add(Collections.unmodifiableMap(w.last()));
@@ -414,10 +335,10 @@ public final class SparkTrainer {
         /** Rank 0's minibatch losses (its share of each global minibatch), one per iteration. */
         public float[] lossHistory() { return workers.get(0).loss().clone(); }
 
-        /** Train accuracy (on rank 0's shard) at every check. */
+        /** Train accuracy (on a sample of rank 0's shard) at every check. */
         public float[] trainAccHistory() { return workers.get(0).trainAcc().clone(); }
 
-        /** Validation accuracy at every check. */
+        /** Validation accuracy of the whole validation set (the workers' counts summed) at every check. */
         public float[] valAccHistory() { return workers.get(0).valAcc().clone(); }
 
         /** The best validation accuracy. */

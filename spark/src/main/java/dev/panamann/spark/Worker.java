@@ -10,14 +10,15 @@ import dev.panamann.spark.SparkTrainer.Config;
 import dev.panamann.spark.SparkTrainer.WorkerResult;
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
+import dev.panamann.train.Evaluation;
 import dev.panamann.train.Solver;
 import java.io.IOException;
 import java.io.Serializable;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -45,6 +46,7 @@ final class Worker extends AbstractFunction1<scala.collection.Iterator<Example>,
     private static final Pattern CHECKPOINT = Pattern.compile("checkpoint_epoch_(\\d+)\\.safetensors");
 
     private final Config config;
+    private final SparkSettings settings;
     private final ModelFactory factory;
     private final Broadcast<ValData> val;
 
@@ -53,14 +55,9 @@ final class Worker extends AbstractFunction1<scala.collection.Iterator<Example>,
 
     Worker(Config config, ModelFactory factory, Broadcast<ValData> val) {
         this.config = config;
+        this.settings = config.settings();
         this.factory = factory;
         this.val = val;
-    }
-
-    static int count(int[] shape) {
-        long n = 1;
-        for (int d : shape) n *= d;
-        return Math.toIntExact(n);
     }
 
     @Override
@@ -80,15 +77,17 @@ final class Worker extends AbstractFunction1<scala.collection.Iterator<Example>,
         String status;
         TreeSet<Integer> epochs = new TreeSet<>();
         try {
-            if (size != config.workers()) {
-                throw new IllegalArgumentException("the stage has " + size + " tasks but the run " + config.workers() + " workers");
+            if (size != settings.workers()) {
+                throw new IllegalArgumentException("the stage has " + size + " tasks but the run " + settings.workers() + " workers");
             }
-            int d = count(config.exampleShape());
+            int d = settings.exampleSize();
             shard = copy(data, d, rank);
             ValData v = val.value();
-            valSet = dataset(v.x(), v.y(), d);
-            ops = Backends.create(config.backend());
-            ops.setThreads(config.threads() > 0 ? config.threads() : Math.max(1, ctx.cpus()));
+            // this rank's contiguous share of the validation set; the counts are summed at every check
+            int n = v.y().length, from = (int) ((long) rank * n / size), to = (int) ((long) (rank + 1) * n / size);
+            valSet = dataset(Arrays.copyOfRange(v.x(), from * d, to * d), Arrays.copyOfRange(v.y(), from, to), d);
+            ops = Backends.create(settings.backend());
+            ops.setThreads(settings.threads() > 0 ? settings.threads() : Math.max(1, ctx.cpus()));
             try {
                 model = factory.create(ops);
             } catch (RuntimeException | LinkageError e) {
@@ -96,9 +95,10 @@ final class Worker extends AbstractFunction1<scala.collection.Iterator<Example>,
             }
             if (model == null) throw new IllegalArgumentException("the model factory returned null");
             model.gradients(); // throws for a model without one gradient buffer
-            checkLabels(shard.y(), model.numClasses(), "partition " + rank + ": training example ");
-            checkLabels(valSet.y(), model.numClasses(), "validation example ");
-            if (config.checkpointDir() != null) epochs = checkpointEpochs(rank);
+            String column = config.labelColumn() == null ? "" : " (column '" + config.labelColumn() + "')";
+            checkLabels(shard.y(), model.numClasses(), "partition " + rank + ": training " + (column.isEmpty() ? "example " : "row "), column);
+            checkLabels(v.y(), model.numClasses(), "validation " + (column.isEmpty() ? "example " : "row "), column);
+            if (settings.checkpointDir() != null) epochs = checkpointEpochs();
             String host = ctx.getTaskInfos()[rank].address();
             int colon = host.lastIndexOf(':');
             if (colon > 0 && host.indexOf(':') == colon) host = host.substring(0, colon);
@@ -117,18 +117,26 @@ final class Worker extends AbstractFunction1<scala.collection.Iterator<Example>,
 
             List<String> addresses = new ArrayList<>();
             int minCount = Integer.MAX_VALUE;
-            TreeSet<Integer> common = null;
+            List<TreeSet<Integer>> seen = new ArrayList<>();
             for (String s : all) {
                 String[] f = s.split("\t", -1);
                 addresses.add(f[1]);
                 minCount = Math.min(minCount, Integer.parseInt(f[2]));
-                TreeSet<Integer> e = parse(f[3]);
-                if (common == null) common = e;
-                else common.retainAll(e);
+                seen.add(parse(f[3]));
             }
-            int resumeEpoch = common == null || common.isEmpty() ? -1 : common.last();
+            // rank 0 writes the checkpoints: resume from its newest complete one, which every rank must see
+            int resumeEpoch = seen.get(0).isEmpty() ? -1 : seen.get(0).last();
+            if (resumeEpoch >= 0) {
+                List<Integer> blind = new ArrayList<>();
+                for (int r = 1; r < seen.size(); r++) if (!seen.get(r).contains(resumeEpoch)) blind.add(r);
+                if (!blind.isEmpty()) {
+                    return WorkerResult.failed(rank, rank != 0 ? "" : "rank(s) " + blind + " do not see rank 0's checkpoint "
+                            + SparkTrainer.checkpointFile(settings.checkpointDir(), resumeEpoch)
+                            + ": the checkpoint directory must be one every executor sees (a shared file system)");
+                }
+            }
             Dataset train = shard.size() > minCount ? shard.head(minCount) : shard;
-            collective = listener.connect(rank, addresses, config.token(), Duration.ofMillis(config.timeoutMs()),
+            collective = listener.connect(rank, addresses, config.token(), settings.timeout(),
                     TcpCollective.Algorithm.AUTO);
             listener = null;
             // one starting point: rank 0's parameters and buffers everywhere
@@ -152,30 +160,37 @@ final class Worker extends AbstractFunction1<scala.collection.Iterator<Example>,
 
     private WorkerResult train(int rank, Collective collective, Model model, Dataset train, Dataset valSet, int resumeEpoch,
                                long t0) throws IOException {
-        try (Solver solver = new Solver(model, train, valSet)) {
-            solver.updateRule(config.updateRule())
-                    .optimConfig(config.optimConfig())
-                    .lrDecay(config.lrDecay())
-                    .batchSize(config.batchSize() / config.workers())
-                    .numEpochs(config.numEpochs())
-                    .seed(SparkTrainer.rankSeed(config.seed(), rank))
-                    .numTrainSamples(config.numTrainSamples())
-                    .numValSamples(config.numValSamples())
-                    .printEvery(config.printEvery())
-                    .verbose(rank == 0 && config.verbose())
+        try (Solver solver = new Solver(model, train, valSet); Arena arena = Arena.ofConfined()) {
+            solver.updateRule(settings.updateRule())
+                    .optimConfig(settings.optimConfig())
+                    .lrDecay(settings.lrDecay())
+                    .batchSize(settings.batchPerWorker())
+                    .numEpochs(settings.numEpochs())
+                    .seed(SparkTrainer.rankSeed(settings.seed(), rank))
+                    .numTrainSamples(settings.numTrainSamples())
+                    .numValSamples(settings.numValSamples())
+                    .printEvery(settings.printEvery())
+                    .verbose(rank == 0 && settings.verbose())
                     .progressBar(false);
-            if (config.checkpointDir() != null) {
-                Path f = SparkTrainer.checkpointFile(config.checkpointDir(), rank, 0);
+            MemorySegment counts = arena.allocate(2L * Float.BYTES, Float.BYTES);
+            solver.accuracyCheck((s, data, n, batch) -> data == valSet ? valAccuracy(s, collective, valSet, batch, counts)
+                    : s.checkAccuracy(data, n, batch));
+            String dir = settings.checkpointDir();
+            if (dir != null && rank == 0) {
+                Path f = SparkTrainer.checkpointFile(dir, 0);
                 Files.createDirectories(f.getParent());
                 solver.checkpointName(f.getParent().resolve("checkpoint").toString());
             }
             boolean fail = rank == config.failRank() && BarrierTaskContext.get().stageAttemptNumber() == 0;
             GradientSync sync = new GradientSync(collective, model, fail ? config.failIteration() : -1,
-                    rank == 0 || config.collectReplicas());
+                    rank == 0 || settings.collectReplicas(), dir, arena);
             solver.addListener(sync);
-            if (resumeEpoch >= 0) solver.resume(SparkTrainer.checkpointFile(config.checkpointDir(), rank, resumeEpoch));
+            if (resumeEpoch >= 0) {
+                solver.resume(SparkTrainer.checkpointFile(dir, resumeEpoch));
+                GradientSync.restoreGenerators(SparkTrainer.generatorsFile(dir, resumeEpoch), rank, solver);
+            }
             // a run resumed from its final checkpoint takes no step: its last parameters are the checkpoint's
-            LinkedHashMap<String, float[]> finished = solver.iteration() >= solver.numIterations() && (rank == 0 || config.collectReplicas())
+            LinkedHashMap<String, float[]> finished = solver.iteration() >= solver.numIterations() && (rank == 0 || settings.collectReplicas())
                     ? snapshot(model) : null;
             solver.train();
             // the best parameters are loaded now (restoreBest); they are the same on every rank
@@ -184,6 +199,29 @@ final class Worker extends AbstractFunction1<scala.collection.Iterator<Example>,
                     floats(solver.valAccHistory()), solver.bestValAcc(), train.size(), resumeEpoch,
                     (System.nanoTime() - t0) / 1e9);
         }
+    }
+
+    /**
+     * The validation accuracy of the whole set: this rank's correct / evaluated counts (of all
+     * its share, or of its part of {@code numValSamples} drawn at random), summed over the ranks.
+     */
+    private float valAccuracy(Solver solver, Collective collective, Dataset share, int batch, MemorySegment counts) {
+        int want = settings.numValSamples(), rank = collective.rank(), w = collective.size();
+        long correct, total;
+        if (want == 0 || (total = (long) (rank + 1) * want / w - (long) rank * want / w) >= share.size()) {
+            int[] pred = Evaluation.predict(solver.model(), share, batch);
+            correct = 0;
+            for (int i = 0; i < pred.length; i++) if (pred[i] == share.y()[i]) correct++;
+            total = pred.length;
+        } else if (total == 0) {
+            correct = 0;
+        } else {
+            correct = Math.round((double) solver.checkAccuracy(share, (int) total, batch) * total);
+        }
+        counts.setAtIndex(F, 0, correct);
+        counts.setAtIndex(F, 1, total);
+        collective.allReduceSum(counts); // exact: counts stay below 2^24 (checked on the driver)
+        return (float) ((double) counts.getAtIndex(F, 0) / counts.getAtIndex(F, 1));
     }
 
     static LinkedHashMap<String, float[]> snapshot(Model model) {
@@ -210,7 +248,7 @@ final class Worker extends AbstractFunction1<scala.collection.Iterator<Example>,
             if (e == null) throw new IllegalArgumentException("partition " + rank + ": example " + list.size() + " is null");
             if (e.x().length != d) {
                 throw new IllegalArgumentException("partition " + rank + ": example " + list.size() + " has " + e.x().length
-                        + " values but the example shape " + Arrays.toString(config.exampleShape()) + " needs " + d);
+                        + " values but the example shape " + Arrays.toString(settings.exampleShape()) + " needs " + d);
             }
             list.add(e);
         }
@@ -218,9 +256,10 @@ final class Worker extends AbstractFunction1<scala.collection.Iterator<Example>,
             throw new IllegalArgumentException("partition " + rank + " of the training RDD is empty: every worker needs examples"
                     + " (repartition the RDD)");
         }
-        int[] shape = new int[config.exampleShape().length + 1];
+        int[] es = settings.exampleShape();
+        int[] shape = new int[es.length + 1];
         shape[0] = list.size();
-        System.arraycopy(config.exampleShape(), 0, shape, 1, config.exampleShape().length);
+        System.arraycopy(es, 0, shape, 1, es.length);
         Tensor x = Tensor.zeros(shape);
         int[] y = new int[list.size()];
         MemorySegment s = x.segment();
@@ -232,32 +271,36 @@ final class Worker extends AbstractFunction1<scala.collection.Iterator<Example>,
     }
 
     private Dataset dataset(float[] x, int[] y, int d) {
-        int[] shape = new int[config.exampleShape().length + 1];
+        int[] es = settings.exampleShape();
+        int[] shape = new int[es.length + 1];
         shape[0] = y.length;
-        System.arraycopy(config.exampleShape(), 0, shape, 1, config.exampleShape().length);
+        System.arraycopy(es, 0, shape, 1, es.length);
         Tensor t = Tensor.zeros(shape);
         MemorySegment.copy(x, 0, t.segment(), F, 0, x.length);
         return new Dataset(t, y.clone());
     }
 
-    private static void checkLabels(int[] y, int classes, String what) {
+    private static void checkLabels(int[] y, int classes, String what, String column) {
         for (int i = 0; i < y.length; i++) {
             if (y[i] < 0 || y[i] >= classes) {
-                throw new IllegalArgumentException(what + i + " has label " + y[i] + " but the model has " + classes
+                throw new IllegalArgumentException(what + i + " has label " + y[i] + column + " but the model has " + classes
                         + " classes (labels must be in [0, " + classes + "))");
             }
         }
     }
 
-    /** The epochs this rank has a checkpoint of. */
-    private TreeSet<Integer> checkpointEpochs(int rank) throws IOException {
+    /** The epochs of rank 0's complete checkpoints this rank sees (the checkpoint and every rank's generator states). */
+    private TreeSet<Integer> checkpointEpochs() throws IOException {
         TreeSet<Integer> s = new TreeSet<>();
-        Path dir = SparkTrainer.checkpointFile(config.checkpointDir(), rank, 0).getParent();
+        Path dir = Path.of(settings.checkpointDir());
         if (!Files.isDirectory(dir)) return s;
         try (var files = Files.list(dir)) {
             for (Path p : (Iterable<Path>) files::iterator) {
                 Matcher m = CHECKPOINT.matcher(p.getFileName().toString());
-                if (m.matches()) s.add(Integer.parseInt(m.group(1)));
+                if (m.matches()) {
+                    int e = Integer.parseInt(m.group(1));
+                    if (Files.isRegularFile(SparkTrainer.generatorsFile(settings.checkpointDir(), e))) s.add(e);
+                }
             }
         }
         return s;

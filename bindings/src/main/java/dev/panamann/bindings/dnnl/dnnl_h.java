@@ -423,6 +423,15 @@ public class dnnl_h {
     public static int dnnl_eltwise_relu() {
         return dnnl_eltwise_relu;
     }
+    private static final int dnnl_eltwise_relu_use_dst_for_bwd = (int)256L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.dnnl_eltwise_relu_use_dst_for_bwd = 256
+     * }
+     */
+    public static int dnnl_eltwise_relu_use_dst_for_bwd() {
+        return dnnl_eltwise_relu_use_dst_for_bwd;
+    }
     private static final int dnnl_pooling_max = (int)511L;
     /**
      * {@snippet lang=c :
@@ -476,6 +485,15 @@ public class dnnl_h {
      */
     public static int dnnl_use_scaleshift() {
         return dnnl_use_scaleshift;
+    }
+    private static final int dnnl_fuse_norm_relu = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.dnnl_fuse_norm_relu = 4
+     * }
+     */
+    public static int dnnl_fuse_norm_relu() {
+        return dnnl_fuse_norm_relu;
     }
     private static final int dnnl_use_scale = (int)8L;
     /**
@@ -584,6 +602,18 @@ public class dnnl_h {
     public static final AddressLayout const_dnnl_primitive_attr_t = dnnl_h.C_POINTER;
     /**
      * {@snippet lang=c :
+     * typedef struct dnnl_post_ops *dnnl_post_ops_t
+     * }
+     */
+    public static final AddressLayout dnnl_post_ops_t = dnnl_h.C_POINTER;
+    /**
+     * {@snippet lang=c :
+     * typedef const struct dnnl_post_ops *const_dnnl_post_ops_t
+     * }
+     */
+    public static final AddressLayout const_dnnl_post_ops_t = dnnl_h.C_POINTER;
+    /**
+     * {@snippet lang=c :
      * typedef struct dnnl_primitive *dnnl_primitive_t
      * }
      */
@@ -674,6 +704,15 @@ public class dnnl_h {
      */
     public static int dnnl_query_scratchpad_md() {
         return dnnl_query_scratchpad_md;
+    }
+    private static final int dnnl_query_exec_arg_md = (int)255L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.dnnl_query_exec_arg_md = 255
+     * }
+     */
+    public static int dnnl_query_exec_arg_md() {
+        return dnnl_query_exec_arg_md;
     }
     private static final int dnnl_stream_default_flags = (int)1L;
     /**
@@ -1237,6 +1276,294 @@ public class dnnl_h {
                 traceDowncall("dnnl_primitive_attr_set_scratchpad_mode", attr, mode);
             }
             return (int)mh$.invokeExact(attr, mode);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dnnl_primitive_attr_get_post_ops {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER
+        );
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_primitive_attr_get_post_ops"),
+                    DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_primitive_attr_get_post_ops(const_dnnl_primitive_attr_t attr, const_dnnl_post_ops_t *post_ops)
+     * }
+     */
+    public static FunctionDescriptor dnnl_primitive_attr_get_post_ops$descriptor() {
+        return dnnl_primitive_attr_get_post_ops.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_primitive_attr_get_post_ops(const_dnnl_primitive_attr_t attr, const_dnnl_post_ops_t *post_ops)
+     * }
+     */
+    public static MethodHandle dnnl_primitive_attr_get_post_ops$handle() {
+        return dnnl_primitive_attr_get_post_ops.HANDLE;
+    }
+    /**
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_primitive_attr_get_post_ops(const_dnnl_primitive_attr_t attr, const_dnnl_post_ops_t *post_ops)
+     * }
+     */
+    public static int dnnl_primitive_attr_get_post_ops(MemorySegment attr, MemorySegment post_ops) {
+        var mh$ = dnnl_primitive_attr_get_post_ops.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dnnl_primitive_attr_get_post_ops", attr, post_ops);
+            }
+            return (int)mh$.invokeExact(attr, post_ops);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dnnl_primitive_attr_set_post_ops {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER
+        );
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_primitive_attr_set_post_ops"),
+                    DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_primitive_attr_set_post_ops(dnnl_primitive_attr_t attr, const_dnnl_post_ops_t post_ops)
+     * }
+     */
+    public static FunctionDescriptor dnnl_primitive_attr_set_post_ops$descriptor() {
+        return dnnl_primitive_attr_set_post_ops.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_primitive_attr_set_post_ops(dnnl_primitive_attr_t attr, const_dnnl_post_ops_t post_ops)
+     * }
+     */
+    public static MethodHandle dnnl_primitive_attr_set_post_ops$handle() {
+        return dnnl_primitive_attr_set_post_ops.HANDLE;
+    }
+    /**
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_primitive_attr_set_post_ops(dnnl_primitive_attr_t attr, const_dnnl_post_ops_t post_ops)
+     * }
+     */
+    public static int dnnl_primitive_attr_set_post_ops(MemorySegment attr, MemorySegment post_ops) {
+        var mh$ = dnnl_primitive_attr_set_post_ops.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dnnl_primitive_attr_set_post_ops", attr, post_ops);
+            }
+            return (int)mh$.invokeExact(attr, post_ops);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dnnl_post_ops_create {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER
+        );
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_post_ops_create"),
+                    DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_post_ops_create(dnnl_post_ops_t *post_ops)
+     * }
+     */
+    public static FunctionDescriptor dnnl_post_ops_create$descriptor() {
+        return dnnl_post_ops_create.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_post_ops_create(dnnl_post_ops_t *post_ops)
+     * }
+     */
+    public static MethodHandle dnnl_post_ops_create$handle() {
+        return dnnl_post_ops_create.HANDLE;
+    }
+    /**
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_post_ops_create(dnnl_post_ops_t *post_ops)
+     * }
+     */
+    public static int dnnl_post_ops_create(MemorySegment post_ops) {
+        var mh$ = dnnl_post_ops_create.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dnnl_post_ops_create", post_ops);
+            }
+            return (int)mh$.invokeExact(post_ops);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dnnl_post_ops_destroy {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER
+        );
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_post_ops_destroy"),
+                    DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_post_ops_destroy(dnnl_post_ops_t post_ops)
+     * }
+     */
+    public static FunctionDescriptor dnnl_post_ops_destroy$descriptor() {
+        return dnnl_post_ops_destroy.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_post_ops_destroy(dnnl_post_ops_t post_ops)
+     * }
+     */
+    public static MethodHandle dnnl_post_ops_destroy$handle() {
+        return dnnl_post_ops_destroy.HANDLE;
+    }
+    /**
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_post_ops_destroy(dnnl_post_ops_t post_ops)
+     * }
+     */
+    public static int dnnl_post_ops_destroy(MemorySegment post_ops) {
+        var mh$ = dnnl_post_ops_destroy.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dnnl_post_ops_destroy", post_ops);
+            }
+            return (int)mh$.invokeExact(post_ops);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dnnl_post_ops_len {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER
+        );
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_post_ops_len"),
+                    DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int dnnl_post_ops_len(const_dnnl_post_ops_t post_ops)
+     * }
+     */
+    public static FunctionDescriptor dnnl_post_ops_len$descriptor() {
+        return dnnl_post_ops_len.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int dnnl_post_ops_len(const_dnnl_post_ops_t post_ops)
+     * }
+     */
+    public static MethodHandle dnnl_post_ops_len$handle() {
+        return dnnl_post_ops_len.HANDLE;
+    }
+    /**
+     * {@snippet lang=c :
+     * int dnnl_post_ops_len(const_dnnl_post_ops_t post_ops)
+     * }
+     */
+    public static int dnnl_post_ops_len(MemorySegment post_ops) {
+        var mh$ = dnnl_post_ops_len.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dnnl_post_ops_len", post_ops);
+            }
+            return (int)mh$.invokeExact(post_ops);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dnnl_post_ops_append_eltwise {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_FLOAT,
+            dnnl_h.C_INT,
+            dnnl_h.C_FLOAT,
+            dnnl_h.C_FLOAT
+        );
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_post_ops_append_eltwise"),
+                    DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_post_ops_append_eltwise(dnnl_post_ops_t post_ops, float scale, dnnl_alg_kind_t alg_kind, float alpha, float beta)
+     * }
+     */
+    public static FunctionDescriptor dnnl_post_ops_append_eltwise$descriptor() {
+        return dnnl_post_ops_append_eltwise.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_post_ops_append_eltwise(dnnl_post_ops_t post_ops, float scale, dnnl_alg_kind_t alg_kind, float alpha, float beta)
+     * }
+     */
+    public static MethodHandle dnnl_post_ops_append_eltwise$handle() {
+        return dnnl_post_ops_append_eltwise.HANDLE;
+    }
+    /**
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_post_ops_append_eltwise(dnnl_post_ops_t post_ops, float scale, dnnl_alg_kind_t alg_kind, float alpha, float beta)
+     * }
+     */
+    public static int dnnl_post_ops_append_eltwise(MemorySegment post_ops, float scale, int alg_kind, float alpha, float beta) {
+        var mh$ = dnnl_post_ops_append_eltwise.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dnnl_post_ops_append_eltwise", post_ops, scale, alg_kind, alpha, beta);
+            }
+            return (int)mh$.invokeExact(post_ops, scale, alg_kind, alpha, beta);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -2257,6 +2584,210 @@ public class dnnl_h {
                 traceDowncall("dnnl_batch_normalization_backward_desc_init", bnrm_desc, prop_kind, diff_data_desc, data_desc, epsilon, flags);
             }
             return (int)mh$.invokeExact(bnrm_desc, prop_kind, diff_data_desc, data_desc, epsilon, flags);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dnnl_inner_product_forward_desc_init {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER
+        );
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_inner_product_forward_desc_init"),
+                    DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_inner_product_forward_desc_init(dnnl_inner_product_desc_t *ip_desc, dnnl_prop_kind_t prop_kind, const dnnl_memory_desc_t *src_desc, const dnnl_memory_desc_t *weights_desc, const dnnl_memory_desc_t *bias_desc, const dnnl_memory_desc_t *dst_desc)
+     * }
+     */
+    public static FunctionDescriptor dnnl_inner_product_forward_desc_init$descriptor() {
+        return dnnl_inner_product_forward_desc_init.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_inner_product_forward_desc_init(dnnl_inner_product_desc_t *ip_desc, dnnl_prop_kind_t prop_kind, const dnnl_memory_desc_t *src_desc, const dnnl_memory_desc_t *weights_desc, const dnnl_memory_desc_t *bias_desc, const dnnl_memory_desc_t *dst_desc)
+     * }
+     */
+    public static MethodHandle dnnl_inner_product_forward_desc_init$handle() {
+        return dnnl_inner_product_forward_desc_init.HANDLE;
+    }
+    /**
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_inner_product_forward_desc_init(dnnl_inner_product_desc_t *ip_desc, dnnl_prop_kind_t prop_kind, const dnnl_memory_desc_t *src_desc, const dnnl_memory_desc_t *weights_desc, const dnnl_memory_desc_t *bias_desc, const dnnl_memory_desc_t *dst_desc)
+     * }
+     */
+    public static int dnnl_inner_product_forward_desc_init(MemorySegment ip_desc, int prop_kind, MemorySegment src_desc, MemorySegment weights_desc, MemorySegment bias_desc, MemorySegment dst_desc) {
+        var mh$ = dnnl_inner_product_forward_desc_init.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dnnl_inner_product_forward_desc_init", ip_desc, prop_kind, src_desc, weights_desc, bias_desc, dst_desc);
+            }
+            return (int)mh$.invokeExact(ip_desc, prop_kind, src_desc, weights_desc, bias_desc, dst_desc);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dnnl_inner_product_backward_data_desc_init {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER
+        );
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_inner_product_backward_data_desc_init"),
+                    DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_inner_product_backward_data_desc_init(dnnl_inner_product_desc_t *ip_desc, const dnnl_memory_desc_t *diff_src_desc, const dnnl_memory_desc_t *weights_desc, const dnnl_memory_desc_t *diff_dst_desc)
+     * }
+     */
+    public static FunctionDescriptor dnnl_inner_product_backward_data_desc_init$descriptor() {
+        return dnnl_inner_product_backward_data_desc_init.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_inner_product_backward_data_desc_init(dnnl_inner_product_desc_t *ip_desc, const dnnl_memory_desc_t *diff_src_desc, const dnnl_memory_desc_t *weights_desc, const dnnl_memory_desc_t *diff_dst_desc)
+     * }
+     */
+    public static MethodHandle dnnl_inner_product_backward_data_desc_init$handle() {
+        return dnnl_inner_product_backward_data_desc_init.HANDLE;
+    }
+    /**
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_inner_product_backward_data_desc_init(dnnl_inner_product_desc_t *ip_desc, const dnnl_memory_desc_t *diff_src_desc, const dnnl_memory_desc_t *weights_desc, const dnnl_memory_desc_t *diff_dst_desc)
+     * }
+     */
+    public static int dnnl_inner_product_backward_data_desc_init(MemorySegment ip_desc, MemorySegment diff_src_desc, MemorySegment weights_desc, MemorySegment diff_dst_desc) {
+        var mh$ = dnnl_inner_product_backward_data_desc_init.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dnnl_inner_product_backward_data_desc_init", ip_desc, diff_src_desc, weights_desc, diff_dst_desc);
+            }
+            return (int)mh$.invokeExact(ip_desc, diff_src_desc, weights_desc, diff_dst_desc);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dnnl_inner_product_backward_weights_desc_init {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER
+        );
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_inner_product_backward_weights_desc_init"),
+                    DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_inner_product_backward_weights_desc_init(dnnl_inner_product_desc_t *ip_desc, const dnnl_memory_desc_t *src_desc, const dnnl_memory_desc_t *diff_weights_desc, const dnnl_memory_desc_t *diff_bias_desc, const dnnl_memory_desc_t *diff_dst_desc)
+     * }
+     */
+    public static FunctionDescriptor dnnl_inner_product_backward_weights_desc_init$descriptor() {
+        return dnnl_inner_product_backward_weights_desc_init.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_inner_product_backward_weights_desc_init(dnnl_inner_product_desc_t *ip_desc, const dnnl_memory_desc_t *src_desc, const dnnl_memory_desc_t *diff_weights_desc, const dnnl_memory_desc_t *diff_bias_desc, const dnnl_memory_desc_t *diff_dst_desc)
+     * }
+     */
+    public static MethodHandle dnnl_inner_product_backward_weights_desc_init$handle() {
+        return dnnl_inner_product_backward_weights_desc_init.HANDLE;
+    }
+    /**
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_inner_product_backward_weights_desc_init(dnnl_inner_product_desc_t *ip_desc, const dnnl_memory_desc_t *src_desc, const dnnl_memory_desc_t *diff_weights_desc, const dnnl_memory_desc_t *diff_bias_desc, const dnnl_memory_desc_t *diff_dst_desc)
+     * }
+     */
+    public static int dnnl_inner_product_backward_weights_desc_init(MemorySegment ip_desc, MemorySegment src_desc, MemorySegment diff_weights_desc, MemorySegment diff_bias_desc, MemorySegment diff_dst_desc) {
+        var mh$ = dnnl_inner_product_backward_weights_desc_init.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dnnl_inner_product_backward_weights_desc_init", ip_desc, src_desc, diff_weights_desc, diff_bias_desc, diff_dst_desc);
+            }
+            return (int)mh$.invokeExact(ip_desc, src_desc, diff_weights_desc, diff_bias_desc, diff_dst_desc);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dnnl_matmul_desc_init {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER
+        );
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                    dnnl_h.findOrThrow("dnnl_matmul_desc_init"),
+                    DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_matmul_desc_init(dnnl_matmul_desc_t *matmul_desc, const dnnl_memory_desc_t *src_desc, const dnnl_memory_desc_t *weights_desc, const dnnl_memory_desc_t *bias_desc, const dnnl_memory_desc_t *dst_desc)
+     * }
+     */
+    public static FunctionDescriptor dnnl_matmul_desc_init$descriptor() {
+        return dnnl_matmul_desc_init.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_matmul_desc_init(dnnl_matmul_desc_t *matmul_desc, const dnnl_memory_desc_t *src_desc, const dnnl_memory_desc_t *weights_desc, const dnnl_memory_desc_t *bias_desc, const dnnl_memory_desc_t *dst_desc)
+     * }
+     */
+    public static MethodHandle dnnl_matmul_desc_init$handle() {
+        return dnnl_matmul_desc_init.HANDLE;
+    }
+    /**
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_matmul_desc_init(dnnl_matmul_desc_t *matmul_desc, const dnnl_memory_desc_t *src_desc, const dnnl_memory_desc_t *weights_desc, const dnnl_memory_desc_t *bias_desc, const dnnl_memory_desc_t *dst_desc)
+     * }
+     */
+    public static int dnnl_matmul_desc_init(MemorySegment matmul_desc, MemorySegment src_desc, MemorySegment weights_desc, MemorySegment bias_desc, MemorySegment dst_desc) {
+        var mh$ = dnnl_matmul_desc_init.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dnnl_matmul_desc_init", matmul_desc, src_desc, weights_desc, bias_desc, dst_desc);
+            }
+            return (int)mh$.invokeExact(matmul_desc, src_desc, weights_desc, bias_desc, dst_desc);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }

@@ -39,11 +39,11 @@ public final class SpiralApp {
              Adam adam = new Adam(1e-2)) {
             for (int step = 1; step <= 500; step++) {
                 float loss = net.loss(data.x(), data.y());          // forward + backward: fills the grads
-                adam.step(net.params());                            // one Adam update of W1, b1, W2, b2
+                adam.step(net.params());                            // one Adam update of every parameter
                 if (step % 100 == 0) System.out.printf("step %d  loss %.4f%n", step, loss);
             }
             int[] trained = Evaluation.predict(net, data, data.size()); // argmax of each row of scores
-            ModelIO.save(net, file);                                 // W1, b1, W2, b2 as safetensors
+            ModelIO.save(net, file);                                 // layers.0.weight, layers.0.bias, ... as safetensors
 
             try (TwoLayerNet loaded = new TwoLayerNet(ops, 2, 100, 3, 1e-2f, 1e-3f, 7)) {
                 ModelIO.load(loaded, file);                          // checks names, dtypes, shapes

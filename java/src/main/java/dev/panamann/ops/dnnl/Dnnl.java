@@ -119,11 +119,35 @@ public final class Dnnl {
 
         /** Creates a primitive descriptor (with this plan's attributes) and registers it for destruction. */
         MemorySegment pd(MemorySegment opDesc, MemorySegment hint, String call) {
+            return pd(opDesc, hint, attr, call);
+        }
+
+        /** As {@link #pd(MemorySegment, MemorySegment, String)} with other attributes, e.g. {@link #reluPostOpAttr()}. */
+        MemorySegment pd(MemorySegment opDesc, MemorySegment hint, MemorySegment attr, String call) {
             check(dnnl_h.dnnl_primitive_desc_create(out, opDesc, attr, engine, hint == null ? MemorySegment.NULL : hint),
                     "dnnl_primitive_desc_create (" + call + ", " + what + ")");
             MemorySegment pd = out.get(ValueLayout.ADDRESS, 0);
             destroyers.push(() -> dnnl_h.dnnl_primitive_desc_destroy(pd));
             return pd;
+        }
+
+        /**
+         * Attributes as this plan's (user-managed scratchpad) plus a ReLU post-op: a primitive
+         * made with them applies {@code max(0, v)} to each value it writes, in the same pass.
+         */
+        MemorySegment reluPostOpAttr() {
+            check(dnnl_h.dnnl_post_ops_create(out), "dnnl_post_ops_create");
+            MemorySegment postOps = out.get(ValueLayout.ADDRESS, 0);
+            destroyers.push(() -> dnnl_h.dnnl_post_ops_destroy(postOps));
+            check(dnnl_h.dnnl_post_ops_append_eltwise(postOps, 1f, dnnl_h.dnnl_eltwise_relu(), 0f, 0f),
+                    "dnnl_post_ops_append_eltwise (relu)");
+            check(dnnl_h.dnnl_primitive_attr_create(out), "dnnl_primitive_attr_create");
+            MemorySegment a = out.get(ValueLayout.ADDRESS, 0);
+            destroyers.push(() -> dnnl_h.dnnl_primitive_attr_destroy(a));
+            check(dnnl_h.dnnl_primitive_attr_set_scratchpad_mode(a, dnnl_h.dnnl_scratchpad_mode_user()),
+                    "dnnl_primitive_attr_set_scratchpad_mode");
+            check(dnnl_h.dnnl_primitive_attr_set_post_ops(a, postOps), "dnnl_primitive_attr_set_post_ops");
+            return a;
         }
 
         /** A reorder primitive descriptor from {@code src} to {@code dst} layout. */

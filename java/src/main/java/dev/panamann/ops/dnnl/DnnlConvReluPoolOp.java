@@ -26,7 +26,8 @@ import java.lang.foreign.MemorySegment;
  * and the pooled output (and their gradients) cross between the user's NCHW / OIHW tensors and
  * oneDNN's layouts. Everything is made once here, as in {@link DnnlConv2dOp}.
  *
- * <p>The ReLU runs on the pooled output, a quarter of the conv output for 2x2 pooling:
+ * <p>The ReLU runs on the pooled output, a quarter of the conv output for 2x2 pooling (in place;
+ * as the pooling's post-op it made the pooling forward slower than pooling plus this pass):
  * {@code maxpool(relu(c)) = relu(maxpool(c))} exactly, since both are the largest value of
  * the window or 0. Backward, the ReLU's mask is the pooled output itself (a routed gradient
  * reaches a conv output only through its window's maximum, whose ReLU derivative is
@@ -39,7 +40,9 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
     private final ConvGeometry g;
     private final PoolGeometry p;
     private final Dnnl.Plan plan;
-    private final Dnnl.Port src, wei, bias, out, dout, bwSrc, bwDiffWei, bwDiffBias, bdWei, bdDiffSrc;
+    private final Dnnl.Port src, wei, bias, out, dout, bwDiffWei, bwDiffBias, bdWei, bdDiffSrc;
+    /** The input for backward weights; null when that primitive reads the forward's reordered input. */
+    private final Dnnl.Port bwSrc;
     private final Dnnl.Exec conv, relu, poolTrain, poolInfer, poolBwd, reluBwd, bwdWeights, bwdData;
     private boolean trained;
     /** The shapes the plan was made for, kept so that a call checks them without allocating. */
@@ -87,11 +90,13 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
 
             long eltBytes = dnnl_eltwise_desc_t.layout().byteSize();
             MemorySegment ed = plan.opDesc(eltBytes);
-            Dnnl.check(dnnl_h.dnnl_eltwise_forward_desc_init(ed, dnnl_h.dnnl_forward_training(), dnnl_h.dnnl_eltwise_relu(),
-                    pMd, 0f, 0f), "dnnl_eltwise_forward_desc_init");
+            int reluDst = dnnl_h.dnnl_eltwise_relu_use_dst_for_bwd();
+            Dnnl.check(dnnl_h.dnnl_eltwise_forward_desc_init(ed, dnnl_h.dnnl_forward_training(), reluDst, pMd, 0f, 0f),
+                    "dnnl_eltwise_forward_desc_init");
             MemorySegment epd = plan.pd(ed, null, "relu forward");
 
-            src = plan.port(xUser, plan.queryMd(cpd, dnnl_h.dnnl_query_src_md(), 0), true);
+            MemorySegment srcMd = plan.queryMd(cpd, dnnl_h.dnnl_query_src_md(), 0);
+            src = plan.port(xUser, srcMd, true);
             wei = plan.port(wUser, plan.queryMd(cpd, dnnl_h.dnnl_query_weights_md(), 0), true);
             bias = plan.port(bUser, plan.queryMd(cpd, dnnl_h.dnnl_query_weights_md(), 1), true);
             // the pooled, ReLU'd output stays in the plan: backward takes its mask from it
@@ -110,14 +115,14 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
                     "dnnl_pooling_backward_desc_init " + p);
             MemorySegment pbpd = plan.pd(pbd, ptpd, "pooling backward");
             dout = plan.port(pUser, pMd, true);
-            MemorySegment dMasked = plan.ownedMemory(pMd);
+            // masked in place when dout was reordered into a buffer of the plan; the caller's dout stays as it is
+            MemorySegment dMasked = dout.reorder() != null ? dout.inner() : plan.ownedMemory(pMd);
 
             MemorySegment ebd = plan.opDesc(eltBytes);
-            Dnnl.check(dnnl_h.dnnl_eltwise_backward_desc_init(ebd, dnnl_h.dnnl_eltwise_relu(), pMd, pMd, 0f, 0f),
-                    "dnnl_eltwise_backward_desc_init");
+            Dnnl.check(dnnl_h.dnnl_eltwise_backward_desc_init(ebd, reluDst, pMd, pMd, 0f, 0f), "dnnl_eltwise_backward_desc_init");
             MemorySegment ebpd = plan.pd(ebd, epd, "relu backward");
             // relu'(x) from the ReLU's output: pooled > 0 exactly where the pooled conv value was
-            reluBwd = plan.exec(ebpd, 3, "relu backward").arg(DNNL_ARG_SRC(), pooled).arg(DNNL_ARG_DIFF_DST(), dout.inner())
+            reluBwd = plan.exec(ebpd, 3, "relu backward").arg(DNNL_ARG_DST(), pooled).arg(DNNL_ARG_DIFF_DST(), dout.inner())
                     .arg(DNNL_ARG_DIFF_SRC(), dMasked);
             poolBwd = plan.exec(pbpd, 3, "pooling backward").arg(DNNL_ARG_DIFF_DST(), dMasked)
                     .arg(DNNL_ARG_WORKSPACE(), ws).arg(DNNL_ARG_DIFF_SRC(), dConv);
@@ -126,10 +131,13 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
             Dnnl.check(dnnl_h.dnnl_convolution_backward_weights_desc_init(bwd, alg, xAny, wAny, bUser, yMd, strides, pad, pad),
                     "dnnl_convolution_backward_weights_desc_init " + g);
             MemorySegment bwpd = plan.pd(bwd, cpd, "convolution backward weights");
-            bwSrc = plan.port(xUser, plan.queryMd(bwpd, dnnl_h.dnnl_query_src_md(), 0), true);
+            // the training forward's input, reordered already, serves backward when the layouts agree
+            MemorySegment bwSrcMd = plan.queryMd(bwpd, dnnl_h.dnnl_query_src_md(), 0);
+            boolean reuseSrc = src.reorder() != null && dnnl_h.dnnl_memory_desc_equal(srcMd, bwSrcMd) == 1;
+            bwSrc = reuseSrc ? null : plan.port(xUser, bwSrcMd, true);
             bwDiffWei = plan.port(wUser, plan.queryMd(bwpd, dnnl_h.dnnl_query_diff_weights_md(), 0), false);
             bwDiffBias = plan.port(bUser, plan.queryMd(bwpd, dnnl_h.dnnl_query_diff_weights_md(), 1), false);
-            bwdWeights = plan.exec(bwpd, 4, "convolution backward weights").arg(DNNL_ARG_SRC(), bwSrc.inner())
+            bwdWeights = plan.exec(bwpd, 4, "convolution backward weights").arg(DNNL_ARG_SRC(), reuseSrc ? src.inner() : bwSrc.inner())
                     .arg(DNNL_ARG_DIFF_DST(), dConv).arg(DNNL_ARG_DIFF_WEIGHTS(), bwDiffWei.inner())
                     .arg(DNNL_ARG_DIFF_BIAS(), bwDiffBias.inner());
 
@@ -183,7 +191,8 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
         dout.in(d);
         reluBwd.run();
         poolBwd.run();
-        bwSrc.in(x);
+        if (bwSrc != null) bwSrc.in(x);
+        else x.checkOpen(); // the forward's reordered copy of x is used
         bwDiffWei.bind(dw);
         bwDiffBias.bind(db);
         bwdWeights.run();

@@ -3,6 +3,7 @@ package dev.panamann.ops.dnnl;
 import dev.panamann.ops.BatchNormOp;
 import dev.panamann.ops.Conv2dOp;
 import dev.panamann.ops.ConvGeometry;
+import dev.panamann.ops.ConvReluOp;
 import dev.panamann.ops.ConvReluPoolOp;
 import dev.panamann.ops.Denormals;
 import dev.panamann.ops.Ops;
@@ -135,6 +136,13 @@ public final class NativeOps implements Ops {
     public ConvReluPoolOp convReluPool(ConvGeometry g, int poolKernel, int poolStride) {
         if (DnnlConv2dOp.plainLayout()) return Ops.super.convReluPool(g, poolKernel, poolStride);
         return new DnnlConvReluPoolOp(this, g, poolKernel, poolStride);
+    }
+
+    /** One oneDNN plan: the ReLU is the convolution's post-op; backward masks with the kept output. */
+    @Override
+    public ConvReluOp convRelu(ConvGeometry g) {
+        if (DnnlConv2dOp.plainLayout()) return Ops.super.convRelu(g);
+        return new DnnlConvReluOp(this, g);
     }
 
     @Override

@@ -1,0 +1,165 @@
+package dev.panamann.ops.dnnl;
+
+import dev.panamann.ops.ConvGeometry;
+import dev.panamann.ops.ConvReluOp;
+
+import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_BIAS;
+import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_DIFF_BIAS;
+import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_DIFF_DST;
+import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_DIFF_SRC;
+import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_DIFF_WEIGHTS;
+import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_DST;
+import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_SRC;
+import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_WEIGHTS;
+
+import dev.panamann.bindings.dnnl.dnnl_eltwise_desc_t;
+import dev.panamann.bindings.dnnl.dnnl_h;
+import dev.panamann.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * oneDNN convolution with the ReLU as its post-op, planned as one unit: the forward primitive
+ * applies {@code max(0, v)} as it writes each output value, so there is no second pass over the
+ * output. The output is written into a buffer of the plan in the layout the convolution chose
+ * (channel-blocked on x86) and reordered into the user's NCHW tensor; the plan keeps it, and
+ * backward takes the ReLU's mask from it (oneDNN's {@code relu_use_dst_for_bwd}: the gradient
+ * passes where the output is &gt; 0), then runs the backward-weights and backward-data
+ * convolutions on the masked gradient in the same layout. Everything is made once here, as in
+ * {@link DnnlConv2dOp}. Outputs and gradients equal those of conv then ReLU.
+ */
+public final class DnnlConvReluOp implements ConvReluOp {
+    private final ConvGeometry g;
+    private final Dnnl.Plan plan;
+    private final Dnnl.Port src, wei, bias, out, dout, bwDiffWei, bwDiffBias, bdWei, bdDiffSrc;
+    /** The input for backward weights; null when that primitive reads the forward's reordered input. */
+    private final Dnnl.Port bwSrc;
+    private final Dnnl.Exec conv, reluBwd, bwdWeights, bwdData;
+    private boolean trained;
+    /** The shapes the plan was made for, kept so that a call checks them without allocating. */
+    private final int[] xShape, wShape, bShape, yShape;
+
+    DnnlConvReluOp(NativeOps ops, ConvGeometry g) {
+        this.g = g;
+        this.xShape = g.inputShape();
+        this.wShape = g.weightShape();
+        this.bShape = new int[] {g.f()};
+        this.yShape = g.outputShape();
+        this.plan = new Dnnl.Plan(ops, "conv-relu " + g);
+        try {
+            int any = dnnl_h.dnnl_format_tag_any();
+            Dnnl.ConvMds user = Dnnl.ConvMds.of(plan, g);
+            MemorySegment xUser = user.x(), wUser = user.w(), bUser = user.b(), yUser = user.y();
+            MemorySegment xAny = plan.md(any, user.xDims()), wAny = plan.md(any, user.wDims()), yAny = plan.md(any, user.yDims());
+            MemorySegment strides = plan.dims(g.stride(), g.stride()), pad = plan.dims(g.pad(), g.pad());
+            int alg = dnnl_h.dnnl_convolution_direct();
+
+            // forward: conv + relu post-op, into the plan's buffer in the conv's layout
+            MemorySegment cd = plan.opDesc(Dnnl.CONVOLUTION_DESC_BYTES);
+            Dnnl.check(dnnl_h.dnnl_convolution_forward_desc_init(cd, dnnl_h.dnnl_forward_training(), alg,
+                    xAny, wAny, bUser, yAny, strides, pad, pad), "dnnl_convolution_forward_desc_init " + g);
+            MemorySegment cpd = plan.pd(cd, null, plan.reluPostOpAttr(), "convolution forward, relu post-op");
+            MemorySegment yMd = plan.queryMd(cpd, dnnl_h.dnnl_query_dst_md(), 0);
+            MemorySegment srcMd = plan.queryMd(cpd, dnnl_h.dnnl_query_src_md(), 0);
+            src = plan.port(xUser, srcMd, true);
+            wei = plan.port(wUser, plan.queryMd(cpd, dnnl_h.dnnl_query_weights_md(), 0), true);
+            bias = plan.port(bUser, plan.queryMd(cpd, dnnl_h.dnnl_query_weights_md(), 1), true);
+            out = plan.ownedOutput(yUser, yMd);
+            conv = plan.exec(cpd, 4, "convolution forward, relu post-op").arg(DNNL_ARG_SRC(), src.inner())
+                    .arg(DNNL_ARG_WEIGHTS(), wei.inner()).arg(DNNL_ARG_BIAS(), bias.inner()).arg(DNNL_ARG_DST(), out.inner());
+
+            // backward: relu mask from the kept output -> conv weights (and data), in the same layout
+            long eltBytes = dnnl_eltwise_desc_t.layout().byteSize();
+            int reluDst = dnnl_h.dnnl_eltwise_relu_use_dst_for_bwd();
+            MemorySegment ed = plan.opDesc(eltBytes);
+            Dnnl.check(dnnl_h.dnnl_eltwise_forward_desc_init(ed, dnnl_h.dnnl_forward_training(), reluDst, yMd, 0f, 0f),
+                    "dnnl_eltwise_forward_desc_init");
+            MemorySegment epd = plan.pd(ed, null, "relu forward (hint)");
+            MemorySegment ebd = plan.opDesc(eltBytes);
+            Dnnl.check(dnnl_h.dnnl_eltwise_backward_desc_init(ebd, reluDst, yMd, yMd, 0f, 0f), "dnnl_eltwise_backward_desc_init");
+            MemorySegment ebpd = plan.pd(ebd, epd, "relu backward");
+            dout = plan.port(yUser, yMd, true);
+            // masked in place when dout was reordered into a buffer of the plan; the caller's dout stays as it is
+            MemorySegment dConv = dout.reorder() != null ? dout.inner() : plan.ownedMemory(yMd);
+            reluBwd = plan.exec(ebpd, 3, "relu backward").arg(DNNL_ARG_DST(), out.inner()).arg(DNNL_ARG_DIFF_DST(), dout.inner())
+                    .arg(DNNL_ARG_DIFF_SRC(), dConv);
+
+            MemorySegment bwd = plan.opDesc(Dnnl.CONVOLUTION_DESC_BYTES);
+            Dnnl.check(dnnl_h.dnnl_convolution_backward_weights_desc_init(bwd, alg, xAny, wAny, bUser, yMd, strides, pad, pad),
+                    "dnnl_convolution_backward_weights_desc_init " + g);
+            MemorySegment bwpd = plan.pd(bwd, cpd, "convolution backward weights");
+            // the training forward's input, reordered already, serves backward when the layouts agree
+            MemorySegment bwSrcMd = plan.queryMd(bwpd, dnnl_h.dnnl_query_src_md(), 0);
+            boolean reuseSrc = src.reorder() != null && dnnl_h.dnnl_memory_desc_equal(srcMd, bwSrcMd) == 1;
+            bwSrc = reuseSrc ? null : plan.port(xUser, bwSrcMd, true);
+            bwDiffWei = plan.port(wUser, plan.queryMd(bwpd, dnnl_h.dnnl_query_diff_weights_md(), 0), false);
+            bwDiffBias = plan.port(bUser, plan.queryMd(bwpd, dnnl_h.dnnl_query_diff_weights_md(), 1), false);
+            bwdWeights = plan.exec(bwpd, 4, "convolution backward weights").arg(DNNL_ARG_SRC(), reuseSrc ? src.inner() : bwSrc.inner())
+                    .arg(DNNL_ARG_DIFF_DST(), dConv).arg(DNNL_ARG_DIFF_WEIGHTS(), bwDiffWei.inner())
+                    .arg(DNNL_ARG_DIFF_BIAS(), bwDiffBias.inner());
+
+            MemorySegment bdd = plan.opDesc(Dnnl.CONVOLUTION_DESC_BYTES);
+            Dnnl.check(dnnl_h.dnnl_convolution_backward_data_desc_init(bdd, alg, xAny, wAny, yMd, strides, pad, pad),
+                    "dnnl_convolution_backward_data_desc_init " + g);
+            MemorySegment bdpd = plan.pd(bdd, cpd, "convolution backward data");
+            bdWei = plan.port(wUser, plan.queryMd(bdpd, dnnl_h.dnnl_query_weights_md(), 0), true);
+            bdDiffSrc = plan.port(xUser, plan.queryMd(bdpd, dnnl_h.dnnl_query_diff_src_md(), 0), false);
+            bwdData = plan.exec(bdpd, 3, "convolution backward data").arg(DNNL_ARG_DIFF_DST(), dConv)
+                    .arg(DNNL_ARG_WEIGHTS(), bdWei.inner()).arg(DNNL_ARG_DIFF_SRC(), bdDiffSrc.inner());
+            plan.finishScratchpad();
+        } catch (RuntimeException | Error e) {
+            plan.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public ConvGeometry geometry() { return g; }
+
+    @Override
+    public void forward(Tensor x, Tensor w, Tensor b, Tensor y, boolean training) {
+        if (!(x.hasShape(xShape) && w.hasShape(wShape) && b.hasShape(bShape) && y.hasShape(yShape))) {
+            g.checkForward(x, w, b, y); // throws, naming the tensor and both shapes
+        }
+        plan.enter();
+        src.in(x);
+        wei.in(w);
+        bias.in(b);
+        out.bind(y);
+        conv.run();
+        out.out();
+        plan.sync();
+        trained = training; // an evaluation forward overwrites the output backward reads
+    }
+
+    @Override
+    public void backward(Tensor x, Tensor w, Tensor d, Tensor dx, Tensor dw, Tensor db) {
+        if (!(x.hasShape(xShape) && w.hasShape(wShape) && d.hasShape(yShape) && (dx == null || dx.hasShape(xShape))
+                && dw.hasShape(wShape) && db.hasShape(bShape))) {
+            g.checkBackward(x, w, d, dx, dw, db); // throws, naming the tensor and both shapes
+        }
+        if (!trained) throw new IllegalStateException("conv-relu backward called before a training forward (or after an evaluation forward)");
+        plan.enter();
+        dout.in(d);
+        reluBwd.run();
+        if (bwSrc != null) bwSrc.in(x);
+        else x.checkOpen(); // the forward's reordered copy of x is used
+        bwDiffWei.bind(dw);
+        bwDiffBias.bind(db);
+        bwdWeights.run();
+        bwDiffWei.out();
+        bwDiffBias.out();
+        if (dx != null) {
+            bdWei.in(w);
+            bdDiffSrc.bind(dx);
+            bwdData.run();
+            bdDiffSrc.out();
+        }
+        plan.sync();
+    }
+
+    @Override
+    public void close() { plan.close(); }
+
+    @Override
+    public String toString() { return "DnnlConvReluOp(" + g + ")"; }
+}

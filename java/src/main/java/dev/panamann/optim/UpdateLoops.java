@@ -1,0 +1,42 @@
+package dev.panamann.optim;
+
+import dev.panamann.ops.java.GemmKernel;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Update loops of the two rules the training runs use most (Adam, SGD with momentum) that work
+ * directly on the parameter and state memory, vectorized with the Vector API
+ * ({@code jdk.incubator.vector}), instead of copying chunks into heap arrays. Each loop does
+ * the rule's arithmetic in the same order as the rule's scalar loop, lane by lane, with
+ * separate multiplies and adds (no fused multiply-add), so the results are the same to the bit.
+ *
+ * <p>Selected like the Java backend's gemm kernel ({@link GemmKernel#fromSettings()}: setting
+ * {@code panamann.java.vector} / {@code PANAMANN_JAVA_VECTOR}, {@code auto} by default): with
+ * {@code --add-modules jdk.incubator.vector} these loops run, without the module (or with
+ * {@code off}) the rules use their chunked heap-array loops. The implementation class is
+ * loaded by name, so nothing links to the incubator module unless it is there.
+ */
+interface UpdateLoops {
+    /**
+     * Adam over elements [from, to) of each segment (float offsets):
+     * {@code m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g g; w = w - lr (m c1) / (sqrt(v c2) + eps)}.
+     */
+    void adam(MemorySegment w, MemorySegment dw, MemorySegment m, MemorySegment v, float lr, float b1, float oneMinusB1,
+              float b2, float oneMinusB2, float c1, float c2, float eps, int from, int to);
+
+    /** SGD with momentum over elements [from, to): {@code v = mu v - lr dw; w = w + v}. */
+    void momentum(MemorySegment w, MemorySegment dw, MemorySegment v, float lr, float mu, int from, int to);
+
+    /** "vector (N floats)". */
+    String name();
+
+    /** The loops the settings ask for, or null for the rules' chunked loops. */
+    static UpdateLoops fromSettings() {
+        if (!GemmKernel.fromSettings().name().startsWith("vector")) return null;
+        try {
+            return (UpdateLoops) Class.forName("dev.panamann.optim.VectorUpdateLoops").getDeclaredConstructor().newInstance();
+        } catch (ReflectiveOperationException | LinkageError e) {
+            throw new IllegalStateException("cannot load the Vector API optimizer loops: " + e, e);
+        }
+    }
+}

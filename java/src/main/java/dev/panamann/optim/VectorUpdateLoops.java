@@ -1,0 +1,63 @@
+package dev.panamann.optim;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * {@link UpdateLoops} on the Vector API, loaded only when {@code jdk.incubator.vector} is present.
+ * Whole vectors first (unaligned loads and stores: tensors may be views at any float offset),
+ * then the remaining elements one by one with the same arithmetic.
+ */
+final class VectorUpdateLoops implements UpdateLoops {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    private static final ByteOrder O = ByteOrder.nativeOrder();
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    @Override
+    public void adam(MemorySegment w, MemorySegment dw, MemorySegment m, MemorySegment v, float lr, float b1, float oneMinusB1,
+                     float b2, float oneMinusB2, float c1, float c2, float eps, int from, int to) {
+        int i = from;
+        for (; i + L <= to; i += L) {
+            long off = (long) i * Float.BYTES;
+            FloatVector g = FloatVector.fromMemorySegment(S, dw, off, O);
+            FloatVector mi = FloatVector.fromMemorySegment(S, m, off, O).mul(b1).add(g.mul(oneMinusB1));
+            FloatVector vi = FloatVector.fromMemorySegment(S, v, off, O).mul(b2).add(g.mul(oneMinusB2).mul(g));
+            mi.intoMemorySegment(m, off, O);
+            vi.intoMemorySegment(v, off, O);
+            FloatVector step = mi.mul(c1).mul(lr).div(vi.mul(c2).sqrt().add(eps));
+            FloatVector.fromMemorySegment(S, w, off, O).sub(step).intoMemorySegment(w, off, O);
+        }
+        for (; i < to; i++) {
+            float g = dw.getAtIndex(F, i);
+            float mi = b1 * m.getAtIndex(F, i) + oneMinusB1 * g;
+            float vi = b2 * v.getAtIndex(F, i) + oneMinusB2 * g * g;
+            m.setAtIndex(F, i, mi);
+            v.setAtIndex(F, i, vi);
+            w.setAtIndex(F, i, w.getAtIndex(F, i) - lr * (mi * c1) / ((float) Math.sqrt(vi * c2) + eps));
+        }
+    }
+
+    @Override
+    public void momentum(MemorySegment w, MemorySegment dw, MemorySegment v, float lr, float mu, int from, int to) {
+        int i = from;
+        for (; i + L <= to; i += L) {
+            long off = (long) i * Float.BYTES;
+            FloatVector vi = FloatVector.fromMemorySegment(S, v, off, O).mul(mu)
+                    .sub(FloatVector.fromMemorySegment(S, dw, off, O).mul(lr));
+            vi.intoMemorySegment(v, off, O);
+            FloatVector.fromMemorySegment(S, w, off, O).add(vi).intoMemorySegment(w, off, O);
+        }
+        for (; i < to; i++) {
+            float vi = mu * v.getAtIndex(F, i) - lr * dw.getAtIndex(F, i);
+            v.setAtIndex(F, i, vi);
+            w.setAtIndex(F, i, w.getAtIndex(F, i) + vi);
+        }
+    }
+
+    @Override
+    public String name() { return "vector (" + L + " floats)"; }
+}
