@@ -16,7 +16,8 @@ import java.util.Map;
  *
  * <p>Each of the three runs as its own op (on the native backend: a oneDNN convolution, a oneDNN
  * batch normalization, the library's ReLU loop), with the activations in plain NCHW between
- * them: the oneDNN bindings of this build lack the batch-norm flag that fuses the ReLU.
+ * them. Not done yet: oneDNN's batch norm with the ReLU fused ({@code dnnl_fuse_norm_relu}, now
+ * in the bindings) and the activations kept in oneDNN's blocked layout through the unit.
  * EVAL normalizes with the running statistics.
  */
 public final class ConvBnRelu implements Layer {
