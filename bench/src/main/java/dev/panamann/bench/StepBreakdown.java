@@ -3,6 +3,8 @@ package dev.panamann.bench;
 import dev.panamann.layers.Layer;
 import dev.panamann.layers.Mode;
 import dev.panamann.loss.SoftmaxCrossEntropy;
+import dev.panamann.models.ResNet9;
+import dev.panamann.models.SequentialModel;
 import dev.panamann.models.ThreeLayerConvNet;
 import dev.panamann.ops.Backends;
 import dev.panamann.ops.Ops;
@@ -29,9 +31,11 @@ import java.util.Map;
  *
  * <pre>
  * java --enable-native-access=ALL-UNNAMED -cp bench/target/panama-nn-bench.jar \
- *     dev.panamann.bench.StepBreakdown [batch [optimizer [steps [backend]]]]
+ *     dev.panamann.bench.StepBreakdown [batch [optimizer [steps [backend [model]]]]]
  * </pre>
- * Defaults: batch 64, adam, 200 steps (after 30 warm-up steps), backend native. Input: N(0,
+ * Defaults: batch 64, adam, 200 steps (after 30 warm-up steps), backend native, model
+ * {@code convnet}; {@code resnet9-W} takes the {@link ResNet9} of width W instead, timed per
+ * top-level layer (a residual block as one part). Input: N(0,
  * 50^2) noise and random labels (activations and gradients stay normal floats).
  */
 public final class StepBreakdown {
@@ -42,9 +46,15 @@ public final class StepBreakdown {
         String rule = args.length > 1 ? args[1] : "adam";
         int steps = args.length > 2 ? Integer.parseInt(args[2]) : 200;
         String backend = args.length > 3 ? args[3] : "native";
+        String model = args.length > 4 ? args[4] : "convnet";
         if (batch < 1 || steps < 1) throw new IllegalArgumentException("batch and steps must be >= 1");
+        if (!model.equals("convnet") && !model.matches("resnet9-[0-9]+")) {
+            throw new IllegalArgumentException("model must be convnet or resnet9-W, got " + model);
+        }
         try (Ops ops = Backends.create(backend);
-             ThreeLayerConvNet net = new ThreeLayerConvNet(ops, new int[] {3, 32, 32}, 32, 7, 100, 10, 1e-3f, 0f, 1);
+             SequentialModel net = model.equals("convnet")
+                     ? new ThreeLayerConvNet(ops, new int[] {3, 32, 32}, 32, 7, 100, 10, 1e-3f, 0f, 1)
+                     : new ResNet9(ops, new int[] {3, 32, 32}, Integer.parseInt(model.substring(8)), 10, 0f, 1);
              Optimizer opt = Optimizers.create(rule, Map.of("learning_rate", 1e-3));
              SoftmaxCrossEntropy loss = new SoftmaxCrossEntropy();
              Tensor x = Tensor.randn(new Rng(1), 50f, batch, 3, 32, 32)) {
@@ -92,8 +102,8 @@ public final class StepBreakdown {
                 }
             }
             long allocated = allocBean.getCurrentThreadAllocatedBytes() - allocStart; // before printing allocates
-            System.out.printf("StepBreakdown: ThreeLayerConvNet, batch %d, %s, backend %s (%d threads), %d steps, median ms%n",
-                    batch, rule, ops.name(), ops.threads(), steps);
+            System.out.printf("StepBreakdown: %s, batch %d, %s, backend %s (%d threads), %d steps, median ms%n",
+                    net, batch, rule, ops.name(), ops.threads(), steps);
             System.out.printf("  heap allocated by the stepping thread: %.0f bytes per step (the last %d steps)%n",
                     (double) allocated / (steps - steps / 2), steps - steps / 2);
             System.out.printf("  %8s  %8s%n", "wall", "cpu");

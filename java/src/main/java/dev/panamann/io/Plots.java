@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import javax.imageio.ImageIO;
 import org.jfree.chart.ChartFactory;
 import org.jfree.chart.ChartUtils;
@@ -116,6 +117,36 @@ public final class Plots {
         r.setSeriesStroke(0, new BasicStroke(2f));
         chart.getXYPlot().getDomainAxis().setStandardTickUnits(NumberAxis.createIntegerTickUnits());
         write(chart, png, width, height);
+    }
+
+    /**
+     * Accuracy against wall time, one line per run (e.g. one model at several widths): the
+     * picture of "best model per wall-clock minute".
+     *
+     * @param runs the points of each run by its name, in legend order: {@code {minutes, accuracy}}
+     *             per point, in time order
+     * @param png  the file to write
+     * @throws IllegalArgumentException naming the run when a point is not two finite numbers
+     */
+    public static void accuracyOverTime(Map<String, double[][]> runs, Path png) throws IOException {
+        XYSeriesCollection data = new XYSeriesCollection();
+        for (Map.Entry<String, double[][]> run : runs.entrySet()) {
+            XYSeries s = new XYSeries(run.getKey(), false);
+            for (double[] p : run.getValue()) {
+                if (p.length != 2 || !Double.isFinite(p[0]) || !Double.isFinite(p[1])) {
+                    throw new IllegalArgumentException("accuracyOverTime: run '" + run.getKey() + "' has a point that is not "
+                            + "{minutes, accuracy}: " + Arrays.toString(p));
+                }
+                s.add(p[0], p[1]);
+            }
+            data.addSeries(s);
+        }
+        JFreeChart chart = ChartFactory.createXYLineChart("Test accuracy against wall time", "Wall time (minutes)", "Accuracy",
+                data, PlotOrientation.VERTICAL, true, false, false);
+        style(chart, new Color(30, 90, 200), new Color(220, 110, 20));
+        XYLineAndShapeRenderer r = (XYLineAndShapeRenderer) chart.getXYPlot().getRenderer();
+        r.setDefaultShapesVisible(true);
+        write(chart, png, WIDTH, HEIGHT);
     }
 
     private static void style(JFreeChart chart, Color first, Color second) {

@@ -27,6 +27,7 @@ public final class BatchNorm implements Layer {
     private final float eps, momentum;
     private final Param gamma, beta;
     private final Tensor runningMean, runningVar;
+    private final String bufferPrefix;
     private BatchNormOp plan;
     private int[] planShape;
     private Tensor out, dx, x;
@@ -52,7 +53,24 @@ public final class BatchNorm implements Layer {
      * @param betaName  name of the (D) shift parameter
      */
     public BatchNorm(Ops ops, int numFeatures, float eps, float momentum, String gammaName, String betaName) {
-        this(ops, eps, momentum, gammaName, betaName, newStatistics(numFeatures, eps, momentum));
+        this(ops, eps, momentum, gammaName, betaName, "", newStatistics(numFeatures, eps, momentum));
+    }
+
+    /**
+     * A layer with PyTorch's names under {@code prefix}: parameters {@code prefix.weight} (gamma)
+     * and {@code prefix.bias} (beta), buffers {@code prefix.running_mean} and
+     * {@code prefix.running_var}; for layers nested in blocks, whose names must be unique
+     * within a model without a suffix.
+     *
+     * @param ops         backend
+     * @param numFeatures D for (N, D) input, C for (N, C, H, W) input
+     * @param eps         added to the variance
+     * @param momentum    running-average momentum
+     * @param prefix      e.g. "layer1.bn"
+     */
+    public static BatchNorm named(Ops ops, int numFeatures, float eps, float momentum, String prefix) {
+        return new BatchNorm(ops, eps, momentum, prefix + ".weight", prefix + ".bias", prefix + ".",
+                newStatistics(numFeatures, eps, momentum));
     }
 
     /**
@@ -82,11 +100,12 @@ public final class BatchNorm implements Layer {
      */
     public BatchNorm(Ops ops, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, float eps, float momentum,
                      String gammaName, String betaName) {
-        this(ops, eps, momentum, gammaName, betaName, checkGiven(gamma, beta, runningMean, runningVar, eps, momentum));
+        this(ops, eps, momentum, gammaName, betaName, "", checkGiven(gamma, beta, runningMean, runningVar, eps, momentum));
     }
 
     /** Takes the four tensors checked by {@link #newStatistics} or {@link #checkGiven}. */
-    private BatchNorm(Ops ops, float eps, float momentum, String gammaName, String betaName, Tensor[] t) {
+    private BatchNorm(Ops ops, float eps, float momentum, String gammaName, String betaName, String bufferPrefix, Tensor[] t) {
+        this.bufferPrefix = bufferPrefix;
         this.ops = ops;
         this.features = t[0].dim(0);
         this.eps = eps;
@@ -204,12 +223,12 @@ public final class BatchNorm implements Layer {
     @Override
     public List<Param> params() { return List.of(gamma, beta); }
 
-    /** "running_mean" and "running_var". */
+    /** "running_mean" and "running_var" (with the prefix of {@link #named}). */
     @Override
     public java.util.Map<String, Tensor> buffers() {
         java.util.Map<String, Tensor> m = new java.util.LinkedHashMap<>();
-        m.put("running_mean", runningMean);
-        m.put("running_var", runningVar);
+        m.put(bufferPrefix + "running_mean", runningMean);
+        m.put(bufferPrefix + "running_var", runningVar);
         return m;
     }
 

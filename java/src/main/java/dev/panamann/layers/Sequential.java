@@ -6,7 +6,9 @@ import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Layers applied one after the other; itself a {@link Layer}. Forward runs the layers in
@@ -72,6 +74,31 @@ public final class Sequential implements Layer {
             for (Rng r : l.generators()) if (g.stream().noneMatch(x -> x == r)) g.add(r);
         }
         return Collections.unmodifiableList(g);
+    }
+
+    /**
+     * The buffers of every layer, in layer order, under the names the layers give them.
+     *
+     * @throws IllegalStateException naming the buffer when two layers use one name (give them
+     *                               distinct names, e.g. {@link BatchNorm#named})
+     */
+    @Override
+    public Map<String, Tensor> buffers() {
+        return mergeBuffers("Sequential", layers);
+    }
+
+    /** The buffers of {@code layers} in one map, in order; a name used twice is an error naming it. */
+    static Map<String, Tensor> mergeBuffers(String container, List<Layer> layers) {
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        for (Layer l : layers) {
+            for (Map.Entry<String, Tensor> b : l.buffers().entrySet()) {
+                if (m.putIfAbsent(b.getKey(), b.getValue()) != null) {
+                    throw new IllegalStateException(container + ": two layers have a buffer named '" + b.getKey()
+                            + "': give them distinct names (e.g. BatchNorm.named)");
+                }
+            }
+        }
+        return Collections.unmodifiableMap(m);
     }
 
     @Override

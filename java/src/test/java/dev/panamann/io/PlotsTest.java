@@ -49,6 +49,21 @@ class PlotsTest {
         assertEquals(480, ai.getHeight());
     }
 
+    @Test
+    void accuracyOverTimeDrawsOneLinePerRunAndRejectsBadPoints() throws IOException {
+        Path a = dir.resolve("time.png");
+        java.util.Map<String, double[][]> runs = new java.util.LinkedHashMap<>();
+        runs.put("width 16", new double[][] {{1.3, 0.52}, {2.7, 0.64}, {4.0, 0.70}});
+        runs.put("width 8", new double[][] {{0.5, 0.45}, {1.0, 0.58}});
+        Plots.accuracyOverTime(runs, a);
+        BufferedImage img = readPng(a);
+        assertEquals(Plots.WIDTH, img.getWidth());
+        assertTrue(distinctColours(img) > 3, "the chart draws something");
+        runs.put("bad", new double[][] {{1.0, Double.NaN}});
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Plots.accuracyOverTime(runs, a));
+        assertTrue(e.getMessage().contains("'bad'"), e.getMessage());
+    }
+
     static int distinctColours(BufferedImage img) {
         java.util.Set<Integer> s = new java.util.HashSet<>();
         for (int y = 0; y < img.getHeight(); y += 3) for (int x = 0; x < img.getWidth(); x += 3) s.add(img.getRGB(x, y));

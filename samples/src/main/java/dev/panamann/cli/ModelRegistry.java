@@ -4,6 +4,7 @@ import dev.panamann.io.Formats;
 import dev.panamann.models.FullyConnectedNet;
 import dev.panamann.models.MnistCnn;
 import dev.panamann.models.PReluNet;
+import dev.panamann.models.ResNet9;
 import dev.panamann.models.SequentialModel;
 import dev.panamann.models.SigmoidNet;
 import dev.panamann.models.ThreeLayerConvNet;
@@ -98,7 +99,8 @@ public final class ModelRegistry {
      * the others follow their classic recipes: the cs231n
      * two-layer net with SGD (1.6e-3, batch 400, 13 epochs = ~1600 iterations, decay 0.9), the
      * MNIST conv net with Adam 1e-4, batch 50, 15 epochs (about 15 minutes), the sigmoid MLP with
-     * SGD 0.1 and batch 100.
+     * SGD 0.1 and batch 100; resnet-small the fast CIFAR-10 ResNet recipe (crop and flip,
+     * SGD-Nesterov with decoupled weight decay, one-cycle, label smoothing, batch 128, 18 epochs).
      */
     public static final List<Entry> ENTRIES = List.of(
             // cs231n ThreeLayerConvNet: conv7x7(32) - relu - pool - affine(500; cs231n 100) - relu - affine, random flips
@@ -146,6 +148,23 @@ public final class ModelRegistry {
                     new Gradcheck(3, new int[] {1, 4, 4}, () -> "mnist-cnn's layers at small sizes: input [1, 4, 4], conv5x5x3 - relu - pool - "
                             + "conv5x5x4 - relu - pool - fc8 - relu - fc10, reg 0.1",
                             (ops, seed) -> new MnistCnn(ops, 4, 3, 4, 8, 0f, 0.1f, seed))),
+            // ResNet-9 of the fast CIFAR-10 recipes at a quarter of its width (--filters sets the base width)
+            new Entry("resnet-small", "ResNet9", "cifar10", Hidden.NONE,
+                    (t, in, c, seed) -> new ModelSpec(t, in, c, new int[0], 1f, true, true, 0f, 0f, 16, 3, seed),
+                    // the fast-CIFAR recipe: random crops (pad 4) and flips, SGD-Nesterov with decoupled weight
+                    // decay 5e-4, one-cycle to 0.1, label smoothing 0.1; 18 epochs fit in ~25 minutes on 2 cores
+                    new TrainSettings("sgd_nesterov", 0.1, 1.0, 128, 18, false, "crop,flip", "onecycle", null, 5e-4, 0.1),
+                    (in, c, f, k) -> in.length != 3 || in[1] != in[2] || in[1] % 8 != 0 || f < 1
+                            ? "resnet-small needs (C, H, W) examples with H = W a multiple of 8 and a width (--filters) >= 1; got input "
+                                    + Arrays.toString(in) + ", width " + f
+                            : null,
+                    (ops, s) -> new ResNet9(ops, s.inputShape(), s.numFilters(), s.numClasses(), s.reg(), s.seed()),
+                    s -> "ResNet-9, width " + s.numFilters() + " (" + s.numFilters() + "-" + 2 * s.numFilters() + "-"
+                            + 4 * s.numFilters() + "-" + 8 * s.numFilters() + " channels), batch norm, He init",
+                    // a whole-model float32 check of nine batch norms over a tiny batch crosses many
+                    // ReLU / max-pool kinks per step: expect errors above 1e-3 (see ResNet9Test; the
+                    // library checks the layers and blocks one by one)
+                    Gradcheck.of(4, new int[] {3, 8, 8}, seed -> new ModelSpec("resnet-small", new int[] {3, 8, 8}, 5, new int[0], 1f, true, true, 0f, 0.1f, 2, 3, seed))),
             new Entry("sigmoid-mlp", "SigmoidNet", "mnist", Hidden.ONE,
                     (t, in, c, seed) -> new ModelSpec(t, in, c, new int[] {50}, 1e-2f, false, false, 0f, 0f, 0, 0, seed),
                     new TrainSettings("sgd", 0.1, 1.0, 100, 30), ANY,

@@ -23,7 +23,7 @@ import java.util.Locale;
  * @param batchNorm   fc only: batch norm after each hidden affine layer
  * @param dropout     drop probability of hidden units (fc, mnist-cnn), in [0, 1)
  * @param reg         L2 regularization strength
- * @param numFilters  convnet only: filters of the convolution
+ * @param numFilters  convnet: filters of the convolution; resnet-small: the base width w
  * @param filterSize  convnet only: odd kernel size
  * @param seed        seed of the weight initialization (and dropout masks)
  * @param loss        the loss it trains with, one of {@link Loss#NAMES}: "softmax" (the default,
@@ -101,6 +101,12 @@ public record ModelSpec(String type, int[] inputShape, int numClasses, int[] hid
         if (type.equals("convnet") && inputShape.length == 3) {
             params += (double) numFilters * inputShape[0] * filterSize * filterSize;
             in = (double) numFilters * (inputShape[1] / 2) * (inputShape[2] / 2);
+        }
+        if (type.equals("resnet-small") && inputShape.length == 3) {
+            // 3x3 convolutions w, 2w (x3), 4w, 8w (x3) over the channels before them, then affine from 8w
+            double w = numFilters;
+            params += 9 * (inputShape[0] * w + 178 * w * w);
+            in = 8 * w;
         }
         if (hidden != null) {
             for (int h : hidden) {
