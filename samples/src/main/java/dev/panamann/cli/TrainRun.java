@@ -109,7 +109,7 @@ public final class TrainRun {
     public record Summary(double valAcc, double testAcc, int[] testPred, List<Path> files) {}
 
     /**
-     * Evaluates the trained model on the validation and test sets, prints accuracies, wall time
+     * Evaluates the trained model on the validation and test sets, prints accuracies (test per class too), wall time
      * (since the program started) and throughput, and saves weights, descriptor (with the results), history and, when
      * {@code plots}, loss / accuracy / first-layer weight pictures.
      */
@@ -142,6 +142,7 @@ public final class TrainRun {
         out.println();
         out.printf(Locale.ROOT, "validation accuracy: %.4f (best epoch's parameters, %d images)%n", valAcc, data.val().size());
         out.printf(Locale.ROOT, "test accuracy:       %.4f (%d images)%n", testAcc, data.test().size());
+        out.print(Evaluation.perClass(pred, data.test().y(), data.numClasses()).table(data.classNames()));
         out.printf(Locale.ROOT, "wall time %s (training %s), %.0f training images/s on %s with %d threads%n",
                 Formats.duration(wall), Formats.duration(r.seconds()), r.imagesPerSecond(), ops.name(), ops.threads());
         List<String> names = new ArrayList<>();

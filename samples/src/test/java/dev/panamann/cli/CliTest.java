@@ -125,6 +125,8 @@ class CliTest {
             assertTrue(Files.size(out.resolve(f)) > 0, f + " missing or empty in " + out);
         }
         assertTrue(train.out().contains("test accuracy:"), train.out());
+        assertTrue(train.out().contains("correct/total") && train.out().contains("airplane") && train.out().contains("truck"),
+                "train prints the per-class table: " + train.out());
         assertTrue(train.out().contains("training images/s"), train.out());
         SavedRun.Descriptor d = SavedRun.readDescriptor(out);
         assertEquals("twolayer", d.model().type());
