@@ -4,10 +4,8 @@ import dev.panamann.ops.ConvGeometry;
 import dev.panamann.ops.ConvReluOp;
 
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_BIAS;
-import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_DIFF_BIAS;
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_DIFF_DST;
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_DIFF_SRC;
-import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_DIFF_WEIGHTS;
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_DST;
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_SRC;
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_WEIGHTS;
@@ -30,10 +28,9 @@ import java.lang.foreign.MemorySegment;
 public final class DnnlConvReluOp implements ConvReluOp {
     private final ConvGeometry g;
     private final Dnnl.Plan plan;
-    private final Dnnl.Port src, wei, bias, out, dout, bwDiffWei, bwDiffBias, bdWei, bdDiffSrc;
-    /** The input for backward weights; null when that primitive reads the forward's reordered input. */
-    private final Dnnl.Port bwSrc;
-    private final Dnnl.Exec conv, reluBwd, bwdWeights, bwdData;
+    private final Dnnl.Port src, wei, bias, out, dout;
+    private final ConvBackward convBackward;
+    private final Dnnl.Exec conv, reluBwd;
     private boolean trained;
     /** The shapes the plan was made for, kept so that a call checks them without allocating. */
     private final int[] xShape, wShape, bShape, yShape;
@@ -83,28 +80,7 @@ public final class DnnlConvReluOp implements ConvReluOp {
             reluBwd = plan.exec(ebpd, 3, "relu backward").arg(DNNL_ARG_DST(), out.inner()).arg(DNNL_ARG_DIFF_DST(), dout.inner())
                     .arg(DNNL_ARG_DIFF_SRC(), dConv);
 
-            MemorySegment bwd = plan.opDesc(Dnnl.CONVOLUTION_DESC_BYTES);
-            Dnnl.check(dnnl_h.dnnl_convolution_backward_weights_desc_init(bwd, alg, xAny, wAny, bUser, yMd, strides, pad, pad),
-                    "dnnl_convolution_backward_weights_desc_init " + g);
-            MemorySegment bwpd = plan.pd(bwd, cpd, "convolution backward weights");
-            // the training forward's input, reordered already, serves backward when the layouts agree
-            MemorySegment bwSrcMd = plan.queryMd(bwpd, dnnl_h.dnnl_query_src_md(), 0);
-            boolean reuseSrc = src.reorder() != null && dnnl_h.dnnl_memory_desc_equal(srcMd, bwSrcMd) == 1;
-            bwSrc = reuseSrc ? null : plan.port(xUser, bwSrcMd, true);
-            bwDiffWei = plan.port(wUser, plan.queryMd(bwpd, dnnl_h.dnnl_query_diff_weights_md(), 0), false);
-            bwDiffBias = plan.port(bUser, plan.queryMd(bwpd, dnnl_h.dnnl_query_diff_weights_md(), 1), false);
-            bwdWeights = plan.exec(bwpd, 4, "convolution backward weights").arg(DNNL_ARG_SRC(), reuseSrc ? src.inner() : bwSrc.inner())
-                    .arg(DNNL_ARG_DIFF_DST(), dConv).arg(DNNL_ARG_DIFF_WEIGHTS(), bwDiffWei.inner())
-                    .arg(DNNL_ARG_DIFF_BIAS(), bwDiffBias.inner());
-
-            MemorySegment bdd = plan.opDesc(Dnnl.CONVOLUTION_DESC_BYTES);
-            Dnnl.check(dnnl_h.dnnl_convolution_backward_data_desc_init(bdd, alg, xAny, wAny, yMd, strides, pad, pad),
-                    "dnnl_convolution_backward_data_desc_init " + g);
-            MemorySegment bdpd = plan.pd(bdd, cpd, "convolution backward data");
-            bdWei = plan.port(wUser, plan.queryMd(bdpd, dnnl_h.dnnl_query_weights_md(), 0), true);
-            bdDiffSrc = plan.port(xUser, plan.queryMd(bdpd, dnnl_h.dnnl_query_diff_src_md(), 0), false);
-            bwdData = plan.exec(bdpd, 3, "convolution backward data").arg(DNNL_ARG_DIFF_DST(), dConv)
-                    .arg(DNNL_ARG_WEIGHTS(), bdWei.inner()).arg(DNNL_ARG_DIFF_SRC(), bdDiffSrc.inner());
+            convBackward = new ConvBackward(plan, g, cpd, alg, xAny, wAny, xUser, wUser, bUser, yMd, strides, pad, src, srcMd, dConv);
             plan.finishScratchpad();
         } catch (RuntimeException | Error e) {
             plan.close();
@@ -141,19 +117,7 @@ public final class DnnlConvReluOp implements ConvReluOp {
         plan.enter();
         dout.in(d);
         reluBwd.run();
-        if (bwSrc != null) bwSrc.in(x);
-        else x.checkOpen(); // the forward's reordered copy of x is used
-        bwDiffWei.bind(dw);
-        bwDiffBias.bind(db);
-        bwdWeights.run();
-        bwDiffWei.out();
-        bwDiffBias.out();
-        if (dx != null) {
-            bdWei.in(w);
-            bdDiffSrc.bind(dx);
-            bwdData.run();
-            bdDiffSrc.out();
-        }
+        convBackward.run(x, w, dx, dw, db);
         plan.sync();
     }
 
