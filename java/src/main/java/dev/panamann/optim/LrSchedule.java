@@ -226,7 +226,7 @@ public sealed interface LrSchedule {
         public double rate(double initial, int epoch, int numEpochs) {
             check(initial, epoch, numEpochs);
             double progress = Math.min(epoch, numEpochs) / (double) numEpochs;
-            double r = minRate + (initial - minRate) * (1 + Math.cos(Math.PI * progress)) / 2;
+            double r = cosineBetween(initial, minRate, progress);
             return r > 0 ? r : Double.MIN_NORMAL; // normal: see decayed
         }
 
