@@ -9,6 +9,7 @@ import dev.panamann.models.SequentialModel;
 import dev.panamann.models.SigmoidNet;
 import dev.panamann.models.ThreeLayerConvNet;
 import dev.panamann.models.TwoLayerNet;
+import dev.panamann.models.VggSmall;
 import dev.panamann.ops.Ops;
 import dev.panamann.train.TrainSettings;
 import java.util.Arrays;
@@ -100,7 +101,8 @@ public final class ModelRegistry {
      * two-layer net with SGD (1.6e-3, batch 400, 13 epochs = ~1600 iterations, decay 0.9), the
      * MNIST conv net with Adam 1e-4, batch 50, 15 epochs (about 15 minutes), the sigmoid MLP with
      * SGD 0.1 and batch 100; resnet-small the fast CIFAR-10 ResNet recipe (crop and flip,
-     * SGD-Nesterov with decoupled weight decay, one-cycle, label smoothing, batch 128, 18 epochs).
+     * SGD-Nesterov with decoupled weight decay, one-cycle, label smoothing, batch 128, 18 epochs),
+     * and vgg-small the same recipe.
      */
     public static final List<Entry> ENTRIES = List.of(
             // cs231n ThreeLayerConvNet: conv7x7(32) - relu - pool - affine(500; cs231n 100) - relu - affine, random flips
@@ -165,6 +167,21 @@ public final class ModelRegistry {
                     // ReLU / max-pool kinks per step: expect errors above 1e-3 (see ResNet9Test; the
                     // library checks the layers and blocks one by one)
                     Gradcheck.of(4, new int[] {3, 8, 8}, seed -> new ModelSpec("resnet-small", new int[] {3, 8, 8}, 5, new int[0], 1f, true, true, 0f, 0.1f, 2, 3, seed))),
+            // a VGG-style net: four stages of two conv-bn-relu units (w, 2w, 4w, 8w channels), max pools between
+            // them, global average pool (--filters sets the base width); the resnet-small recipe
+            new Entry("vgg-small", "VggSmall", "cifar10", Hidden.NONE,
+                    (t, in, c, seed) -> new ModelSpec(t, in, c, new int[0], 1f, true, true, 0f, 0f, 16, 3, seed),
+                    new TrainSettings("sgd_nesterov", 0.1, 1.0, 128, 18, false, "crop,flip", "onecycle", null, 5e-4, 0.1),
+                    (in, c, f, k) -> in.length != 3 || in[1] != in[2] || in[1] % 8 != 0 || f < 1
+                            ? "vgg-small needs (C, H, W) examples with H = W a multiple of 8 and a width (--filters) >= 1; got input "
+                                    + Arrays.toString(in) + ", width " + f
+                            : null,
+                    (ops, s) -> new VggSmall(ops, s.inputShape(), s.numFilters(), s.numClasses(), s.reg(), s.seed()),
+                    s -> "VGG-style, width " + s.numFilters() + " (2 x " + s.numFilters() + ", 2 x " + 2 * s.numFilters() + ", 2 x "
+                            + 4 * s.numFilters() + ", 2 x " + 8 * s.numFilters() + " channels), batch norm, He init",
+                    // as resnet-small: eight batch norms over a tiny batch cross many ReLU / max-pool kinks per step,
+                    // expect element-wise errors above 1e-3 (the library checks its units one by one)
+                    Gradcheck.of(4, new int[] {3, 8, 8}, seed -> new ModelSpec("vgg-small", new int[] {3, 8, 8}, 5, new int[0], 1f, true, true, 0f, 0.1f, 2, 3, seed))),
             new Entry("sigmoid-mlp", "SigmoidNet", "mnist", Hidden.ONE,
                     (t, in, c, seed) -> new ModelSpec(t, in, c, new int[] {50}, 1e-2f, false, false, 0f, 0f, 0, 0, seed),
                     new TrainSettings("sgd", 0.1, 1.0, 100, 30), ANY,

@@ -23,7 +23,7 @@ import java.util.Locale;
  * @param batchNorm   fc only: batch norm after each hidden affine layer
  * @param dropout     drop probability of hidden units (fc, mnist-cnn), in [0, 1)
  * @param reg         L2 regularization strength
- * @param numFilters  convnet: filters of the convolution; resnet-small: the base width w
+ * @param numFilters  convnet: filters of the convolution; resnet-small, vgg-small: the base width w
  * @param filterSize  convnet only: odd kernel size
  * @param seed        seed of the weight initialization (and dropout masks)
  * @param loss        the loss it trains with, one of {@link Loss#NAMES}: "softmax" (the default,
@@ -106,6 +106,12 @@ public record ModelSpec(String type, int[] inputShape, int numClasses, int[] hid
             // 3x3 convolutions w, 2w (x3), 4w, 8w (x3) over the channels before them, then affine from 8w
             double w = numFilters;
             params += 9 * (inputShape[0] * w + 178 * w * w);
+            in = 8 * w;
+        }
+        if (type.equals("vgg-small") && inputShape.length == 3) {
+            // 3x3 convolutions: two of w, 2w, 4w, 8w each, over the channels before them, then affine from 8w
+            double w = numFilters;
+            params += 9 * (inputShape[0] * w + 127 * w * w);
             in = 8 * w;
         }
         if (hidden != null) {

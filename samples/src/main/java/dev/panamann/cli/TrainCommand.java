@@ -94,7 +94,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--dropout", paramLabel = "P", description = "Drop probability of hidden units, fc and mnist-cnn (default: fc 0, mnist-cnn 0.5).")
     Float dropout;
 
-    @Option(names = "--filters", paramLabel = "F", description = "convnet: number of filters (default: 32); resnet-small: base width w, channels w-2w-4w-8w (default: 16).")
+    @Option(names = "--filters", paramLabel = "F", description = "convnet: number of filters (default: 32); resnet-small, vgg-small: base width w, channels w-2w-4w-8w (default: 16).")
     Integer filters;
 
     @Option(names = "--filter-size", paramLabel = "K", description = "convnet: odd filter size (default: 7).")

@@ -249,6 +249,31 @@ class CliTest {
         }
     }
 
+    /** vgg-small trains with the resnet-small recipe, records its spec, and evaluate rebuilds it from model.json. */
+    @Test
+    void vggSmallTrainsWithTheRecipeAndEvaluates() throws IOException {
+        Path out = work.resolve("run-vgg");
+        Run train = run("train", "--model", "vgg-small", "--filters", "2", "--num-train", "100", "--num-val", "20", "--epochs", "1",
+                "--batch-size", "25", "--backend", AUTO, "--data", cifar.toString(), "--out", out.toString());
+        assertEquals(Cli.EXIT_OK, train.code(), train.err());
+        for (String part : List.of("vgg-small", "VGG-style, width 2", "sgd_nesterov", "one-cycle", "crop(pad=4),flip", "label smoothing 0.1")) {
+            assertTrue(train.out().contains(part), "the run does not say '" + part + "':\n" + train.out());
+        }
+        SavedRun.Descriptor d = SavedRun.readDescriptor(out);
+        assertEquals("vgg-small", d.model().type());
+        assertEquals(2, d.model().numFilters());
+        assertEquals("onecycle", d.training().schedule());
+        assertEquals(0.1, d.training().labelSmoothing());
+        Run eval = run("evaluate", "--model-dir", out.toString(), "--data", cifar.toString());
+        assertEquals(Cli.EXIT_OK, eval.code(), eval.err());
+        double recorded = ((Number) d.results().get("test_acc")).doubleValue();
+        assertTrue(eval.out().contains(String.format(java.util.Locale.ROOT, "test accuracy: %.4f", recorded)), eval.out());
+
+        Run odd = run("train", "--model", "vgg-small", "--filters", "0", "--num-train", "100", "--data", cifar.toString(), "--out", work.resolve("never-vgg").toString());
+        assertEquals(Cli.EXIT_USAGE, odd.code(), odd.err());
+        assertTrue(odd.err().contains("vgg-small"), odd.err());
+    }
+
     @Test
     void missingDataIsAUsageErrorNamingThePath() {
         Path missing = work.resolve("no-such-dir").resolve("cifar-10-binary.tar.gz");
