@@ -18,7 +18,7 @@ final class L2 {
      */
     static double apply(List<Param> weights, float reg) {
         if (reg == 0f) return 0;
-        Pass pass = PASS;
+        Pass pass = pass();
         double sum = 0;
         for (Param p : weights) sum += pass.apply(reg, p.value().segment(), p.grad().segment(), p.value().sizeInt());
         return 0.5 * reg * sum;
@@ -36,12 +36,18 @@ final class L2 {
         return s;
     };
 
+    private static volatile Pass selected;
+
     /**
      * {@link VectorL2} when the Java vector setting selects the Vector API (as for the gemm
      * kernel and the optimizer loops: {@code panamann.java.vector}, the module present), else
-     * {@link #SCALAR}; read once per process.
+     * {@link #SCALAR}; read at the first use (a bad setting throws there, naming it).
      */
-    static final Pass PASS = select();
+    static Pass pass() {
+        Pass p = selected;
+        if (p == null) selected = p = select();
+        return p;
+    }
 
     private static Pass select() {
         if (!GemmKernel.fromSettings().name().startsWith("vector")) return SCALAR;
