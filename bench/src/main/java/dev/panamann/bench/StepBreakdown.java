@@ -3,9 +3,11 @@ package dev.panamann.bench;
 import dev.panamann.layers.Layer;
 import dev.panamann.layers.Mode;
 import dev.panamann.loss.SoftmaxCrossEntropy;
+import dev.panamann.models.FullyConnectedNet;
 import dev.panamann.models.ResNet9;
 import dev.panamann.models.SequentialModel;
 import dev.panamann.models.ThreeLayerConvNet;
+import dev.panamann.models.TwoLayerNet;
 import dev.panamann.ops.Backends;
 import dev.panamann.ops.Ops;
 import dev.panamann.optim.Optimizer;
@@ -36,7 +38,9 @@ import java.util.Map;
  * </pre>
  * Defaults: batch 64, adam, 200 steps (after 30 warm-up steps), backend native, model
  * {@code convnet}; {@code resnet9-W} takes the {@link ResNet9} of width W instead, timed per
- * top-level layer (a residual block as one part). Input: N(0,
+ * top-level layer (a residual block as one part); {@code twolayer} the side-by-side TwoLayerNet
+ * 3072-300-10 and {@code fcbn} its FullyConnectedNet 3072-200-100-10 with batch norm (the input
+ * then flattened by the first affine layer). Input: N(0,
  * 50^2) noise and random labels (activations and gradients stay normal floats).
  */
 public final class StepBreakdown {
@@ -49,13 +53,11 @@ public final class StepBreakdown {
         String backend = args.length > 3 ? args[3] : "native";
         String model = args.length > 4 ? args[4] : "convnet";
         if (batch < 1 || steps < 1) throw new IllegalArgumentException("batch and steps must be >= 1");
-        if (!model.equals("convnet") && !model.matches("resnet9-[0-9]+")) {
-            throw new IllegalArgumentException("model must be convnet or resnet9-W, got " + model);
+        if (!model.equals("convnet") && !model.equals("twolayer") && !model.equals("fcbn") && !model.matches("resnet9-[0-9]+")) {
+            throw new IllegalArgumentException("model must be convnet, twolayer, fcbn or resnet9-W, got " + model);
         }
         try (Ops ops = Backends.create(backend);
-             SequentialModel net = model.equals("convnet")
-                     ? new ThreeLayerConvNet(ops, new int[] {3, 32, 32}, 32, 7, 100, 10, 1e-3f, 0f, 1)
-                     : new ResNet9(ops, new int[] {3, 32, 32}, Integer.parseInt(model.substring(8)), 10, 0f, 1);
+             SequentialModel net = model(ops, model);
              Optimizer opt = Optimizers.create(rule, Map.of("learning_rate", 1e-3));
              SoftmaxCrossEntropy loss = new SoftmaxCrossEntropy();
              Tensor x = Tensor.randn(new Rng(1), 50f, batch, 3, 32, 32)) {
@@ -114,6 +116,16 @@ public final class StepBreakdown {
             System.out.printf("  %8.3f  %8.3f  whole step, mean (images/s %.1f)%n", mean(t[parts - 1]) / 1e6,
                     mean(c[parts - 1]) / 1e6, batch * 1e9 / mean(t[parts - 1]));
         }
+    }
+
+    private static SequentialModel model(Ops ops, String model) {
+        return switch (model) {
+            case "convnet" -> new ThreeLayerConvNet(ops, new int[] {3, 32, 32}, 32, 7, 100, 10, 1e-3f, 0f, 1);
+            case "twolayer" -> new TwoLayerNet(ops, 3 * 32 * 32, 300, 10, 1e-4f, 0f, 1);
+            case "fcbn" -> new FullyConnectedNet(ops, new int[] {200, 100}, 3 * 32 * 32, 10,
+                    FullyConnectedNet.Options.DEFAULT.withHeInit().withBatchNorm(true).withSeed(1));
+            default -> new ResNet9(ops, new int[] {3, 32, 32}, Integer.parseInt(model.substring(8)), 10, 0f, 1);
+        };
     }
 
     /** Stores the wall and CPU time since {@code last} as part {@code part} of step {@code step}; updates last. */

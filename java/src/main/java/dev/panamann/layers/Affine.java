@@ -22,7 +22,9 @@ import java.util.List;
  *   <li>out: (N, M)</li>
  * </ul>
  * Backward: {@code dx = dout W^T} (reshaped to x's shape), {@code dW = x^T dout},
- * {@code db = } column sums of dout. The matrix products run on the backend's gemm.
+ * {@code db = } column sums of dout. The matrix products run on the backend's gemm. The first
+ * layer of a network has no use for dx: {@link #setInputGradient setInputGradient(false)} skips
+ * that product (a third of the layer's gemm work).
  *
  * <p>The layer keeps a reference to x between forward and backward (do not change x in
  * between), and reuses its out and dx buffers while the batch shape holds.
@@ -37,6 +39,7 @@ public final class Affine implements Layer {
     private final Buffer dx = new Buffer();
     private Tensor x;
     private int n;
+    private boolean inputGradient = true;
 
     /**
      * A layer with W drawn from N(0, weightScale^2) and b = 0, params named "W" and "b".
@@ -134,7 +137,8 @@ public final class Affine implements Layer {
 
     /**
      * @param dout upstream gradient, (N, M)
-     * @return dx, x's shape (N, d1, ..., dk), owned by the layer; also sets dW (D, M) and db (M)
+     * @return dx, x's shape (N, d1, ..., dk), owned by the layer, or null when switched off by
+     *         {@link #setInputGradient}; also sets dW (D, M) and db (M)
      */
     @Override
     public Tensor backward(Tensor dout) {
@@ -143,11 +147,26 @@ public final class Affine implements Layer {
         if (dout.rank() != 2 || dout.dim(0) != n || dout.dim(1) != outDim) { // checked without a varargs array per step
             dout.requireShape("Affine.backward: dout", n, outDim);
         }
-        Tensor d = dx.like(x);
-        ops.gemm(false, true, n, inDim, outDim, 1f, dout, w.value(), 0f, d);
         ops.gemm(true, false, inDim, outDim, n, 1f, x, dout, 0f, w.grad());
         Elementwise.columnSums(dout.segment(), n, outDim, b.grad().segment());
+        if (!inputGradient) return null;
+        Tensor d = dx.like(x);
+        ops.gemm(false, true, n, inDim, outDim, 1f, dout, w.value(), 0f, d);
         return d;
+    }
+
+    /**
+     * Whether {@link #backward} computes the gradient for the input (default true). The first
+     * layer of a network has no use for it; switching it off there skips the product
+     * {@code dout W^T}, a third of the layer's gemm work (PyTorch skips it too: the data needs
+     * no gradient).
+     *
+     * @param compute false to skip dx; backward then returns null
+     * @return this layer
+     */
+    public Affine setInputGradient(boolean compute) {
+        this.inputGradient = compute;
+        return this;
     }
 
     @Override

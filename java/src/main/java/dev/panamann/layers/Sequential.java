@@ -51,11 +51,20 @@ public final class Sequential implements Layer {
 
     /**
      * @param dout gradient with respect to the last layer's output
-     * @return gradient with respect to the first layer's input (owned by it)
+     * @return gradient with respect to the first layer's input (owned by it), or null when the
+     *         first layer computes none (e.g. {@link Affine#setInputGradient} off)
+     * @throws IllegalStateException when a layer other than the first returns no input gradient
      */
     @Override
     public Tensor backward(Tensor dout) {
-        for (int i = layers.size() - 1; i >= 0; i--) dout = layers.get(i).backward(dout);
+        for (int i = layers.size() - 1; i >= 0; i--) {
+            dout = layers.get(i).backward(dout);
+            if (dout == null && i > 0) {
+                throw new IllegalStateException("Sequential: layer " + i + " (" + layers.get(i) + ") returned no input gradient "
+                        + "(its input gradient is switched off) but layer " + (i - 1) + " (" + layers.get(i - 1)
+                        + ") needs it; only the first layer may skip it");
+            }
+        }
         return dout;
     }
 

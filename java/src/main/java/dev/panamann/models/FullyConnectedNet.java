@@ -102,7 +102,7 @@ public final class FullyConnectedNet extends SequentialModel {
             for (int k = 1; k <= layers; k++) {
                 int fanIn = dims[k - 1], fanOut = dims[k];
                 float std = options.heInit() ? (float) Math.sqrt(2.0 / fanIn) : options.weightScale();
-                add(new Affine(ops, fanIn, fanOut, rng, std, "W" + k, "b" + k), "");
+                add(new Affine(ops, fanIn, fanOut, rng, std, "W" + k, "b" + k), "").setInputGradient(k > 1); // the data needs no gradient
                 if (k == layers) break;
                 if (options.batchNorm()) add(new BatchNorm(ops, fanOut), Integer.toString(k));
                 add(new ReLU(), "");

@@ -33,7 +33,7 @@ public final class PReluNet extends SequentialModel {
         this.hiddenDim = hiddenDim;
         Rng rng = new Rng(seed);
         try {
-            add(new Affine(ops, inputDim, hiddenDim, rng, (float) Math.sqrt(2.0 / inputDim), "W1", "b1"), "");
+            add(new Affine(ops, inputDim, hiddenDim, rng, (float) Math.sqrt(2.0 / inputDim), "W1", "b1"), "").setInputGradient(false);
             add(new PReLU(hiddenDim, "alpha1"), "");
             add(new Affine(ops, hiddenDim, numClasses, rng, (float) Math.sqrt(2.0 / hiddenDim), "W2", "b2"), "");
         } catch (RuntimeException e) {

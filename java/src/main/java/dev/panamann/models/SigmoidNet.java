@@ -35,7 +35,7 @@ public final class SigmoidNet extends SequentialModel {
         Rng rng = new Rng(seed);
         try {
             add(new Sequential(
-                    new Affine(ops, inputDim, hiddenDim, rng, (float) (1 / Math.sqrt(inputDim)), "W1", "b1"),
+                    new Affine(ops, inputDim, hiddenDim, rng, (float) (1 / Math.sqrt(inputDim)), "W1", "b1").setInputGradient(false),
                     new Sigmoid(),
                     new Affine(ops, hiddenDim, numClasses, rng, (float) (1 / Math.sqrt(hiddenDim)), "W2", "b2")), "");
         } catch (RuntimeException e) {

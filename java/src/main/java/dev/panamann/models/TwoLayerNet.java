@@ -32,7 +32,7 @@ public final class TwoLayerNet extends SequentialModel {
         super(numClasses, reg);
         Rng rng = new Rng(seed);
         try {
-            fc1 = add(new Affine(ops, inputDim, hiddenDim, rng, std, "W1", "b1"), "");
+            fc1 = add(new Affine(ops, inputDim, hiddenDim, rng, std, "W1", "b1"), "").setInputGradient(false);
             add(new ReLU(), "");
             add(new Affine(ops, hiddenDim, numClasses, rng, std, "W2", "b2"), "");
         } catch (RuntimeException e) {

@@ -33,6 +33,13 @@ public final class Sgd extends Optimizer {
     protected boolean elementwise() { return true; }
 
     @Override
+    boolean updateDirect(UpdateLoops loops, MemorySegment w, MemorySegment dw, MemorySegment[] state, float[] scalars,
+                         int from, int to) {
+        loops.sgd(w, dw, (float) learningRate(), from, to);
+        return true;
+    }
+
+    @Override
     protected void updateChunk(float[] w, float[] dw, float[][] state, float[] scalars, int len) {
         float lr = (float) learningRate();
         for (int i = 0; i < len; i++) w[i] = w[i] - lr * dw[i];

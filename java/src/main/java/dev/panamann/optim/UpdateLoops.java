@@ -4,7 +4,7 @@ import dev.panamann.ops.java.GemmKernel;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Update loops of the two rules the training runs use most (Adam, SGD with momentum) that work
+ * Update loops of the rules the training runs use most (Adam, SGD with momentum, SGD) that work
  * directly on the parameter and state memory, vectorized with the Vector API
  * ({@code jdk.incubator.vector}), instead of copying chunks into heap arrays. Each loop does
  * the rule's arithmetic in the same order as the rule's scalar loop, lane by lane, with
@@ -23,6 +23,9 @@ interface UpdateLoops {
      */
     void adam(MemorySegment w, MemorySegment dw, MemorySegment m, MemorySegment v, float lr, float b1, float oneMinusB1,
               float b2, float oneMinusB2, float c1, float c2, float eps, int from, int to);
+
+    /** Vanilla SGD over elements [from, to): {@code w = w - lr dw}. */
+    void sgd(MemorySegment w, MemorySegment dw, float lr, int from, int to);
 
     /** SGD with momentum over elements [from, to): {@code v = mu v - lr dw; w = w + v}. */
     void momentum(MemorySegment w, MemorySegment dw, MemorySegment v, float lr, float mu, int from, int to);

@@ -42,6 +42,17 @@ final class VectorUpdateLoops implements UpdateLoops {
     }
 
     @Override
+    public void sgd(MemorySegment w, MemorySegment dw, float lr, int from, int to) {
+        int i = from;
+        for (; i + L <= to; i += L) {
+            long off = (long) i * Float.BYTES;
+            FloatVector.fromMemorySegment(S, w, off, O).sub(FloatVector.fromMemorySegment(S, dw, off, O).mul(lr))
+                    .intoMemorySegment(w, off, O);
+        }
+        for (; i < to; i++) w.setAtIndex(F, i, w.getAtIndex(F, i) - lr * dw.getAtIndex(F, i));
+    }
+
+    @Override
     public void momentum(MemorySegment w, MemorySegment dw, MemorySegment v, float lr, float mu, int from, int to) {
         int i = from;
         for (; i + L <= to; i += L) {

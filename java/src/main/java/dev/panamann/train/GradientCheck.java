@@ -331,14 +331,16 @@ public final class GradientCheck {
      * @param mode          mode of every forward pass
      * @param h             relative step, e.g. {@link #STEP}
      * @param beforeForward run before every forward pass
-     * @return results keyed "x" and then by param name (repeated names get #2, #3, ...)
+     * @return results keyed "x" (left out when the layer's backward returns no input gradient,
+     *         e.g. an {@code Affine} with its input gradient switched off) and then by param name
+     *         (repeated names get #2, #3, ...)
      */
     public static Map<String, Result> checkLayer(Layer layer, Tensor x, Tensor dout, Mode mode, double h,
                                                  Runnable beforeForward) {
         beforeForward.run();
         Tensor out = layer.forward(x, mode);
         dout.requireShape("checkLayer: dout (the layer's output shape)", out.shape());
-        double[] dx = toDoubles(layer.backward(dout));
+        Tensor dxOrNull = layer.backward(dout);
         List<Param> params = layer.params();
         List<String> names = uniqueNames("x", params);
         DoubleSupplier f = () -> {
@@ -347,9 +349,9 @@ public final class GradientCheck {
         };
         Map<String, double[]> analytic = new LinkedHashMap<>();
         Map<String, Estimates> numeric = new LinkedHashMap<>();
-        analytic.put("x", dx);
+        if (dxOrNull != null) analytic.put("x", toDoubles(dxOrNull));
         for (int i = 0; i < params.size(); i++) analytic.put(names.get(i + 1), toDoubles(params.get(i).grad()));
-        numeric.put("x", estimate(f, x, h, true));
+        if (dxOrNull != null) numeric.put("x", estimate(f, x, h, true));
         for (int i = 0; i < params.size(); i++) numeric.put(names.get(i + 1), estimate(f, params.get(i).value(), h, true));
         return compareAll(analytic, numeric);
     }

@@ -1,5 +1,6 @@
 package dev.panamann.layers;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -68,6 +69,32 @@ class AffineTest {
             var results = GradientCheck.checkLayer(fc, x, dout, Mode.TRAIN, GradientCheck.STEP);
             assertEquals(List.of("x", "W", "b"), List.copyOf(results.keySet()));
             GradAssert.allOk(ops.name() + " affine 4-D", results);
+        }
+    }
+
+    @ParameterizedTest(autoCloseArguments = false) // the backends are shared
+    @MethodSource("backends")
+    void inputGradientCanBeSwitchedOff(Ops ops) {
+        Rng rng = new Rng(6);
+        try (Affine fc = new Affine(ops, 2 * 3 * 2, 5, rng, 0.3f);
+             Tensor x = Tensor.randn(rng, 1f, 4, 2, 3, 2);
+             Tensor dout = Tensor.randn(rng, 1f, 4, 5)) {
+            fc.forward(x, Mode.TRAIN);
+            assertTrue(fc.backward(dout) != null);
+            float[] dw = fc.weight().grad().toArray(), db = fc.bias().grad().toArray();
+            fc.weight().zeroGrad();
+            fc.bias().zeroGrad();
+            assertSame(fc, fc.setInputGradient(false));
+            fc.forward(x, Mode.TRAIN);
+            assertEquals(null, fc.backward(dout));
+            assertArrayEquals(dw, fc.weight().grad().toArray(), "dW is the same without dx");
+            assertArrayEquals(db, fc.bias().grad().toArray(), "db is the same without dx");
+            var results = GradientCheck.checkLayer(fc, x, dout, Mode.TRAIN, GradientCheck.STEP);
+            assertEquals(List.of("W", "b"), List.copyOf(results.keySet()), "no input gradient to check");
+            GradAssert.allOk(ops.name() + " affine without dx", results);
+            fc.setInputGradient(true);
+            fc.forward(x, Mode.TRAIN);
+            assertTrue(fc.backward(dout).hasShape(4, 2, 3, 2), "switched back on");
         }
     }
 

@@ -39,7 +39,7 @@ class SplitUpdateTest {
     }
 
     /**
-     * The same with each kind of loop: the Vector API loops in place (Adam, SGD-momentum; the
+     * The same with each kind of loop: the Vector API loops in place (Adam, SGD-momentum, SGD; the
      * tests run with the module) and the chunked heap-array loops ({@code panamann.java.vector=off}).
      */
     @Test
@@ -54,6 +54,7 @@ class SplitUpdateTest {
                     UpdateThreads.setThreads(threads);
                     checkAgainstScalarLoop("adam", threads);
                     checkAgainstScalarLoop("sgd_momentum", threads);
+                    checkAgainstScalarLoop("sgd", threads);
                 }
             }
         } finally {
