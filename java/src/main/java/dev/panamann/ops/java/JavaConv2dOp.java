@@ -8,137 +8,230 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * Pure-Java convolution by im2col and matrix products, one image at a time.
+ * Pure-Java convolution by im2col and matrix products on the backend's {@link GemmKernel}.
  *
  * <p>With K = C*KH*KW and P = OH*OW, each image's receptive fields are unrolled into the
  * columns of a (K, P) matrix {@code cols}; then
  * <pre>
  *   out_n   = W (F, K) * cols (K, P) + b                 forward
- *   dW     += dout_n (F, P) * cols^T (P, K)               backward, summed over images
+ *   dW^T   += cols (K, P) * dout_n^T (P, F)               backward, summed over images
  *   db      = sum of dout over n and P
  *   dcols   = W^T (K, F) * dout_n (F, P),  dx_n = col2im(dcols)
  * </pre>
- * The products run on {@link JavaOps#gemm}; im2col and col2im are split over the input
- * channels on its threads. The (K, P) buffers are made once with the plan and reused.
+ * The images are split into one contiguous range per thread of the backend; each thread works
+ * on its own buffers (made on first use and reused), unrolls its images straight into the
+ * kernel's packed panels for the forward product, and sums its own share of dW, which the
+ * calling thread adds up at the end.
  */
 public final class JavaConv2dOp implements Conv2dOp {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private final JavaOps ops;
+    private final GemmKernel kernel;
     private final ConvGeometry g;
-    private final int k, p;
-    private final float[] img, cols, dcols;
-    private final MemorySegment colsSeg, dcolsSeg;
-    private final double[] bsum;
+    private final int k, p, nr, pPanels, fPanels, ldp, ldf;
+    /** W (F, K), W^T (K, F) and the bias, copied from the tensors at each call. */
+    private final float[] w, wt, bias;
+    private Work[] works = new Work[0];
     private boolean closed;
+
+    /** One thread's buffers. */
+    private final class Work {
+        final float[] img = new float[Math.multiplyExact(g.c(), g.h() * g.w())];
+        /** cols in the kernel's panels (forward) or row-major (K, P) (backward). */
+        final float[] cols = new float[Math.max(Panels.size(k, p, nr), Math.multiplyExact(k, p))];
+        /** out_n (F, ldp) in the forward, dcols (K, ldp) in the backward. */
+        final float[] c = new float[Math.multiplyExact(Math.max(k, g.f()), ldp)];
+        final float[] dout = new float[Math.multiplyExact(g.f(), p)];
+        /** dout_n packed: as b (F, P) of the dcols product and as b (P, F) of the dW^T product. */
+        final float[] doutP = new float[Panels.size(g.f(), p, nr)], doutT = new float[Panels.size(p, g.f(), nr)];
+        final float[] dwt = new float[Math.multiplyExact(k, ldf)];
+        final double[] bsum = new double[g.f()];
+    }
 
     JavaConv2dOp(JavaOps ops, ConvGeometry g) {
         this.ops = ops;
+        this.kernel = ops.kernel();
         this.g = g;
         this.k = Math.multiplyExact(g.c() * g.kh(), g.kw());
         this.p = Math.multiplyExact(g.outH(), g.outW());
-        this.img = new float[Math.multiplyExact(g.c(), g.h() * g.w())];
-        this.cols = new float[Math.multiplyExact(k, p)];
-        this.dcols = new float[cols.length];
-        this.colsSeg = MemorySegment.ofArray(cols);
-        this.dcolsSeg = MemorySegment.ofArray(dcols);
-        this.bsum = new double[g.f()];
+        this.nr = kernel.panelWidth();
+        this.pPanels = Panels.count(p, nr);
+        this.fPanels = Panels.count(g.f(), nr);
+        this.ldp = Math.multiplyExact(pPanels, nr);
+        this.ldf = Math.multiplyExact(fPanels, nr);
+        this.w = new float[Math.multiplyExact(g.f(), k)];
+        this.wt = new float[w.length];
+        this.bias = new float[g.f()];
     }
 
     @Override
     public ConvGeometry geometry() { return g; }
 
-    @Override
-    public void forward(Tensor x, Tensor w, Tensor b, Tensor out) {
-        g.checkForward(x, w, b, out);
-        checkOpen();
-        int f = g.f();
-        long imgBytes = (long) img.length * Float.BYTES, outFloats = (long) f * p;
-        MemorySegment xs = x.segment(), ws = w.segment(), bs = b.segment(), os = out.segment();
-        for (int n = 0; n < g.n(); n++) {
-            MemorySegment.copy(xs, F, n * imgBytes, img, 0, img.length);
-            im2col();
-            MemorySegment on = os.asSlice(n * outFloats * Float.BYTES, outFloats * Float.BYTES);
-            for (int fi = 0; fi < f; fi++) {
-                float bias = bs.getAtIndex(F, fi);
-                for (int j = 0; j < p; j++) on.setAtIndex(F, (long) fi * p + j, bias);
-            }
-            ops.gemm(false, false, f, p, k, 1f, ws, colsSeg, 1f, on);
+    /** The number of tasks for this call, with a buffer set for each. */
+    private int tasks() {
+        int tasks = Math.min(ops.threads(), g.n());
+        if (works.length < tasks) {
+            Work[] grown = java.util.Arrays.copyOf(works, tasks);
+            for (int t = works.length; t < tasks; t++) grown[t] = new Work();
+            works = grown;
         }
+        return tasks;
     }
 
     @Override
-    public void backward(Tensor x, Tensor w, Tensor dout, Tensor dx, Tensor dw, Tensor db) {
-        g.checkBackward(x, w, dout, dx, dw, db);
+    public void forward(Tensor x, Tensor wTensor, Tensor b, Tensor out) {
+        g.checkForward(x, wTensor, b, out);
         checkOpen();
-        int f = g.f();
-        long imgBytes = (long) img.length * Float.BYTES, outFloats = (long) f * p;
-        MemorySegment xs = x.segment(), ws = w.segment(), ds = dout.segment();
-        MemorySegment dxs = dx == null ? null : dx.segment(), dws = dw.segment(), dbs = db.segment();
-        java.util.Arrays.fill(bsum, 0);
-        for (int n = 0; n < g.n(); n++) {
-            MemorySegment dn = ds.asSlice(n * outFloats * Float.BYTES, outFloats * Float.BYTES);
-            for (int fi = 0; fi < f; fi++) {
-                double s = 0;
-                for (int j = 0; j < p; j++) s += dn.getAtIndex(F, (long) fi * p + j);
-                bsum[fi] += s;
-            }
-            MemorySegment.copy(xs, F, n * imgBytes, img, 0, img.length);
-            im2col();
-            // dW (F, K) (+)= dout_n (F, P) * cols^T (P, K)
-            ops.gemm(false, true, f, k, p, 1f, dn, colsSeg, n == 0 ? 0f : 1f, dws);
-            if (dxs != null) {
-                // dcols (K, P) = W^T (K, F) * dout_n (F, P)
-                ops.gemm(true, false, k, p, f, 1f, ws, dn, 0f, dcolsSeg);
-                col2im();
-                MemorySegment.copy(img, 0, dxs, F, n * imgBytes, img.length);
-            }
-        }
-        for (int fi = 0; fi < f; fi++) dbs.setAtIndex(F, fi, (float) bsum[fi]);
-    }
-
-    /** Unrolls {@link #img} (C, H, W) into {@link #cols} (K, P), zero outside the input. */
-    private void im2col() {
-        int c = g.c(), h = g.h(), w = g.w(), kh = g.kh(), kw = g.kw(), st = g.stride(), pad = g.pad();
-        int oh = g.outH(), ow = g.outW();
-        ops.parallelFor(c, (long) kh * kw * p, (from, to) -> {
-            for (int ch = from; ch < to; ch++) {
-                for (int ky = 0; ky < kh; ky++) {
-                    for (int kx = 0; kx < kw; kx++) {
-                        int row = ((ch * kh + ky) * kw + kx) * p;
-                        for (int oy = 0; oy < oh; oy++) {
-                            int iy = oy * st - pad + ky;
-                            int dst = row + oy * ow;
-                            if (iy < 0 || iy >= h) {
-                                java.util.Arrays.fill(cols, dst, dst + ow, 0f);
-                                continue;
-                            }
-                            int src = (ch * h + iy) * w;
-                            for (int ox = 0; ox < ow; ox++) {
-                                int ix = ox * st - pad + kx;
-                                cols[dst + ox] = ix >= 0 && ix < w ? img[src + ix] : 0f;
-                            }
-                        }
-                    }
+        MemorySegment.copy(wTensor.segment(), F, 0, w, 0, w.length);
+        MemorySegment.copy(b.segment(), F, 0, bias, 0, bias.length);
+        int tasks = tasks(), n = g.n(), f = g.f(), imgLen = works[0].img.length;
+        MemorySegment xs = x.segment(), os = out.segment();
+        ops.parallelTasks(tasks, t -> {
+            Work wk = works[t];
+            for (int i = n * t / tasks, end = n * (t + 1) / tasks; i < end; i++) {
+                MemorySegment.copy(xs, F, (long) i * imgLen * Float.BYTES, wk.img, 0, imgLen);
+                im2col(wk.img, wk.cols, true);
+                kernel.multiplyAddPacked(w, wk.cols, pPanels, wk.c, ldp, f, k, false);
+                for (int fi = 0; fi < f; fi++) {
+                    float bv = bias[fi];
+                    int ci = fi * ldp;
+                    for (int j = 0; j < p; j++) wk.c[ci + j] += bv;
+                    MemorySegment.copy(wk.c, ci, os, F, ((long) i * f + fi) * p * Float.BYTES, p);
                 }
             }
         });
     }
 
-    /** Sums {@link #dcols} (K, P) back into {@link #img} (C, H, W): the adjoint of im2col. */
-    private void col2im() {
+    @Override
+    public void backward(Tensor x, Tensor wTensor, Tensor dout, Tensor dx, Tensor dw, Tensor db) {
+        g.checkBackward(x, wTensor, dout, dx, dw, db);
+        checkOpen();
+        int tasks = tasks(), n = g.n(), f = g.f(), imgLen = works[0].img.length;
+        MemorySegment.copy(wTensor.segment(), F, 0, w, 0, w.length);
+        for (int fi = 0; fi < f; fi++) {
+            for (int kk = 0; kk < k; kk++) wt[kk * f + fi] = w[fi * k + kk];
+        }
+        MemorySegment xs = x.segment(), ds = dout.segment(), dxs = dx == null ? null : dx.segment();
+        ops.parallelTasks(tasks, t -> {
+            Work wk = works[t];
+            java.util.Arrays.fill(wk.dwt, 0f);
+            java.util.Arrays.fill(wk.bsum, 0);
+            for (int i = n * t / tasks, end = n * (t + 1) / tasks; i < end; i++) {
+                MemorySegment.copy(ds, F, (long) i * f * p * Float.BYTES, wk.dout, 0, f * p);
+                for (int fi = 0; fi < f; fi++) {
+                    double s = 0;
+                    for (int j = fi * p, e = j + p; j < e; j++) s += wk.dout[j];
+                    wk.bsum[fi] += s;
+                }
+                MemorySegment.copy(xs, F, (long) i * imgLen * Float.BYTES, wk.img, 0, imgLen);
+                im2col(wk.img, wk.cols, false);
+                // dW^T (K, F) += cols (K, P) * dout_n^T (P, F)
+                Panels.packTransposed(wk.dout, 0, p, f, nr, wk.doutT);
+                kernel.multiplyAddPacked(wk.cols, wk.doutT, fPanels, wk.dwt, ldf, k, p, true);
+                if (dxs != null) {
+                    // dcols (K, P) = W^T (K, F) * dout_n (F, P)
+                    Panels.packRows(wk.dout, 0, f, p, nr, wk.doutP);
+                    kernel.multiplyAddPacked(wt, wk.doutP, pPanels, wk.c, ldp, k, f, false);
+                    col2im(wk.c, wk.img);
+                    MemorySegment.copy(wk.img, 0, dxs, F, (long) i * imgLen * Float.BYTES, imgLen);
+                }
+            }
+        });
+        MemorySegment dws = dw.segment(), dbs = db.segment();
+        for (int fi = 0; fi < f; fi++) {
+            double s = 0;
+            for (int t = 0; t < tasks; t++) s += works[t].bsum[fi];
+            dbs.setAtIndex(F, fi, (float) s);
+            for (int kk = 0; kk < k; kk++) {
+                float v = 0;
+                for (int t = 0; t < tasks; t++) v += works[t].dwt[kk * ldf + fi];
+                dws.setAtIndex(F, (long) fi * k + kk, v);
+            }
+        }
+    }
+
+    /**
+     * Unrolls img (C, H, W) into cols (K, P), zero outside the input: in the kernel's panels
+     * when {@code panels}, else row-major.
+     */
+    private void im2col(float[] img, float[] cols, boolean panels) {
         int c = g.c(), h = g.h(), w = g.w(), kh = g.kh(), kw = g.kw(), st = g.stride(), pad = g.pad();
         int oh = g.outH(), ow = g.outW();
-        ops.parallelFor(c, (long) kh * kw * p, (from, to) -> {
-            java.util.Arrays.fill(img, from * h * w, to * h * w, 0f);
-            for (int ch = from; ch < to; ch++) {
-                for (int ky = 0; ky < kh; ky++) {
-                    for (int kx = 0; kx < kw; kx++) {
-                        int row = ((ch * kh + ky) * kw + kx) * p;
-                        for (int oy = 0; oy < oh; oy++) {
-                            int iy = oy * st - pad + ky;
-                            if (iy < 0 || iy >= h) continue;
-                            int src = row + oy * ow;
-                            int dst = (ch * h + iy) * w;
+        for (int ch = 0; ch < c; ch++) {
+            for (int ky = 0; ky < kh; ky++) {
+                for (int kx = 0; kx < kw; kx++) {
+                    int row = (ch * kh + ky) * kw + kx;
+                    // output columns whose input column lies inside the image (stride 1: one run)
+                    int lo = Math.min(ow, Math.max(0, pad - kx)), hi = Math.max(lo, Math.min(ow, w + pad - kx));
+                    for (int oy = 0; oy < oh; oy++) {
+                        int iy = oy * st - pad + ky, j = oy * ow;
+                        if (iy < 0 || iy >= h) {
+                            fill(cols, panels, row, j, ow);
+                            continue;
+                        }
+                        int src = (ch * h + iy) * w;
+                        if (st == 1) {
+                            fill(cols, panels, row, j, lo);
+                            put(cols, panels, row, j + lo, img, src + lo - pad + kx, hi - lo);
+                            fill(cols, panels, row, j + hi, ow - hi);
+                        } else {
+                            for (int ox = 0; ox < ow; ox++) {
+                                int ix = ox * st - pad + kx;
+                                cols[index(panels, row, j + ox)] = ix >= 0 && ix < w ? img[src + ix] : 0f;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** Index of element (row, column j) of cols. */
+    private int index(boolean panels, int row, int j) {
+        return panels ? (j / nr) * k * nr + row * nr + j % nr : row * p + j;
+    }
+
+    /** Copies {@code len} floats from src into row {@code row} of cols from column j. */
+    private void put(float[] cols, boolean panels, int row, int j, float[] src, int from, int len) {
+        while (len > 0) {
+            int run = panels ? Math.min(len, nr - j % nr) : len;
+            System.arraycopy(src, from, cols, index(panels, row, j), run);
+            j += run;
+            from += run;
+            len -= run;
+        }
+    }
+
+    /** Zeros {@code len} floats of row {@code row} of cols from column j. */
+    private void fill(float[] cols, boolean panels, int row, int j, int len) {
+        while (len > 0) {
+            int run = panels ? Math.min(len, nr - j % nr) : len;
+            int d = index(panels, row, j);
+            java.util.Arrays.fill(cols, d, d + run, 0f);
+            j += run;
+            len -= run;
+        }
+    }
+
+    /** Sums dcols (K, P), rows {@link #ldp} apart, into img (C, H, W): the adjoint of im2col. */
+    private void col2im(float[] dcols, float[] img) {
+        int c = g.c(), h = g.h(), w = g.w(), kh = g.kh(), kw = g.kw(), st = g.stride(), pad = g.pad();
+        int oh = g.outH(), ow = g.outW();
+        java.util.Arrays.fill(img, 0f);
+        for (int ch = 0; ch < c; ch++) {
+            for (int ky = 0; ky < kh; ky++) {
+                for (int kx = 0; kx < kw; kx++) {
+                    int row = ((ch * kh + ky) * kw + kx) * ldp;
+                    int lo = Math.min(ow, Math.max(0, pad - kx)), hi = Math.max(lo, Math.min(ow, w + pad - kx));
+                    for (int oy = 0; oy < oh; oy++) {
+                        int iy = oy * st - pad + ky;
+                        if (iy < 0 || iy >= h) continue;
+                        int src = row + oy * ow;
+                        int dst = (ch * h + iy) * w;
+                        if (st == 1) {
+                            int d = dst - pad + kx;
+                            for (int ox = lo; ox < hi; ox++) img[d + ox] += dcols[src + ox];
+                        } else {
                             for (int ox = 0; ox < ow; ox++) {
                                 int ix = ox * st - pad + kx;
                                 if (ix >= 0 && ix < w) img[dst + ix] += dcols[src + ox];
@@ -147,7 +240,7 @@ public final class JavaConv2dOp implements Conv2dOp {
                     }
                 }
             }
-        });
+        }
     }
 
     private void checkOpen() {
