@@ -2,6 +2,7 @@ package dev.panamann.ops.java;
 
 import dev.panamann.ops.Conv2dOp;
 import dev.panamann.ops.ConvGeometry;
+import dev.panamann.ops.PoolGeometry;
 
 import dev.panamann.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -46,6 +47,8 @@ public final class JavaConv2dOp implements Conv2dOp {
         final float[] doutP = new float[Panels.size(g.f(), p, nr)], doutT = new float[Panels.size(p, g.f(), nr)];
         final float[] dwt = new float[Math.multiplyExact(k, ldf)];
         final double[] bsum = new double[g.f()];
+        /** One image's pooled output or its gradient, with a pool (made on first use). */
+        float[] pooled = new float[0];
     }
 
     JavaConv2dOp(JavaOps ops, ConvGeometry g) {
@@ -80,7 +83,24 @@ public final class JavaConv2dOp implements Conv2dOp {
 
     @Override
     public void forward(Tensor x, Tensor wTensor, Tensor b, Tensor out) {
-        g.checkForward(x, wTensor, b, out);
+        forward(x, wTensor, b, out, null, null);
+    }
+
+    /**
+     * {@code out = maxpool(relu(conv(x, w) + b))} over {@code pool}, pooled straight from each
+     * image's product: for each pooled output, {@code argmax} gets the index within its (OH, OW)
+     * plane of the window's maximum (the first on ties), or -1 where the output is 0 (the ReLU
+     * cut it, so no gradient flows back), as {@link #backward(Tensor, Tensor, PoolGeometry, int[], Tensor, Tensor, Tensor, Tensor)} reads it.
+     */
+    void forwardReluPool(Tensor x, Tensor wTensor, Tensor b, PoolGeometry pool, Tensor out, int[] argmax) {
+        out.requireShape("conv-relu-pool forward out", pool.outputShape());
+        forward(x, wTensor, b, out, pool, argmax);
+    }
+
+    /** The forward; with a pool, out is pooled (see {@link #forwardReluPool}), else out is (N, F, OH, OW). */
+    private void forward(Tensor x, Tensor wTensor, Tensor b, Tensor out, PoolGeometry pool, int[] argmax) {
+        if (pool == null) g.checkForward(x, wTensor, b, out);
+        else checkPool(pool, argmax);
         checkOpen();
         MemorySegment.copy(wTensor.segment(), F, 0, w, 0, w.length);
         MemorySegment.copy(b.segment(), F, 0, bias, 0, bias.length);
@@ -95,16 +115,71 @@ public final class JavaConv2dOp implements Conv2dOp {
                 for (int fi = 0; fi < f; fi++) {
                     float bv = bias[fi];
                     int ci = fi * ldp;
-                    for (int j = 0; j < p; j++) wk.c[ci + j] += bv;
-                    MemorySegment.copy(wk.c, ci, os, F, ((long) i * f + fi) * p * Float.BYTES, p);
+                    if (pool == null) {
+                        for (int j = ci; j < ci + p; j++) wk.c[j] += bv;
+                        MemorySegment.copy(wk.c, ci, os, F, ((long) i * f + fi) * p * Float.BYTES, p);
+                    } else {
+                        for (int j = ci; j < ci + p; j++) wk.c[j] = Math.max(wk.c[j] + bv, 0f);
+                    }
                 }
+                if (pool != null) maxPool(wk, pool, i, argmax, os);
             }
         });
+    }
+
+    /** Max-pools the (F, OH, OW) ReLU output of image i in wk.c into out and argmax. */
+    private void maxPool(Work wk, PoolGeometry pool, int i, int[] argmax, MemorySegment os) {
+        int f = g.f(), ow = g.outW(), ph = pool.outH(), pw = pool.outW(), pk = pool.kernel(), ps = pool.stride(), pp = ph * pw;
+        if (wk.pooled.length < f * pp) wk.pooled = new float[f * pp];
+        float[] c = wk.c, pooled = wk.pooled;
+        for (int fi = 0; fi < f; fi++) {
+            int ci = fi * ldp, o = fi * pp, ai = (i * f + fi) * pp;
+            for (int py = 0; py < ph; py++) {
+                for (int px = 0; px < pw; px++, o++) {
+                    int start = py * ps * ow + px * ps, best = start;
+                    float m = c[ci + start];
+                    for (int ky = 0; ky < pk; ky++) {
+                        for (int kx = 0; kx < pk; kx++) {
+                            int idx = start + ky * ow + kx;
+                            float v = c[ci + idx];
+                            // without a branch: which input of a window wins is a coin flip
+                            boolean more = v > m;
+                            best = more ? idx : best;
+                            m = more ? v : m;
+                        }
+                    }
+                    pooled[o] = m;
+                    argmax[ai + o - fi * pp] = m > 0f ? best : -1;
+                }
+            }
+        }
+        MemorySegment.copy(pooled, 0, os, F, (long) i * f * pp * Float.BYTES, f * pp);
+    }
+
+    private void checkPool(PoolGeometry pool, int[] argmax) {
+        if (!pool.equals(PoolGeometry.over(g, pool.kernel(), pool.stride()))) {
+            throw new IllegalArgumentException("pooling " + pool + " is not over the output of " + g);
+        }
+        if (argmax.length != pool.n() * pool.c() * pool.outH() * pool.outW()) {
+            throw new IllegalArgumentException("argmax holds " + argmax.length + " ints, the pooled output " + java.util.Arrays.toString(pool.outputShape()));
+        }
     }
 
     @Override
     public void backward(Tensor x, Tensor wTensor, Tensor dout, Tensor dx, Tensor dw, Tensor db) {
         g.checkBackward(x, wTensor, dout, dx, dw, db);
+        backward(x, wTensor, null, null, dout, dx, dw, db);
+    }
+
+    /**
+     * The backward of {@link #forwardReluPool}: dout (N, F, PH, PW) goes back through the max
+     * pooling and the ReLU by the forward's argmax, then through the convolution.
+     */
+    void backward(Tensor x, Tensor wTensor, PoolGeometry pool, int[] argmax, Tensor dout, Tensor dx, Tensor dw, Tensor db) {
+        if (pool != null) {
+            checkPool(pool, argmax);
+            dout.requireShape("conv-relu-pool backward dout", pool.outputShape());
+        }
         checkOpen();
         int tasks = tasks(), n = g.n(), f = g.f(), imgLen = works[0].img.length;
         MemorySegment.copy(wTensor.segment(), F, 0, w, 0, w.length);
@@ -117,12 +192,12 @@ public final class JavaConv2dOp implements Conv2dOp {
             java.util.Arrays.fill(wk.dwt, 0f);
             java.util.Arrays.fill(wk.bsum, 0);
             for (int i = n * t / tasks, end = n * (t + 1) / tasks; i < end; i++) {
-                MemorySegment.copy(ds, F, (long) i * f * p * Float.BYTES, wk.dout, 0, f * p);
-                for (int fi = 0; fi < f; fi++) {
-                    double s = 0;
-                    for (int j = fi * p, e = j + p; j < e; j++) s += wk.dout[j];
-                    wk.bsum[fi] += s;
+                if (pool == null) {
+                    MemorySegment.copy(ds, F, (long) i * f * p * Float.BYTES, wk.dout, 0, f * p);
+                } else {
+                    unpool(wk, pool, i, argmax, ds);
                 }
+                for (int fi = 0; fi < f; fi++) wk.bsum[fi] += sum(wk.dout, fi * p, p);
                 MemorySegment.copy(xs, F, (long) i * imgLen * Float.BYTES, wk.img, 0, imgLen);
                 im2col(wk.img, wk.cols, false);
                 // dW^T (K, F) += cols (K, P) * dout_n^T (P, F)
@@ -148,6 +223,35 @@ public final class JavaConv2dOp implements Conv2dOp {
                 dws.setAtIndex(F, (long) fi * k + kk, v);
             }
         }
+    }
+
+    /** Routes the pooled gradient of image i back to the maxima of its windows, into wk.dout (F, P). */
+    private void unpool(Work wk, PoolGeometry pool, int i, int[] argmax, MemorySegment ds) {
+        int f = g.f(), pp = pool.outH() * pool.outW();
+        if (wk.pooled.length < f * pp) wk.pooled = new float[f * pp];
+        MemorySegment.copy(ds, F, (long) i * f * pp * Float.BYTES, wk.pooled, 0, f * pp);
+        java.util.Arrays.fill(wk.dout, 0f);
+        for (int fi = 0; fi < f; fi++) {
+            int base = fi * p, o = fi * pp, ai = (i * f + fi) * pp;
+            for (int q = 0; q < pp; q++) {
+                int at = argmax[ai + q];
+                if (at >= 0) wk.dout[base + at] += wk.pooled[o + q];
+            }
+        }
+    }
+
+    /** The sum of v[from, from + len), in double, four partial sums to overlap the additions. */
+    private static double sum(float[] v, int from, int len) {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int j = from, end = from + len;
+        for (; j + 4 <= end; j += 4) {
+            s0 += v[j];
+            s1 += v[j + 1];
+            s2 += v[j + 2];
+            s3 += v[j + 3];
+        }
+        for (; j < end; j++) s0 += v[j];
+        return (s0 + s1) + (s2 + s3);
     }
 
     /**

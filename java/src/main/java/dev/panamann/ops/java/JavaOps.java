@@ -3,6 +3,7 @@ package dev.panamann.ops.java;
 import dev.panamann.ops.BatchNormOp;
 import dev.panamann.ops.Conv2dOp;
 import dev.panamann.ops.ConvGeometry;
+import dev.panamann.ops.ConvReluPoolOp;
 import dev.panamann.ops.Denormals;
 import dev.panamann.ops.Ops;
 import dev.panamann.ops.Pool2dOp;
@@ -190,6 +191,12 @@ public final class JavaOps implements Ops {
 
     @Override
     public Conv2dOp conv2d(ConvGeometry g) { return new JavaConv2dOp(this, g); }
+
+    /** Conv - ReLU - max pool with the ReLU and its mask applied inside the convolution's passes. */
+    @Override
+    public ConvReluPoolOp convReluPool(ConvGeometry g, int poolKernel, int poolStride) {
+        return new JavaConvReluPoolOp(this, g, poolKernel, poolStride);
+    }
 
     @Override
     public Pool2dOp pool2d(PoolGeometry g, boolean max) { return new JavaPool2dOp(this, g, max); }
