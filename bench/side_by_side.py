@@ -103,6 +103,8 @@ def command(system, a, data):
             return None
         argv = [java, "--enable-native-access=ALL-UNNAMED", "-Xmx4g", "-Dpanamann.threads=%d" % a.threads]
         cases = a.cases
+        if system == "panama-nn":
+            argv += ["--add-modules", "jdk.incubator.vector"]  # as samples/train-cifar10.sh runs it
         if system.startswith("java-"):
             argv += ["-Dpanamann.backend=java"]
             if system == "java-vector":
@@ -176,7 +178,8 @@ def main():
     p.add_argument("--cases", default=",".join(CASES), help="some of " + ",".join(CASES))
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--images", type=int, default=10000, help="training images per case (one epoch = images / batch steps)")
-    p.add_argument("--warmup", type=int, default=20, help="untimed steps before the timed epochs")
+    p.add_argument("--warmup", type=int, default=100,
+                   help="untimed steps before the timed epochs (enough for the JVM's compilers to finish)")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--java-cases", default="convnet-adam-64,convnet-sgdm-64", help="cases of the pure-Java systems")

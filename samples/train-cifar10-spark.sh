@@ -15,4 +15,4 @@ mvn -q -B -ntp -pl samples -am package dependency:build-classpath -DskipTests \
   -Dmdep.includeScope=provided -Dmdep.outputFile="$root/$cp" >/dev/null
 # local mode: Spark binds to loopback unless told otherwise
 export SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}"
-exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Xmx10g -cp "$jar:$(cat "$cp")" dev.panamann.examples.SparkCifar "$@"
+exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -Xmx10g -cp "$jar:$(cat "$cp")" dev.panamann.examples.SparkCifar "$@"

@@ -12,4 +12,6 @@ jar=samples/target/panama-nn-samples.jar
 mvn -q -B -ntp -pl samples -am package -DskipTests -Dmaven.javadoc.skip=true -Dmaven.source.skip=true
 # The CLI's default data path, ../shared/data/cifar10/cifar-10-binary.tar.gz, is relative to
 # the repository root, where this script runs it; --data PATH overrides it.
-exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Xmx8g -jar "$jar" train "$@"
+# jdk.incubator.vector: the optimizer updates run as Vector API loops (the JVM prints one
+# "Using incubator modules" warning).
+exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -Xmx8g -jar "$jar" train "$@"

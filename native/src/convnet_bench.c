@@ -271,6 +271,11 @@ static double cpu_s(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 /* -------------------------------------------------------------- the net */
 
 typedef struct {
@@ -851,10 +856,19 @@ int main(int argc, char **argv) {
     /* ---- train-step throughput */
     const float lr = 1e-4f;
     for (long it = 0; it < warmup; it++) train_step(&net, lr);
+    double *step_s = malloc(sizeof(double) * (size_t)iters);
+    if (!step_s) die("out of memory for %ld step times", iters);
     double t0 = now_s(), c0 = cpu_s();
     double loss = 0;
-    for (long it = 0; it < iters; it++) loss = train_step(&net, lr);
+    for (long it = 0; it < iters; it++) {
+        double s0 = now_s();
+        loss = train_step(&net, lr);
+        step_s[it] = now_s() - s0;
+    }
     double t_train = now_s() - t0, c_train = cpu_s() - c0;
+    qsort(step_s, (size_t)iters, sizeof(double), cmp_double);
+    double median_s = iters % 2 ? step_s[iters / 2] : 0.5 * (step_s[iters / 2 - 1] + step_s[iters / 2]);
+    free(step_s);
     if (!isfinite(loss)) { fprintf(stderr, "convnet_bench: loss became %f\n", loss); status = 5; }
 
     /* ---- forward-only inference throughput (weights reordered once if the inference conv wants another layout) */
@@ -864,8 +878,8 @@ int main(int argc, char **argv) {
     for (long it = 0; it < iters; it++) infer(&net);
     double t_inf = now_s() - t0;
 
-    printf("train step:  %8.1f images/s  (%.2f ms/step, %ld steps of %ld, last loss %.4f; CPU %.2f ms/step)\n",
-           (double)batch * iters / t_train, 1e3 * t_train / iters, iters, batch, loss, 1e3 * c_train / iters);
+    printf("train step:  %8.1f images/s  (%.2f ms/step, median %.2f ms, %ld steps of %ld, last loss %.4f; CPU %.2f ms/step)\n",
+           (double)batch * iters / t_train, 1e3 * t_train / iters, 1e3 * median_s, iters, batch, loss, 1e3 * c_train / iters);
     printf("inference:   %8.1f images/s  (%.2f ms/batch, %ld batches of %ld)\n", (double)batch * iters / t_inf,
            1e3 * t_inf / iters, iters, batch);
 

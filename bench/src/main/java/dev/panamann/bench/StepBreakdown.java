@@ -23,7 +23,8 @@ import java.util.Map;
 /**
  * Where the time of one conv-net train step goes: the CIFAR-10 ThreeLayerConvNet step taken
  * apart into each layer's forward and backward, the loss and the optimizer update, each timed
- * over many steps; prints the median per part in ms, wall time and the calling thread's CPU time.
+ * over many steps; prints the median per part in ms, wall time and the calling thread's CPU time,
+ * and the mean of the whole step (what throughput sees).
  * The step is the one {@code Model.loss} + {@code Optimizer.step} run (without the L2 term:
  * reg 0), and the heap bytes the stepping thread allocates per step over the second half of the
  * steps. With one thread ({@code -Dpanamann.threads=1}) every native call runs on the calling
@@ -110,6 +111,8 @@ public final class StepBreakdown {
             for (int i = 0; i < parts; i++) {
                 System.out.printf("  %8.3f  %8.3f  %s%n", median(t[i]) / 1e6, median(c[i]) / 1e6, names.get(i));
             }
+            System.out.printf("  %8.3f  %8.3f  whole step, mean (images/s %.1f)%n", mean(t[parts - 1]) / 1e6,
+                    mean(c[parts - 1]) / 1e6, batch * 1e9 / mean(t[parts - 1]));
         }
     }
 
@@ -122,6 +125,10 @@ public final class StepBreakdown {
         }
         last[0] = now;
         last[1] = cpu;
+    }
+
+    private static double mean(long[] v) {
+        return Arrays.stream(v).average().orElseThrow();
     }
 
     private static long median(long[] v) {

@@ -1,11 +1,10 @@
 package dev.panamann.models;
 
-import dev.panamann.ops.Elementwise;
+import dev.panamann.optim.L2Penalty;
 import dev.panamann.tensor.Param;
-import java.lang.foreign.MemorySegment;
 import java.util.List;
 
-/** The L2 penalty {@code 0.5 * reg * sum(W^2)} and its gradient {@code reg * W}. */
+/** The L2 penalty {@code 0.5 * reg * sum(W^2)} and its gradient {@code reg * W} ({@link L2Penalty}). */
 final class L2 {
     private L2() {}
 
@@ -16,15 +15,7 @@ final class L2 {
      * @param reg     regularization strength, &gt;= 0
      */
     static double apply(List<Param> weights, float reg) {
-        if (reg == 0f) return 0;
-        double sum = 0;
-        for (Param p : weights) {
-            MemorySegment w = p.value().segment(), g = p.grad().segment();
-            int n = p.value().sizeInt();
-            sum += Elementwise.sumOfSquares(w, n);
-            Elementwise.axpy(reg, w, g, n);
-        }
-        return 0.5 * reg * sum;
+        return L2Penalty.apply(weights, reg);
     }
 
     static float checkReg(float reg) {

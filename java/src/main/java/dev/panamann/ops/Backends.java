@@ -1,6 +1,7 @@
 package dev.panamann.ops;
 
 import dev.panamann.ops.dnnl.NativeOps;
+import dev.panamann.ops.java.GemmKernel;
 import dev.panamann.ops.java.JavaOps;
 
 import java.util.Locale;
@@ -66,11 +67,13 @@ public final class Backends {
     /**
      * One line saying what computes: backend and threads; for the native backend also the BLAS
      * core (and whether it was selected automatically), the oneDNN ISA and the OpenMP wait
-     * policy; flush-to-zero for both. Printed by the command line at start-up.
+     * policy; flush-to-zero and the Java loops ({@code vector} with {@code --add-modules
+     * jdk.incubator.vector}, else {@code scalar}) for both. Printed by the command line at start-up.
      */
     public static String describe(Ops ops) {
         if (ops instanceof NativeOps n) return n.describe();
-        return "backend " + ops.name() + ", " + ops.threads() + " threads, flush denormals " + Denormals.describe();
+        return "backend " + ops.name() + ", " + ops.threads() + " threads, flush denormals " + Denormals.describe()
+                + ", Java loops " + GemmKernel.describeSettings();
     }
 
     /** The message of {@code e}, or of its first cause that has one, with the exception's type. */

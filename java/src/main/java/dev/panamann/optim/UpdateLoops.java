@@ -27,6 +27,13 @@ interface UpdateLoops {
     /** SGD with momentum over elements [from, to): {@code v = mu v - lr dw; w = w + v}. */
     void momentum(MemorySegment w, MemorySegment dw, MemorySegment v, float lr, float mu, int from, int to);
 
+    /**
+     * The L2 penalty over one block, elements [from, to): {@code g = g + reg w} element by
+     * element (the scalar expression, to the bit) and returns {@code sum(w^2)} of the block
+     * (summed in another order than a scalar loop; the last bits may differ).
+     */
+    double l2(MemorySegment w, MemorySegment g, float reg, int from, int to);
+
     /** "vector (N floats)". */
     String name();
 

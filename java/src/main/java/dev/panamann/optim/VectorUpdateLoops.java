@@ -59,5 +59,25 @@ final class VectorUpdateLoops implements UpdateLoops {
     }
 
     @Override
+    public double l2(MemorySegment w, MemorySegment g, float reg, int from, int to) {
+        FloatVector acc = FloatVector.zero(S);
+        int i = from;
+        for (; i + L <= to; i += L) {
+            long off = (long) i * Float.BYTES;
+            FloatVector wi = FloatVector.fromMemorySegment(S, w, off, O);
+            acc = acc.add(wi.mul(wi));
+            FloatVector.fromMemorySegment(S, g, off, O).add(wi.mul(reg)).intoMemorySegment(g, off, O);
+        }
+        double sum = 0;
+        for (int lane = 0; lane < L; lane++) sum += acc.lane(lane);
+        for (; i < to; i++) {
+            float wi = w.getAtIndex(F, i);
+            sum += wi * wi;
+            g.setAtIndex(F, i, g.getAtIndex(F, i) + reg * wi);
+        }
+        return sum;
+    }
+
+    @Override
     public String name() { return "vector (" + L + " floats)"; }
 }

@@ -58,4 +58,19 @@ class BackendsTest {
             }
         }
     }
+
+    @Test
+    void describeNamesTheJavaLoops() {
+        // the test JVM runs with --add-modules jdk.incubator.vector (java/pom.xml)
+        boolean module = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+        try (Ops ops = Backends.create("java")) {
+            String d = Backends.describe(ops);
+            assertTrue(d.contains(", Java loops " + (module ? "vector (" : "scalar")), d);
+        }
+        if (NativeLibraries.available() || Boolean.getBoolean("panamann.requireNative")) {
+            try (NativeOps ops = new NativeOps(1)) {
+                assertTrue(ops.describe().contains(", Java loops " + (module ? "vector (" : "scalar")), ops.describe());
+            }
+        }
+    }
 }

@@ -9,6 +9,7 @@ import dev.panamann.ops.Denormals;
 import dev.panamann.ops.Ops;
 import dev.panamann.ops.Pool2dOp;
 import dev.panamann.ops.PoolGeometry;
+import dev.panamann.ops.java.GemmKernel;
 
 import static dev.panamann.bindings.openblas.openblas_h.CblasNoTrans;
 import static dev.panamann.bindings.openblas.openblas_h.CblasRowMajor;
@@ -153,7 +154,9 @@ public final class NativeOps implements Ops {
      * selected it, {@link BlasCore}), the oneDNN version and the instruction set its kernels use,
      * the OpenMP wait policy and flush-to-zero, e.g. {@code backend native, 2 threads, OpenBLAS
      * 0.3.21 core SkylakeX (selected automatically: AVX-512), oneDNN 2.6.3 ISA avx512_core_amx,
-     * OpenMP wait passive (default), flush denormals on}.
+     * OpenMP wait passive (default), flush denormals on, Java loops vector (16 floats)}. The Java
+     * loops are the optimizer updates (and the pure-Java backend's kernels): {@code vector} when
+     * the JVM runs with {@code --add-modules jdk.incubator.vector}, else {@code scalar}.
      */
     public String describe() {
         MemorySegment v = dnnl_h.dnnl_version().reinterpret(dnnl_version_t.layout().byteSize());
@@ -167,7 +170,8 @@ public final class NativeOps implements Ops {
                         + (openblas_h.openblas_get_parallel() == 2 ? "" : " " + parallelName(openblas_h.openblas_get_parallel()));
         return "backend native, " + threads + " threads, " + blas + ", oneDNN " + dnnl_version_t.major(v) + "."
                 + dnnl_version_t.minor(v) + "." + dnnl_version_t.patch(v) + " ISA " + isaName(dnnl_h.dnnl_get_effective_cpu_isa())
-                + ", OpenMP wait " + NativeLibraries.ompWaitPolicy() + ", flush denormals " + Denormals.describe();
+                + ", OpenMP wait " + NativeLibraries.ompWaitPolicy() + ", flush denormals " + Denormals.describe()
+                + ", Java loops " + GemmKernel.describeSettings();
     }
 
     /** oneDNN 2.x's {@code dnnl_cpu_isa_t} values. */

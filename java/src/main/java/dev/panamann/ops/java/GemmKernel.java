@@ -56,6 +56,18 @@ public interface GemmKernel {
         return select(v == null || v.isBlank() ? "auto" : v, vectorModulePresent());
     }
 
+    /**
+     * The name of the kernel the settings ask for, for start-up logs: e.g. {@code vector (16
+     * floats)} or {@code scalar}; for a setting {@link #fromSettings} rejects, the reason.
+     */
+    static String describeSettings() {
+        try {
+            return fromSettings().name();
+        } catch (IllegalArgumentException e) {
+            return "not usable: " + e.getMessage();
+        }
+    }
+
     /** Whether the boot layer holds {@value #VECTOR_MODULE} (the JVM flag {@code --add-modules jdk.incubator.vector}). */
     static boolean vectorModulePresent() {
         return ModuleLayer.boot().findModule(VECTOR_MODULE).isPresent();
