@@ -3,8 +3,10 @@ package dev.panamann.ops.java;
 import java.util.Locale;
 
 /**
- * The inner multiply of {@link JavaOps#gemm}: {@code c (rows, n) += a (rows, k) * b (k, n)},
- * all three dense row-major heap arrays (the packed operands).
+ * The inner multiply of {@link JavaOps#gemm} and of the Java convolution:
+ * {@code c (rows, n) (+)= a (rows, k) * b (k, n)} on heap arrays, a dense row-major and b
+ * packed in panels of a few columns ({@link Panels}), so that the kernel reads b contiguously
+ * from a block small enough for the L1 cache.
  *
  * <p>Two implementations: {@link ScalarGemmKernel}, plain loops the JIT auto-vectorizes, and
  * {@code VectorGemmKernel}, register-blocked on the Vector API ({@code jdk.incubator.vector}).
@@ -21,39 +23,28 @@ public interface GemmKernel {
     String VECTOR_MODULE = "jdk.incubator.vector";
 
     /**
-     * Adds {@code a * b} to {@code c}.
-     *
-     * @param a    (rows, k), row-major, from index 0
-     * @param b    (k, n), row-major, from index 0
-     * @param c    (rows, n), row-major, from index 0; accumulated into
-     * @param rows rows of a and c
-     * @param n    columns of b and c
-     * @param k    columns of a, rows of b
+     * Columns of b per packed panel for {@link #multiplyAddPacked}: 2 vectors for the Vector API
+     * kernel (32 floats with AVX-512, 16 with AVX2).
      */
-    void multiplyAdd(float[] a, float[] b, float[] c, int rows, int n, int k);
+    int panelWidth();
 
     /**
-     * Adds {@code a * bt^T} to {@code c}, with b given transposed (each column of b a row of
-     * {@code bt}, contiguous): dot products along k. Kernels that are not faster this way say so
-     * in {@link #dotProductsFaster(int)} and are handed b already transposed instead.
+     * {@code c (rows, panels * nr) (+)= a (rows, k) * b (k, panels * nr)}, with b packed in
+     * panels of {@code nr = panelWidth()} columns ({@link Panels}): element (p, j) of b at
+     * {@code (j / nr) * k * nr + p * nr + j % nr}. Every column of the panels is written, so c's
+     * rows must hold {@code panels * nr} floats (pad the panels of a partial last one with zeros
+     * and ignore those columns of c).
      *
-     * @param a    (rows, k), row-major
-     * @param bt   (n, k), row-major: b^T
-     * @param c    (rows, n), row-major; accumulated into
+     * @param a          (rows, k), row-major, dense, from index 0
+     * @param bp         b in panels, from index 0
+     * @param panels     panels of b
+     * @param c          (rows, ldc), row-major, from index 0
+     * @param ldc        row stride of c, at least {@code panels * nr}
+     * @param rows       rows of a and c
+     * @param k          columns of a, rows of b
+     * @param accumulate add to c when true, overwrite it when false
      */
-    default void multiplyAddTransposed(float[] a, float[] bt, float[] c, int rows, int n, int k) {
-        float[] b = new float[k * n];
-        for (int j = 0; j < n; j++) {
-            for (int p = 0; p < k; p++) b[p * n + j] = bt[j * k + p];
-        }
-        multiplyAdd(a, b, c, rows, n, k);
-    }
-
-    /**
-     * Whether {@link #multiplyAddTransposed} beats transposing b and calling
-     * {@link #multiplyAdd} for this inner dimension (long dot products amortize the reductions).
-     */
-    default boolean dotProductsFaster(int k) { return false; }
+    void multiplyAddPacked(float[] a, float[] bp, int panels, float[] c, int ldc, int rows, int k, boolean accumulate);
 
     /** "vector" or "scalar", and for the Vector API its vector width, e.g. "vector (16 floats)". */
     String name();

@@ -3,6 +3,7 @@ package dev.panamann.ops.java;
 import dev.panamann.ops.BatchNormOp;
 import dev.panamann.ops.Conv2dOp;
 import dev.panamann.ops.ConvGeometry;
+import dev.panamann.ops.ConvReluPoolOp;
 import dev.panamann.ops.Denormals;
 import dev.panamann.ops.Ops;
 import dev.panamann.ops.Pool2dOp;
@@ -32,8 +33,8 @@ public final class JavaOps implements Ops {
     private int threads;
     private ForkJoinPool pool;
     /** op(B) packed per calling thread, so that callers on different threads do not share it. */
-    private final ThreadLocal<float[][]> packB = ThreadLocal.withInitial(() -> new float[1][0]);
-    private final ThreadLocal<float[][]> scratch = ThreadLocal.withInitial(() -> new float[3][0]);
+    private final ThreadLocal<float[][]> packB = ThreadLocal.withInitial(() -> new float[2][0]);
+    private final ThreadLocal<float[][]> scratch = ThreadLocal.withInitial(() -> new float[2][0]);
 
     public JavaOps() {
         this(Runtime.getRuntime().availableProcessors());
@@ -92,6 +93,32 @@ public final class JavaOps implements Ops {
         });
     }
 
+    /**
+     * Runs {@code body(t)} for t in [0, tasks), each task on its own thread of the pool when
+     * there is one (the caller's share included), inline otherwise.
+     */
+    public void parallelTasks(int tasks, java.util.function.IntConsumer body) {
+        Denormals.applyToCurrentThread();
+        if (pool == null || tasks < 2) {
+            for (int t = 0; t < tasks; t++) body.accept(t);
+            return;
+        }
+        pool.invoke(new RecursiveAction() {
+            @Override
+            protected void compute() {
+                RecursiveAction[] all = new RecursiveAction[tasks];
+                for (int t = 0; t < tasks; t++) {
+                    int task = t;
+                    all[t] = new RecursiveAction() {
+                        @Override
+                        protected void compute() { body.accept(task); }
+                    };
+                }
+                invokeAll(all);
+            }
+        });
+    }
+
     /** A worker of the pool: flush-to-zero ({@link Denormals}) from its start, like the caller. */
     private static final class FlushingWorker extends ForkJoinWorkerThread {
         FlushingWorker(ForkJoinPool pool) {
@@ -118,34 +145,29 @@ public final class JavaOps implements Ops {
                      float alpha, MemorySegment a, MemorySegment b, float beta, MemorySegment c) {
         Ops.checkGemmSegments(m, n, k, a, b, c);
         if (m == 0 || n == 0) return;
-        if ((long) k * n > Integer.MAX_VALUE - 8 || (long) m * Math.max(k, n) > Integer.MAX_VALUE - 8) {
+        int nr = kernel.panelWidth();
+        if ((long) k * n > Integer.MAX_VALUE - 8 || (long) m * Math.max(k, n + nr) > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("gemm: m=" + m + ", n=" + n + ", k=" + k
                     + " is too large for the Java backend (its packed blocks are Java arrays)");
         }
-        // Pack op(B) once: as b^T rows (n, k) when the kernel does dot products faster at this k,
-        // else as a row-major (k, n) array; rows of op(A) are packed per task.
+        // Pack op(B) once into the kernel's panels; rows of op(A) are packed per task.
+        int panels = Panels.count(n, nr), packed = Panels.size(k, n, nr);
         float[][] pack = packB.get();
         if (pack[0].length < k * n) pack[0] = new float[k * n];
-        float[] bp = pack[0];
-        boolean dots = transB && kernel.dotProductsFaster(k);
-        if (dots) {
-            MemorySegment.copy(b, F, 0, bp, 0, k * n);
-        } else if (transB) {
-            for (int j = 0; j < n; j++) {
-                for (int p = 0; p < k; p++) bp[p * n + j] = b.getAtIndex(F, (long) j * k + p);
-            }
-        } else {
-            MemorySegment.copy(b, F, 0, bp, 0, k * n);
-        }
-        parallelFor(m, (long) n * k, (from, to) -> gemmRows(transA, dots, m, n, k, alpha, a, bp, beta, c, from, to));
+        if (pack[1].length < packed) pack[1] = new float[packed];
+        float[] raw = pack[0], bp = pack[1];
+        MemorySegment.copy(b, F, 0, raw, 0, k * n);
+        if (transB) Panels.packTransposed(raw, 0, k, n, nr, bp);
+        else Panels.packRows(raw, 0, k, n, nr, bp);
+        parallelFor(m, (long) n * k, (from, to) -> gemmRows(transA, m, n, k, alpha, a, bp, panels, beta, c, from, to));
     }
 
-    private void gemmRows(boolean transA, boolean dots, int m, int n, int k, float alpha, MemorySegment a, float[] bp,
+    private void gemmRows(boolean transA, int m, int n, int k, float alpha, MemorySegment a, float[] bp, int panels,
                           float beta, MemorySegment c, int from, int to) {
-        int rows = to - from;
+        int rows = to - from, ldc = panels * kernel.panelWidth();
         float[][] s = scratch.get();
         if (s[0].length < rows * k) s[0] = new float[rows * k];
-        if (s[1].length < rows * n) s[1] = new float[rows * n];
+        if (s[1].length < rows * ldc) s[1] = new float[rows * ldc];
         float[] ap = s[0], cp = s[1];
         // pack rows [from, to) of op(A)
         if (transA) {
@@ -155,19 +177,26 @@ public final class JavaOps implements Ops {
         } else {
             MemorySegment.copy(a, F, (long) from * k * Float.BYTES, ap, 0, rows * k);
         }
-        java.util.Arrays.fill(cp, 0, rows * n, 0f);
-        if (dots) kernel.multiplyAddTransposed(ap, bp, cp, rows, n, k);
-        else kernel.multiplyAdd(ap, bp, cp, rows, n, k);
-        long base = (long) from * n;
-        if (beta == 0f) {
-            for (int i = 0; i < rows * n; i++) c.setAtIndex(F, base + i, alpha * cp[i]);
-        } else {
-            for (int i = 0; i < rows * n; i++) c.setAtIndex(F, base + i, alpha * cp[i] + beta * c.getAtIndex(F, base + i));
+        kernel.multiplyAddPacked(ap, bp, panels, cp, ldc, rows, k, false);
+        for (int i = 0; i < rows; i++) {
+            long base = (long) (from + i) * n;
+            int ci = i * ldc;
+            if (beta == 0f) {
+                for (int j = 0; j < n; j++) c.setAtIndex(F, base + j, alpha * cp[ci + j]);
+            } else {
+                for (int j = 0; j < n; j++) c.setAtIndex(F, base + j, alpha * cp[ci + j] + beta * c.getAtIndex(F, base + j));
+            }
         }
     }
 
     @Override
     public Conv2dOp conv2d(ConvGeometry g) { return new JavaConv2dOp(this, g); }
+
+    /** Conv - ReLU - max pool with the ReLU and its mask applied inside the convolution's passes. */
+    @Override
+    public ConvReluPoolOp convReluPool(ConvGeometry g, int poolKernel, int poolStride) {
+        return new JavaConvReluPoolOp(this, g, poolKernel, poolStride);
+    }
 
     @Override
     public Pool2dOp pool2d(PoolGeometry g, boolean max) { return new JavaPool2dOp(this, g, max); }

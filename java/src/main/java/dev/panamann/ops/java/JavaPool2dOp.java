@@ -55,10 +55,10 @@ public final class JavaPool2dOp implements Pool2dOp {
                                 for (int kx = 0; kx < k; kx++) {
                                     int idx = start + ky * w + kx;
                                     float v = xs.getAtIndex(F, xi + idx);
-                                    if (v > m) {
-                                        m = v;
-                                        best = idx;
-                                    }
+                                    // without a branch: which input of a window wins is a coin flip
+                                    boolean more = v > m;
+                                    best = more ? idx : best;
+                                    m = more ? v : m;
                                 }
                             }
                             if (keep) argmax[(int) oi + oy * ow + ox] = best;

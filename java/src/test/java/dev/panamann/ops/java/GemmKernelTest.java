@@ -42,38 +42,42 @@ class GemmKernelTest {
     @Test
     void kernelsMatchTheReferenceOnEdgeShapes() {
         GemmKernel v = vector(), s = ScalarGemmKernel.INSTANCE;
-        // rows around the 4-row tile, n around one and two vectors (8 and 16 floats) and the column block
-        // (and k past the dot-product block of 512 and the threshold of the transposed path)
+        // rows around the 4-row tile, n around the panel widths (16 and 32 floats), k around the
+        // k block of 128 (and the long k of the convolution's weight gradient)
         int[][] shapes = new int[0][];
         for (int rows : new int[] {1, 3, 4, 5, 9}) {
-            for (int n : new int[] {1, 2, 7, 8, 15, 16, 17, 31, 32, 33, 129, 300}) {
-                for (int k : new int[] {1, 37, 300}) shapes = append(shapes, new int[] {rows, n, k});
+            for (int n : new int[] {1, 2, 7, 8, 15, 16, 17, 31, 32, 33, 65, 100}) {
+                for (int k : new int[] {0, 1, 37, 128, 129, 300}) shapes = append(shapes, new int[] {rows, n, k});
             }
         }
         for (int[] extra : new int[][] {{5, 33, 257}, {4, 3, 1100}, {9, 17, 1100}, {1, 1, 1025}}) shapes = append(shapes, extra);
         Rng rng = new Rng(5);
         for (int[] shape : shapes) {
             int rows = shape[0], n = shape[1], k = shape[2];
-            {
-                {
-                    float[] a = random(rng, rows * k), b = random(rng, k * n), c0 = random(rng, rows * n);
-                    float[] bt = new float[n * k];
-                    for (int p = 0; p < k; p++) for (int j = 0; j < n; j++) bt[j * k + p] = b[p * n + j];
-                    float[] cv = c0.clone(), cs = c0.clone(), cvt = c0.clone(), cst = c0.clone();
-                    v.multiplyAdd(a, b, cv, rows, n, k);
-                    s.multiplyAdd(a, b, cs, rows, n, k);
-                    v.multiplyAddTransposed(a, bt, cvt, rows, n, k);
-                    s.multiplyAddTransposed(a, bt, cst, rows, n, k);
+            float[] a = random(rng, rows * k), b = random(rng, k * n), c0 = random(rng, rows * n);
+            float[] bt = new float[n * k];
+            for (int p = 0; p < k; p++) for (int j = 0; j < n; j++) bt[j * k + p] = b[p * n + j];
+            for (GemmKernel kernel : new GemmKernel[] {v, s}) {
+                int nr = kernel.panelWidth(), panels = Panels.count(n, nr), ldc = panels * nr + 3;
+                float[] packed = new float[Panels.size(k, n, nr)], packedT = random(rng, packed.length);
+                Panels.packRows(b, 0, k, n, nr, packed);
+                Panels.packTransposed(bt, 0, k, n, nr, packedT);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(packed, packedT, "the two packings of " + k + " x " + n);
+                for (boolean accumulate : new boolean[] {true, false}) {
+                    float[] c = random(rng, rows * ldc);
+                    for (int i = 0; i < rows; i++) System.arraycopy(c0, i * n, c, i * ldc, n);
+                    float[] before = c.clone();
+                    kernel.multiplyAddPacked(a, packed, panels, c, ldc, rows, k, accumulate);
                     for (int i = 0; i < rows; i++) {
-                        for (int j = 0; j < n; j++) {
-                            double ref = c0[i * n + j];
-                            for (int p = 0; p < k; p++) ref += (double) a[i * k + p] * b[p * n + j];
-                            double tol = 1e-5 * (k + 1) * 4;
-                            String where = rows + "x" + n + "x" + k + " at (" + i + ", " + j + ")";
-                            assertEquals(ref, cv[i * n + j], tol, "vector " + where);
-                            assertEquals(ref, cs[i * n + j], tol, "scalar " + where);
-                            assertEquals(ref, cvt[i * n + j], tol, "vector, b transposed " + where);
-                            assertEquals(ref, cst[i * n + j], tol, "scalar, b transposed " + where);
+                        for (int j = 0; j < ldc; j++) {
+                            String where = kernel.name() + (accumulate ? " += " : " = ") + rows + "x" + n + "x" + k + " at (" + i + ", " + j + ")";
+                            if (j >= panels * nr) {
+                                assertEquals(before[i * ldc + j], c[i * ldc + j], where + ": past the panels");
+                                continue;
+                            }
+                            double ref = accumulate ? before[i * ldc + j] : 0;
+                            for (int p = 0; p < k; p++) ref += (double) a[i * k + p] * (j < n ? b[p * n + j] : 0f);
+                            assertEquals(ref, c[i * ldc + j], 1e-5 * (k + 1) * 4, where);
                         }
                     }
                 }
@@ -83,10 +87,16 @@ class GemmKernelTest {
 
     @Test
     void kernelLeavesArraysBeyondTheMatricesAlone() {
-        float[] a = random(new Rng(1), 4 * 3 + 5), b = random(new Rng(2), 3 * 33 + 5), c = new float[4 * 33 + 7];
-        java.util.Arrays.fill(c, 4 * 33, c.length, 42f);
-        vector().multiplyAdd(a, b, c, 4, 33, 3);
-        for (int i = 4 * 33; i < c.length; i++) assertEquals(42f, c[i]);
+        GemmKernel v = vector();
+        int nr = v.panelWidth();
+        float[] a = random(new Rng(1), 5 * 3 + 5), b = random(new Rng(2), 3 * 33), c = new float[5 * 2 * nr * 2 + 7];
+        float[] bp = new float[Panels.size(3, 33, nr) + 9];
+        java.util.Arrays.fill(bp, 42f);
+        Panels.packRows(b, 0, 3, 33, nr, bp);
+        for (int i = Panels.size(3, 33, nr); i < bp.length; i++) assertEquals(42f, bp[i]);
+        java.util.Arrays.fill(c, 5 * 2 * nr * 2, c.length, 42f);
+        v.multiplyAddPacked(a, bp, Panels.count(33, nr), c, 2 * nr * 2, 5, 3, true);
+        for (int i = 5 * 2 * nr * 2; i < c.length; i++) assertEquals(42f, c[i]);
     }
 
     @Test
@@ -119,9 +129,17 @@ class GemmKernelTest {
 
     @Test
     void vectorConvMatchesScalarAndNative() {
-        ConvGeometry g = new ConvGeometry(2, 3, 16, 16, 32, 7, 7, 1, 3);
+        // the conv net's layer, and odd shapes: F and P past the panels, stride 2, fewer images than threads
+        ConvGeometry[] geometries = {new ConvGeometry(2, 3, 16, 16, 32, 7, 7, 1, 3), new ConvGeometry(3, 2, 9, 11, 5, 3, 3, 1, 1),
+            new ConvGeometry(1, 4, 8, 7, 33, 2, 3, 2, 0), new ConvGeometry(5, 1, 5, 5, 1, 5, 5, 1, 0)};
+        for (ConvGeometry g : geometries) {
+            for (int threads : new int[] {1, 3}) convAgainstScalarAndNative(g, threads);
+        }
+    }
+
+    private static void convAgainstScalarAndNative(ConvGeometry g, int threads) {
         Ops nat = Backs.nativeOps();
-        try (JavaOps jv = new JavaOps(2, vector()); JavaOps js = new JavaOps(2, ScalarGemmKernel.INSTANCE)) {
+        try (JavaOps jv = new JavaOps(threads, vector()); JavaOps js = new JavaOps(threads, ScalarGemmKernel.INSTANCE)) {
             Rng rng = new Rng(3);
             try (Tensor x = Tensor.randn(rng, 1f, g.inputShape()); Tensor w = Tensor.randn(rng, 0.1f, g.weightShape());
                  Tensor b = Tensor.randn(rng, 1f, g.f()); Tensor dout = Tensor.randn(rng, 1f, g.outputShape())) {
@@ -131,8 +149,9 @@ class GemmKernelTest {
                     double scale = 0;
                     for (float f : r[t]) scale = Math.max(scale, Math.abs(f));
                     for (int i = 0; i < r[t].length; i++) {
-                        assertEquals(r[t][i], v[t][i], 1e-4 * scale, "vector vs native " + names[t] + " at " + i);
-                        assertEquals(s[t][i], v[t][i], 1e-4 * scale, "vector vs scalar " + names[t] + " at " + i);
+                        String where = names[t] + " at " + i + ", " + g + ", " + threads + " threads";
+                        assertEquals(r[t][i], v[t][i], 1e-4 * scale, "vector vs native " + where);
+                        assertEquals(s[t][i], v[t][i], 1e-4 * scale, "vector vs scalar " + where);
                     }
                 }
             }
@@ -145,7 +164,14 @@ class GemmKernelTest {
              Tensor dw = Tensor.zeros(g.weightShape()); Tensor db = Tensor.zeros(g.f())) {
             op.forward(x, w, b, out);
             op.backward(x, w, dout, dx, dw, db);
-            return new float[][] {out.toArray(), dx.toArray(), dw.toArray(), db.toArray()};
+            float[][] first = {out.toArray(), dx.toArray(), dw.toArray(), db.toArray()};
+            // a second step on the same plan (reused buffers) without dx gives the same dw and db
+            op.forward(x, w, b, out);
+            op.backward(x, w, dout, null, dw, db);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(first[0], out.toArray(), "out, second step on " + ops);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(first[2], dw.toArray(), "dw, second step on " + ops);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(first[3], db.toArray(), "db, second step on " + ops);
+            return first;
         }
     }
 
