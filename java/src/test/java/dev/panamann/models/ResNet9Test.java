@@ -31,7 +31,7 @@ class ResNet9Test {
 
     /*
      * The whole model's gradient is checked numerically along each tensor's gradient direction
-     * (ResNet9DirectionalGradientTest): an element-by-element check does not work here, since a
+     * (WholeModelGradientTest): an element-by-element check does not work here, since a
      * float32 step of one first-layer weight crosses many ReLU / max-pool kinks through nine batch
      * norms at once (errors 0.01-0.3 on both backends at 8x8 and 16x16). Its pieces are also
      * checked element by element (ResidualBlockTest), the two backends agree on the whole model

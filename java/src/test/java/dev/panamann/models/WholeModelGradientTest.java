@@ -13,10 +13,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * A numerical check of the whole ResNet9's gradient, one parameter tensor at a time, along the
+ * A numerical check of the whole gradient of the deep CIFAR-10 models (ResNet9, VggSmall), one parameter tensor at a time, along the
  * tensor's own gradient direction: moving tensor T by {@code eps * g_T / |g_T|} changes the
  * loss at the rate {@code |g_T|} when {@code g_T} is right. A step of a single element (the
  * element-wise check) crosses ReLU and max-pool kinks through nine batch norms and misses by
@@ -25,36 +26,44 @@ import org.junit.jupiter.params.provider.MethodSource;
  * convolution biases in front of a batch norm have a true gradient of 0 (the norm removes
  * them); for those both derivatives must be tiny.
  */
-class ResNet9DirectionalGradientTest {
+class WholeModelGradientTest {
     static final double EPS = 3e-4, TOL = 0.03;
 
-    static Stream<Ops> backends() { return Backs.all().stream(); }
-
-    @ParameterizedTest(autoCloseArguments = false)
-    @MethodSource("backends")
-    void everyTensorsGradientMatchesTheLossAlongIt(Ops ops) {
-        List<String> bad = check(ops, null, 1.0);
-        assertTrue(bad.isEmpty(), ops.name() + ": " + bad);
+    static Stream<Arguments> cases() {
+        return Backs.all().stream().flatMap(o -> Stream.of(Arguments.of(o, "resnet9"), Arguments.of(o, "vgg")));
     }
 
-    /** The check catches a gradient 5 % off in one tensor inside a residual block, and only that tensor. */
+    /** A tiny instance (width 2, 16x16 inputs, reg 1e-3). */
+    private static SequentialModel model(Ops ops, String kind) {
+        return kind.equals("resnet9") ? new ResNet9(ops, new int[] {3, 16, 16}, 2, 10, 1e-3f, 3)
+                : new VggSmall(ops, new int[] {3, 16, 16}, 2, 10, 1e-3f, 3);
+    }
+
     @ParameterizedTest(autoCloseArguments = false)
-    @MethodSource("backends")
-    void aGradientFivePercentOffFails(Ops ops) {
-        String wrong = "layers.3.layer1.res.0.conv.weight";
-        List<String> bad = check(ops, wrong, 1.05);
+    @MethodSource("cases")
+    void everyTensorsGradientMatchesTheLossAlongIt(Ops ops, String kind) {
+        List<String> bad = check(ops, kind, null, 1.0);
+        assertTrue(bad.isEmpty(), ops.name() + ", " + kind + ": " + bad);
+    }
+
+    /** The check catches a gradient 5 % off in one tensor (inside a residual block of ResNet9), and only that tensor. */
+    @ParameterizedTest(autoCloseArguments = false)
+    @MethodSource("cases")
+    void aGradientFivePercentOffFails(Ops ops, String kind) {
+        String wrong = kind.equals("resnet9") ? "layers.3.layer1.res.0.conv.weight" : "layers.4.stage2.1.conv.weight";
+        List<String> bad = check(ops, kind, wrong, 1.05);
         assertEquals(1, bad.size(), ops.name() + ": " + bad);
         assertTrue(bad.get(0).startsWith(wrong), bad.get(0));
     }
 
     /**
-     * The failures (name and errors) of the check on a tiny ResNet9 (width 2, 16x16 inputs, 16
-     * images, reg 1e-3); the analytic gradient of {@code scaled} is multiplied by {@code by}.
+     * The failures (name and errors) of the check on a tiny model over 16 images; the analytic
+     * gradient of {@code scaled} is multiplied by {@code by}.
      */
-    private static List<String> check(Ops ops, String scaled, double by) {
+    private static List<String> check(Ops ops, String kind, String scaled, double by) {
         Rng rng = new Rng(5);
         List<String> bad = new ArrayList<>();
-        try (ResNet9 net = new ResNet9(ops, new int[] {3, 16, 16}, 2, 10, 1e-3f, 3); Tensor x = Tensor.randn(rng, 1f, 16, 3, 16, 16)) {
+        try (SequentialModel net = model(ops, kind); Tensor x = Tensor.randn(rng, 1f, 16, 3, 16, 16)) {
             int[] y = Labels.random(rng, 16, 10);
             net.lossDouble(x, y);
             List<Param> ps = net.params();
@@ -87,7 +96,7 @@ class ResNet9DirectionalGradientTest {
     }
 
     /** The centred difference of the loss along d (unit length) with step EPS, then w0 restored. */
-    private static double directional(ResNet9 net, Tensor x, int[] y, Param p, float[] w0, float[] d) {
+    private static double directional(SequentialModel net, Tensor x, int[] y, Param p, float[] w0, float[] d) {
         float[] w = new float[w0.length];
         for (int j = 0; j < w.length; j++) w[j] = (float) (w0[j] + EPS * d[j]);
         p.value().copyFrom(w);
