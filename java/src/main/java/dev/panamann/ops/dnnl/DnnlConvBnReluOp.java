@@ -206,9 +206,6 @@ public final class DnnlConvBnReluOp implements ConvBnReluOp {
         plan.sync();
     }
 
-    /** The implementations oneDNN chose for the convolution and the training batch norm; for tests and logs. */
-    String impls() { return conv.impl() + " / " + bnTrain.impl(); }
-
     @Override
     public void close() { plan.close(); }
 
