@@ -80,6 +80,7 @@ public final class ConvBnRelu implements Layer {
             throw new IllegalArgumentException(this + " expects input (N, " + conv.inChannels() + ", H, W) but got "
                     + x.shapeString());
         }
+        if (conv.weight().value().isClosed()) throw new IllegalStateException(this + " is closed");
         if (!plannedFor(x)) replan(x);
         plan.forward(x, conv.weight().value(), conv.bias().value(), bn.gamma().value(), bn.beta().value(), out,
                 bn.runningMean(), bn.runningVar(), bn.momentum(), mode == Mode.TRAIN);

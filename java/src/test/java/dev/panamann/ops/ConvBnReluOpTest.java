@@ -150,6 +150,25 @@ class ConvBnReluOpTest {
         }
     }
 
+    /** A closed unit refuses work with a Java exception, on each backend. */
+    @ParameterizedTest(autoCloseArguments = false)
+    @MethodSource("dev.panamann.testutil.Backs#all")
+    void layerUseAfterCloseFails(Ops ops) {
+        try (Tensor x = Tensor.randn(new Rng(6), 1f, 2, 3, 5, 5); Tensor dout = Tensor.zeros(2, 4, 5, 5)) {
+            ConvBnRelu unit = new ConvBnRelu(ops, 3, 4, 3, 1, new Rng(7), "u");
+            unit.forward(x, Mode.TRAIN);
+            unit.close();
+            assertThrows(IllegalStateException.class, () -> unit.backward(dout), ops.name() + " backward after close");
+            assertThrows(IllegalStateException.class, () -> unit.forward(x, Mode.TRAIN), ops.name() + " forward after close");
+            unit.close(); // twice is fine
+            IllegalArgumentException e;
+            try (ConvBnRelu open = new ConvBnRelu(ops, 3, 4, 3, 1, new Rng(7), "u"); Tensor wrong = Tensor.zeros(2, 2, 5, 5)) {
+                e = assertThrows(IllegalArgumentException.class, () -> open.forward(wrong, Mode.TRAIN));
+            }
+            assertTrue(e.getMessage().contains("[2, 2, 5, 5]"), e.getMessage());
+        }
+    }
+
     @Test
     void backwardBeforeATrainingForwardFails() {
         ConvGeometry g = new ConvGeometry(2, 1, 4, 4, 8, 3, 3, 1, 1);
