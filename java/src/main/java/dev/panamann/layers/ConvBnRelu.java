@@ -98,9 +98,16 @@ public final class ConvBnRelu implements Layer {
     private void replan(Tensor x) {
         closeBuffers();
         ConvGeometry g = ConvGeometry.of(x.shape(), conv.weight().value().shape(), conv.stride(), conv.pad());
-        plan = ops.convBnRelu(g, bn.eps());
-        out = Tensor.zeros(g.outputShape());
-        dx = Tensor.zeros(g.inputShape());
+        ConvBnReluOp p = ops.convBnRelu(g, bn.eps());
+        try {
+            out = Tensor.zeros(g.outputShape());
+            dx = Tensor.zeros(g.inputShape());
+        } catch (RuntimeException | Error e) {
+            p.close();
+            closeBuffers();
+            throw e;
+        }
+        plan = p;
     }
 
     /**
