@@ -34,6 +34,7 @@ class ConvBnReluOpTest {
         {3, 16, 10, 6, 32, 3, 1, 1},   // blocked on both sides on AVX-512, non-square
         {2, 5, 9, 9, 3, 3, 2, 0},      // filter count that fills no block, stride 2
         {4, 32, 4, 4, 32, 3, 1, 1},    // a layer3 residual unit's shape at 4x4
+        {25, 3, 32, 32, 8, 3, 1, 1},   // the prep unit of a width-8 ResNet9 at batch 25: half a channel block
     };
 
     static Stream<int[]> cases() { return Stream.of(CASES); }
@@ -77,7 +78,9 @@ class ConvBnReluOpTest {
                     j.backward(x, w, gamma, dout, dxj, dwj, dbj, dgj, dbej);
                     NumGrad.assertAgree("dx", dxj.toArray(), dxn.toArray(), 1e-4);
                     NumGrad.assertAgree("dw", dwj.toArray(), dwn.toArray(), 1e-4);
-                    NumGrad.assertAgree("db", dbj.toArray(), dbn.toArray(), 1e-4);
+                    // the batch norm removes the conv bias: db is 0 but for the rounding of a sum over N*OH*OW values
+                    assertZeroUpToRounding("native db", dbn.toArray());
+                    assertZeroUpToRounding("java db", dbj.toArray());
                     NumGrad.assertAgree("dgamma", dgj.toArray(), dgn.toArray(), 1e-4);
                     NumGrad.assertAgree("dbeta", dbej.toArray(), dben.toArray(), 1e-4);
                     // inference: the running statistics, which stay as they are
@@ -91,6 +94,10 @@ class ConvBnReluOpTest {
                 }
             }
         }
+    }
+
+    private static void assertZeroUpToRounding(String what, float[] v) {
+        for (float d : v) assertTrue(Math.abs(d) < 1e-3, what + " should be 0 up to rounding: " + java.util.Arrays.toString(v));
     }
 
     private static void assertCutsSomeOutputs(Tensor out) {
