@@ -1,5 +1,7 @@
 package dev.panamann.layers;
 
+import dev.panamann.ops.ConvBnReluOp;
+import dev.panamann.ops.ConvGeometry;
 import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Param;
 import dev.panamann.tensor.Rng;
@@ -14,17 +16,22 @@ import java.util.Map;
  * {@code prefix.conv.bias}, {@code prefix.bn.weight}, {@code prefix.bn.bias} and the buffers
  * {@code prefix.bn.running_mean}, {@code prefix.bn.running_var}.
  *
- * <p>Each of the three runs as its own op (on the native backend: a oneDNN convolution, a oneDNN
- * batch normalization, the library's ReLU loop), with the activations in plain NCHW between
- * them. Not done yet: oneDNN's batch norm with the ReLU fused ({@code dnnl_fuse_norm_relu}, now
- * in the bindings) and the activations kept in oneDNN's blocked layout through the unit.
- * EVAL normalizes with the running statistics.
+ * <p>The three run as one planned op ({@link Ops#convBnRelu}): on the native backend a oneDNN
+ * convolution writing its blocked layout and a oneDNN batch normalization with the ReLU fused
+ * ({@code dnnl_fuse_norm_relu}) on that same memory, with reorders to and from plain NCHW only
+ * at the unit's input and output; on the Java backend the convolution, the batch norm and the
+ * ReLU loop one after another. {@link #conv()} and {@link #batchNorm()} hold the parameters and
+ * running statistics; the unit does not run their forward. EVAL normalizes with the running
+ * statistics.
  */
 public final class ConvBnRelu implements Layer {
     private final Conv2d conv;
     private final BatchNorm bn;
-    private final ReLU relu = new ReLU();
+    private final Ops ops;
     private final String prefix;
+    private ConvBnReluOp plan;
+    private Tensor out, dx, x;
+    private boolean inputGradient = true;
 
     /**
      * @param ops    backend
@@ -38,6 +45,7 @@ public final class ConvBnRelu implements Layer {
     public ConvBnRelu(Ops ops, int inC, int outC, int kernel, int stride, Rng rng, String prefix) {
         if (kernel < 1 || kernel % 2 == 0) throw new IllegalArgumentException("ConvBnRelu needs an odd kernel size, got " + kernel);
         if (inC < 1 || outC < 1) throw new IllegalArgumentException("ConvBnRelu needs channels >= 1, got " + inC + " -> " + outC);
+        this.ops = ops;
         this.prefix = prefix;
         this.conv = new Conv2d(ops, inC, outC, kernel, stride, (kernel - 1) / 2, rng,
                 (float) Math.sqrt(2.0 / ((double) inC * kernel * kernel)), prefix + ".conv.weight", prefix + ".conv.bias");
@@ -51,34 +59,78 @@ public final class ConvBnRelu implements Layer {
         this.bn = b;
     }
 
-    /** The convolution. */
+    /** The convolution's parameters (weight and bias) and settings. */
     public Conv2d conv() { return conv; }
 
-    /** The batch norm. */
+    /** The batch norm's parameters (gamma and beta), running statistics and settings. */
     public BatchNorm batchNorm() { return bn; }
 
     /**
      * @param x    input, (N, C, H, W)
      * @param mode TRAIN: batch statistics (and the running-statistics update); EVAL: running statistics
      * @return output, (N, F, OH, OW), owned by this unit
+     * @throws IllegalArgumentException naming the shape when x is not (N, C, H, W) with this unit's
+     *                                  C, or in TRAIN mode when each channel of the convolution's
+     *                                  output has a single value (N * OH * OW = 1)
      */
     @Override
     public Tensor forward(Tensor x, Mode mode) {
-        return relu.forward(bn.forward(conv.forward(x, mode), mode), mode);
+        x.checkOpen();
+        if (x.rank() != 4 || x.dim(1) != conv.inChannels()) {
+            throw new IllegalArgumentException(this + " expects input (N, " + conv.inChannels() + ", H, W) but got "
+                    + x.shapeString());
+        }
+        if (conv.weight().value().isClosed()) throw new IllegalStateException(this + " is closed");
+        if (!plannedFor(x)) replan(x);
+        plan.forward(x, conv.weight().value(), conv.bias().value(), bn.gamma().value(), bn.beta().value(), out,
+                bn.runningMean(), bn.runningVar(), bn.momentum(), mode == Mode.TRAIN);
+        this.x = mode == Mode.TRAIN ? x : null; // an EVAL forward overwrites what the plan kept for backward
+        return out;
+    }
+
+    /** Whether the current plan was made for input x (compared field by field: no allocation per step). */
+    private boolean plannedFor(Tensor x) {
+        if (plan == null) return false;
+        ConvGeometry g = plan.geometry();
+        return g.n() == x.dim(0) && g.h() == x.dim(2) && g.w() == x.dim(3);
+    }
+
+    private void replan(Tensor x) {
+        closeBuffers();
+        ConvGeometry g = ConvGeometry.of(x.shape(), conv.weight().value().shape(), conv.stride(), conv.pad());
+        ConvBnReluOp p = ops.convBnRelu(g, bn.eps());
+        try {
+            out = Tensor.zeros(g.outputShape());
+            dx = Tensor.zeros(g.inputShape());
+        } catch (RuntimeException | Error e) {
+            p.close();
+            closeBuffers();
+            throw e;
+        }
+        plan = p;
     }
 
     /**
      * @param dout upstream gradient, the shape of the last output
-     * @return gradient for the input, or null when the convolution's input gradient is switched off
+     * @return gradient for the input, owned by this unit, or null when switched off by
+     *         {@link #setInputGradient}; fills the gradients of the four parameters
+     * @throws IllegalStateException without a TRAIN forward before it (an EVAL forward in between included)
      */
     @Override
     public Tensor backward(Tensor dout) {
-        return conv.backward(bn.backward(relu.backward(dout)));
+        if (x == null) throw new IllegalStateException(this + ".backward called without a TRAIN forward before it");
+        plan.backward(x, conv.weight().value(), bn.gamma().value(), dout, inputGradient ? dx : null, conv.weight().grad(),
+                conv.bias().grad(), bn.gamma().grad(), bn.beta().grad());
+        return inputGradient ? dx : null;
     }
 
-    /** Whether backward computes the gradient for the input (see {@link ConvolutionLayer#setInputGradient}). */
+    /**
+     * Whether backward computes the gradient for the input (default true); off for the first
+     * unit of a network, which skips the backward-data convolution (see
+     * {@link ConvolutionLayer#setInputGradient}).
+     */
     public ConvBnRelu setInputGradient(boolean compute) {
-        conv.setInputGradient(compute);
+        this.inputGradient = compute;
         return this;
     }
 
@@ -92,11 +144,19 @@ public final class ConvBnRelu implements Layer {
     @Override
     public Map<String, Tensor> buffers() { return bn.buffers(); }
 
+    private void closeBuffers() {
+        if (plan != null) plan.close();
+        if (out != null) out.close();
+        if (dx != null) dx.close();
+        plan = null;
+        out = dx = x = null;
+    }
+
     @Override
     public void close() {
+        closeBuffers();
         conv.close();
         bn.close();
-        relu.close();
     }
 
     @Override

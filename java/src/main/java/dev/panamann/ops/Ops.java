@@ -1,5 +1,6 @@
 package dev.panamann.ops;
 
+import dev.panamann.ops.java.ComposedConvBnReluOp;
 import dev.panamann.ops.java.ComposedConvReluOp;
 import dev.panamann.ops.java.ComposedConvReluPoolOp;
 
@@ -18,7 +19,7 @@ import java.lang.foreign.MemorySegment;
  * Plans are closed by their owner (the layer) and used by one thread at a time.
  *
  * <p><b>Backward convention</b>, the same for every planned op ({@link Conv2dOp},
- * {@link Pool2dOp}, {@link BatchNormOp}, {@link ConvReluOp}, {@link ConvReluPoolOp}): {@code backward} takes again
+ * {@link Pool2dOp}, {@link BatchNormOp}, {@link ConvReluOp}, {@link ConvReluPoolOp}, {@link ConvBnReluOp}): {@code backward} takes again
  * the tensors the training {@code forward} read that the gradients depend on (the input
  * {@code x}, then the weights or scale; not a bias or shift), in the forward's order, then
  * the upstream gradient {@code dout}, then the gradients it overwrites, in the order of the
@@ -96,6 +97,19 @@ public interface Ops extends AutoCloseable {
      */
     default ConvReluOp convRelu(ConvGeometry g) {
         return new ComposedConvReluOp(this, g);
+    }
+
+    /**
+     * Plans convolution - spatial batch norm - ReLU as one unit (the unit of VGG- and ResNet-style
+     * nets), so that a backend can keep the activations in between in its own layout and apply
+     * the ReLU inside the batch norm. By default it is composed of {@link #conv2d},
+     * {@link #batchNorm} and a ReLU loop.
+     *
+     * @param g   the convolution; the batch norm runs over its F output channels
+     * @param eps added to the batch norm's variance, &gt; 0
+     */
+    default ConvBnReluOp convBnRelu(ConvGeometry g, float eps) {
+        return new ComposedConvBnReluOp(this, g, eps);
     }
 
     /** Plans 2-D max pooling ({@code max} true) or average pooling over NCHW input. */

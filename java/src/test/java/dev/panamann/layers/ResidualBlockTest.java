@@ -43,6 +43,14 @@ class ResidualBlockTest {
                 new Conv2d(ops, 2, 4, 1, 2, 0, rng, 0.5f, "proj.weight", "proj.bias"));
     }
 
+    /**
+     * With two batch norms in the chain, the float32 forward differenced at the default step 1e-3
+     * has noise near the tolerance on every backend: the first convolution's bias, whose exact
+     * gradient is 0 (the batch norm removes it), gets numerical values of 5.5e-4 to 5.9e-4 (Java,
+     * native with separate ops, native with the fused unit), and the worst x errors were 9.1e-4
+     * (native, separate ops) and 1.07e-3 (native, fused unit) while the analytic gradients of the
+     * three agree to 1e-7. At twice the step the x errors were 3.9e-4 to 5.9e-4 on the three.
+     */
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.panamann.testutil.NumGrad#backends")
     void identityBlockGradientCheck(String backend) {
@@ -50,7 +58,7 @@ class ResidualBlockTest {
         Rng rng = new Rng(3);
         try (ResidualBlock block = identityBlock(ops, 4); Tensor x = Tensor.randn(rng, 1f, 2, 3, 4, 4);
              Tensor dout = Tensor.randn(rng, 1f, 2, 3, 4, 4)) {
-            var r = GradientCheck.checkLayer(block, x, dout, Mode.TRAIN, GradientCheck.STEP);
+            var r = GradientCheck.checkLayer(block, x, dout, Mode.TRAIN, 2 * GradientCheck.STEP);
             assertEquals(List.of("x", "a.conv.weight", "a.conv.bias", "a.bn.weight", "a.bn.bias",
                     "b.conv.weight", "b.conv.bias", "b.bn.weight", "b.bn.bias"), List.copyOf(r.keySet()));
             GradAssert.allOk(backend + " identity residual block", r);

@@ -2,6 +2,7 @@ package dev.panamann.ops.dnnl;
 
 import dev.panamann.ops.BatchNormOp;
 import dev.panamann.ops.Conv2dOp;
+import dev.panamann.ops.ConvBnReluOp;
 import dev.panamann.ops.ConvGeometry;
 import dev.panamann.ops.ConvReluOp;
 import dev.panamann.ops.ConvReluPoolOp;
@@ -144,6 +145,16 @@ public final class NativeOps implements Ops {
     public ConvReluOp convRelu(ConvGeometry g) {
         if (DnnlConv2dOp.plainLayout()) return Ops.super.convRelu(g);
         return new DnnlConvReluOp(this, g);
+    }
+
+    /**
+     * One oneDNN plan: the batch norm runs with the ReLU fused on the convolution's blocked output;
+     * only the unit's input and output (and their gradients) are reordered.
+     */
+    @Override
+    public ConvBnReluOp convBnRelu(ConvGeometry g, float eps) {
+        if (DnnlConv2dOp.plainLayout()) return Ops.super.convBnRelu(g, eps);
+        return new DnnlConvBnReluOp(this, g, eps);
     }
 
     @Override
