@@ -97,10 +97,13 @@ class ResNet9Test {
             Dataset train = data.train();
             try (Solver solver = new Solver(net, train, data.test())
                     .updateRule("adam").optimConfig(Map.of("learning_rate", 2e-3))
-                    .batchSize(25).numEpochs(30).verbose(false).seed(1)) {
+                    .batchSize(25).numEpochs(40).verbose(false).seed(1)) {
+                // 80 steps: the accuracy is taken in evaluation mode, with the running statistics, which
+                // trail fast-changing weights; after 60 steps two of four model seeds stood at 0.86 while
+                // the training loss was already ~0.06 (after 80 steps all four: 1.0)
                 solver.train();
                 float trainAcc = solver.checkAccuracy(train, null, 50);
-                assertTrue(trainAcc >= 0.98f, "training accuracy on 50 images after 30 epochs is " + trainAcc
+                assertTrue(trainAcc >= 0.98f, "training accuracy on 50 images after 40 epochs is " + trainAcc
                         + ", losses " + solver.lossHistory());
             }
         }

@@ -163,9 +163,10 @@ public final class ModelRegistry {
                     (ops, s) -> new ResNet9(ops, s.inputShape(), s.numFilters(), s.numClasses(), s.reg(), s.seed()),
                     s -> "ResNet-9, width " + s.numFilters() + " (" + s.numFilters() + "-" + 2 * s.numFilters() + "-"
                             + 4 * s.numFilters() + "-" + 8 * s.numFilters() + " channels), batch norm, He init",
-                    // a whole-model float32 check of nine batch norms over a tiny batch crosses many
-                    // ReLU / max-pool kinks per step: expect errors above 1e-3 (see ResNet9Test; the
-                    // library checks the layers and blocks one by one)
+                    // an element-wise float32 check of nine batch norms over a tiny batch crosses many
+                    // ReLU / max-pool kinks per step: expect errors above 1e-3 (the library checks the
+                    // layers and blocks one by one, and the whole model along each tensor's gradient
+                    // direction: WholeModelGradientTest)
                     Gradcheck.of(4, new int[] {3, 8, 8}, seed -> new ModelSpec("resnet-small", new int[] {3, 8, 8}, 5, new int[0], 1f, true, true, 0f, 0.1f, 2, 3, seed))),
             // a VGG-style net: four stages of two conv-bn-relu units (w, 2w, 4w, 8w channels), max pools between
             // them, global average pool (--filters sets the base width); the resnet-small recipe
@@ -180,7 +181,8 @@ public final class ModelRegistry {
                     s -> "VGG-style, width " + s.numFilters() + " (2 x " + s.numFilters() + ", 2 x " + 2 * s.numFilters() + ", 2 x "
                             + 4 * s.numFilters() + ", 2 x " + 8 * s.numFilters() + " channels), batch norm, He init",
                     // as resnet-small: eight batch norms over a tiny batch cross many ReLU / max-pool kinks per step,
-                    // expect element-wise errors above 1e-3 (the library checks its units one by one)
+                    // expect element-wise errors above 1e-3 (the library checks its units one by one and the
+                    // whole model along each tensor's gradient direction)
                     Gradcheck.of(4, new int[] {3, 8, 8}, seed -> new ModelSpec("vgg-small", new int[] {3, 8, 8}, 5, new int[0], 1f, true, true, 0f, 0.1f, 2, 3, seed))),
             new Entry("sigmoid-mlp", "SigmoidNet", "mnist", Hidden.ONE,
                     (t, in, c, seed) -> new ModelSpec(t, in, c, new int[] {50}, 1e-2f, false, false, 0f, 0f, 0, 0, seed),

@@ -23,6 +23,8 @@ final class ConvBackward {
     private final Dnnl.Port bwSrc;
     private final Dnnl.Port bwDiffWei, bwDiffBias, bdWei, bdDiffSrc;
     private final Dnnl.Exec bwdWeights, bwdData;
+    /** Reorders the gradient of the output into backward weights' layout; null when it reads it as it is. */
+    private final Dnnl.Exec diffDstReorder;
 
     /**
      * @param cpd   the forward convolution's primitive descriptor (the hint)
@@ -37,13 +39,35 @@ final class ConvBackward {
         Dnnl.check(dnnl_h.dnnl_convolution_backward_weights_desc_init(bwd, alg, xAny, wAny, bUser, yMd, strides, pad, pad),
                 "dnnl_convolution_backward_weights_desc_init " + g);
         MemorySegment bwpd = plan.pd(bwd, cpd, "convolution backward weights");
+        MemorySegment bwDiffDst = dConv;
+        Dnnl.Exec diffDstReorder = null;
+        if (Dnnl.impl(plan, bwpd).startsWith("ref")) {
+            // oneDNN 2.6 has no fast backward weights for some channel counts with the forward's
+            // output layout (e.g. 8 -> 16 channels: plain input, 16-blocked gradient; the
+            // reference loop takes a second a step): let it pick the gradient's layout and reorder
+            MemorySegment yAny = plan.md(dnnl_h.dnnl_format_tag_any(), g.n(), g.f(), g.outH(), g.outW());
+            MemorySegment retry = plan.opDesc(Dnnl.CONVOLUTION_DESC_BYTES);
+            Dnnl.check(dnnl_h.dnnl_convolution_backward_weights_desc_init(retry, alg, xAny, wAny, bUser, yAny, strides, pad, pad),
+                    "dnnl_convolution_backward_weights_desc_init " + g);
+            MemorySegment retryPd = plan.pd(retry, cpd, "convolution backward weights");
+            if (!Dnnl.impl(plan, retryPd).startsWith("ref")) {
+                bwpd = retryPd;
+                MemorySegment want = plan.queryMd(bwpd, dnnl_h.dnnl_query_diff_dst_md(), 0);
+                if (dnnl_h.dnnl_memory_desc_equal(want, yMd) != 1) {
+                    bwDiffDst = plan.ownedMemory(want);
+                    diffDstReorder = plan.exec(plan.reorderPd(yMd, want), 2, "reorder")
+                            .arg(dnnl_h.DNNL_ARG_FROM(), dConv).arg(dnnl_h.DNNL_ARG_TO(), bwDiffDst);
+                }
+            }
+        }
+        this.diffDstReorder = diffDstReorder;
         MemorySegment bwSrcMd = plan.queryMd(bwpd, dnnl_h.dnnl_query_src_md(), 0);
         boolean reuseSrc = src.reorder() != null && dnnl_h.dnnl_memory_desc_equal(srcMd, bwSrcMd) == 1;
         bwSrc = reuseSrc ? null : plan.port(xUser, bwSrcMd, true);
         bwDiffWei = plan.port(wUser, plan.queryMd(bwpd, dnnl_h.dnnl_query_diff_weights_md(), 0), false);
         bwDiffBias = plan.port(bUser, plan.queryMd(bwpd, dnnl_h.dnnl_query_diff_weights_md(), 1), false);
         bwdWeights = plan.exec(bwpd, 4, "convolution backward weights").arg(DNNL_ARG_SRC(), reuseSrc ? src.inner() : bwSrc.inner())
-                .arg(DNNL_ARG_DIFF_DST(), dConv).arg(DNNL_ARG_DIFF_WEIGHTS(), bwDiffWei.inner())
+                .arg(DNNL_ARG_DIFF_DST(), bwDiffDst).arg(DNNL_ARG_DIFF_WEIGHTS(), bwDiffWei.inner())
                 .arg(DNNL_ARG_DIFF_BIAS(), bwDiffBias.inner());
 
         MemorySegment bdd = plan.opDesc(Dnnl.CONVOLUTION_DESC_BYTES);
@@ -62,6 +86,7 @@ final class ConvBackward {
         else x.checkOpen(); // the forward's reordered copy of x is used
         bwDiffWei.bind(dw);
         bwDiffBias.bind(db);
+        if (diffDstReorder != null) diffDstReorder.run();
         bwdWeights.run();
         bwDiffWei.out();
         bwDiffBias.out();

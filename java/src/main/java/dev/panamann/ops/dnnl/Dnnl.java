@@ -41,6 +41,13 @@ public final class Dnnl {
     }
 
     /** Throws {@link IllegalStateException} naming the call and oneDNN's status when status is not success. */
+    /** The implementation oneDNN chose for primitive descriptor {@code pd}, e.g. {@code jit:avx512_core} or {@code ref:any}. */
+    static String impl(Plan plan, MemorySegment pd) {
+        MemorySegment p = plan.arena.allocate(ValueLayout.ADDRESS);
+        check(dnnl_h.dnnl_primitive_desc_query(pd, dnnl_h.dnnl_query_impl_info_str(), 0, p), "dnnl_primitive_desc_query");
+        return NativeOps.cString(p.get(ValueLayout.ADDRESS, 0));
+    }
+
     static void check(int status, String call) {
         if (status != dnnl_h.dnnl_success()) {
             String text;
@@ -347,9 +354,7 @@ public final class Dnnl {
 
         /** The implementation oneDNN chose, e.g. {@code jit:avx2}. */
         String impl() {
-            MemorySegment p = plan.arena.allocate(ValueLayout.ADDRESS);
-            check(dnnl_h.dnnl_primitive_desc_query(pd, dnnl_h.dnnl_query_impl_info_str(), 0, p), "dnnl_primitive_desc_query");
-            return NativeOps.cString(p.get(ValueLayout.ADDRESS, 0));
+            return Dnnl.impl(plan, pd);
         }
     }
 
