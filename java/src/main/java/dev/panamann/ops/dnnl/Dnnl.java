@@ -3,6 +3,7 @@ package dev.panamann.ops.dnnl;
 import dev.panamann.ops.ConvGeometry;
 
 import dev.panamann.bindings.dnnl.dnnl_exec_arg_t;
+import dev.panamann.bindings.dnnl.dnnl_batch_normalization_desc_t;
 import dev.panamann.bindings.dnnl.dnnl_h;
 import dev.panamann.bindings.dnnl.dnnl_memory_desc_t;
 import dev.panamann.tensor.Tensor;
@@ -155,6 +156,27 @@ public final class Dnnl {
                     "dnnl_primitive_attr_set_scratchpad_mode");
             check(dnnl_h.dnnl_primitive_attr_set_post_ops(a, postOps), "dnnl_primitive_attr_set_post_ops");
             return a;
+        }
+
+        /**
+         * The three batch-normalization primitive descriptors over data of layout {@code dataMd}
+         * with {@code flags} (scale, shift, perhaps a fused ReLU): forward training, forward
+         * inference (the flags plus global statistics) and backward (hinted by the training one).
+         */
+        BatchNormPds batchNormPds(MemorySegment dataMd, float eps, int flags, String what) {
+            MemorySegment td = dnnl_batch_normalization_desc_t.allocate(arena);
+            check(dnnl_h.dnnl_batch_normalization_forward_desc_init(td, dnnl_h.dnnl_forward_training(), dataMd, eps, flags),
+                    "dnnl_batch_normalization_forward_desc_init (training" + what + ")");
+            MemorySegment tpd = pd(td, null, "batch normalization forward training" + what);
+            MemorySegment id = dnnl_batch_normalization_desc_t.allocate(arena);
+            check(dnnl_h.dnnl_batch_normalization_forward_desc_init(id, dnnl_h.dnnl_forward_inference(), dataMd, eps,
+                    flags | dnnl_h.dnnl_use_global_stats()), "dnnl_batch_normalization_forward_desc_init (inference" + what + ")");
+            MemorySegment ipd = pd(id, null, "batch normalization forward inference" + what);
+            MemorySegment bd = dnnl_batch_normalization_desc_t.allocate(arena);
+            check(dnnl_h.dnnl_batch_normalization_backward_desc_init(bd, dnnl_h.dnnl_backward(), dataMd, dataMd, eps, flags),
+                    "dnnl_batch_normalization_backward_desc_init (backward" + what + ")");
+            MemorySegment bpd = pd(bd, tpd, "batch normalization backward" + what);
+            return new BatchNormPds(tpd, ipd, bpd);
         }
 
         /** A reorder primitive descriptor from {@code src} to {@code dst} layout. */
@@ -372,6 +394,9 @@ public final class Dnnl {
                     plan.md(dnnl_h.dnnl_x(), g.f()), plan.md(dnnl_h.dnnl_nchw(), yDims));
         }
     }
+
+    /** Batch normalization's forward-training, forward-inference and backward primitive descriptors. */
+    record BatchNormPds(MemorySegment training, MemorySegment inference, MemorySegment backward) {}
 
     /**
      * One tensor argument of a primitive: {@code user} takes the tensor's memory per call; the

@@ -13,7 +13,6 @@ import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_SHIFT;
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_SRC;
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_VARIANCE;
 
-import dev.panamann.bindings.dnnl.dnnl_batch_normalization_desc_t;
 import dev.panamann.bindings.dnnl.dnnl_h;
 import dev.panamann.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -52,18 +51,8 @@ public final class DnnlBatchNormOp implements BatchNormOp {
             MemorySegment chanMd = plan.md(dnnl_h.dnnl_x(), c);
             int ss = dnnl_h.dnnl_use_scale() | dnnl_h.dnnl_use_shift();
 
-            MemorySegment td = dnnl_batch_normalization_desc_t.allocate(plan.arena);
-            Dnnl.check(dnnl_h.dnnl_batch_normalization_forward_desc_init(td, dnnl_h.dnnl_forward_training(), dataMd, eps, ss),
-                    "dnnl_batch_normalization_forward_desc_init");
-            MemorySegment tpd = plan.pd(td, null, "batch normalization forward training");
-            MemorySegment id = dnnl_batch_normalization_desc_t.allocate(plan.arena);
-            Dnnl.check(dnnl_h.dnnl_batch_normalization_forward_desc_init(id, dnnl_h.dnnl_forward_inference(), dataMd, eps,
-                    ss | dnnl_h.dnnl_use_global_stats()), "dnnl_batch_normalization_forward_desc_init");
-            MemorySegment ipd = plan.pd(id, null, "batch normalization forward inference");
-            MemorySegment bd = dnnl_batch_normalization_desc_t.allocate(plan.arena);
-            Dnnl.check(dnnl_h.dnnl_batch_normalization_backward_desc_init(bd, dnnl_h.dnnl_backward(), dataMd, dataMd, eps, ss),
-                    "dnnl_batch_normalization_backward_desc_init");
-            MemorySegment bpd = plan.pd(bd, tpd, "batch normalization backward");
+            Dnnl.BatchNormPds bn = plan.batchNormPds(dataMd, eps, ss, "");
+            MemorySegment tpd = bn.training(), ipd = bn.inference(), bpd = bn.backward();
 
             srcMem = plan.userMemory(dataMd);
             dstMem = plan.userMemory(dataMd);

@@ -18,7 +18,6 @@ import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_VARIANCE;
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_WEIGHTS;
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_WORKSPACE;
 
-import dev.panamann.bindings.dnnl.dnnl_batch_normalization_desc_t;
 import dev.panamann.bindings.dnnl.dnnl_h;
 import dev.panamann.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -89,18 +88,8 @@ public final class DnnlConvBnReluOp implements ConvBnReluOp {
             // batch norm with the fused ReLU on the conv's output, in its layout
             MemorySegment chanMd = plan.md(dnnl_h.dnnl_x(), g.f());
             int flags = dnnl_h.dnnl_use_scale() | dnnl_h.dnnl_use_shift() | dnnl_h.dnnl_fuse_norm_relu();
-            MemorySegment td = dnnl_batch_normalization_desc_t.allocate(plan.arena);
-            Dnnl.check(dnnl_h.dnnl_batch_normalization_forward_desc_init(td, dnnl_h.dnnl_forward_training(), yMd, eps, flags),
-                    "dnnl_batch_normalization_forward_desc_init (training, fused relu)");
-            MemorySegment tpd = plan.pd(td, null, "batch normalization forward training, fused relu");
-            MemorySegment id = dnnl_batch_normalization_desc_t.allocate(plan.arena);
-            Dnnl.check(dnnl_h.dnnl_batch_normalization_forward_desc_init(id, dnnl_h.dnnl_forward_inference(), yMd, eps,
-                    flags | dnnl_h.dnnl_use_global_stats()), "dnnl_batch_normalization_forward_desc_init (inference, fused relu)");
-            MemorySegment ipd = plan.pd(id, null, "batch normalization forward inference, fused relu");
-            MemorySegment bd = dnnl_batch_normalization_desc_t.allocate(plan.arena);
-            Dnnl.check(dnnl_h.dnnl_batch_normalization_backward_desc_init(bd, dnnl_h.dnnl_backward(), yMd, yMd, eps, flags),
-                    "dnnl_batch_normalization_backward_desc_init (fused relu)");
-            MemorySegment bpd = plan.pd(bd, tpd, "batch normalization backward, fused relu");
+            Dnnl.BatchNormPds bn = plan.batchNormPds(yMd, eps, flags, ", fused relu");
+            MemorySegment tpd = bn.training(), ipd = bn.inference(), bpd = bn.backward();
             MemorySegment wsMd = plan.queryMd(tpd, dnnl_h.dnnl_query_workspace_md(), 0);
             if (wsMd == null) throw new IllegalStateException("oneDNN reports no workspace for the batch norm with a fused relu (" + g + ")");
             MemorySegment workspace = plan.ownedMemory(wsMd);
