@@ -4,7 +4,6 @@ import dev.panamann.ops.BatchNormOp;
 import dev.panamann.ops.ConvBnReluOp;
 import dev.panamann.ops.ConvGeometry;
 
-import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_BIAS;
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_DIFF_DST;
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_DIFF_SCALE;
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_DIFF_SHIFT;
@@ -15,7 +14,6 @@ import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_SCALE;
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_SHIFT;
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_SRC;
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_VARIANCE;
-import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_WEIGHTS;
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_WORKSPACE;
 
 import dev.panamann.bindings.dnnl.dnnl_h;
@@ -64,26 +62,14 @@ public final class DnnlConvBnReluOp implements ConvBnReluOp {
         this.yShape = g.outputShape();
         this.plan = new Dnnl.Plan(ops, "conv-bn-relu " + g);
         try {
-            int any = dnnl_h.dnnl_format_tag_any();
-            Dnnl.ConvMds user = Dnnl.ConvMds.of(plan, g);
-            MemorySegment xUser = user.x(), wUser = user.w(), bUser = user.b(), yUser = user.y();
-            MemorySegment xAny = plan.md(any, user.xDims()), wAny = plan.md(any, user.wDims()), yAny = plan.md(any, user.yDims());
-            MemorySegment strides = plan.dims(g.stride(), g.stride()), pad = plan.dims(g.pad(), g.pad());
-            int alg = dnnl_h.dnnl_convolution_direct();
-
             // forward: conv (layouts of oneDNN's choice) into the plan's buffer
-            MemorySegment cd = plan.opDesc(Dnnl.CONVOLUTION_DESC_BYTES);
-            Dnnl.check(dnnl_h.dnnl_convolution_forward_desc_init(cd, dnnl_h.dnnl_forward_training(), alg,
-                    xAny, wAny, bUser, yAny, strides, pad, pad), "dnnl_convolution_forward_desc_init " + g);
-            MemorySegment cpd = plan.pd(cd, null, "convolution forward");
-            MemorySegment yMd = plan.queryMd(cpd, dnnl_h.dnnl_query_dst_md(), 0);
-            MemorySegment srcMd = plan.queryMd(cpd, dnnl_h.dnnl_query_src_md(), 0);
-            src = plan.port(xUser, srcMd, true);
-            wei = plan.port(wUser, plan.queryMd(cpd, dnnl_h.dnnl_query_weights_md(), 0), true);
-            bias = plan.port(bUser, plan.queryMd(cpd, dnnl_h.dnnl_query_weights_md(), 1), true);
+            ConvForward f = new ConvForward(plan, g, null, "convolution forward");
+            MemorySegment yUser = f.user.y(), yMd = f.yMd;
+            src = f.src;
+            wei = f.wei;
+            bias = f.bias;
             MemorySegment convOut = plan.ownedMemory(yMd);
-            conv = plan.exec(cpd, 4, "convolution forward").arg(DNNL_ARG_SRC(), src.inner())
-                    .arg(DNNL_ARG_WEIGHTS(), wei.inner()).arg(DNNL_ARG_BIAS(), bias.inner()).arg(DNNL_ARG_DST(), convOut);
+            conv = f.exec(convOut);
 
             // batch norm with the fused ReLU on the conv's output, in its layout
             MemorySegment chanMd = plan.md(dnnl_h.dnnl_x(), g.f());
@@ -125,7 +111,7 @@ public final class DnnlConvBnReluOp implements ConvBnReluOp {
                     .arg(DNNL_ARG_MEAN(), meanMem).arg(DNNL_ARG_VARIANCE(), varMem).arg(DNNL_ARG_WORKSPACE(), workspace)
                     .arg(DNNL_ARG_DIFF_SRC(), dConv).arg(DNNL_ARG_DIFF_SCALE(), diffScaleMem)
                     .arg(DNNL_ARG_DIFF_SHIFT(), diffShiftMem);
-            convBackward = new ConvBackward(plan, g, cpd, alg, xAny, wAny, xUser, wUser, bUser, yMd, strides, pad, src, srcMd, dConv);
+            convBackward = f.backward(dConv);
             plan.finishScratchpad();
         } catch (RuntimeException | Error e) {
             plan.close();

@@ -3,12 +3,9 @@ package dev.panamann.ops.dnnl;
 import dev.panamann.ops.ConvGeometry;
 import dev.panamann.ops.ConvReluOp;
 
-import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_BIAS;
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_DIFF_DST;
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_DIFF_SRC;
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_DST;
-import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_SRC;
-import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_WEIGHTS;
 
 import dev.panamann.bindings.dnnl.dnnl_eltwise_desc_t;
 import dev.panamann.bindings.dnnl.dnnl_h;
@@ -43,26 +40,14 @@ public final class DnnlConvReluOp implements ConvReluOp {
         this.yShape = g.outputShape();
         this.plan = new Dnnl.Plan(ops, "conv-relu " + g);
         try {
-            int any = dnnl_h.dnnl_format_tag_any();
-            Dnnl.ConvMds user = Dnnl.ConvMds.of(plan, g);
-            MemorySegment xUser = user.x(), wUser = user.w(), bUser = user.b(), yUser = user.y();
-            MemorySegment xAny = plan.md(any, user.xDims()), wAny = plan.md(any, user.wDims()), yAny = plan.md(any, user.yDims());
-            MemorySegment strides = plan.dims(g.stride(), g.stride()), pad = plan.dims(g.pad(), g.pad());
-            int alg = dnnl_h.dnnl_convolution_direct();
-
             // forward: conv + relu post-op, into the plan's buffer in the conv's layout
-            MemorySegment cd = plan.opDesc(Dnnl.CONVOLUTION_DESC_BYTES);
-            Dnnl.check(dnnl_h.dnnl_convolution_forward_desc_init(cd, dnnl_h.dnnl_forward_training(), alg,
-                    xAny, wAny, bUser, yAny, strides, pad, pad), "dnnl_convolution_forward_desc_init " + g);
-            MemorySegment cpd = plan.pd(cd, null, plan.reluPostOpAttr(), "convolution forward, relu post-op");
-            MemorySegment yMd = plan.queryMd(cpd, dnnl_h.dnnl_query_dst_md(), 0);
-            MemorySegment srcMd = plan.queryMd(cpd, dnnl_h.dnnl_query_src_md(), 0);
-            src = plan.port(xUser, srcMd, true);
-            wei = plan.port(wUser, plan.queryMd(cpd, dnnl_h.dnnl_query_weights_md(), 0), true);
-            bias = plan.port(bUser, plan.queryMd(cpd, dnnl_h.dnnl_query_weights_md(), 1), true);
+            ConvForward f = new ConvForward(plan, g, plan.reluPostOpAttr(), "convolution forward, relu post-op");
+            MemorySegment yUser = f.user.y(), yMd = f.yMd;
+            src = f.src;
+            wei = f.wei;
+            bias = f.bias;
             out = plan.ownedOutput(yUser, yMd);
-            conv = plan.exec(cpd, 4, "convolution forward, relu post-op").arg(DNNL_ARG_SRC(), src.inner())
-                    .arg(DNNL_ARG_WEIGHTS(), wei.inner()).arg(DNNL_ARG_BIAS(), bias.inner()).arg(DNNL_ARG_DST(), out.inner());
+            conv = f.exec(out.inner());
 
             // backward: relu mask from the kept output -> conv weights (and data), in the same layout
             long eltBytes = dnnl_eltwise_desc_t.layout().byteSize();
@@ -80,7 +65,7 @@ public final class DnnlConvReluOp implements ConvReluOp {
             reluBwd = plan.exec(ebpd, 3, "relu backward").arg(DNNL_ARG_DST(), out.inner()).arg(DNNL_ARG_DIFF_DST(), dout.inner())
                     .arg(DNNL_ARG_DIFF_SRC(), dConv);
 
-            convBackward = new ConvBackward(plan, g, cpd, alg, xAny, wAny, xUser, wUser, bUser, yMd, strides, pad, src, srcMd, dConv);
+            convBackward = f.backward(dConv);
             plan.finishScratchpad();
         } catch (RuntimeException | Error e) {
             plan.close();

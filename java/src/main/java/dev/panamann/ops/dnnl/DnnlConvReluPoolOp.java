@@ -4,12 +4,10 @@ import dev.panamann.ops.ConvGeometry;
 import dev.panamann.ops.ConvReluPoolOp;
 import dev.panamann.ops.PoolGeometry;
 
-import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_BIAS;
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_DIFF_DST;
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_DIFF_SRC;
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_DST;
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_SRC;
-import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_WEIGHTS;
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_WORKSPACE;
 
 import dev.panamann.bindings.dnnl.dnnl_eltwise_desc_t;
@@ -55,20 +53,12 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
         this.plan = new Dnnl.Plan(ops, "conv-relu-pool " + g + ", pool " + poolKernel + "/" + poolStride);
         try {
             int any = dnnl_h.dnnl_format_tag_any();
-            Dnnl.ConvMds user = Dnnl.ConvMds.of(plan, g);
             long[] pDims = {p.n(), p.c(), p.outH(), p.outW()};
-            MemorySegment xUser = user.x(), wUser = user.w(), bUser = user.b();
             MemorySegment pUser = plan.md(dnnl_h.dnnl_nchw(), pDims);
-            MemorySegment xAny = plan.md(any, user.xDims()), wAny = plan.md(any, user.wDims()), yAny = plan.md(any, user.yDims());
-            MemorySegment strides = plan.dims(g.stride(), g.stride()), pad = plan.dims(g.pad(), g.pad());
-            int alg = dnnl_h.dnnl_convolution_direct();
 
             // forward: conv (layouts of oneDNN's choice) -> max pool in the conv's dst layout -> relu on the pooled values
-            MemorySegment cd = plan.opDesc(Dnnl.CONVOLUTION_DESC_BYTES);
-            Dnnl.check(dnnl_h.dnnl_convolution_forward_desc_init(cd, dnnl_h.dnnl_forward_training(), alg,
-                    xAny, wAny, bUser, yAny, strides, pad, pad), "dnnl_convolution_forward_desc_init " + g);
-            MemorySegment cpd = plan.pd(cd, null, "convolution forward");
-            MemorySegment yMd = plan.queryMd(cpd, dnnl_h.dnnl_query_dst_md(), 0);
+            ConvForward f = new ConvForward(plan, g, null, "convolution forward");
+            MemorySegment yMd = f.yMd;
             MemorySegment convOut = plan.ownedMemory(yMd), dConv = plan.ownedMemory(yMd);
 
             MemorySegment pStrides = plan.dims(poolStride, poolStride), kernel = plan.dims(poolKernel, poolKernel);
@@ -92,15 +82,13 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
                     "dnnl_eltwise_forward_desc_init");
             MemorySegment epd = plan.pd(ed, null, "relu forward");
 
-            MemorySegment srcMd = plan.queryMd(cpd, dnnl_h.dnnl_query_src_md(), 0);
-            src = plan.port(xUser, srcMd, true);
-            wei = plan.port(wUser, plan.queryMd(cpd, dnnl_h.dnnl_query_weights_md(), 0), true);
-            bias = plan.port(bUser, plan.queryMd(cpd, dnnl_h.dnnl_query_weights_md(), 1), true);
+            src = f.src;
+            wei = f.wei;
+            bias = f.bias;
             // the pooled, ReLU'd output stays in the plan: backward takes its mask from it
             out = plan.ownedOutput(pUser, pMd);
             MemorySegment pooled = out.inner();
-            conv = plan.exec(cpd, 4, "convolution forward").arg(DNNL_ARG_SRC(), src.inner()).arg(DNNL_ARG_WEIGHTS(), wei.inner())
-                    .arg(DNNL_ARG_BIAS(), bias.inner()).arg(DNNL_ARG_DST(), convOut);
+            conv = f.exec(convOut);
             poolTrain = plan.exec(ptpd, 3, "pooling forward training").arg(DNNL_ARG_SRC(), convOut)
                     .arg(DNNL_ARG_DST(), pooled).arg(DNNL_ARG_WORKSPACE(), ws);
             poolInfer = plan.exec(pipd, 2, "pooling forward inference").arg(DNNL_ARG_SRC(), convOut).arg(DNNL_ARG_DST(), pooled);
@@ -124,7 +112,7 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
             poolBwd = plan.exec(pbpd, 3, "pooling backward").arg(DNNL_ARG_DIFF_DST(), dMasked)
                     .arg(DNNL_ARG_WORKSPACE(), ws).arg(DNNL_ARG_DIFF_SRC(), dConv);
 
-            convBackward = new ConvBackward(plan, g, cpd, alg, xAny, wAny, xUser, wUser, bUser, yMd, strides, pad, src, srcMd, dConv);
+            convBackward = f.backward(dConv);
             plan.finishScratchpad();
         } catch (RuntimeException | Error e) {
             plan.close();
