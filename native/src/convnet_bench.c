@@ -22,6 +22,9 @@
  * the update (SGD, SGD with momentum 0.9 or Adam, --optimizer) are plain C loops,
  * the update split over the OpenMP threads. All primitives and buffers are
  * created once; the timed loops only execute.
+ *
+ * --tile t runs the training conv-pool part in tiles of t images so that the conv
+ * output of a tile stays in cache between the conv and the pooling (build_tiled).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -86,10 +89,11 @@ static int fuse_relu = 1;
 enum { RULE_SGD, RULE_MOMENTUM, RULE_ADAM };
 static int rule = RULE_SGD;
 
-#define MAX_OBJS 128
+#define MAX_OBJS 4096
 static dnnl_memory_t all_mems[MAX_OBJS];
 static int n_mems;
 static dnnl_primitive_t all_prims[MAX_OBJS];
+static dnnl_memory_t all_sps[MAX_OBJS]; /* the scratchpad of all_prims[i], shared by its executions */
 static int n_prims;
 
 /* One primitive execution with its arguments. A plan is a fixed list of them. */
@@ -100,8 +104,8 @@ typedef struct {
 } step_t;
 
 typedef struct {
-    step_t s[16];
-    int n;
+    step_t *s;
+    int n, cap;
 } plan_t;
 
 static dnnl_memory_desc_t md_tag(int ndims, const dnnl_dims_t dims, dnnl_format_tag_t tag) {
@@ -114,6 +118,15 @@ static dnnl_memory_t mem_new(const dnnl_memory_desc_t *md) {
     if (n_mems == MAX_OBJS) die("too many memory objects");
     dnnl_memory_t m;
     CHECK(dnnl_memory_create(&m, md, eng, DNNL_MEMORY_ALLOCATE));
+    all_mems[n_mems++] = m;
+    return m;
+}
+
+/* A memory of layout md over a buffer owned by another memory (a tile's slice of a batch). */
+static dnnl_memory_t mem_wrap(const dnnl_memory_desc_t *md, void *p) {
+    if (n_mems == MAX_OBJS) die("too many memory objects");
+    dnnl_memory_t m;
+    CHECK(dnnl_memory_create(&m, md, eng, p));
     all_mems[n_mems++] = m;
     return m;
 }
@@ -164,25 +177,45 @@ static dnnl_primitive_t prim_new(const_dnnl_primitive_desc_t pd) {
     if (n_prims == MAX_OBJS) die("too many primitives");
     dnnl_primitive_t p;
     CHECK(dnnl_primitive_create(&p, pd));
+    all_sps[n_prims] = NULL;
     all_prims[n_prims++] = p;
     return p;
 }
 
-/* Appends prim with its arguments to pl, plus the primitive's own scratchpad if it needs one. */
+/* Appends prim with its arguments to pl, plus the primitive's own scratchpad if it needs one
+ * (allocated at the primitive's first step and shared by all its steps: the tiles of a tiled
+ * plan execute one primitive once per tile). */
 static void plan_add(plan_t *pl, dnnl_primitive_t prim, int nargs, const dnnl_exec_arg_t *args) {
-    if (pl->n == (int)(sizeof pl->s / sizeof pl->s[0]) || nargs > 7) die("plan too long");
+    if (nargs > 7) die("too many arguments");
+    if (pl->n == pl->cap) {
+        pl->cap = pl->cap ? 2 * pl->cap : 16;
+        pl->s = realloc(pl->s, sizeof *pl->s * (size_t)pl->cap);
+        if (!pl->s) die("out of memory for a plan");
+    }
     step_t *st = &pl->s[pl->n++];
     st->prim = prim;
     st->nargs = nargs;
     memcpy(st->args, args, (size_t)nargs * sizeof *args);
-    const_dnnl_primitive_desc_t pd;
-    CHECK(dnnl_primitive_get_primitive_desc(prim, &pd));
-    const dnnl_memory_desc_t *sp = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
-    if (sp != NULL && dnnl_memory_desc_get_size(sp) > 0) {
+    int ip = 0;
+    while (ip < n_prims && all_prims[ip] != prim) ip++;
+    if (ip == n_prims) die("primitive not made by prim_new");
+    if (!all_sps[ip]) {
+        const_dnnl_primitive_desc_t pd;
+        CHECK(dnnl_primitive_get_primitive_desc(prim, &pd));
+        const dnnl_memory_desc_t *sp = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+        if (sp != NULL && dnnl_memory_desc_get_size(sp) > 0) all_sps[ip] = mem_new(sp);
+    }
+    if (all_sps[ip]) {
         st->args[st->nargs].arg = DNNL_ARG_SCRATCHPAD;
-        st->args[st->nargs].memory = mem_new(sp);
+        st->args[st->nargs].memory = all_sps[ip];
         st->nargs++;
     }
+}
+
+static void plan_free(plan_t *pl) {
+    free(pl->s);
+    pl->s = NULL;
+    pl->n = pl->cap = 0;
 }
 
 static void plan_run(const plan_t *pl) {
@@ -190,19 +223,38 @@ static void plan_run(const plan_t *pl) {
     CHECK(dnnl_stream_wait(strm));
 }
 
-/* Returns src itself when it already has layout dst_md; otherwise a new memory of
- * layout dst_md and a reorder src -> new memory appended to pl. */
-static dnnl_memory_t reorder_to(plan_t *pl, dnnl_memory_t src, const dnnl_memory_desc_t *dst_md, int *n_reorders) {
-    const dnnl_memory_desc_t *src_md = mem_md(src);
-    if (dnnl_memory_desc_equal(src_md, dst_md)) return src;
-    dnnl_memory_t dst = mem_new(dst_md);
-    dnnl_primitive_desc_t pd;
-    CHECK(dnnl_reorder_primitive_desc_create(&pd, src_md, eng, dst_md, eng, attr));
-    dnnl_primitive_t r = prim_new(pd);
-    CHECK(dnnl_primitive_desc_destroy(pd));
+/* Reorder primitives made so far, by source and destination layout: the tiles of a tiled
+ * plan reuse one reorder primitive per pair of layouts. */
+static struct { dnnl_memory_desc_t from, to; dnnl_primitive_t prim; } reorders[MAX_OBJS];
+static int n_reorder_prims;
+
+/* Appends a reorder src -> dst to pl. */
+static void reorder_into(plan_t *pl, dnnl_memory_t src, dnnl_memory_t dst, int *n_reorders) {
+    const dnnl_memory_desc_t *src_md = mem_md(src), *dst_md = mem_md(dst);
+    dnnl_primitive_t r = NULL;
+    for (int i = 0; i < n_reorder_prims && !r; i++)
+        if (dnnl_memory_desc_equal(&reorders[i].from, src_md) && dnnl_memory_desc_equal(&reorders[i].to, dst_md))
+            r = reorders[i].prim;
+    if (!r) {
+        dnnl_primitive_desc_t pd;
+        CHECK(dnnl_reorder_primitive_desc_create(&pd, src_md, eng, dst_md, eng, attr));
+        r = prim_new(pd);
+        CHECK(dnnl_primitive_desc_destroy(pd));
+        reorders[n_reorder_prims].from = *src_md;
+        reorders[n_reorder_prims].to = *dst_md;
+        reorders[n_reorder_prims++].prim = r;
+    }
     dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
     plan_add(pl, r, 2, a);
     if (n_reorders) (*n_reorders)++;
+}
+
+/* Returns src itself when it already has layout dst_md; otherwise a new memory of
+ * layout dst_md and a reorder src -> new memory appended to pl. */
+static dnnl_memory_t reorder_to(plan_t *pl, dnnl_memory_t src, const dnnl_memory_desc_t *dst_md, int *n_reorders) {
+    if (dnnl_memory_desc_equal(mem_md(src), dst_md)) return src;
+    dnnl_memory_t dst = mem_new(dst_md);
+    reorder_into(pl, src, dst, n_reorders);
     return dst;
 }
 
@@ -287,6 +339,11 @@ typedef struct {
     dnnl_memory_t w, b, dw, db;    /* dw already in w's layout (reordered if needed) */
     /* forward training / backward plans around the FC part */
     plan_t fwd, bwd, inf;
+    plan_t fwd_t, bwd_t;           /* the tiled conv-pool plans (-T): swapped into fwd, bwd when used */
+    dnnl_memory_t x, c, p, ws, dp; /* the training plans' conv src, conv dst, pooled output, workspace, pooled gradient */
+    dnnl_primitive_t relub;        /* ReLU backward at the pooled size (fused ReLU) */
+    int tile;                      /* images per tile, 0 = untiled */
+    int n_reorders_tiled;          /* reorders executed per tiled train step */
     dnnl_memory_t p_rows;          /* (N, 8192) pooled activations, NCHW rows */
     dnnl_memory_t dp_rows;         /* (N, 8192) their gradient, NCHW rows */
     dnnl_memory_t p_rows_inf;      /* the inference path's pooled rows */
@@ -402,6 +459,7 @@ static void build(net_t *net, int n, int plain, float weight_scale, int verbose)
         plan_t init = {0};
         net->w = reorder_to(&init, w_user, &w_md, NULL);
         plan_run(&init);
+        plan_free(&init);
     }
     net->b = mem_new(&b_md);  /* zero (DNNL_MEMORY_ALLOCATE memory is not zeroed: clear it) */
     memset(mem_ptr(net->b), 0, sizeof(float) * F);
@@ -424,15 +482,17 @@ static void build(net_t *net, int n, int plain, float weight_scale, int verbose)
         plan_add(fw, prim_new(pool_pd), 3, a);
     }
     net->p_rows = reorder_to(fw, p, &rows_md, &nr);
+    net->x = x; net->c = c; net->p = p; net->ws = ws;
 
     /* ---- backward plan */
     plan_t *bw = &net->bwd;
     net->dp_rows = mem_new(&rows_md);
     dnnl_memory_t dp = reorder_to(bw, net->dp_rows, &dp_md, &nr);
     dnnl_memory_t dr = mem_new(&dr_md), dc = fuse_relu ? dr : mem_new(&dc_md);
+    net->dp = dp;
     if (fuse_relu) { /* mask the pooled gradient in place (dp is this plan's own buffer or dp_rows) */
         dnnl_exec_arg_t a[3] = {{DNNL_ARG_DST, p}, {DNNL_ARG_DIFF_DST, dp}, {DNNL_ARG_DIFF_SRC, dp}};
-        plan_add(bw, prim_new(relub_pd), 3, a);
+        plan_add(bw, net->relub = prim_new(relub_pd), 3, a);
     }
     {
         dnnl_exec_arg_t a[3] = {{DNNL_ARG_DIFF_DST, dp}, {DNNL_ARG_WORKSPACE, ws}, {DNNL_ARG_DIFF_SRC, dr}};
@@ -517,15 +577,162 @@ static void build(net_t *net, int n, int plain, float weight_scale, int verbose)
     }
 }
 
+/* The layout of images s0 .. s0+tn-1 of a batch tensor of layout md: the same strides, batch tn
+ * (oneDNN's submemory). *byte_off is where the slice starts in the batch's buffer. */
+static dnnl_memory_desc_t slice_md(const dnnl_memory_desc_t *md, int tn, int s0, size_t *byte_off) {
+    dnnl_memory_desc_t sub;
+    dnnl_dims_t dims, offs = {0};
+    for (int i = 0; i < md->ndims; i++) dims[i] = md->dims[i];
+    dims[0] = tn;
+    offs[0] = s0;
+    CHECK(dnnl_memory_desc_init_submemory(&sub, md, dims, offs));
+    if (byte_off) *byte_off = (size_t)sub.offset0 * dnnl_data_type_size(sub.data_type);
+    sub.offset0 = 0;
+    return sub;
+}
+
+/* The primitives of the conv-pool part for one tile size (fused ReLU), in the layouts of the
+ * whole batch's plans, executed once per tile of that size, and the tile-sized buffers the
+ * tiles share. */
+typedef struct {
+    int tn;                                   /* images per tile */
+    dnnl_primitive_t conv, pool, poolb, convw, add_w, add_b;
+    dnnl_memory_desc_t x_md, c_md, p_md, ws_md;
+    dnnl_memory_t c, dr, dw_tmp, db_tmp;      /* conv output, its gradient, a tile's dW and db */
+} tileset_t;
+
+static void tileset_make(tileset_t *ts, net_t *net, int tn, int verbose) {
+    char b1[64], b2[64];
+    dnnl_dims_t b_dims = {F};
+    dnnl_dims_t c_str = {1, 1}, c_pad = {PAD, PAD};
+    dnnl_dims_t p_str = {2, 2}, p_ker = {2, 2}, p_pad = {0, 0};
+    dnnl_memory_desc_t b_md = md_tag(1, b_dims, dnnl_x);
+    const dnnl_memory_desc_t *w_md = mem_md(net->w);
+    ts->tn = tn;
+    ts->x_md = slice_md(mem_md(net->x), tn, 0, NULL);
+    ts->c_md = slice_md(mem_md(net->c), tn, 0, NULL);
+    ts->p_md = slice_md(mem_md(net->p), tn, 0, NULL);
+    ts->ws_md = slice_md(mem_md(net->ws), tn, 0, NULL);
+
+    dnnl_convolution_desc_t cd;
+    CHECK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training, dnnl_convolution_direct, &ts->x_md, w_md,
+                                             &b_md, &ts->c_md, c_str, c_pad, c_pad));
+    dnnl_primitive_desc_t conv_pd = pd_new_attr(&cd, NULL, attr_relu, "tile convolution forward (training)");
+    dnnl_pooling_desc_t pld;
+    CHECK(dnnl_pooling_forward_desc_init(&pld, dnnl_forward_training, dnnl_pooling_max, &ts->c_md, &ts->p_md, p_str,
+                                         p_ker, p_pad, p_pad));
+    dnnl_primitive_desc_t pool_pd = pd_new(&pld, NULL, "tile max pooling forward (training)");
+    dnnl_memory_desc_t ws_md = pd_md(pool_pd, dnnl_query_workspace_md, "tile pool workspace");
+    if (!dnnl_memory_desc_equal(&ws_md, &ts->ws_md))
+        die("the pooling of a %d-image tile wants workspace %s, a slice of the batch's is %s: not supported", tn,
+            md_str(&ws_md, b1), md_str(&ts->ws_md, b2));
+    dnnl_pooling_desc_t pbd;
+    CHECK(dnnl_pooling_backward_desc_init(&pbd, dnnl_pooling_max, &ts->c_md, &ts->p_md, p_str, p_ker, p_pad, p_pad));
+    dnnl_primitive_desc_t poolb_pd = pd_new(&pbd, pool_pd, "tile max pooling backward");
+    dnnl_convolution_desc_t cbd;
+    CHECK(dnnl_convolution_backward_weights_desc_init(&cbd, dnnl_convolution_direct, &ts->x_md, w_md, &b_md, &ts->c_md,
+                                                      c_str, c_pad, c_pad));
+    dnnl_primitive_desc_t convw_pd = pd_new(&cbd, conv_pd, "tile convolution backward weights");
+
+    /* the weight and bias gradients of the tiles after the first are added: acc += tile */
+    dnnl_binary_desc_t bd;
+    CHECK(dnnl_binary_desc_init(&bd, dnnl_binary_add, w_md, w_md, w_md));
+    dnnl_primitive_desc_t addw_pd = pd_new(&bd, NULL, "dW accumulation");
+    CHECK(dnnl_binary_desc_init(&bd, dnnl_binary_add, &b_md, &b_md, &b_md));
+    dnnl_primitive_desc_t addb_pd = pd_new(&bd, NULL, "db accumulation");
+
+    if (verbose)
+        printf("tile of %d: conv fwd %s | pool fwd %s | pool bwd %s | conv bwd-w %s | add %s\n", tn, pd_impl(conv_pd),
+               pd_impl(pool_pd), pd_impl(poolb_pd), pd_impl(convw_pd), pd_impl(addw_pd));
+
+    ts->conv = prim_new(conv_pd);
+    ts->pool = prim_new(pool_pd);
+    ts->poolb = prim_new(poolb_pd);
+    ts->convw = prim_new(convw_pd);
+    ts->add_w = prim_new(addw_pd);
+    ts->add_b = prim_new(addb_pd);
+    ts->c = mem_new(&ts->c_md);
+    ts->dr = mem_new(&ts->c_md);
+    ts->dw_tmp = mem_new(w_md);
+    ts->db_tmp = mem_new(&b_md);
+    dnnl_primitive_desc_t pds[] = {conv_pd, pool_pd, poolb_pd, convw_pd, addw_pd, addb_pd};
+    for (size_t i = 0; i < sizeof pds / sizeof pds[0]; i++) CHECK(dnnl_primitive_desc_destroy(pds[i]));
+}
+
+/* The tiled conv-pool plans. Forward: per tile of `tile` images (the last one smaller when the
+ * batch is not a multiple), conv into a tile-sized buffer that stays in cache, then max pooling
+ * of it into the tile's slice of the batch's pooled output and workspace; then, over the whole
+ * batch, the pooled output into NCHW rows. Backward: over the whole batch the rows' gradient into
+ * the pool's layout and the pooled ReLU mask; then per tile pooling backward into a tile-sized
+ * buffer and conv backward-weights, whose dW and db the tiles after the first add to the total.
+ * Uses the layouts, parameters and buffers of the untiled plans. */
+static void build_tiled(net_t *net, int tile, int verbose) {
+    const int n = net->n, rem = n % tile;
+    tileset_t sets[2];
+    tileset_make(&sets[0], net, tile < n ? tile : n, verbose);
+    if (tile < n && rem) tileset_make(&sets[1], net, rem, verbose);
+    net->tile = tile;
+    int nr = 0;
+    plan_t *fw = &net->fwd_t, *bw = &net->bwd_t;
+    if (net->x != net->x_user) reorder_into(fw, net->x_user, net->x, &nr);
+    if (net->dp != net->dp_rows) reorder_into(bw, net->dp_rows, net->dp, &nr);
+    {
+        dnnl_exec_arg_t a[3] = {{DNNL_ARG_DST, net->p}, {DNNL_ARG_DIFF_DST, net->dp}, {DNNL_ARG_DIFF_SRC, net->dp}};
+        plan_add(bw, net->relub, 3, a);
+    }
+    for (int s0 = 0, k = 0; s0 < n; k++) {
+        tileset_t *ts = n - s0 >= sets[0].tn ? &sets[0] : &sets[1];
+        size_t ox, op, ows, odp;
+        slice_md(mem_md(net->x), ts->tn, s0, &ox);
+        slice_md(mem_md(net->p), ts->tn, s0, &op);
+        slice_md(mem_md(net->ws), ts->tn, s0, &ows);
+        slice_md(mem_md(net->dp), ts->tn, s0, &odp);
+        dnnl_memory_t x = mem_wrap(&ts->x_md, (char *)mem_ptr(net->x) + ox);
+        dnnl_memory_t p = mem_wrap(&ts->p_md, (char *)mem_ptr(net->p) + op);
+        dnnl_memory_t ws = mem_wrap(&ts->ws_md, (char *)mem_ptr(net->ws) + ows);
+        dnnl_memory_t dp = mem_wrap(&ts->p_md, (char *)mem_ptr(net->dp) + odp);
+        {
+            dnnl_exec_arg_t a[4] = {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, net->w}, {DNNL_ARG_BIAS, net->b},
+                                    {DNNL_ARG_DST, ts->c}};
+            plan_add(fw, ts->conv, 4, a);
+        }
+        {
+            dnnl_exec_arg_t a[3] = {{DNNL_ARG_SRC, ts->c}, {DNNL_ARG_DST, p}, {DNNL_ARG_WORKSPACE, ws}};
+            plan_add(fw, ts->pool, 3, a);
+        }
+        {
+            dnnl_exec_arg_t a[3] = {{DNNL_ARG_DIFF_DST, dp}, {DNNL_ARG_WORKSPACE, ws}, {DNNL_ARG_DIFF_SRC, ts->dr}};
+            plan_add(bw, ts->poolb, 3, a);
+        }
+        dnnl_memory_t dw = k == 0 ? net->dw : ts->dw_tmp, db = k == 0 ? net->db : ts->db_tmp;
+        {
+            dnnl_exec_arg_t a[4] = {{DNNL_ARG_SRC, x}, {DNNL_ARG_DIFF_DST, ts->dr}, {DNNL_ARG_DIFF_WEIGHTS, dw},
+                                    {DNNL_ARG_DIFF_BIAS, db}};
+            plan_add(bw, ts->convw, 4, a);
+        }
+        if (k > 0) {
+            dnnl_exec_arg_t aw[3] = {{DNNL_ARG_SRC_0, net->dw}, {DNNL_ARG_SRC_1, dw}, {DNNL_ARG_DST, net->dw}};
+            plan_add(bw, ts->add_w, 3, aw);
+            dnnl_exec_arg_t ab[3] = {{DNNL_ARG_SRC_0, net->db}, {DNNL_ARG_SRC_1, db}, {DNNL_ARG_DST, net->db}};
+            plan_add(bw, ts->add_b, 3, ab);
+        }
+        s0 += ts->tn;
+    }
+    if (net->p != net->p_rows) reorder_into(fw, net->p, net->p_rows, &nr);
+    net->n_reorders_tiled = nr;
+}
+
 static void free_net(net_t *net) {
     float *f[] = {net->w1, net->b1, net->w2, net->b2, net->dw1, net->db1, net->dw2,
                   net->db2, net->h, net->dh, net->s, net->ds, net->h_inf, net->s_inf};
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) free(f[i]);
     for (int i = 0; i < 6; i++) { free(net->m[i]); free(net->v[i]); }
     free(net->y);
+    plan_t *pl[] = {&net->fwd, &net->bwd, &net->inf, &net->w_to_inf, &net->fwd_t, &net->bwd_t};
+    for (size_t i = 0; i < sizeof pl / sizeof pl[0]; i++) plan_free(pl[i]);
     for (int i = 0; i < n_prims; i++) CHECK(dnnl_primitive_destroy(all_prims[i]));
     for (int i = 0; i < n_mems; i++) CHECK(dnnl_memory_destroy(all_mems[i]));
-    n_prims = n_mems = 0;
+    n_prims = n_mems = n_reorder_prims = 0;
 }
 
 /* out(n,m) = in(n,k) . w(k,m) + b(m), optionally followed by ReLU */
@@ -732,6 +939,8 @@ static void usage(void) {
            "  -p, --profile      also time the phases of the train step\n"
            "  -o, --optimizer R  sgd | momentum (0.9) | adam (betas 0.9, 0.999); default sgd\n"
            "  -r, --relu M       fused (conv post-op, pooled-size backward mask) | separate; default fused\n"
+           "  -T, --tile N       conv-pool part in tiles of N images (conv output in cache; fused ReLU only);\n"
+           "                     default 0 = the whole batch at once\n"
            "      --seed N       seed of the random data and weights (default 42)\n");
 }
 
@@ -747,6 +956,7 @@ static long parse_long(const char *s, const char *what, long min) {
 
 int main(int argc, char **argv) {
     long batch = 50, iters = 50, warmup = 5, threads = sysconf(_SC_NPROCESSORS_ONLN), sanity = 30, gc = 1, seed = 42;
+    long tile = 0;
     const char *layout = "any", *relu_mode = "fused", *rule_name = "sgd";
     int npos = 0, profile = 0;
     for (int i = 1; i < argc; i++) {
@@ -766,6 +976,7 @@ int main(int argc, char **argv) {
         else if (strcmp(a, "--seed") == 0) seed = parse_long(argv[++i], "seed", 0);
         else if (OPT("-o", "--optimizer")) rule_name = argv[++i];
         else if (OPT("-r", "--relu")) relu_mode = argv[++i];
+        else if (OPT("-T", "--tile")) tile = parse_long(argv[++i], "tile", 0);
         else if (a[0] == '-') { fprintf(stderr, "convnet_bench: unknown option %s\n", a); usage(); return 1; }
         else {
             switch (npos++) {
@@ -790,6 +1001,7 @@ int main(int argc, char **argv) {
     else if (strcmp(rule_name, "momentum") == 0) rule = RULE_MOMENTUM;
     else if (strcmp(rule_name, "adam") == 0) rule = RULE_ADAM;
     else { fprintf(stderr, "convnet_bench: optimizer must be sgd, momentum or adam, got '%s'\n", rule_name); return 1; }
+    if (tile > 0 && !fuse_relu) { fprintf(stderr, "convnet_bench: --tile needs --relu fused\n"); return 1; }
     if (batch * (long)D > 0x7fffffffL) { fprintf(stderr, "convnet_bench: batch %ld too large\n", batch); return 1; }
 
 #ifdef _OPENMP
@@ -802,10 +1014,11 @@ int main(int argc, char **argv) {
     const dnnl_version_t *ver = dnnl_version();
     const int par = openblas_get_parallel();
     printf("convnet_bench: ThreeLayerConvNet (conv7x7/32 -> relu -> pool2 -> affine 100 -> relu -> affine 10)\n");
-    printf("oneDNN %d.%d.%d (cpu runtime %s), OpenBLAS %s [%s], threads %ld, batch %ld, layout %s, relu %s, optimizer %s\n",
+    printf("oneDNN %d.%d.%d (cpu runtime %s), OpenBLAS %s [%s], threads %ld, batch %ld, layout %s, relu %s, optimizer %s, "
+           "tile %ld\n",
            ver->major, ver->minor, ver->patch, ver->cpu_runtime == DNNL_RUNTIME_OMP ? "OpenMP" : "other",
            openblas_get_config(), par == 2 ? "OpenMP" : par == 1 ? "pthreads" : "sequential", threads, batch, layout,
-           relu_mode, rule_name);
+           relu_mode, rule_name, tile);
 
     CHECK(dnnl_engine_create(&eng, dnnl_cpu, 0));
     CHECK(dnnl_primitive_attr_create(&attr));
@@ -824,12 +1037,48 @@ int main(int argc, char **argv) {
     net_t net = {0};
     build(&net, (int)batch, plain, 1e-2f, 1);
     printf("reorders per step: train %d, inference %d\n", net.n_reorders_loop, net.n_reorders_inf);
+    if (tile > 0) {
+        build_tiled(&net, (int)tile, 1);
+        printf("reorders per tiled train step: %d (%ld tiles)\n", net.n_reorders_tiled, (batch + tile - 1) / tile);
+    }
 
     /* fixed random batch: N(0,1) pixels, uniform labels */
     fill_normal(mem_ptr(net.x_user), (size_t)batch * C_IN * H_IN * W_IN, 1.f);
     for (long i = 0; i < batch; i++) net.y[i] = (int)(rng_u32() % NCLS);
 
     int status = 0;
+    if (tile > 0) {
+        /* the tiled plans must give the untiled pooled rows, loss and gradients */
+        const size_t nw = mem_floats(net.w), np = (size_t)batch * D;
+        float *ref[3] = {falloc(nw), falloc(F), falloc(np)};
+        float *got[3] = {mem_ptr(net.dw), mem_ptr(net.db), mem_ptr(net.p_rows)};
+        const size_t cnt[3] = {nw, F, np};
+        double loss_u = forward_loss(&net);
+        backward(&net);
+        for (int k = 0; k < 3; k++) memcpy(ref[k], got[k], cnt[k] * sizeof(float));
+        plan_t f = net.fwd, b = net.bwd;
+        net.fwd = net.fwd_t; net.bwd = net.bwd_t;
+        net.fwd_t = f; net.bwd_t = b;
+        double loss_t = forward_loss(&net);
+        backward(&net);
+        const char *names[3] = {"conv dW", "conv db", "pooled"};
+        int bad = 0;
+        printf("tiled vs untiled: loss %.7f / %.7f;", loss_t, loss_u);
+        for (int k = 0; k < 3; k++) { /* max |difference| over max |untiled value| */
+            double dmax = 0, amax = 0;
+            for (size_t i = 0; i < cnt[k]; i++) {
+                dmax = fmax(dmax, fabs((double)got[k][i] - ref[k][i]));
+                amax = fmax(amax, fabs((double)ref[k][i]));
+            }
+            double rel = amax > 0 ? dmax / amax : dmax;
+            if (!(rel < 1e-4)) bad++;
+            printf(" %s max rel diff %.1e%s", names[k], rel, rel < 1e-4 ? "" : " FAIL");
+        }
+        if (fabs(loss_t - loss_u) > 1e-5 * fabs(loss_u)) bad++;
+        printf("\ntile check: %s\n", bad ? "FAILED" : "ok");
+        if (bad) status = 6;
+        for (int k = 0; k < 3; k++) free(ref[k]);
+    }
     if (gc > 0) {
         printf("gradient check (centred differences along the gradient of each parameter):\n");
         /* seeds 1-3 at batch 4 and 50 gave relative errors up to 1.1e-2 (float32 activations,
