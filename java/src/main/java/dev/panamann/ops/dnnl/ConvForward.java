@@ -23,7 +23,10 @@ final class ConvForward {
     final MemorySegment yMd;
     private final Dnnl.Plan plan;
     private final ConvGeometry g;
-    private final MemorySegment pd, xAny, wAny, srcMd, strides, pad;
+    /** The forward primitive descriptor, the input's "any" layout and the input layout oneDNN chose. */
+    final MemorySegment pd, xAny, srcMd;
+    /** The weights' "any" layout, the strides and the padding as {@code dnnl_dims_t}. */
+    final MemorySegment wAny, strides, pad;
     private final String what;
 
     /**

@@ -13,7 +13,9 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Small helpers around the oneDNN C API shared by the native ops: status checks, memory
@@ -74,6 +76,8 @@ public final class Dnnl {
         final MemorySegment engine;
         final Arena arena = Arena.ofShared();
         private final ArrayDeque<Runnable> destroyers = new ArrayDeque<>();
+        /** The buffers of {@link #ownedMemory} objects, by the memory object's address. */
+        private final Map<Long, MemorySegment> ownedBuffers = new HashMap<>();
         private final MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
         private final MemorySegment attr;
         /** Primitive descriptors whose scratchpads share {@link #scratchpad}. */
@@ -219,7 +223,17 @@ public final class Dnnl {
 
         /** A memory object of descriptor {@code md} over a new zeroed buffer owned by this plan. */
         MemorySegment ownedMemory(MemorySegment md) {
-            return memory(md, buffer(dnnl_h.dnnl_memory_desc_get_size(md)));
+            MemorySegment buffer = buffer(dnnl_h.dnnl_memory_desc_get_size(md));
+            MemorySegment mem = memory(md, buffer);
+            ownedBuffers.put(mem.address(), buffer);
+            return mem;
+        }
+
+        /** The buffer of a memory object made by {@link #ownedMemory}. */
+        MemorySegment bufferOf(MemorySegment ownedMemory) {
+            MemorySegment buffer = ownedBuffers.get(ownedMemory.address());
+            if (buffer == null) throw new IllegalStateException("not a memory object owned by the " + label);
+            return buffer;
         }
 
         MemorySegment memory(MemorySegment md, MemorySegment handle) {
@@ -295,7 +309,11 @@ public final class Dnnl {
          * {@code t} or the plan is closed).
          */
         void bind(MemorySegment mem, Tensor t) {
-            MemorySegment data = t.segment();
+            bind(mem, t.segment());
+        }
+
+        /** Points memory object {@code mem} of this plan at {@code data} (throws if the plan is closed). */
+        void bind(MemorySegment mem, MemorySegment data) {
             uses.enter(label);
             try {
                 check(dnnl_h.dnnl_memory_set_data_handle(mem, data), "dnnl_memory_set_data_handle");

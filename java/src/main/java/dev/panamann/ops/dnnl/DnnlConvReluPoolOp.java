@@ -31,6 +31,16 @@ import java.lang.foreign.MemorySegment;
  * pooling backward: no pass over the conv-sized activations and no buffers for them beyond
  * the conv output and its gradient. Outputs and gradients are those of conv, then ReLU, then
  * pooling, to the bit.
+ *
+ * <p>Training runs the convolution and the pooling in tiles of images when the batch's
+ * convolution output is larger than about 1 MB ({@link ConvPoolTiles}): each tile's convolution
+ * output is pooled while it is still in cache, and backward runs per tile as well, the weight
+ * and bias gradients summed over the tiles (equal to the untiled ones up to rounding). With
+ * more than one thread this is done only when idle OpenMP threads spin before they sleep
+ * ({@code -Dpanamann.ompWait=default} or {@code active}): under the default passive wait
+ * policy each of the tiles' several times more parallel regions wakes the sleeping threads,
+ * which cost more than the cache saved (measured on 2 cores, docs/benchmarks.md). Inference
+ * runs over the whole batch at once.
  */
 public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
     private final ConvGeometry g;
@@ -40,11 +50,27 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
     private final ConvBackward convBackward;
     private final Dnnl.Exec conv, relu, poolTrain, poolInfer, poolBwd, reluBwd;
     private boolean trained;
+    /** The training passes in tiles of images; null when training runs over the whole batch at once. */
+    private final ConvPoolTiles tiles;
+    private final NativeOps ops;
+    /** True when the tiles are used with several threads too (OpenMP threads spin between regions). */
+    private final boolean tileWithTeam;
     /** The shapes the plan was made for, kept so that a call checks them without allocating. */
     private final int[] xShape, wShape, bShape, pShape;
 
     DnnlConvReluPoolOp(NativeOps ops, ConvGeometry g, int poolKernel, int poolStride) {
+        this(ops, g, poolKernel, poolStride, ConvPoolTiles.imagesPerTile(g));
+    }
+
+    /**
+     * @param tile images per training tile (the last tile takes the rest); 0 runs training over
+     *             the whole batch at once, and a tile of at least the batch is one tile of it
+     */
+    DnnlConvReluPoolOp(NativeOps ops, ConvGeometry g, int poolKernel, int poolStride, int tile) {
+        if (tile < 0) throw new IllegalArgumentException("images per tile must be >= 0, got " + tile);
         this.g = g;
+        this.ops = ops;
+        this.tileWithTeam = !NativeLibraries.ompThreadsSleep();
         this.p = PoolGeometry.over(g, poolKernel, poolStride);
         this.xShape = g.inputShape();
         this.wShape = g.weightShape();
@@ -113,11 +139,22 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
                     .arg(DNNL_ARG_WORKSPACE(), ws).arg(DNNL_ARG_DIFF_SRC(), dConv);
 
             convBackward = f.backward(dConv);
+            tiles = tile == 0 ? null
+                    : ConvPoolTiles.make(plan, f, g, p, Math.min(tile, g.n()), pMd, plan.queryMd(ptpd, dnnl_h.dnnl_query_workspace_md(), 0),
+                            pooled, ws, dMasked);
             plan.finishScratchpad();
         } catch (RuntimeException | Error e) {
             plan.close();
             throw e;
         }
+    }
+
+    /** Images per training tile; 0 when training runs over the whole batch at once. */
+    int imagesPerTile() { return tiles == null ? 0 : tiles.images(); }
+
+    /** Whether this call runs in tiles: with one thread, or when the OpenMP threads spin between regions. */
+    boolean tiled() {
+        return tiles != null && (tileWithTeam || ops.threads() == 1);
     }
 
     @Override
@@ -136,8 +173,12 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
         wei.in(w);
         bias.in(b);
         out.bind(y);
-        conv.run();
-        (training ? poolTrain : poolInfer).run();
+        if (training && tiled()) {
+            tiles.forward(x);
+        } else {
+            conv.run();
+            (training ? poolTrain : poolInfer).run();
+        }
         relu.run();
         out.out();
         plan.sync();
@@ -154,8 +195,12 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
         plan.enter();
         dout.in(d);
         reluBwd.run();
-        poolBwd.run();
-        convBackward.run(x, w, dx, dw, db);
+        if (tiled()) { // either path reads what either forward left: the same buffers in the same layouts
+            tiles.backward(x, w, dx, dw, db);
+        } else {
+            poolBwd.run();
+            convBackward.run(x, w, dx, dw, db);
+        }
         plan.sync();
     }
 

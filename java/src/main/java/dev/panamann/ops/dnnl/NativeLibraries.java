@@ -102,6 +102,12 @@ public final class NativeLibraries {
     /** The OpenMP wait policy in effect and where it came from, e.g. {@code passive (default)}. */
     public static String ompWaitPolicy() { return waitPolicy; }
 
+    /** True when idle OpenMP threads sleep at once (wait policy passive): every parallel region then wakes them. */
+    static boolean ompThreadsSleep() {
+        String p = waitPolicy;
+        return p != null && p.toLowerCase(java.util.Locale.ROOT).replace("omp_wait_policy=", "").startsWith("passive");
+    }
+
     private static void configureBlasCore() {
         String setting = setting("panamann.blasCore", "PANAMANN_BLAS_CORE");
         BlasCore.Choice c = BlasCore.choose(setting, NativeEnv.get("OPENBLAS_CORETYPE"),
