@@ -104,7 +104,8 @@ final class ConvPoolTiles {
     /** imageBytes: bytes per image of the input, the pooled output, the workspace and dx in the plan's layouts. */
     private ConvPoolTiles(Dnnl.Plan plan, int n, TileSet full, TileSet rest, MemorySegment srcData, MemorySegment pooledData,
                           MemorySegment wsData, MemorySegment dMaskedData, MemorySegment dwTmp, MemorySegment dbTmp,
-                          long[] imageBytes, Dnnl.Port dwPort, Dnnl.Port dbPort, Dnnl.Port bdWei, Dnnl.Port dxPort, int dbFloats) {
+                          long[] imageBytes, Dnnl.Port dwPort, Dnnl.Port dbPort, Dnnl.Port bdWei, Dnnl.Port dxPort, long dwFloats,
+                          int dbFloats) {
         this.plan = plan;
         int count = (n + full.images() - 1) / full.images();
         tiles = new TileSet[count];
@@ -122,7 +123,7 @@ final class ConvPoolTiles {
         dxSlices = new Slices(times(first, imageBytes[3]));
         this.dwTmp = dwTmp;
         this.dbTmp = dbTmp;
-        this.dwFloats = dwTmp.byteSize() / Float.BYTES;
+        this.dwFloats = dwFloats;
         this.dbFloats = dbFloats;
         this.dwPort = dwPort;
         this.dbPort = dbPort;
@@ -173,13 +174,14 @@ final class ConvPoolTiles {
             if (rest == null) return null;
         }
         MemorySegment dwMd = plan.queryMd(full.bwdWeights.pd, dnnl_h.dnnl_query_diff_weights_md(), 0);
-        MemorySegment dwTmp = plan.buffer(dnnl_h.dnnl_memory_desc_get_size(dwMd));
+        long dwBytes = dnnl_h.dnnl_memory_desc_get_size(dwMd);
+        MemorySegment dwTmp = plan.buffer(dwBytes);
         MemorySegment dbTmp = plan.buffer((long) Float.BYTES * g.f());
         MemorySegment srcData = f.src.reorder() != null ? plan.bufferOf(f.src.inner()) : null;
         long dxImg = imageBytes(mdOf(ports[3]), n);
         return new ConvPoolTiles(plan, n, full, rest, srcData, plan.bufferOf(pooled), plan.bufferOf(ws), plan.bufferOf(dMasked),
                 dwTmp, dbTmp, new long[] {imageBytes[0], imageBytes[1], imageBytes[2], dxImg}, ports[0], ports[1], ports[2],
-                ports[3], g.f());
+                ports[3], dwBytes / Float.BYTES, g.f());
     }
 
     /** The primitives for tiles of {@code tn} images, or null when they are not available in the batch's layouts. */

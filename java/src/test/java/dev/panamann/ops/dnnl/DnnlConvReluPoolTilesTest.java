@@ -4,13 +4,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panamann.layers.ConvReluPool;
+import dev.panamann.layers.Mode;
 import dev.panamann.ops.ConvGeometry;
 import dev.panamann.ops.ConvReluPoolOp;
 import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
 import dev.panamann.testutil.Backs;
+import dev.panamann.testutil.GradAssert;
 import dev.panamann.testutil.NumGrad;
+import dev.panamann.train.GradientCheck;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -27,6 +31,7 @@ class DnnlConvReluPoolTilesTest {
         {7, 16, 8, 8, 16, 3, 1, 1, 2, 2, 3, 3},     // blocked input (the forward's reordered x is sliced), 3 + 3 + 1
         {5, 1, 7, 7, 32, 7, 1, 3, 3, 2, 2, 2},      // the CIFAR net's 7x7 conv, overlapping 3/2 pool
         {4, 2, 9, 9, 5, 3, 2, 0, 2, 1, 3, 3},       // odd filter count, stride 2, 3 + 1
+        {3, 1, 6, 6, 1, 3, 1, 1, 2, 2, 2, 2},       // one filter: 9 weights, fewer floats than a 64-byte buffer
     };
 
     static Stream<int[]> cases() { return Stream.of(CASES); }
@@ -80,6 +85,25 @@ class DnnlConvReluPoolTilesTest {
         float[] a = new float[size];
         java.util.Arrays.fill(a, v);
         return a;
+    }
+
+    @Test
+    void tiledLayerPassesTheGradientCheck() {
+        NativeOps nat = (NativeOps) Backs.nativeOps();
+        int threads = nat.threads();
+        String before = System.getProperty("panamann.dnnl.convPoolTile");
+        nat.setThreads(1);
+        System.setProperty("panamann.dnnl.convPoolTile", "2"); // 5 images: tiles of 2, 2 and 1
+        Rng rng = new Rng(5);
+        try (ConvReluPool layer = new ConvReluPool(nat, 2, 3, 3, 1, 1, 2, 2, rng, 0.5f, "W", "b");
+             Tensor x = Tensor.randn(rng, 1f, 5, 2, 4, 4);
+             Tensor dout = Tensor.randn(rng, 1f, 5, 3, 2, 2)) {
+            GradAssert.allOk("tiled ConvReluPool", GradientCheck.checkLayer(layer, x, dout, Mode.TRAIN, GradientCheck.STEP));
+        } finally {
+            if (before == null) System.clearProperty("panamann.dnnl.convPoolTile");
+            else System.setProperty("panamann.dnnl.convPoolTile", before);
+            nat.setThreads(threads);
+        }
     }
 
     @Test
