@@ -26,6 +26,7 @@ class BatchNormOpTest {
         {4, 5},         // 1-D
         {3, 1},         // 1-D, one feature
         {7, 3},         // 1-D, odd sizes
+        {6, 37},        // 1-D, whole vectors of channels and a tail
         {2, 3, 4, 5},   // spatial, non-square
         {1, 3, 2, 3},   // spatial, N=1 (statistics over H*W)
         {3, 1, 2, 2},   // spatial, C=1
@@ -183,6 +184,30 @@ class BatchNormOpTest {
                 }
                 assertEquals(0, sum / m, 1e-3, backend + " mean of channel " + ch);
                 assertEquals(1, sq / m, 2e-3, backend + " variance of channel " + ch);
+            }
+        }
+    }
+
+    /** The same for (N, D) rows, whose loops sum in float: 512 rows with mean 1000. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.panamann.testutil.NumGrad#backends")
+    void largeOffsetsInRowsAreNormalizedAccurately(String backend) {
+        int[] shape = {512, 5};
+        try (BatchNormOp op = plan(NumGrad.ops(backend), shape); Data d = new Data(shape, 6)) {
+            for (long i = 0; i < d.x.size(); i++) d.x.setFlat(i, 1000f + (d.x.getFlat(i) - 0.5f) / 1.5f);
+            d.gamma.fill(1f);
+            d.beta.fill(0f);
+            op.forward(d.x, d.gamma, d.beta, d.out, d.rm, d.rv, 0.9f, true);
+            float[] out = d.out.toArray();
+            for (int ch = 0; ch < 5; ch++) {
+                double sum = 0, sq = 0;
+                for (int i = 0; i < 512; i++) {
+                    double v = out[i * 5 + ch];
+                    sum += v;
+                    sq += v * v;
+                }
+                assertEquals(0, sum / 512, 1e-3, backend + " mean of feature " + ch);
+                assertEquals(1, sq / 512, 2e-3, backend + " variance of feature " + ch);
             }
         }
     }

@@ -17,8 +17,9 @@ import java.lang.foreign.ValueLayout;
  *   dbeta = sum(dout),  dgamma = sum(dout * xhat)
  *   dx = gamma / sqrt(var + eps) / M * (M * dout - dbeta - xhat * dgamma)
  * </pre>
- * Sums are accumulated in double. The batch mean and 1/sqrt(var + eps) of the last training
- * forward are kept for backward; xhat is recomputed from x rather than stored.
+ * Sums are accumulated in double, except for (N, C) data (S = 1): there the loops run along
+ * each row's contiguous channels and sum in float (two passes for the variance). The batch mean and 1/sqrt(var + eps) of the last training forward are kept for
+ * backward; xhat is recomputed from x rather than stored.
  */
 public final class JavaBatchNormOp implements BatchNormOp {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -28,9 +29,20 @@ public final class JavaBatchNormOp implements BatchNormOp {
     /** Batch mean, batch (biased) variance and 1/sqrt(var + eps) of the last training forward. */
     private final double[] mean, var, invStd;
     private final double[] acc1, acc2;
+    /** Per-channel float scratch of the row-wise (S = 1) loops. */
+    private final float[] rowAcc1, rowAcc2, rowMean, rowK, rowInvStd;
     /** The running statistics as used by an eval forward (kept apart from the training ones). */
     private final double[] evalMean, evalInvStd;
     private boolean trained, closed;
+
+    /**
+     * Batch normalization of (N, C) data on the calling thread, for any backend: the native
+     * backend's op for S = 1, where oneDNN 2.6's kernels spend more time in their thread
+     * barriers than in the arithmetic.
+     *
+     * @throws IllegalArgumentException for sizes {@link BatchNormOp#checkSizes} rejects
+     */
+    public static BatchNormOp rows(int n, int c, float eps) { return new JavaBatchNormOp(null, n, c, 1, eps); }
 
     JavaBatchNormOp(JavaOps ops, int n, int c, int s, float eps) {
         BatchNormOp.checkSizes(n, c, s, eps);
@@ -44,6 +56,11 @@ public final class JavaBatchNormOp implements BatchNormOp {
         invStd = new double[c];
         acc1 = new double[c];
         acc2 = new double[c];
+        rowAcc1 = new float[c];
+        rowAcc2 = new float[c];
+        rowMean = new float[c];
+        rowK = new float[c];
+        rowInvStd = new float[c];
         evalMean = new double[c];
         evalInvStd = new double[c];
     }
@@ -64,7 +81,8 @@ public final class JavaBatchNormOp implements BatchNormOp {
         if (training) {
             BatchNormOp.checkTrainable(n, c, s);
             double m = (double) n * s;
-            ops.parallelFor(c, 2L * n * s, (from, to) -> {
+            if (s == 1) statisticsRows(xs, m);
+            else ops.parallelFor(c, 2L * n * s, (from, to) -> {
                 java.util.Arrays.fill(acc1, from, to, 0);
                 java.util.Arrays.fill(acc2, from, to, 0);
                 for (int i = 0; i < n; i++) {
@@ -107,9 +125,39 @@ public final class JavaBatchNormOp implements BatchNormOp {
         }
     }
 
+    /**
+     * The batch mean and variance of (N, C) data (S = 1), row by row: the loops run along
+     * contiguous channels, and each sum takes the rows in order as the general loop does.
+     */
+    private void statisticsRows(MemorySegment xs, double m) {
+        float[] s1 = rowAcc1, s2 = rowAcc2, mu = rowMean;
+        java.util.Arrays.fill(s1, 0f);
+        java.util.Arrays.fill(s2, 0f);
+        sums(xs, n, c, s1);
+        for (int ch = 0; ch < c; ch++) {
+            mean[ch] = s1[ch] / m;
+            mu[ch] = (float) mean[ch];
+        }
+        squaredDeviations(xs, n, c, mu, s2);
+        for (int ch = 0; ch < c; ch++) {
+            var[ch] = s2[ch] / m;
+            invStd[ch] = 1.0 / Math.sqrt(var[ch] + eps);
+        }
+    }
+
     private void normalize(MemorySegment xs, MemorySegment os, MemorySegment gs, MemorySegment bs,
                            double[] mu, double[] is) {
         long cs = (long) c * s;
+        if (s == 1) {
+            float[] mf = rowMean, sc = rowAcc1, sh = rowAcc2;
+            for (int ch = 0; ch < c; ch++) {
+                mf[ch] = (float) mu[ch];
+                sc[ch] = (float) (gs.getAtIndex(F, ch) * is[ch]);
+                sh[ch] = bs.getAtIndex(F, ch);
+            }
+            normalizeRows(xs, os, n, c, mf, sc, sh);
+            return;
+        }
         ops.parallelFor(c, (long) n * s, (from, to) -> {
             for (int i = 0; i < n; i++) {
                 for (int ch = from; ch < to; ch++) {
@@ -138,6 +186,10 @@ public final class JavaBatchNormOp implements BatchNormOp {
         MemorySegment dgs = dgamma.segment(), dbs = dbeta.segment();
         long cs = (long) c * s;
         double m = (double) n * s;
+        if (s == 1) {
+            backwardRows(xs, ds, dxs, gs, dgs, dbs, m);
+            return;
+        }
         ops.parallelFor(c, 3L * n * s, (from, to) -> {
             java.util.Arrays.fill(acc1, from, to, 0);   // sum(dout)
             java.util.Arrays.fill(acc2, from, to, 0);   // sum(dout * xhat)
@@ -172,6 +224,79 @@ public final class JavaBatchNormOp implements BatchNormOp {
                 }
             }
         });
+    }
+
+    /** {@link #backward} for (N, C) data (S = 1), row by row as {@link #statisticsRows}. */
+    private void backwardRows(MemorySegment xs, MemorySegment ds, MemorySegment dxs, MemorySegment gs,
+                              MemorySegment dgs, MemorySegment dbs, double m) {
+        float[] sd = rowAcc1, sdx = rowAcc2, mu = rowMean, k = rowK;
+        java.util.Arrays.fill(sd, 0f);    // sum(dout)
+        java.util.Arrays.fill(sdx, 0f);   // sum(dout * (x - mean))
+        for (int ch = 0; ch < c; ch++) mu[ch] = (float) mean[ch];
+        gradientSums(xs, ds, n, c, mu, sd, sdx);
+        float mf = (float) m;
+        float[] is = rowInvStd;
+        for (int ch = 0; ch < c; ch++) {
+            is[ch] = (float) invStd[ch];
+            sdx[ch] *= is[ch];
+            dbs.setAtIndex(F, ch, sd[ch]);
+            dgs.setAtIndex(F, ch, sdx[ch]);
+            k[ch] = (float) (gs.getAtIndex(F, ch) * invStd[ch] / m);
+        }
+        inputGradient(xs, ds, dxs, n, c, mf, mu, is, k, sd, sdx);
+    }
+
+    // The loops over (N, C) rows: each runs along a row's contiguous channels, one row after
+    // another, so every channel's sum takes the rows in order.
+
+    private static void sums(MemorySegment x, int n, int c, float[] s1) {
+        for (int i = 0; i < n; i++) {
+            long base = (long) i * c;
+            for (int ch = 0; ch < c; ch++) s1[ch] += x.getAtIndex(F, base + ch);
+        }
+    }
+
+    private static void squaredDeviations(MemorySegment x, int n, int c, float[] mu, float[] s2) {
+        for (int i = 0; i < n; i++) {
+            long base = (long) i * c;
+            for (int ch = 0; ch < c; ch++) {
+                float d = x.getAtIndex(F, base + ch) - mu[ch];
+                s2[ch] += d * d;
+            }
+        }
+    }
+
+    private static void normalizeRows(MemorySegment x, MemorySegment out, int n, int c, float[] mu, float[] scale,
+                                      float[] shift) {
+        for (int i = 0; i < n; i++) {
+            long base = (long) i * c;
+            for (int ch = 0; ch < c; ch++) {
+                out.setAtIndex(F, base + ch, (x.getAtIndex(F, base + ch) - mu[ch]) * scale[ch] + shift[ch]);
+            }
+        }
+    }
+
+    private static void gradientSums(MemorySegment x, MemorySegment dout, int n, int c, float[] mu, float[] sd,
+                                     float[] sdx) {
+        for (int i = 0; i < n; i++) {
+            long base = (long) i * c;
+            for (int ch = 0; ch < c; ch++) {
+                float d = dout.getAtIndex(F, base + ch);
+                sd[ch] += d;
+                sdx[ch] += d * (x.getAtIndex(F, base + ch) - mu[ch]);
+            }
+        }
+    }
+
+    private static void inputGradient(MemorySegment x, MemorySegment dout, MemorySegment dx, int n, int c, float m,
+                                      float[] mu, float[] invStd, float[] k, float[] sd, float[] sdx) {
+        for (int i = 0; i < n; i++) {
+            long base = (long) i * c;
+            for (int ch = 0; ch < c; ch++) {
+                float xhat = (x.getAtIndex(F, base + ch) - mu[ch]) * invStd[ch];
+                dx.setAtIndex(F, base + ch, k[ch] * (m * dout.getAtIndex(F, base + ch) - sd[ch] - xhat * sdx[ch]));
+            }
+        }
     }
 
     private void checkOpen() {
