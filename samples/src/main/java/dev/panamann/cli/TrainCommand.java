@@ -67,7 +67,7 @@ public final class TrainCommand implements Callable<Integer> {
     String lrSchedule;
 
     @Option(names = "--warmup-epochs", paramLabel = "E",
-            description = "cosine: epochs of linear warm-up (default 0); onecycle: epochs of the rising phase (default 30 % of the run). Fractions allowed.")
+            description = "cosine: epochs of linear warm-up (default 0); onecycle: epochs of the rising phase (default 30 %% of the run). Fractions allowed.")
     Double warmupEpochs;
 
     @Option(names = "--augment", paramLabel = "LIST",
@@ -206,6 +206,9 @@ public final class TrainCommand implements Callable<Integer> {
         return s;
     }
 
+    /** Text for a picocli description, which is a format string: '%' as "%%". */
+    private static String format(String text) { return text.replace("%", "%%"); }
+
     /** The per-model defaults, for the end of {@code train --help}. */
     static String defaultsFooter() {
         StringBuilder sb = new StringBuilder("%nDefaults per model (change any with the options above):%n");
@@ -214,7 +217,8 @@ public final class TrainCommand implements Callable<Integer> {
             int[] shape = "mnist".equals(e.dataset()) ? new int[] {1, 28, 28} : new int[] {3, 32, 32};
             ModelSpec m = e.defaults().spec(t, shape, 10, 0);
             sb.append("  ").append(t).append(" (").append(e.summary()).append(") on ").append(e.dataset()).append("%n      ")
-                    .append(m.describe().substring(t.length() + 2)).append("%n      ").append(e.training().describe()).append("%n");
+                    .append(format(m.describe().substring(t.length() + 2))).append("%n      ")
+                    .append(format(e.training().describe())).append("%n");
         }
         sb.append("Exit codes: 0 success, 2 usage or input error (e.g. data not found), 3 unexpected error.");
         return sb.toString();

@@ -446,6 +446,16 @@ class CliTest {
         }
     }
 
+    /** Descriptions are format strings: a literal '%' must not leave the help text unformatted. */
+    @Test
+    void trainHelpIsFormatted() {
+        String help = Cli.commandLine().getSubcommands().get("train").getUsageMessage();
+        assertFalse(help.contains("%n"), help);
+        assertTrue(help.contains("(default 30 % of the run)"), help);
+        assertTrue(help.contains("rising 30 % of the run"), help);
+        assertTrue(help.contains(System.lineSeparator() + "Defaults per model"), help);
+    }
+
     /** A shared option's per-command default and range: search takes twolayer or fc; a batch size below 1 is refused everywhere. */
     @Test
     void sharedOptionsKeepEachCommandsRules() {
