@@ -160,56 +160,42 @@ class BatchNormOpTest {
         }
     }
 
-    /** Data far from zero (mean 1000, std 1) must still come out with mean 0 and variance 1. */
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("dev.panamann.testutil.NumGrad#backends")
-    void largeOffsetsAreNormalizedAccurately(String backend) {
-        int[] shape = {16, 3, 4, 4};
+    /**
+     * Data far from zero (mean 1000, std 1) must still come out with mean 0 and variance 1: in
+     * the spatial form and in (N, D) rows, whose loops sum in float (512 rows).
+     */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("largeOffsetCases")
+    void largeOffsetsAreNormalizedAccurately(String backend, int[] shape) {
         try (BatchNormOp op = plan(NumGrad.ops(backend), shape); Data d = new Data(shape, 5)) {
             for (long i = 0; i < d.x.size(); i++) d.x.setFlat(i, 1000f + (d.x.getFlat(i) - 0.5f) / 1.5f);
             d.gamma.fill(1f);
             d.beta.fill(0f);
             op.forward(d.x, d.gamma, d.beta, d.out, d.rm, d.rv, 0.9f, true);
             float[] out = d.out.toArray();
-            for (int ch = 0; ch < 3; ch++) {
+            int n = shape[0], c = shape[1], s = spatial(shape);
+            for (int ch = 0; ch < c; ch++) {
                 double sum = 0, sq = 0;
-                int m = 0;
-                for (int i = 0; i < 16; i++) {
-                    for (int k = 0; k < 16; k++) {
-                        double v = out[(i * 3 + ch) * 16 + k];
+                for (int i = 0; i < n; i++) {
+                    for (int k = 0; k < s; k++) {
+                        double v = out[(i * c + ch) * s + k];
                         sum += v;
                         sq += v * v;
-                        m++;
                     }
                 }
-                assertEquals(0, sum / m, 1e-3, backend + " mean of channel " + ch);
-                assertEquals(1, sq / m, 2e-3, backend + " variance of channel " + ch);
+                assertEquals(0, sum / (n * s), 1e-3, backend + " mean of channel " + ch);
+                assertEquals(1, sq / (n * s), 2e-3, backend + " variance of channel " + ch);
             }
         }
     }
 
-    /** The same for (N, D) rows, whose loops sum in float: 512 rows with mean 1000. */
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("dev.panamann.testutil.NumGrad#backends")
-    void largeOffsetsInRowsAreNormalizedAccurately(String backend) {
-        int[] shape = {512, 5};
-        try (BatchNormOp op = plan(NumGrad.ops(backend), shape); Data d = new Data(shape, 6)) {
-            for (long i = 0; i < d.x.size(); i++) d.x.setFlat(i, 1000f + (d.x.getFlat(i) - 0.5f) / 1.5f);
-            d.gamma.fill(1f);
-            d.beta.fill(0f);
-            op.forward(d.x, d.gamma, d.beta, d.out, d.rm, d.rv, 0.9f, true);
-            float[] out = d.out.toArray();
-            for (int ch = 0; ch < 5; ch++) {
-                double sum = 0, sq = 0;
-                for (int i = 0; i < 512; i++) {
-                    double v = out[i * 5 + ch];
-                    sum += v;
-                    sq += v * v;
-                }
-                assertEquals(0, sum / 512, 1e-3, backend + " mean of feature " + ch);
-                assertEquals(1, sq / 512, 2e-3, backend + " variance of feature " + ch);
-            }
+    static Stream<Arguments> largeOffsetCases() {
+        Stream.Builder<Arguments> b = Stream.builder();
+        for (String backend : NumGrad.backends()) {
+            b.add(Arguments.of(backend, new int[] {16, 3, 4, 4}));
+            b.add(Arguments.of(backend, new int[] {512, 5}));
         }
+        return b.build();
     }
 
     @ParameterizedTest(name = "{0}")
