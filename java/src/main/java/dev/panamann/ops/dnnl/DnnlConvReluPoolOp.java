@@ -39,8 +39,8 @@ import java.lang.foreign.MemorySegment;
  * more than one thread this is done only when idle OpenMP threads spin before they sleep
  * ({@code -Dpanamann.ompWait=default} or {@code active}): under the default passive wait
  * policy each of the tiles' several times more parallel regions wakes the sleeping threads,
- * which cost more than the cache saved (measured on 2 cores, docs/benchmarks.md). Inference
- * runs over the whole batch at once.
+ * which cost more than the cache saved (measured on 2 cores, docs/benchmarks.md), and a plan
+ * made then does not build the tiles at all. Inference runs over the whole batch at once.
  */
 public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
     private final ConvGeometry g;
@@ -139,7 +139,9 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
                     .arg(DNNL_ARG_WORKSPACE(), ws).arg(DNNL_ARG_DIFF_SRC(), dConv);
 
             convBackward = f.backward(dConv);
-            tiles = tile == 0 ? null
+            // built only where it can run (see tiled()); a plan made at 2 threads under the passive
+            // policy stays untiled when the threads are set to 1 later
+            tiles = tile == 0 || !(tileWithTeam || ops.threads() == 1) ? null
                     : ConvPoolTiles.make(plan, f, g, p, Math.min(tile, g.n()), pMd, plan.queryMd(ptpd, dnnl_h.dnnl_query_workspace_md(), 0),
                             pooled, ws, dMasked);
             plan.finishScratchpad();

@@ -138,11 +138,23 @@ class DnnlConvReluPoolTilesTest {
         }
     }
 
+    /** The default plan tiles the CIFAR conv where the tiles run: one thread, or spinning OpenMP threads. */
     @Test
-    void theDefaultPlanTilesTheCifarConv() {
+    void theDefaultPlanTilesTheCifarConvWhereTilesRun() {
         ConvGeometry g = new ConvGeometry(16, 3, 32, 32, 32, 7, 7, 1, 3);
-        try (ConvReluPoolOp op = Backs.nativeOps().convReluPool(g, 2, 2)) {
+        NativeOps nat = (NativeOps) Backs.nativeOps();
+        int threads = nat.threads();
+        boolean used = threads == 1 || !NativeLibraries.ompThreadsSleep();
+        try (ConvReluPoolOp op = nat.convReluPool(g, 2, 2)) {
+            assertEquals(used ? 8 : 0, ((DnnlConvReluPoolOp) op).imagesPerTile());
+            assertEquals(used, ((DnnlConvReluPoolOp) op).tiled());
+        }
+        nat.setThreads(1);
+        try (ConvReluPoolOp op = nat.convReluPool(g, 2, 2)) {
             assertEquals(8, ((DnnlConvReluPoolOp) op).imagesPerTile());
+            assertTrue(((DnnlConvReluPoolOp) op).tiled());
+        } finally {
+            nat.setThreads(threads);
         }
     }
 
