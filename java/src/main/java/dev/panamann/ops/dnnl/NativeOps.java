@@ -160,9 +160,9 @@ public final class NativeOps implements Ops {
     @Override
     public BatchNormOp batchNorm(int n, int c, int spatial, float eps) {
         checkOpen();
-        // (N, C) rows run on the calling thread in Java (JavaBatchNormOp.rows): oneDNN 2.6's batch
-        // norm at these sizes (e.g. 200 x 200) spends most of its time in its thread barriers
-        // (0.2-0.4 ms against 0.02-0.14 ms; docs/benchmarks.md).
+        // (N, C) rows run on the calling thread in Java (JavaBatchNormOp.rows): oneDNN 2.6 runs
+        // them with a loop that strides over N, or, described channels-last, with parallel passes
+        // that still took longer than the Java row loops at the MLP's sizes (docs/benchmarks.md).
         if (spatial == 1) return dev.panamann.ops.java.JavaBatchNormOp.rows(n, c, eps);
         return new DnnlBatchNormOp(this, n, c, spatial, eps);
     }

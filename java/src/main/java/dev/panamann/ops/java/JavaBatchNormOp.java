@@ -37,8 +37,8 @@ public final class JavaBatchNormOp implements BatchNormOp {
 
     /**
      * Batch normalization of (N, C) data on the calling thread, for any backend: the native
-     * backend's op for S = 1, where oneDNN 2.6's kernels spend more time in their thread
-     * barriers than in the arithmetic.
+     * backend's op for S = 1, which took less time than oneDNN 2.6's batch norm on such rows
+     * (docs/benchmarks.md).
      *
      * @throws IllegalArgumentException for sizes {@link BatchNormOp#checkSizes} rejects
      */
