@@ -14,6 +14,7 @@ import dev.panamann.bindings.dnnl.dnnl_blocking_desc_t;
 import dev.panamann.bindings.dnnl.dnnl_h;
 import dev.panamann.bindings.dnnl.dnnl_memory_desc_t;
 import dev.panamann.ops.ConvGeometry;
+import dev.panamann.ops.Elementwise;
 import dev.panamann.ops.PoolGeometry;
 import dev.panamann.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -97,14 +98,13 @@ final class ConvPoolTiles {
     private final MemorySegment dwTmp, dbTmp;
     /** The plan's buffers of dW, db and dx when they are reordered into the user's layouts; null when written directly. */
     private final MemorySegment dwOwned, dbOwned, dxOwned;
-    private final long dwFloats;
-    private final int dbFloats;
+    private final int dwFloats, dbFloats;
     private final Dnnl.Port dwPort, dbPort, bdWei, dxPort;
 
     /** imageBytes: bytes per image of the input, the pooled output, the workspace and dx in the plan's layouts. */
     private ConvPoolTiles(Dnnl.Plan plan, int n, TileSet full, TileSet rest, MemorySegment srcData, MemorySegment pooledData,
                           MemorySegment wsData, MemorySegment dMaskedData, MemorySegment dwTmp, MemorySegment dbTmp,
-                          long[] imageBytes, Dnnl.Port dwPort, Dnnl.Port dbPort, Dnnl.Port bdWei, Dnnl.Port dxPort, long dwFloats,
+                          long[] imageBytes, Dnnl.Port dwPort, Dnnl.Port dbPort, Dnnl.Port bdWei, Dnnl.Port dxPort, int dwFloats,
                           int dbFloats) {
         this.plan = plan;
         int count = (n + full.images() - 1) / full.images();
@@ -181,7 +181,7 @@ final class ConvPoolTiles {
         long dxImg = imageBytes(mdOf(ports[3]), n);
         return new ConvPoolTiles(plan, n, full, rest, srcData, plan.bufferOf(pooled), plan.bufferOf(ws), plan.bufferOf(dMasked),
                 dwTmp, dbTmp, new long[] {imageBytes[0], imageBytes[1], imageBytes[2], dxImg}, ports[0], ports[1], ports[2],
-                ports[3], dwBytes / Float.BYTES, g.f());
+                ports[3], Math.toIntExact(dwBytes / Float.BYTES), g.f());
     }
 
     /** The primitives for tiles of {@code tn} images, or null when they are not available in the batch's layouts. */
@@ -341,8 +341,8 @@ final class ConvPoolTiles {
             t.bwdWeights().run();
             if (k > 0) {
                 plan.sync();
-                add(dwAcc, dwTmp, dwFloats);
-                add(dbAcc, dbTmp, dbFloats);
+                Elementwise.add(dwAcc, dwTmp, dwAcc, dwFloats);
+                Elementwise.add(dbAcc, dbTmp, dbAcc, dbFloats);
             }
             if (dxs != null) {
                 plan.bind(t.dx(), dxs[k]);
@@ -354,10 +354,4 @@ final class ConvPoolTiles {
         if (dx != null) dxPort.out();
     }
 
-    private static void add(MemorySegment acc, MemorySegment tile, long floats) {
-        for (long i = 0; i < floats; i++) {
-            acc.setAtIndex(ValueLayout.JAVA_FLOAT, i,
-                    acc.getAtIndex(ValueLayout.JAVA_FLOAT, i) + tile.getAtIndex(ValueLayout.JAVA_FLOAT, i));
-        }
-    }
 }

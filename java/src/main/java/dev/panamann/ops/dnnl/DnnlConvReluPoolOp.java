@@ -139,9 +139,9 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
                     .arg(DNNL_ARG_WORKSPACE(), ws).arg(DNNL_ARG_DIFF_SRC(), dConv);
 
             convBackward = f.backward(dConv);
-            // built only where it can run (see tiled()); a plan made at 2 threads under the passive
+            // built only where they run (tilesRun()); a plan made at 2 threads under the passive
             // policy stays untiled when the threads are set to 1 later
-            tiles = tile == 0 || !(tileWithTeam || ops.threads() == 1) ? null
+            tiles = tile == 0 || !tilesRun() ? null
                     : ConvPoolTiles.make(plan, f, g, p, Math.min(tile, g.n()), pMd, plan.queryMd(ptpd, dnnl_h.dnnl_query_workspace_md(), 0),
                             pooled, ws, dMasked);
             plan.finishScratchpad();
@@ -154,10 +154,13 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
     /** Images per training tile; 0 when training runs over the whole batch at once. */
     int imagesPerTile() { return tiles == null ? 0 : tiles.images(); }
 
-    /** Whether this call runs in tiles: with one thread, or when the OpenMP threads spin between regions. */
+    /** Whether this call runs in tiles (built, and {@link #tilesRun}). */
     boolean tiled() {
-        return tiles != null && (tileWithTeam || ops.threads() == 1);
+        return tiles != null && tilesRun();
     }
+
+    /** Whether tiles pay now: with one thread, or when the OpenMP threads spin between regions. */
+    private boolean tilesRun() { return tileWithTeam || ops.threads() == 1; }
 
     @Override
     public ConvGeometry conv() { return g; }
