@@ -129,14 +129,6 @@ public final class Dnnl {
             return md;
         }
 
-        /** An f32 memory descriptor of the given dims with explicit strides (in elements). */
-        MemorySegment mdStrided(long[] d, long[] strides) {
-            MemorySegment md = dnnl_memory_desc_t.allocate(arena);
-            check(dnnl_h.dnnl_memory_desc_init_by_strides(md, d.length, dims(d), dnnl_h.dnnl_f32(), dims(strides)),
-                    "dnnl_memory_desc_init_by_strides " + java.util.Arrays.toString(d));
-            return md;
-        }
-
         /** Creates a primitive descriptor (with this plan's attributes) and registers it for destruction. */
         MemorySegment pd(MemorySegment opDesc, MemorySegment hint, String call) {
             return pd(opDesc, hint, attr, call);

@@ -47,11 +47,7 @@ public final class DnnlBatchNormOp implements BatchNormOp {
         this.eps = eps;
         this.plan = new Dnnl.Plan(ops, "batchnorm (" + n + ", " + c + ", " + s + ")");
         try {
-            // With one value per channel and sample, (N, C, 1, 1) is the same memory in nchw and
-            // nhwc; described as nhwc oneDNN runs its vectorized channels-last kernel instead of
-            // the per-channel ncsp loop (which strides over N).
-            MemorySegment dataMd = s == 1 ? plan.mdStrided(new long[] {n, c, 1, 1}, new long[] {c, 1, c, c})
-                    : plan.md(dnnl_h.dnnl_nchw(), n, c, s, 1);
+            MemorySegment dataMd = plan.md(dnnl_h.dnnl_nchw(), n, c, s, 1);
             MemorySegment chanMd = plan.md(dnnl_h.dnnl_x(), c);
             int ss = dnnl_h.dnnl_use_scale() | dnnl_h.dnnl_use_shift();
 

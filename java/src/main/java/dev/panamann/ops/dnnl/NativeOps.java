@@ -164,10 +164,10 @@ public final class NativeOps implements Ops {
         // them with a loop that strides over N, or, described channels-last, with parallel passes
         // that still took longer than the Java row loops at the MLP's sizes (docs/benchmarks.md).
         if (spatial == 1) return dev.panamann.ops.java.JavaBatchNormOp.rows(n, c, eps);
-        return new DnnlBatchNormOp(this, n, c, spatial, eps);
+        return dnnlBatchNorm(n, c, spatial, eps);
     }
 
-    /** oneDNN's batch norm for any shape, also (N, C) rows, which {@link #batchNorm} gives to Java. */
+    /** oneDNN's batch norm for any shape, also (N, C) rows, which {@link #batchNorm} gives to Java (the rows' twin in tests). */
     BatchNormOp dnnlBatchNorm(int n, int c, int spatial, float eps) { return new DnnlBatchNormOp(this, n, c, spatial, eps); }
 
     /**
