@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.panamann.data.Cifar10;
 import dev.panamann.data.Dataset;
 import dev.panamann.data.Preprocess;
-import dev.panamann.io.ModelIO;
 import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
@@ -16,7 +15,6 @@ import dev.panamann.testutil.Backs;
 import dev.panamann.testutil.Labels;
 import dev.panamann.testutil.NumGrad;
 import dev.panamann.train.Solver;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -60,16 +58,9 @@ class ResNet9Test {
     @MethodSource("backends")
     void savedAndLoadedWithRunningStatistics(Ops ops) throws Exception {
         Rng rng = new Rng(6);
-        Path dir = Path.of(System.getProperty("panamann.workDir", "target/test-work"), "resnet9-save-" + ops.name());
-        Files.createDirectories(dir);
-        Path file = dir.resolve("model.safetensors");
         try (ResNet9 a = new ResNet9(ops, new int[] {3, 8, 8}, 2, 4, 0f, 7); ResNet9 b = new ResNet9(ops, new int[] {3, 8, 8}, 2, 4, 0f, 8);
              Tensor x = Tensor.randn(rng, 1f, 3, 3, 8, 8)) {
-            a.loss(x, Labels.random(rng, 3, 4));
-            ModelIO.save(a, file);
-            ModelIO.load(b, file);
-            for (var e : a.stateDict().entrySet()) assertArrayEquals(e.getValue().toArray(), b.stateDict().get(e.getKey()).toArray(), e.getKey());
-            assertArrayEquals(a.scores(x).toArray(), b.scores(x).toArray(), "eval scores after load");
+            SaveLoad.assertRoundTrip(a, b, x, Labels.random(rng, 3, 4), "resnet9-save-" + ops.name());
         }
     }
 

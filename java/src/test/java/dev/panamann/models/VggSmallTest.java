@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.panamann.data.Cifar10;
 import dev.panamann.data.Dataset;
 import dev.panamann.data.Preprocess;
-import dev.panamann.io.ModelIO;
 import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Param;
 import dev.panamann.tensor.Rng;
@@ -17,7 +16,6 @@ import dev.panamann.testutil.Backs;
 import dev.panamann.testutil.Labels;
 import dev.panamann.testutil.NumGrad;
 import dev.panamann.train.Solver;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -58,16 +56,9 @@ class VggSmallTest {
     @MethodSource("backends")
     void savedAndLoadedWithRunningStatistics(Ops ops) throws Exception {
         Rng rng = new Rng(6);
-        Path dir = Path.of(System.getProperty("panamann.workDir", "target/test-work"), "vgg-save-" + ops.name());
-        Files.createDirectories(dir);
-        Path file = dir.resolve("model.safetensors");
         try (VggSmall a = new VggSmall(ops, new int[] {3, 8, 8}, 2, 4, 0f, 7); VggSmall b = new VggSmall(ops, new int[] {3, 8, 8}, 2, 4, 0f, 8);
              Tensor x = Tensor.randn(rng, 1f, 3, 3, 8, 8)) {
-            a.loss(x, Labels.random(rng, 3, 4));
-            ModelIO.save(a, file);
-            ModelIO.load(b, file);
-            for (var e : a.stateDict().entrySet()) assertArrayEquals(e.getValue().toArray(), b.stateDict().get(e.getKey()).toArray(), e.getKey());
-            assertArrayEquals(a.scores(x).toArray(), b.scores(x).toArray(), "eval scores after load");
+            SaveLoad.assertRoundTrip(a, b, x, Labels.random(rng, 3, 4), "vgg-save-" + ops.name());
         }
     }
 
