@@ -42,10 +42,15 @@ public final class NativeOps implements Ops {
     private final MemorySegment engine;
     private final MemorySegment stream;
     private volatile int threads;
-    /** Bumped by {@link #setThreads}: OpenMP's thread count is per calling thread. */
-    private volatile int threadEpoch;
-    /** Per calling thread: [0] the thread epoch applied, [1] 1 once its OpenMP team has its float environment. */
-    private final ThreadLocal<int[]> appliedEpoch = ThreadLocal.withInitial(() -> new int[] {-1, 0});
+    /**
+     * Per calling thread, whichever backend called on it last: the OpenMP thread count applied to
+     * the thread (OpenMP's count is per calling thread; 0 before the first call). Static because
+     * two backends with different counts may take turns on one thread (a data-parallel replica's
+     * one-thread backend and the model's own, see {@code models.DataParallel}).
+     */
+    private static final ThreadLocal<int[]> APPLIED = ThreadLocal.withInitial(() -> new int[] {0});
+    /** Per calling thread, true once this backend gave the thread's OpenMP team its float environment. */
+    private final ThreadLocal<boolean[]> teamReady = ThreadLocal.withInitial(() -> new boolean[1]);
     /** oneDNN calls running on the engine or stream; close waits for them. */
     private final UseCount uses = new UseCount();
 
@@ -79,8 +84,7 @@ public final class NativeOps implements Ops {
     public void setThreads(int threads) {
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         this.threads = threads;
-        threadEpoch++;
-        openblas_h.openblas_set_num_threads(threads);
+        APPLIED.get()[0] = 0; // apply on this thread now, and on others at their next call
         beforeNativeCall();
     }
 
@@ -93,15 +97,21 @@ public final class NativeOps implements Ops {
      */
     public void beforeNativeCall() {
         checkOpen();
-        int[] applied = appliedEpoch.get();
-        if (applied[0] != threadEpoch) {
-            omp_h.omp_set_num_threads(threads);
-            applied[0] = threadEpoch;
+        int[] applied = APPLIED.get();
+        int t = threads;
+        if (applied[0] != t) {
+            // OpenBLAS keeps one global count besides the caller's OpenMP count, and with an
+            // OpenMP build runs single-threaded while that global count is 1, whatever the caller's
+            // OpenMP count: set both (the OpenMP build sets the caller's OpenMP count too)
+            openblas_h.openblas_set_num_threads(t);
+            omp_h.omp_set_num_threads(t);
+            applied[0] = t;
         }
-        if (applied[1] == 0) {
+        boolean[] team = teamReady.get();
+        if (!team[0]) {
             Denormals.applyToCurrentThread();
-            OmpTeam.install(threads);
-            applied[1] = 1;
+            OmpTeam.install(t);
+            team[0] = true;
         }
     }
 
