@@ -4,6 +4,7 @@ import dev.panamann.data.Batcher;
 import dev.panamann.data.Cifar10;
 import dev.panamann.data.Dataset;
 import dev.panamann.data.Preprocess;
+import dev.panamann.models.DataParallel;
 import dev.panamann.models.FullyConnectedNet;
 import dev.panamann.models.Model;
 import dev.panamann.models.ThreeLayerConvNet;
@@ -122,7 +123,7 @@ public final class SideBySide {
         if (train.size() < batch) throw new IllegalArgumentException("case " + c + " needs at least " + batch + " images, got " + train.size());
         boolean infer = c.startsWith("convnet-infer");
         Dataset ds = c.startsWith("convnet") ? train : train.flatten();
-        try (Model net = model(ops, c); Optimizer opt = infer ? null : optimizer(c); Batcher b = new Batcher(ds, batch, new Rng(7))) {
+        try (Model net = DataParallel.of(ops, o -> model(o, c)); Optimizer opt = infer ? null : optimizer(c); Batcher b = new Batcher(ds, batch, new Rng(7))) {
             List<Param> params = net.params();
             if (opt != null) opt.prepare(params);
             double loss = 0;

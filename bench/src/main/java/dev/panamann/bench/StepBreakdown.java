@@ -3,6 +3,7 @@ package dev.panamann.bench;
 import dev.panamann.layers.Layer;
 import dev.panamann.layers.Mode;
 import dev.panamann.loss.SoftmaxCrossEntropy;
+import dev.panamann.models.DataParallel;
 import dev.panamann.models.FullyConnectedNet;
 import dev.panamann.models.ResNet9;
 import dev.panamann.models.SequentialModel;
@@ -34,13 +35,14 @@ import java.util.Map;
  *
  * <pre>
  * java --enable-native-access=ALL-UNNAMED -cp bench/target/panama-nn-bench.jar \
- *     dev.panamann.bench.StepBreakdown [batch [optimizer [steps [backend [model]]]]]
+ *     dev.panamann.bench.StepBreakdown [batch [optimizer [steps [backend [model [replicas]]]]]]
  * </pre>
  * Defaults: batch 64, adam, 200 steps (after 30 warm-up steps), backend native, model
  * {@code convnet}; {@code resnet9-W} takes the {@link ResNet9} of width W instead, timed per
  * top-level layer (a residual block as one part); {@code twolayer} the side-by-side TwoLayerNet
  * 3072-300-10 and {@code fcbn} its FullyConnectedNet 3072-200-100-10 with batch norm (the input
- * then flattened by the first affine layer). Input: N(0,
+ * then flattened by the first affine layer). With {@code replicas} (a number) the step is the
+ * whole step of a {@link DataParallel} model with that many replicas, timed as one part. Input: N(0,
  * 50^2) noise and random labels (activations and gradients stay normal floats).
  */
 public final class StepBreakdown {
@@ -55,6 +57,10 @@ public final class StepBreakdown {
         if (batch < 1 || steps < 1) throw new IllegalArgumentException("batch and steps must be >= 1");
         if (!model.equals("convnet") && !model.equals("twolayer") && !model.equals("fcbn") && !model.matches("resnet9-[0-9]+")) {
             throw new IllegalArgumentException("model must be convnet, twolayer, fcbn or resnet9-W, got " + model);
+        }
+        if (args.length > 5) {
+            replicated(batch, rule, steps, backend, model, Integer.parseInt(args[5]));
+            return;
         }
         try (Ops ops = Backends.create(backend);
              SequentialModel net = model(ops, model);
@@ -115,6 +121,47 @@ public final class StepBreakdown {
             }
             System.out.printf("  %8.3f  %8.3f  whole step, mean (images/s %.1f)%n", mean(t[parts - 1]) / 1e6,
                     mean(c[parts - 1]) / 1e6, batch * 1e9 / mean(t[parts - 1]));
+        }
+    }
+
+    /**
+     * The whole step of a {@link DataParallel} model with {@code replicas} replicas (the step
+     * {@code train} takes with 2 or more threads): median and mean wall time per step, the
+     * calling thread's CPU time, and its heap allocation per step.
+     */
+    private static void replicated(int batch, String rule, int steps, String backend, String model, int replicas) {
+        try (Ops ops = Backends.create(backend);
+             DataParallel net = DataParallel.of(ops, o -> model(o, model), replicas);
+             Optimizer opt = Optimizers.create(rule, Map.of("learning_rate", 1e-3));
+             Tensor x = Tensor.randn(new Rng(1), 50f, batch, 3, 32, 32)) {
+            Rng rng = new Rng(2);
+            int[] y = new int[batch];
+            for (int i = 0; i < batch; i++) y[i] = rng.nextInt(10);
+            Tensor in = model.equals("convnet") || model.startsWith("resnet9") ? x : x.reshape(batch, -1);
+            List<Param> params = net.params();
+            opt.prepare(params);
+            ThreadMXBean bean = ManagementFactory.getThreadMXBean();
+            var allocBean = (com.sun.management.ThreadMXBean) bean;
+            long[] t = new long[steps], c = new long[steps];
+            long allocStart = 0;
+            for (int s = -30; s < steps; s++) {
+                if (s == steps / 2) allocStart = allocBean.getCurrentThreadAllocatedBytes();
+                long w0 = System.nanoTime(), c0 = bean.getCurrentThreadCpuTime();
+                net.loss(in, y);
+                opt.step(params);
+                if (s >= 0) {
+                    t[s] = System.nanoTime() - w0;
+                    c[s] = bean.getCurrentThreadCpuTime() - c0;
+                }
+            }
+            long allocated = allocBean.getCurrentThreadAllocatedBytes() - allocStart;
+            System.out.printf("StepBreakdown: %s, batch %d, %s, backend %s (%d threads), %d steps, median ms%n",
+                    net, batch, rule, ops.name(), ops.threads(), steps);
+            System.out.printf("  heap allocated by the stepping thread: %.0f bytes per step (the last %d steps)%n",
+                    (double) allocated / (steps - steps / 2), steps - steps / 2);
+            System.out.printf("  %8s  %8s%n", "wall", "cpu");
+            System.out.printf("  %8.3f  %8.3f  whole step%n", median(t) / 1e6, median(c) / 1e6);
+            System.out.printf("  %8.3f  %8.3f  whole step, mean (images/s %.1f)%n", mean(t) / 1e6, mean(c) / 1e6, batch * 1e9 / mean(t));
         }
     }
 

@@ -189,6 +189,9 @@ public abstract class SequentialModel implements Model {
     @Override
     public List<Param> params() { return Collections.unmodifiableList(params); }
 
+    /** The params the L2 penalty covers, in {@link #params()} order. */
+    List<Param> regularizedParams() { return Collections.unmodifiableList(weights); }
+
     @Override
     public Map<String, Tensor> buffers() { return Collections.unmodifiableMap(buffers); }
 

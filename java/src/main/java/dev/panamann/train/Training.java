@@ -2,6 +2,7 @@ package dev.panamann.train;
 
 import dev.panamann.data.PreparedData;
 import dev.panamann.loss.SoftmaxCrossEntropy;
+import dev.panamann.models.DataParallel;
 import dev.panamann.models.SequentialModel;
 import dev.panamann.models.Model;
 import java.io.IOException;
@@ -76,10 +77,12 @@ public final class Training {
             throws IOException {
         double[] ips = {0};
         if (s.labelSmoothing() > 0) {
-            if (!(model instanceof SequentialModel sm) || !(sm.criterion() instanceof SoftmaxCrossEntropy)) {
+            Model inner = model instanceof DataParallel dp ? dp.model() : model;
+            if (!(inner instanceof SequentialModel sm) || !(sm.criterion() instanceof SoftmaxCrossEntropy)) {
                 throw new IllegalArgumentException("--label-smoothing needs the softmax loss");
             }
-            sm.setLoss(new SoftmaxCrossEntropy(s.labelSmoothing()));
+            if (model instanceof DataParallel dp) dp.setLoss(() -> new SoftmaxCrossEntropy(s.labelSmoothing()));
+            else sm.setLoss(new SoftmaxCrossEntropy(s.labelSmoothing()));
         }
         try (Solver solver = new Solver(model, data.train(), data.val())
                 .updateRule(s.updateRule())

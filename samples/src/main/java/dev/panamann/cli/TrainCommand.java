@@ -2,6 +2,7 @@ package dev.panamann.cli;
 
 import dev.panamann.data.Datasets;
 import dev.panamann.data.PreparedData;
+import dev.panamann.models.DataParallel;
 import dev.panamann.models.Model;
 import dev.panamann.ops.Ops;
 import dev.panamann.train.TrainResult;
@@ -142,7 +143,11 @@ public final class TrainCommand implements Callable<Integer> {
             Path dir = Inputs.outDir(target, "train-" + type);
             TrainRun run = new TrainRun(dir, ops, d, spec, settings, common.seed, dataOptions.path(ds));
             run.describe();
-            try (Model net = spec.build(ops)) {
+            try (Model net = DataParallel.of(ops, spec::build)) {
+                if (net instanceof DataParallel dp && dp.replicas() > 0) {
+                    System.out.println("training data-parallel: " + dp.replicas() + " replicas of the model, one thread each, "
+                            + "each batch split between them (-Dpanamann.replicas=0 turns this off)");
+                }
                 TrainResult r = run.train(net, printEvery, checkpoint, resume);
                 run.finish(net, r, plots);
             }

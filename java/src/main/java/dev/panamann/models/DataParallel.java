@@ -1,0 +1,519 @@
+package dev.panamann.models;
+
+import dev.panamann.loss.Loss;
+import dev.panamann.ops.Backends;
+import dev.panamann.ops.Denormals;
+import dev.panamann.ops.Elementwise;
+import dev.panamann.ops.Ops;
+import dev.panamann.tensor.Param;
+import dev.panamann.tensor.Rng;
+import dev.panamann.tensor.Tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * A model whose training step runs data-parallel inside the process: {@link #loss} splits the
+ * batch into one slice per replica, each replica (the same architecture, built by the same
+ * factory on a one-thread backend of its own) runs the forward and backward pass of its slice on
+ * its own thread, and the gradients are averaged (weighted by slice size) into the model's own
+ * gradient buffer. The replicas read the model's parameter values (shared memory, no copies), so
+ * an optimizer step on {@link #params()} updates them all. {@link #scores} runs on the model
+ * itself with all of its backend's threads.
+ *
+ * <p>Why: with two threads, a step of the native backend runs some thirty parallel regions
+ * (each oneDNN primitive, each sgemm), and under the OpenMP wait policy the library uses (passive,
+ * which keeps throughput when other processes take cores) each region wakes a sleeping thread.
+ * Replicas hand work to the other thread once per step, and each one-thread replica runs the
+ * conv - ReLU - pool in cache-sized tiles. The result is the same gradient as one pass over the
+ * whole batch (up to the order of float sums), for models whose loss is a mean over examples
+ * and that keep no batch statistics: models with buffers (batch norm) or random generators
+ * (dropout) are trained without replicas.
+ *
+ * <p>{@link #of(Ops, Function)} decides as the library does by default (setting {@code
+ * panamann.replicas} / {@code PANAMANN_REPLICAS}: {@code auto}, or a number, 0 = none): {@code
+ * auto} gives one replica per thread of a native backend with two or more threads, and none
+ * otherwise. A batch smaller than two replicas' worth ({@value #MIN_IMAGES_PER_REPLICA} images
+ * each) runs on the model itself.
+ *
+ * <p>One thread at a time, as every model; {@link #close} closes the replicas, their backends and
+ * threads, and the model.
+ */
+public final class DataParallel implements Model {
+    /** Images a replica gets at least; smaller batches run on fewer replicas or on the model. */
+    public static final int MIN_IMAGES_PER_REPLICA = 8;
+
+    private final Model model;
+    private final Replica[] replicas;
+    private final AtomicReference<Thread> user = new AtomicReference<>();
+    private volatile boolean closed;
+    /** The batch the replicas' slices were cut from (slices are reused while it stays the same). */
+    private Tensor slicedFrom;
+    private int slicedCount;
+    private final Step step = new Step();
+    /** The model's loss when the replicas got theirs (built by the factory, or {@link #setLoss}). */
+    private Loss criterion;
+
+    /**
+     * The model built by {@code factory} on {@code ops}, with as many replicas as the {@code
+     * panamann.replicas} setting says ({@code auto}: one per thread of a native backend with
+     * two or more threads, none for the pure-Java backend, one thread, or a model with buffers
+     * or random generators).
+     *
+     * @param ops     the backend of the model itself (not owned)
+     * @param factory builds the model on a given backend; called once for the model and once per
+     *                replica, it must build the same architecture every time
+     */
+    public static DataParallel of(Ops ops, Function<? super Ops, ? extends Model> factory) {
+        String s = setting();
+        if (s.equals("auto")) {
+            Model m = factory.apply(ops);
+            int n = ops.name().equals("native") && ops.threads() >= 2 && eligible(m) == null ? ops.threads() : 0;
+            return build(ops, m, factory, n);
+        }
+        int n;
+        try {
+            n = Integer.parseInt(s);
+        } catch (NumberFormatException e) {
+            n = -1;
+        }
+        if (n < 0) throw new IllegalArgumentException("panamann.replicas must be auto or a whole number >= 0, got '" + s + "'");
+        Model m = factory.apply(ops);
+        return build(ops, m, factory, eligible(m) == null ? n : 0);
+    }
+
+    /**
+     * The model built by {@code factory} on {@code ops} with {@code replicas} replicas, each on a
+     * new one-thread backend of the same kind as {@code ops}.
+     *
+     * @param ops      the backend of the model itself (not owned)
+     * @param factory  builds the model on a given backend (see {@link #of(Ops, Function)})
+     * @param replicas how many; 0 runs every step on the model itself
+     * @throws IllegalArgumentException when replicas is negative, or > 0 for a model that keeps
+     *                                  buffers or random generators, or when a replica's params
+     *                                  do not match the model's
+     */
+    public static DataParallel of(Ops ops, Function<? super Ops, ? extends Model> factory, int replicas) {
+        if (replicas < 0) throw new IllegalArgumentException("replicas must be >= 0, got " + replicas);
+        Model m = factory.apply(ops);
+        String why = replicas > 0 ? eligible(m) : null;
+        if (why != null) {
+            m.close();
+            throw new IllegalArgumentException("cannot train " + m.getClass().getSimpleName() + " with replicas: " + why);
+        }
+        return build(ops, m, factory, replicas);
+    }
+
+    private static DataParallel build(Ops ops, Model m, Function<? super Ops, ? extends Model> factory, int replicas) {
+        List<Replica> made = new ArrayList<>();
+        try {
+            for (int i = 0; i < replicas; i++) {
+                Ops r = Backends.create(ops.name());
+                Model rm;
+                try {
+                    r.setThreads(1);
+                    rm = factory.apply(r);
+                } catch (RuntimeException | Error e) {
+                    r.close();
+                    throw e;
+                }
+                Replica rep = new Replica(i, rm, r);
+                made.add(rep); // closed with the others on a failure below
+                share(m, rm);
+            }
+        } catch (RuntimeException | Error e) {
+            for (Replica r : made) r.close();
+            m.close();
+            throw e;
+        }
+        for (Replica r : made) r.start();
+        return new DataParallel(m, made.toArray(Replica[]::new));
+    }
+
+    private DataParallel(Model model, Replica[] replicas) {
+        this.model = model;
+        this.replicas = replicas;
+        this.criterion = model instanceof SequentialModel s ? s.criterion() : null;
+    }
+
+    /** Why the model cannot have replicas, or null when it can. */
+    private static String eligible(Model m) {
+        if (!m.buffers().isEmpty()) {
+            return "it keeps buffers " + m.buffers().keySet() + " (batch statistics), which replicas would each update";
+        }
+        if (!m.generators().isEmpty()) return "it draws random numbers while training (dropout)";
+        try {
+            m.gradients();
+        } catch (UnsupportedOperationException e) {
+            return e.getMessage();
+        }
+        return null;
+    }
+
+    /** Makes each param of the replica read the model's value; checks that the params match. */
+    private static void share(Model m, Model replica) {
+        List<Param> own = m.params(), rep = replica.params();
+        if (own.size() != rep.size()) {
+            throw new IllegalArgumentException("the factory built a replica with " + rep.size() + " params, the model has "
+                    + own.size() + ": it must build the same architecture every time");
+        }
+        for (int i = 0; i < own.size(); i++) {
+            Param a = own.get(i), b = rep.get(i);
+            if (!a.name().equals(b.name()) || !a.value().sameShape(b.value())) {
+                throw new IllegalArgumentException("the factory built a replica whose param " + i + " is " + b + ", the model's is " + a
+                        + ": it must build the same architecture every time");
+            }
+        }
+        if (replica.numClasses() != m.numClasses()) {
+            throw new IllegalArgumentException("the factory built a replica with " + replica.numClasses() + " classes, the model has "
+                    + m.numClasses());
+        }
+        for (int i = 0; i < own.size(); i++) rep.get(i).shareValueOf(own.get(i));
+    }
+
+    private static String setting() {
+        String v = System.getProperty("panamann.replicas");
+        if (v == null) v = System.getenv("PANAMANN_REPLICAS");
+        return v == null ? "auto" : v.trim().toLowerCase(Locale.ROOT);
+    }
+
+    /** The model itself (the replicas share its param values). */
+    public Model model() { return model; }
+
+    /** The number of replicas (0: every step runs on the model itself). */
+    public int replicas() { return replicas.length; }
+
+    @Override
+    public Tensor scores(Tensor x) {
+        begin("scores");
+        try {
+            return model.scores(x);
+        } finally {
+            user.set(null);
+        }
+    }
+
+    @Override
+    public float loss(Tensor x, int[] y) {
+        return (float) lossDouble(x, y);
+    }
+
+    /**
+     * The model's loss and gradients for the batch, computed by the replicas on slices of it:
+     * the slices' losses and gradients averaged with weights (slice size) / (batch size).
+     */
+    @Override
+    public double lossDouble(Tensor x, int[] y) {
+        begin("loss");
+        try {
+            int n = x.rank() == 0 || y == null ? 0 : x.dim(0);
+            int k = Math.min(replicas.length, n / MIN_IMAGES_PER_REPLICA);
+            if (k < 2 || y.length != n || !labelsInRange(y)) {
+                return model.lossDouble(x, y); // also the single model's error for a bad batch
+            }
+            try {
+                return replicated(x, y, n, k);
+            } catch (IllegalArgumentException e) {
+                // a replica rejected its slice: report the batch as the model itself does
+                model.lossDouble(x, y);
+                throw e;
+            }
+        } finally {
+            user.set(null);
+        }
+    }
+
+    private boolean labelsInRange(int[] y) {
+        int c = model.numClasses();
+        for (int v : y) {
+            if (v < 0 || v >= c) return false;
+        }
+        return true;
+    }
+
+    private double replicated(Tensor x, int[] y, int n, int k) {
+        boolean reslice = x != slicedFrom || slicedCount != k || replicas[0].x == null || replicas[0].x.isClosed();
+        int from = 0;
+        for (int i = 0; i < k; i++) {
+            int rows = n / k + (i < n % k ? 1 : 0);
+            Replica r = replicas[i];
+            if (reslice || r.x.dim(0) != rows) r.x = x.slice(from, from + rows);
+            if (r.y == null || r.y.length != rows) r.y = new int[rows];
+            System.arraycopy(y, from, r.y, 0, rows);
+            r.weight = (float) rows / n;
+            from += rows;
+        }
+        slicedFrom = x;
+        slicedCount = k;
+        syncSettings(k);
+        step.begin(k, replicas, model.gradients().segment());
+        for (int i = 1; i < k; i++) replicas[i].submit(step);
+        replicas[0].runStep(step);
+        step.awaitCombined();
+        Throwable failure = null;
+        double loss = 0;
+        for (int i = 0; i < k; i++) {
+            if (failure == null) failure = replicas[i].failure;
+            loss += (double) replicas[i].weight * replicas[i].loss;
+        }
+        if (failure instanceof RuntimeException e) throw e;
+        if (failure instanceof Error e) throw e;
+        if (failure != null) throw new IllegalStateException(failure);
+        // the replicas run without the penalty (syncSettings): it is added once, to the sum
+        if (model instanceof SequentialModel s) loss += L2.apply(s.regularizedParams(), s.reg());
+        return loss;
+    }
+
+    /**
+     * Checks that the model's loss is still the one the replicas were given, and keeps the
+     * replicas without the L2 penalty, which is added once to the summed gradients (a replica
+     * would add it to its own gradients; the weighted sum would be the same, after one pass over
+     * every weight per replica).
+     */
+    private void syncSettings(int k) {
+        if (model instanceof SequentialModel s) {
+            if (s.criterion() != criterion) {
+                throw new IllegalStateException("the model's loss was replaced after its replicas were built (they still train with "
+                        + criterion.getClass().getSimpleName() + "): use DataParallel.setLoss, which gives every replica one too");
+            }
+            for (int i = 0; i < k; i++) {
+                SequentialModel r = (SequentialModel) replicas[i].model;
+                if (r.reg() != 0f) r.setReg(0f);
+            }
+        }
+    }
+
+    /**
+     * Trains the model and every replica with a loss of its own from {@code loss} (e.g. {@code
+     * () -> new SoftmaxCrossEntropy(0.1f)} for label smoothing); each closes the one it replaces.
+     * For a model built on {@link SequentialModel}.
+     *
+     * @param loss makes a new loss on each call
+     * @throws IllegalArgumentException when the model is not a SequentialModel
+     */
+    public DataParallel setLoss(Supplier<? extends Loss> loss) {
+        if (!(model instanceof SequentialModel s)) {
+            throw new IllegalArgumentException(model.getClass().getName() + " is not a SequentialModel: its loss cannot be set");
+        }
+        begin("setLoss");
+        try {
+            s.setLoss(loss.get());
+            for (Replica r : replicas) ((SequentialModel) r.model).setLoss(loss.get());
+            criterion = s.criterion();
+            return this;
+        } finally {
+            user.set(null);
+        }
+    }
+
+    @Override
+    public List<Param> params() { return model.params(); }
+
+    @Override
+    public Map<String, Tensor> buffers() { return model.buffers(); }
+
+    @Override
+    public List<Rng> generators() { return model.generators(); }
+
+    @Override
+    public Tensor gradients() { return model.gradients(); }
+
+    @Override
+    public int numClasses() { return model.numClasses(); }
+
+    @Override
+    public Map<String, String> legacyNames() { return model.legacyNames(); }
+
+    @Override
+    public String toString() {
+        return model + (replicas.length == 0 ? "" : " (" + replicas.length + " data-parallel replicas)");
+    }
+
+    /** Claims the model for the calling thread, or throws naming the thread that holds it. */
+    private void begin(String call) {
+        Thread me = Thread.currentThread();
+        if (!user.compareAndSet(null, me)) {
+            Thread other = user.get();
+            throw new IllegalStateException("DataParallel." + call + " on thread '" + me.getName() + "' while thread '"
+                    + (other == null ? "?" : other.getName()) + "' is using the model: a model is used by one thread at a time");
+        }
+        if (closed) {
+            user.set(null);
+            throw new IllegalStateException("DataParallel." + call + ": the model is closed");
+        }
+    }
+
+    /** Stops the replicas' threads and closes the replicas, their backends, and the model. */
+    @Override
+    public void close() {
+        Thread me = Thread.currentThread();
+        while (!user.compareAndSet(null, me)) {
+            if (user.get() == me) break;
+            Thread.onSpinWait();
+        }
+        try {
+            if (closed) return;
+            closed = true;
+            for (Replica r : replicas) r.close();
+            model.close();
+        } finally {
+            user.set(null);
+        }
+    }
+
+    /**
+     * One step's meeting points: every replica thread (the caller runs replica 0) computes its
+     * slice's loss and gradients, waits until all have, sums its share of the gradient buffer
+     * (weighted, over all replicas) into the model's, and the caller waits until every share is
+     * summed. A waiting thread spins briefly (the others are usually about as far), then parks.
+     */
+    private static final class Step {
+        /** How long a thread spins before it parks, waiting for the others. */
+        private static final long SPIN_NS = 100_000;
+        private final AtomicInteger computed = new AtomicInteger(), summed = new AtomicInteger();
+        private int parts;
+        private Replica[] replicas;
+        private MemorySegment out;
+        private volatile Thread caller;
+
+        void begin(int parts, Replica[] replicas, MemorySegment out) {
+            this.parts = parts;
+            this.replicas = replicas;
+            this.out = out;
+            caller = Thread.currentThread();
+            computed.set(0);
+            summed.set(0);
+        }
+
+        /** After a replica's pass: waits for the other replicas, then sums share {@code part}. */
+        void computedThenSum(int part) {
+            if (computed.incrementAndGet() == parts) {
+                for (int i = 0; i < parts; i++) LockSupport.unpark(i == 0 ? caller : replicas[i].thread);
+            } else {
+                long until = System.nanoTime() + SPIN_NS;
+                while (computed.get() < parts) {
+                    if (System.nanoTime() < until) Thread.onSpinWait();
+                    else LockSupport.parkNanos(this, SPIN_NS);
+                }
+            }
+            boolean failed = false;
+            for (int i = 0; i < parts; i++) failed |= replicas[i].failure != null;
+            if (!failed) sum(part);
+            if (summed.incrementAndGet() == parts && part != 0) LockSupport.unpark(caller);
+        }
+
+        /** The weighted sum of the replicas' gradients over share {@code part} of the buffer. */
+        private void sum(int part) {
+            long size = out.byteSize() / Float.BYTES;
+            long share = (size + parts - 1) / parts;
+            share = (share + 15) & ~15L; // whole 64-byte lines per thread
+            long from = Math.min(size, part * share), to = Math.min(size, from + share);
+            if (from >= to) return;
+            MemorySegment o = out.asSlice(from * Float.BYTES, (to - from) * Float.BYTES);
+            int n = (int) (to - from);
+            Elementwise.weightedSum(replicas[0].weight, replicas[0].gradients.asSlice(from * Float.BYTES, o.byteSize()),
+                    replicas[1].weight, replicas[1].gradients.asSlice(from * Float.BYTES, o.byteSize()), o, n);
+            for (int i = 2; i < parts; i++) {
+                Elementwise.axpy(replicas[i].weight, replicas[i].gradients.asSlice(from * Float.BYTES, o.byteSize()), o, n);
+            }
+        }
+
+        /** The caller, after its own share: waits until every share is summed. */
+        void awaitCombined() {
+            long until = System.nanoTime() + SPIN_NS;
+            while (summed.get() < parts) {
+                if (System.nanoTime() < until) Thread.onSpinWait();
+                else LockSupport.parkNanos(this, SPIN_NS);
+            }
+        }
+    }
+
+    /** One replica: its model, its one-thread backend and (but for the first) its thread. */
+    private static final class Replica implements Runnable {
+        final int index;
+        final Model model;
+        final Ops ops;
+        final Thread thread;
+        final MemorySegment gradients;
+        Tensor x;
+        int[] y;
+        float weight;
+        double loss;
+        Throwable failure;
+        private Step step;
+        private volatile int requested;
+        private volatile boolean stopping;
+
+        Replica(int index, Model model, Ops ops) {
+            this.index = index;
+            this.model = model;
+            this.ops = ops;
+            this.gradients = model.gradients().segment();
+            this.thread = index == 0 ? null : new Thread(this, "panama-nn replica " + index);
+            if (thread != null) thread.setDaemon(true);
+        }
+
+        void start() {
+            if (thread != null) thread.start();
+        }
+
+        /** This replica's pass and share of the sum, on the calling thread. */
+        void runStep(Step s) {
+            failure = null;
+            try {
+                loss = model.lossDouble(x, y);
+            } catch (Throwable t) {
+                failure = t;
+            }
+            s.computedThenSum(index);
+        }
+
+        void submit(Step s) {
+            step = s;
+            requested = requested + 1;
+            LockSupport.unpark(thread);
+        }
+
+        @Override
+        public void run() {
+            Denormals.applyToCurrentThread(); // as every thread that computes on model data
+            int done = 0;
+            while (true) {
+                while (requested == done && !stopping) LockSupport.park(this);
+                if (stopping) return;
+                done = requested;
+                runStep(step);
+            }
+        }
+
+        void close() {
+            stopping = true;
+            if (thread != null && thread.isAlive()) {
+                LockSupport.unpark(thread);
+                boolean interrupted = false;
+                while (true) {
+                    try {
+                        thread.join();
+                        break;
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    }
+                }
+                if (interrupted) Thread.currentThread().interrupt();
+            }
+            try {
+                model.close();
+            } finally {
+                ops.close();
+            }
+        }
+    }
+}

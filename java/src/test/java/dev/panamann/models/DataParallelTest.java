@@ -1,0 +1,272 @@
+package dev.panamann.models;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.panamann.loss.MulticlassHinge;
+import dev.panamann.loss.SoftmaxCrossEntropy;
+import dev.panamann.ops.Ops;
+import dev.panamann.optim.Optimizer;
+import dev.panamann.optim.Optimizers;
+import dev.panamann.tensor.Param;
+import dev.panamann.tensor.Rng;
+import dev.panamann.tensor.Tensor;
+import dev.panamann.train.GradientCheck;
+import dev.panamann.testutil.GradAssert;
+import dev.panamann.testutil.Labels;
+import dev.panamann.testutil.NumGrad;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * {@link DataParallel}: the replicas' step gives the model's own loss and gradients (the batch
+ * split, the weighted sum, the L2 penalty once), updates reach the replicas through the shared
+ * values, bad batches get the model's own errors, and models that cannot be split are refused.
+ */
+class DataParallelTest {
+    static List<String> backends() { return NumGrad.backends(); }
+
+    /** A small conv net with an L2 penalty: conv - ReLU - pool, affine - ReLU, affine. */
+    static Function<Ops, Model> convNet(float reg) {
+        return o -> new ThreeLayerConvNet(o, new int[] {3, 8, 8}, 4, 3, 12, 5, 1e-1f, reg, 3);
+    }
+
+    static Function<Ops, Model> twoLayer(float reg) {
+        return o -> new TwoLayerNet(o, 20, 16, 6, 1e-1f, reg, 4);
+    }
+
+    /** loss and every gradient of {@code dp} against a model of its own, with the same values, on the same batch. */
+    private static void assertSameAsAlone(Ops ops, Function<Ops, Model> f, DataParallel dp, Tensor x, int[] y) {
+        try (Model alone = f.apply(ops)) {
+            alone.loadStateDict(dp.stateDict());
+            double want = alone.lossDouble(x, y);
+            double got = dp.lossDouble(x, y);
+            assertEquals(want, got, 1e-5 * Math.abs(want), "loss");
+            List<Param> a = alone.params(), b = dp.params();
+            for (int i = 0; i < a.size(); i++) {
+                NumGrad.assertAgree(a.get(i).name(), a.get(i).grad().toArray(), b.get(i).grad().toArray(), 2e-5);
+                assertTrue(maxAbs(b.get(i).grad()) > 0, a.get(i).name() + " has a zero gradient: nothing was checked");
+            }
+        }
+    }
+
+    private static double maxAbs(Tensor t) {
+        double m = 0;
+        for (float v : t.toArray()) m = Math.max(m, Math.abs(v));
+        return m;
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void twoReplicasGiveTheModelsLossAndGradients(String backend) {
+        Ops ops = NumGrad.ops(backend);
+        Rng rng = new Rng(11);
+        try (DataParallel dp = DataParallel.of(ops, convNet(1e-2f), 2); Tensor x = Tensor.randn(rng, 1f, 19, 3, 8, 8)) {
+            assertEquals(2, dp.replicas());
+            assertSameAsAlone(ops, convNet(1e-2f), dp, x, Labels.random(rng, 19, 5)); // slices of 10 and 9
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void threeReplicasGiveTheModelsLossAndGradients(String backend) {
+        Ops ops = NumGrad.ops(backend);
+        Rng rng = new Rng(12);
+        try (DataParallel dp = DataParallel.of(ops, twoLayer(1e-2f), 3); Tensor x = Tensor.randn(rng, 1f, 26, 20)) {
+            assertSameAsAlone(ops, twoLayer(1e-2f), dp, x, Labels.random(rng, 26, 6)); // 9, 9 and 8
+        }
+    }
+
+    /** The penalty is added once, with the model's current strength, also after a change. */
+    @Test
+    void theL2PenaltyFollowsTheModel() {
+        Ops ops = NumGrad.ops("java");
+        Rng rng = new Rng(13);
+        try (DataParallel dp = DataParallel.of(ops, twoLayer(0f), 2); Tensor x = Tensor.randn(rng, 1f, 16, 20)) {
+            int[] y = Labels.random(rng, 16, 6);
+            double plain = dp.lossDouble(x, y);
+            ((SequentialModel) dp.model()).setReg(0.5f);
+            double penalized = dp.lossDouble(x, y);
+            double sumSq = 0;
+            for (Param p : ((SequentialModel) dp.model()).regularizedParams()) {
+                for (float v : p.value().toArray()) sumSq += (double) v * v;
+            }
+            assertEquals(plain + 0.25 * sumSq, penalized, 1e-5 * penalized);
+            assertSameAsAlone(ops, o -> { SequentialModel m = (SequentialModel) twoLayer(0f).apply(o); m.setReg(0.5f); return m; },
+                    dp, x, y);
+        }
+    }
+
+    /** A loss given through setLoss reaches every replica; one set on the model alone is caught. */
+    @Test
+    void theLossIsTheModelsOnEveryReplica() {
+        Ops ops = NumGrad.ops("java");
+        Rng rng = new Rng(20);
+        try (DataParallel dp = DataParallel.of(ops, twoLayer(1e-2f), 2); Tensor x = Tensor.randn(rng, 1f, 16, 20)) {
+            int[] y = Labels.random(rng, 16, 6);
+            dp.setLoss(() -> new SoftmaxCrossEntropy(0.2f));
+            assertSameAsAlone(ops, o -> ((SequentialModel) twoLayer(1e-2f).apply(o)).setLoss(new SoftmaxCrossEntropy(0.2f)), dp, x, y);
+            dp.setLoss(MulticlassHinge::new);
+            assertSameAsAlone(ops, o -> ((SequentialModel) twoLayer(1e-2f).apply(o)).setLoss(new MulticlassHinge()), dp, x, y);
+            ((SequentialModel) dp.model()).setLoss(new SoftmaxCrossEntropy(0.1f));
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> dp.loss(x, y));
+            assertTrue(e.getMessage().contains("DataParallel.setLoss"), e.getMessage());
+        }
+    }
+
+    /**
+     * The library's numerical gradient check through the replicas (slices of 8 images), at the
+     * small sizes of the model's own check (ConvNetModelsTest), with and without the penalty.
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void numericalGradientCheck(String backend) {
+        Ops ops = NumGrad.ops(backend);
+        Rng rng = new Rng(14);
+        for (float reg : new float[] {0f, 0.5f}) {
+            try (DataParallel dp = DataParallel.of(ops, o -> new ThreeLayerConvNet(o, new int[] {3, 4, 4}, 4, 3, 6, 5, 0.3f, reg, 8), 2);
+                 Tensor x = Tensor.randn(rng, 1f, 16, 3, 4, 4)) {
+                var r = GradientCheck.checkModel(dp, x, Labels.random(rng, 16, 5), GradientCheck.STEP);
+                assertEquals(6, r.size());
+                GradAssert.allOk(backend + " DataParallel(ThreeLayerConvNet) reg " + reg, r);
+            }
+        }
+    }
+
+    /** Optimizer steps on the model's params reach the replicas: three steps as the model alone takes them. */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void updatesReachTheReplicas(String backend) {
+        Ops ops = NumGrad.ops(backend);
+        Rng rng = new Rng(15);
+        try (DataParallel dp = DataParallel.of(ops, convNet(1e-3f), 2); Model alone = convNet(1e-3f).apply(ops);
+             Optimizer o1 = Optimizers.create("adam", Map.of("learning_rate", 1e-2));
+             Optimizer o2 = Optimizers.create("adam", Map.of("learning_rate", 1e-2));
+             Tensor x = Tensor.randn(rng, 1f, 16, 3, 8, 8)) {
+            alone.loadStateDict(dp.stateDict());
+            int[] y = Labels.random(rng, 16, 5);
+            double first = 0, last = 0;
+            for (int s = 0; s < 3; s++) {
+                double a = alone.lossDouble(x, y), b = dp.lossDouble(x, y);
+                assertEquals(a, b, 1e-4 * Math.abs(a), "step " + s);
+                if (s == 0) first = b;
+                last = b;
+                o1.step(alone.params());
+                o2.step(dp.params());
+            }
+            assertNotEquals(first, last, "the steps changed nothing");
+            for (int i = 0; i < alone.params().size(); i++) {
+                NumGrad.assertAgree(alone.params().get(i).name(), alone.params().get(i).value().toArray(),
+                        dp.params().get(i).value().toArray(), 1e-4);
+            }
+        }
+    }
+
+    /** Fewer than two replicas' worth of images: the model itself runs the batch, bit for bit. */
+    @Test
+    void aSmallBatchRunsOnTheModel() {
+        Ops ops = NumGrad.ops("java");
+        Rng rng = new Rng(16);
+        int n = 2 * DataParallel.MIN_IMAGES_PER_REPLICA - 1;
+        try (DataParallel dp = DataParallel.of(ops, twoLayer(1e-2f), 2); Model alone = twoLayer(1e-2f).apply(ops);
+             Tensor x = Tensor.randn(rng, 1f, n, 20)) {
+            alone.loadStateDict(dp.stateDict());
+            int[] y = Labels.random(rng, n, 6);
+            assertEquals(alone.lossDouble(x, y), dp.lossDouble(x, y));
+            for (int i = 0; i < alone.params().size(); i++) {
+                assertTrue(java.util.Arrays.equals(alone.params().get(i).grad().toArray(), dp.params().get(i).grad().toArray()));
+            }
+        }
+    }
+
+    /** A label out of range or a wrong input shape: the error the model alone gives for the whole batch. */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void badBatchesGetTheModelsErrors(String backend) {
+        Ops ops = NumGrad.ops(backend);
+        Rng rng = new Rng(17);
+        try (DataParallel dp = DataParallel.of(ops, convNet(0f), 2); Model alone = convNet(0f).apply(ops);
+             Tensor x = Tensor.randn(rng, 1f, 16, 3, 8, 8); Tensor wrong = Tensor.randn(rng, 1f, 16, 2, 8, 8)) {
+            int[] y = Labels.random(rng, 16, 5);
+            y[13] = 5; // in the second slice
+            String want = assertThrows(IllegalArgumentException.class, () -> alone.loss(x, y)).getMessage();
+            assertEquals(want, assertThrows(IllegalArgumentException.class, () -> dp.loss(x, y)).getMessage());
+            int[] ok = Labels.random(rng, 16, 5);
+            want = assertThrows(IllegalArgumentException.class, () -> alone.loss(wrong, ok)).getMessage();
+            assertEquals(want, assertThrows(IllegalArgumentException.class, () -> dp.loss(wrong, ok)).getMessage());
+            want = assertThrows(IllegalArgumentException.class, () -> alone.loss(x, new int[15])).getMessage();
+            assertEquals(want, assertThrows(IllegalArgumentException.class, () -> dp.loss(x, new int[15])).getMessage());
+            // and the next good batch trains as before
+            assertSameAsAlone(ops, convNet(0f), dp, x, ok);
+        }
+    }
+
+    @Test
+    void modelsWithBatchStatisticsOrDropoutAreRefused() {
+        Ops ops = NumGrad.ops("java");
+        Function<Ops, Model> bn = o -> new FullyConnectedNet(o, new int[] {8}, 20, 6,
+                FullyConnectedNet.Options.DEFAULT.withBatchNorm(true).withSeed(1));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DataParallel.of(ops, bn, 2));
+        assertTrue(e.getMessage().contains("buffers"), e.getMessage());
+        Function<Ops, Model> dropout = o -> new FullyConnectedNet(o, new int[] {8}, 20, 6,
+                FullyConnectedNet.Options.DEFAULT.withDropout(0.5f).withSeed(1));
+        e = assertThrows(IllegalArgumentException.class, () -> DataParallel.of(ops, dropout, 2));
+        assertTrue(e.getMessage().contains("dropout"), e.getMessage());
+        try (DataParallel auto = DataParallel.of(ops, bn)) {
+            assertEquals(0, auto.replicas());
+        }
+        assertThrows(IllegalArgumentException.class, () -> DataParallel.of(ops, twoLayer(0f), -1));
+    }
+
+    /** A factory that builds another architecture for a replica is caught before any step. */
+    @Test
+    void aFactoryThatBuildsAnotherModelIsRefused() {
+        Ops ops = NumGrad.ops("java");
+        int[] calls = {0};
+        Function<Ops, Model> f = o -> new TwoLayerNet(o, 20, calls[0]++ == 0 ? 16 : 17, 6, 1e-1f, 0f, 4);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DataParallel.of(ops, f, 2));
+        assertTrue(e.getMessage().contains("same architecture"), e.getMessage());
+    }
+
+    @Test
+    void closeStopsTheReplicasAndLaterCallsFail() {
+        Ops ops = NumGrad.ops("java");
+        Rng rng = new Rng(18);
+        DataParallel dp = DataParallel.of(ops, twoLayer(0f), 2);
+        try (Tensor x = Tensor.randn(rng, 1f, 16, 20)) {
+            int[] y = Labels.random(rng, 16, 6);
+            dp.loss(x, y);
+            assertTrue(replicaThreadsAlive() > 0);
+            dp.close();
+            assertEquals(0, replicaThreadsAlive());
+            assertThrows(IllegalStateException.class, () -> dp.loss(x, y));
+            assertThrows(IllegalStateException.class, () -> dp.scores(x));
+            dp.close(); // twice is fine
+        }
+    }
+
+    private static long replicaThreadsAlive() {
+        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("panama-nn replica") && t.isAlive()).count();
+    }
+
+    /** scores run on the model itself (no replicas needed) and match the model alone. */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void scoresAreTheModels(String backend) {
+        Ops ops = NumGrad.ops(backend);
+        Rng rng = new Rng(19);
+        try (DataParallel dp = DataParallel.of(ops, convNet(0f), 2); Model alone = convNet(0f).apply(ops);
+             Tensor x = Tensor.randn(rng, 1f, 16, 3, 8, 8)) {
+            alone.loadStateDict(dp.stateDict());
+            assertTrue(java.util.Arrays.equals(alone.scores(x).toArray(), dp.scores(x).toArray()));
+            assertFalse(dp.toString().isEmpty());
+        }
+    }
+}
