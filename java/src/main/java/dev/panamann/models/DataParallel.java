@@ -40,9 +40,9 @@ import java.util.function.Supplier;
  *
  * <p>{@link #of(Ops, Function)} decides as the library does by default (setting {@code
  * panamann.replicas} / {@code PANAMANN_REPLICAS}: {@code auto}, or a number, 0 = none): {@code
- * auto} gives one replica per thread of a native backend with two or more threads, and none
- * otherwise. A batch smaller than two replicas' worth ({@value #MIN_IMAGES_PER_REPLICA} images
- * each) runs on the model itself.
+ * auto} gives one replica per thread of a native backend with two or more threads to a model of
+ * at most {@value #AUTO_MAX_PARAMS} parameters, and none otherwise. A batch smaller than two
+ * replicas' worth ({@value #MIN_IMAGES_PER_REPLICA} images each) runs on the model itself.
  *
  * <p>One thread at a time, as every model; {@link #close} closes the replicas, their backends and
  * threads, and the model.
@@ -50,6 +50,12 @@ import java.util.function.Supplier;
 public final class DataParallel implements Model {
     /** Images a replica gets at least; smaller batches run on fewer replicas or on the model. */
     public static final int MIN_IMAGES_PER_REPLICA = 8;
+    /**
+     * The most parameters a model may have for {@code auto} to give it replicas: each step sums
+     * the replicas' gradients (one pass over every gradient per replica), which for the main
+     * job's conv net (4.1 M parameters) costs more than the replicas save (docs/benchmarks.md).
+     */
+    public static final long AUTO_MAX_PARAMS = 2_000_000;
 
     private final Model model;
     private final Replica[] replicas;
@@ -65,8 +71,8 @@ public final class DataParallel implements Model {
     /**
      * The model built by {@code factory} on {@code ops}, with as many replicas as the {@code
      * panamann.replicas} setting says ({@code auto}: one per thread of a native backend with
-     * two or more threads, none for the pure-Java backend, one thread, or a model with buffers
-     * or random generators).
+     * two or more threads, none for the pure-Java backend, one thread, a model with more than
+     * {@value #AUTO_MAX_PARAMS} parameters, or one with buffers or random generators).
      *
      * @param ops     the backend of the model itself (not owned)
      * @param factory builds the model on a given backend; called once for the model and once per
@@ -76,7 +82,8 @@ public final class DataParallel implements Model {
         String s = setting();
         if (s.equals("auto")) {
             Model m = factory.apply(ops);
-            int n = ops.name().equals("native") && ops.threads() >= 2 && eligible(m) == null ? ops.threads() : 0;
+            int n = ops.name().equals("native") && ops.threads() >= 2 && eligible(m) == null && paramCount(m) <= AUTO_MAX_PARAMS
+                    ? ops.threads() : 0;
             return build(ops, m, factory, n);
         }
         int n;
@@ -142,6 +149,12 @@ public final class DataParallel implements Model {
         this.model = model;
         this.replicas = replicas;
         this.criterion = model instanceof SequentialModel s ? s.criterion() : null;
+    }
+
+    private static long paramCount(Model m) {
+        long n = 0;
+        for (Param p : m.params()) n += p.value().size();
+        return n;
     }
 
     /** Why the model cannot have replicas, or null when it can. */

@@ -208,6 +208,38 @@ class DataParallelTest {
         }
     }
 
+    /** auto: replicas for the native backend with 2+ threads and a model of at most AUTO_MAX_PARAMS parameters. */
+    @Test
+    void autoGivesReplicasWhereTheyPay() {
+        String old = System.getProperty("panamann.replicas");
+        System.clearProperty("panamann.replicas");
+        try {
+            try (DataParallel java = DataParallel.of(NumGrad.ops("java"), twoLayer(0f))) {
+                assertEquals(0, java.replicas(), "pure Java");
+            }
+            if (!NumGrad.backends().contains("native")) return;
+            Ops nat = NumGrad.ops("native");
+            assertEquals(2, nat.threads());
+            try (DataParallel small = DataParallel.of(nat, convNet(0f))) {
+                assertEquals(2, small.replicas());
+            }
+            int hidden = (int) (DataParallel.AUTO_MAX_PARAMS / 3072) + 1;
+            try (DataParallel big = DataParallel.of(nat, o -> new TwoLayerNet(o, 3072, hidden, 10, 1e-3f, 0f, 1))) {
+                assertEquals(0, big.replicas(), "more than AUTO_MAX_PARAMS parameters");
+            }
+            System.setProperty("panamann.replicas", "3");
+            try (DataParallel three = DataParallel.of(nat, convNet(0f))) {
+                assertEquals(3, three.replicas());
+            }
+            System.setProperty("panamann.replicas", "two");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DataParallel.of(nat, convNet(0f)));
+            assertTrue(e.getMessage().contains("'two'"), e.getMessage());
+        } finally {
+            if (old == null) System.clearProperty("panamann.replicas");
+            else System.setProperty("panamann.replicas", old);
+        }
+    }
+
     @Test
     void modelsWithBatchStatisticsOrDropoutAreRefused() {
         Ops ops = NumGrad.ops("java");
