@@ -71,6 +71,61 @@ public interface Ops extends AutoCloseable {
         gemm(transA, transB, m, n, k, alpha, a.segment(), b.segment(), beta, c.segment());
     }
 
+    /**
+     * As {@link #gemm(boolean, boolean, int, int, int, float, MemorySegment, MemorySegment, float, MemorySegment)}
+     * on row-major matrices with leading dimensions (BLAS's lda, ldb, ldc: the floats from one
+     * stored row to the next), so a block of columns of a larger matrix is an operand without a
+     * copy: e.g. the rows {@code [r0, r1)} of {@code x^T dout} are {@code gemm(true, false, r1 - r0,
+     * n, k, 1, x + r0, lda = x's row length, dout, n, 0, c + r0 * n, n)}. Each leading dimension
+     * must be at least the stored row length (k or m for A, n or k for B, n for C). The default
+     * copies strided operands into contiguous ones around the contiguous gemm; the native backend
+     * passes them to BLAS as they are.
+     */
+    default void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a, int lda,
+                      MemorySegment b, int ldb, float beta, MemorySegment c, int ldc) {
+        checkStridedGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc);
+        if (m == 0 || n == 0) return;
+        int aRows = transA ? k : m, aCols = transA ? m : k, bRows = transB ? n : k, bCols = transB ? k : n;
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) { // shared: a backend may read them from its worker threads
+            MemorySegment ac = contiguous(arena, a, aRows, aCols, lda), bc = contiguous(arena, b, bRows, bCols, ldb);
+            MemorySegment cc = contiguous(arena, c, m, n, ldc);
+            gemm(transA, transB, m, n, k, alpha, ac, bc, beta, cc);
+            if (cc != c) {
+                for (int r = 0; r < m; r++) MemorySegment.copy(cc, (long) r * n * Float.BYTES, c, (long) r * ldc * Float.BYTES, (long) n * Float.BYTES);
+            }
+        }
+    }
+
+    /** {@code s} when its rows are contiguous (ld == cols), else a contiguous copy of its (rows, cols) block. */
+    private static MemorySegment contiguous(java.lang.foreign.Arena arena, MemorySegment s, int rows, int cols, int ld) {
+        if (ld == cols || rows <= 1) return s;
+        MemorySegment d = arena.allocate((long) rows * cols * Float.BYTES, 64);
+        for (int r = 0; r < rows; r++) MemorySegment.copy(s, (long) r * ld * Float.BYTES, d, (long) r * cols * Float.BYTES, (long) cols * Float.BYTES);
+        return d;
+    }
+
+    /**
+     * Checks the arguments of a strided {@link #gemm(boolean, boolean, int, int, int, float,
+     * MemorySegment, int, MemorySegment, int, float, MemorySegment, int) gemm}: sizes &gt;= 0, each
+     * leading dimension at least its row length, each segment long enough for its last row.
+     */
+    static void checkStridedGemm(boolean transA, boolean transB, int m, int n, int k, MemorySegment a, int lda,
+                                 MemorySegment b, int ldb, MemorySegment c, int ldc) {
+        checkGemmSizes(m, n, k);
+        checkStrided(a, transA ? k : m, transA ? m : k, lda, "A", "lda");
+        checkStrided(b, transB ? n : k, transB ? k : n, ldb, "B", "ldb");
+        checkStrided(c, m, n, ldc, "C", "ldc");
+    }
+
+    private static void checkStrided(MemorySegment s, int rows, int cols, int ld, String what, String ldName) {
+        if (ld < Math.max(1, cols)) {
+            throw new IllegalArgumentException("gemm: " + ldName + " must be >= " + Math.max(1, cols) + " (the length of a stored row of "
+                    + what + "), got " + ld);
+        }
+        long floats = rows == 0 || cols == 0 ? 0 : (long) (rows - 1) * ld + cols;
+        checkBytes(s, floats, what);
+    }
+
     /** Plans a 2-D convolution (NCHW input, (F, C, KH, KW) weights, bias (F)). */
     Conv2dOp conv2d(ConvGeometry g);
 

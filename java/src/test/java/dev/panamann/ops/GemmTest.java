@@ -113,4 +113,63 @@ class GemmTest {
             }
         }
     }
+
+    /**
+     * The strided gemm (leading dimensions): each operand a block inside a wider stored matrix,
+     * padding that must stay untouched; Java (the default copies) and native (BLAS) against the
+     * reference and each other.
+     */
+    @ParameterizedTest(name = "m={0} n={1} k={2} transA={3} transB={4}")
+    @MethodSource("cases")
+    void stridedOperandsMatchTheReference(int m, int n, int k, boolean ta, boolean tb) {
+        Rng rng = new Rng(m * 17L + n * 5L + k);
+        int aRows = ta ? k : m, aCols = ta ? m : k, bRows = tb ? n : k, bCols = tb ? k : n;
+        int lda = aCols + 3, ldb = bCols + 1, ldc = n + 5;
+        try (Tensor a = Tensor.randn(rng, 1f, aRows, lda); Tensor b = Tensor.randn(rng, 1f, bRows, ldb);
+             Tensor c0 = Tensor.randn(rng, 1f, m, ldc)) {
+            float alpha = -1.25f, beta = 0.5f;
+            double[] ref = reference(ta, tb, m, n, k, alpha, block(a.toArray(), aRows, aCols, lda), block(b.toArray(), bRows, bCols, ldb),
+                    beta, block(c0.toArray(), m, n, ldc));
+            for (Ops ops : Backs.all()) {
+                try (Tensor c = c0.copy()) {
+                    ops.gemm(ta, tb, m, n, k, alpha, a.segment(), lda, b.segment(), ldb, beta, c.segment(), ldc);
+                    float[] got = c.toArray(), before = c0.toArray();
+                    for (int i = 0; i < m; i++) {
+                        for (int j = 0; j < ldc; j++) {
+                            if (j < n) {
+                                double want = ref[i * n + j];
+                                assertEquals(want, got[i * ldc + j], 1e-4 * (1 + Math.abs(want)), ops.name() + " C[" + i + "][" + j + "]");
+                            } else {
+                                assertEquals(before[i * ldc + j], got[i * ldc + j], ops.name() + ": padding of C written at " + i + ", " + j);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** The (rows, cols) block of a row-major matrix with row length ld. */
+    private static float[] block(float[] s, int rows, int cols, int ld) {
+        float[] d = new float[rows * cols];
+        for (int r = 0; r < rows; r++) System.arraycopy(s, r * ld, d, r * cols, cols);
+        return d;
+    }
+
+    @Test
+    void stridedLeadingDimensionsAreChecked() {
+        for (Ops ops : Backs.all()) {
+            try (Tensor a = Tensor.zeros(4, 6); Tensor b = Tensor.zeros(6, 5); Tensor c = Tensor.zeros(4, 5)) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> ops.gemm(false, false, 4, 5, 6, 1f, a.segment(), 5, b.segment(), 5, 0f, c.segment(), 5));
+                assertTrue(e.getMessage().contains("lda must be >= 6"), e.getMessage());
+                e = assertThrows(IllegalArgumentException.class,
+                        () -> ops.gemm(false, false, 4, 5, 6, 1f, a.segment(), 7, b.segment(), 5, 0f, c.segment(), 5));
+                assertTrue(e.getMessage().contains("A has 24 floats, needs 27"), e.getMessage());
+                e = assertThrows(IllegalArgumentException.class,
+                        () -> ops.gemm(false, false, 4, 5, 6, 1f, a.segment(), 6, b.segment(), 5, 0f, c.segment(), 4));
+                assertTrue(e.getMessage().contains("ldc must be >= 5"), e.getMessage());
+            }
+        }
+    }
 }

@@ -138,6 +138,20 @@ public final class NativeOps implements Ops {
     }
 
     @Override
+    public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a, int lda,
+                     MemorySegment b, int ldb, float beta, MemorySegment c, int ldc) {
+        Ops.checkStridedGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc);
+        if (m == 0 || n == 0) return;
+        beforeNativeCall();
+        if (blasFallback != null) {
+            dnnlSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
+        openblas_h.cblas_sgemm(CblasRowMajor(), transA ? CblasTrans() : CblasNoTrans(), transB ? CblasTrans() : CblasNoTrans(),
+                m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
+
+    @Override
     public Conv2dOp conv2d(ConvGeometry g) { return new DnnlConv2dOp(this, g); }
 
     @Override
