@@ -40,6 +40,8 @@ public final class Affine implements Layer {
     private Tensor x;
     private int n;
     private boolean inputGradient = true;
+    private boolean weightGradient = true;
+    private Tensor dout;
 
     /**
      * A layer with W drawn from N(0, weightScale^2) and b = 0, params named "W" and "b".
@@ -147,7 +149,8 @@ public final class Affine implements Layer {
         if (dout.rank() != 2 || dout.dim(0) != n || dout.dim(1) != outDim) { // checked without a varargs array per step
             dout.requireShape("Affine.backward: dout", n, outDim);
         }
-        ops.gemm(true, false, inDim, outDim, n, 1f, x, dout, 0f, w.grad());
+        if (weightGradient) ops.gemm(true, false, inDim, outDim, n, 1f, x, dout, 0f, w.grad());
+        this.dout = dout;
         Elementwise.columnSums(dout.segment(), n, outDim, b.grad().segment());
         if (!inputGradient) return null;
         Tensor d = dx.like(x);
@@ -169,6 +172,29 @@ public final class Affine implements Layer {
         return this;
     }
 
+    /**
+     * Whether {@link #backward} computes dW (default true). A data-parallel replica
+     * ({@code models.DataParallel}) switches it off and the dW of the whole batch is computed
+     * from every replica's {@link #lastInput} and {@link #lastOutputGradient} at once, instead of
+     * one dW per replica that is then summed.
+     *
+     * @param compute false to leave W's gradient untouched in backward
+     * @return this layer
+     */
+    public Affine setWeightGradient(boolean compute) {
+        this.weightGradient = compute;
+        return this;
+    }
+
+    /**
+     * The input of the last forward, as given (N, d1, ..., dk): its memory is the (N, D) matrix
+     * dW is computed from. Null before the first forward.
+     */
+    public Tensor lastInput() { return x; }
+
+    /** The upstream gradient of the last backward, (N, M) (the caller's tensor), or null before the first. */
+    public Tensor lastOutputGradient() { return dout; }
+
     @Override
     public List<Param> params() { return List.of(w, b); }
 
@@ -179,6 +205,7 @@ public final class Affine implements Layer {
         w.close();
         b.close();
         x = null;
+        dout = null;
     }
 
     @Override

@@ -98,6 +98,36 @@ class AffineTest {
         }
     }
 
+    /** Without dW, backward leaves W's gradient alone, keeps dx and db, and hands out what dW is made of. */
+    @ParameterizedTest(autoCloseArguments = false)
+    @MethodSource("backends")
+    void withoutWeightGradientTheInputsOfDwAreKept(Ops ops) {
+        Rng rng = new Rng(6);
+        try (Tensor x = Tensor.randn(rng, 1f, 4, 2, 3); Tensor dout = Tensor.randn(rng, 1f, 4, 5);
+             Affine fc = new Affine(ops, 6, 5, rng, 0.3f)) {
+            assertEquals(null, fc.lastInput());
+            fc.forward(x, Mode.TRAIN);
+            float[] dx = fc.backward(dout).toArray(), dw = fc.weight().grad().toArray(), db = fc.bias().grad().toArray();
+            fc.weight().grad().fill(7f);
+            fc.bias().zeroGrad();
+            assertSame(fc, fc.setWeightGradient(false));
+            fc.forward(x, Mode.TRAIN);
+            assertArrayEquals(dx, fc.backward(dout).toArray(), "dx");
+            assertArrayEquals(db, fc.bias().grad().toArray(), "db");
+            for (float v : fc.weight().grad().toArray()) assertEquals(7f, v, "dW untouched");
+            assertSame(x, fc.lastInput());
+            assertSame(dout, fc.lastOutputGradient());
+            try (Tensor again = Tensor.zeros(6, 5)) { // x^T dout from what the layer kept is the dW it skipped
+                ops.gemm(true, false, 6, 5, 4, 1f, fc.lastInput().segment(), fc.lastOutputGradient().segment(), 0f, again.segment());
+                assertArrayEquals(dw, again.toArray(), 1e-6f);
+            }
+            fc.setWeightGradient(true);
+            fc.forward(x, Mode.TRAIN);
+            fc.backward(dout);
+            assertArrayEquals(dw, fc.weight().grad().toArray(), "switched back on");
+        }
+    }
+
     @Test
     void nativeAndJavaAgree() {
         Ops java = Backs.java(), nat = Backs.nativeOps();
