@@ -38,7 +38,8 @@ import java.util.Map;
  *     dev.panamann.bench.StepBreakdown [batch [optimizer [steps [backend [model [replicas]]]]]]
  * </pre>
  * Defaults: batch 64, adam, 200 steps (after 30 warm-up steps), backend native, model
- * {@code convnet}; {@code resnet9-W} takes the {@link ResNet9} of width W instead, timed per
+ * {@code convnet}; {@code convnet-hH} the same conv net with H hidden units (the main job's is
+ * {@code convnet-h500}); {@code resnet9-W} takes the {@link ResNet9} of width W instead, timed per
  * top-level layer (a residual block as one part); {@code twolayer} the side-by-side TwoLayerNet
  * 3072-300-10 and {@code fcbn} its FullyConnectedNet 3072-200-100-10 with batch norm (the input
  * then flattened by the first affine layer). With {@code replicas} (a number) the step is the
@@ -55,8 +56,8 @@ public final class StepBreakdown {
         String backend = args.length > 3 ? args[3] : "native";
         String model = args.length > 4 ? args[4] : "convnet";
         if (batch < 1 || steps < 1) throw new IllegalArgumentException("batch and steps must be >= 1");
-        if (!model.equals("convnet") && !model.equals("twolayer") && !model.equals("fcbn") && !model.matches("resnet9-[0-9]+")) {
-            throw new IllegalArgumentException("model must be convnet, twolayer, fcbn or resnet9-W, got " + model);
+        if (!model.matches("convnet(-h[0-9]+)?") && !model.equals("twolayer") && !model.equals("fcbn") && !model.matches("resnet9-[0-9]+")) {
+            throw new IllegalArgumentException("model must be convnet, convnet-hH, twolayer, fcbn or resnet9-W, got " + model);
         }
         if (args.length > 5) {
             replicated(batch, rule, steps, backend, model, Integer.parseInt(args[5]));
@@ -137,7 +138,7 @@ public final class StepBreakdown {
             Rng rng = new Rng(2);
             int[] y = new int[batch];
             for (int i = 0; i < batch; i++) y[i] = rng.nextInt(10);
-            Tensor in = model.equals("convnet") || model.startsWith("resnet9") ? x : x.reshape(batch, -1);
+            Tensor in = model.startsWith("convnet") || model.startsWith("resnet9") ? x : x.reshape(batch, -1);
             List<Param> params = net.params();
             opt.prepare(params);
             ThreadMXBean bean = ManagementFactory.getThreadMXBean();
@@ -168,6 +169,8 @@ public final class StepBreakdown {
     private static SequentialModel model(Ops ops, String model) {
         return switch (model) {
             case "convnet" -> new ThreeLayerConvNet(ops, new int[] {3, 32, 32}, 32, 7, 100, 10, 1e-3f, 0f, 1);
+            case String m when m.startsWith("convnet-h") ->
+                    new ThreeLayerConvNet(ops, new int[] {3, 32, 32}, 32, 7, Integer.parseInt(m.substring(9)), 10, 1e-3f, 0f, 1);
             case "twolayer" -> new TwoLayerNet(ops, 3 * 32 * 32, 300, 10, 1e-4f, 0f, 1);
             case "fcbn" -> new FullyConnectedNet(ops, new int[] {200, 100}, 3 * 32 * 32, 10,
                     FullyConnectedNet.Options.DEFAULT.withHeInit().withBatchNorm(true).withSeed(1));

@@ -1,5 +1,8 @@
 package dev.panamann.models;
 
+import dev.panamann.layers.Affine;
+import dev.panamann.layers.Layer;
+import dev.panamann.layers.Sequential;
 import dev.panamann.loss.Loss;
 import dev.panamann.ops.Backends;
 import dev.panamann.ops.Denormals;
@@ -26,8 +29,11 @@ import java.util.function.Supplier;
  * factory on a one-thread backend of its own) runs the forward and backward pass of its slice on
  * its own thread, and the gradients are averaged (weighted by slice size) into the model's own
  * gradient buffer. The replicas read the model's parameter values (shared memory, no copies), so
- * an optimizer step on {@link #params()} updates them all. {@link #scores} runs on the model
- * itself with all of its backend's threads.
+ * an optimizer step on {@link #params()} updates them all. The affine layers' weight gradients,
+ * the largest, are not computed per replica and summed: each thread computes its share of the
+ * rows of dW for the whole batch from every replica's saved input and upstream gradient
+ * ({@link Affine#setWeightGradient}, a strided gemm). {@link #scores} runs on the model itself
+ * with all of its backend's threads.
  *
  * <p>Why: with two threads, a step of the native backend runs some thirty parallel regions
  * (each oneDNN primitive, each sgemm), and under the OpenMP wait policy the library uses (passive,
@@ -40,9 +46,9 @@ import java.util.function.Supplier;
  *
  * <p>{@link #of(Ops, Function)} decides as the library does by default (setting {@code
  * panamann.replicas} / {@code PANAMANN_REPLICAS}: {@code auto}, or a number, 0 = none): {@code
- * auto} gives one replica per thread of a native backend with two or more threads to a model of
- * at most {@value #AUTO_MAX_PARAMS} parameters, and none otherwise. A batch smaller than two
- * replicas' worth ({@value #MIN_IMAGES_PER_REPLICA} images each) runs on the model itself.
+ * auto} gives one replica per thread of a native backend with two or more threads, and none
+ * otherwise. A batch smaller than two replicas' worth ({@value #MIN_IMAGES_PER_REPLICA} images
+ * each) runs on the model itself.
  *
  * <p>One thread at a time, as every model; {@link #close} closes the replicas, their backends and
  * threads, and the model.
@@ -50,12 +56,6 @@ import java.util.function.Supplier;
 public final class DataParallel implements Model {
     /** Images a replica gets at least; smaller batches run on fewer replicas or on the model. */
     public static final int MIN_IMAGES_PER_REPLICA = 8;
-    /**
-     * The most parameters a model may have for {@code auto} to give it replicas: each step sums
-     * the replicas' gradients (one pass over every gradient per replica), which for the main
-     * job's conv net (4.1 M parameters) costs more than the replicas save (docs/benchmarks.md).
-     */
-    public static final long AUTO_MAX_PARAMS = 2_000_000;
 
     private final Model model;
     private final Replica[] replicas;
@@ -65,14 +65,16 @@ public final class DataParallel implements Model {
     private Tensor slicedFrom;
     private int slicedCount;
     private final Step step = new Step();
+    /** The model's affine layers, whose dW the replicas leave to {@link Step} (same order as each replica's). */
+    private final Affine[] affines;
     /** The model's loss when the replicas got theirs (built by the factory, or {@link #setLoss}). */
     private Loss criterion;
 
     /**
      * The model built by {@code factory} on {@code ops}, with as many replicas as the {@code
      * panamann.replicas} setting says ({@code auto}: one per thread of a native backend with
-     * two or more threads, none for the pure-Java backend, one thread, a model with more than
-     * {@value #AUTO_MAX_PARAMS} parameters, or one with buffers or random generators).
+     * two or more threads, none for the pure-Java backend, one thread, or a model with buffers
+     * or random generators).
      *
      * @param ops     the backend of the model itself (not owned)
      * @param factory builds the model on a given backend; called once for the model and once per
@@ -82,8 +84,7 @@ public final class DataParallel implements Model {
         String s = setting();
         if (s.equals("auto")) {
             Model m = factory.apply(ops);
-            int n = ops.name().equals("native") && ops.threads() >= 2 && eligible(m) == null && paramCount(m) <= AUTO_MAX_PARAMS
-                    ? ops.threads() : 0;
+            int n = ops.name().equals("native") && ops.threads() >= 2 && eligible(m) == null ? ops.threads() : 0;
             return build(ops, m, factory, n);
         }
         int n;
@@ -135,6 +136,12 @@ public final class DataParallel implements Model {
                 Replica rep = new Replica(i, rm, r);
                 made.add(rep); // closed with the others on a failure below
                 share(m, rm);
+                List<Affine> own = affines(m);
+                if (own.size() != rep.affines.length) {
+                    throw new IllegalArgumentException("the factory built a replica with " + rep.affines.length + " affine layers, the model has "
+                            + own.size() + ": it must build the same architecture every time");
+                }
+                for (Affine a : rep.affines) a.setWeightGradient(false); // computed once for all replicas (Step)
             }
         } catch (RuntimeException | Error e) {
             for (Replica r : made) r.close();
@@ -149,12 +156,19 @@ public final class DataParallel implements Model {
         this.model = model;
         this.replicas = replicas;
         this.criterion = model instanceof SequentialModel s ? s.criterion() : null;
+        this.affines = affines(model).toArray(Affine[]::new);
     }
 
-    private static long paramCount(Model m) {
-        long n = 0;
-        for (Param p : m.params()) n += p.value().size();
-        return n;
+    /** The affine layers of a model built on {@link SequentialModel} (also inside nested {@link Sequential}s), in order. */
+    static List<Affine> affines(Model m) {
+        List<Affine> out = new ArrayList<>();
+        if (m instanceof SequentialModel s) collect(s.layers(), out);
+        return out;
+    }
+
+    private static void collect(Layer l, List<Affine> out) {
+        if (l instanceof Affine a) out.add(a);
+        else if (l instanceof Sequential s) for (Layer c : s.layers()) collect(c, out);
     }
 
     /** Why the model cannot have replicas, or null when it can. */
@@ -267,7 +281,7 @@ public final class DataParallel implements Model {
         slicedFrom = x;
         slicedCount = k;
         syncSettings(k);
-        step.begin(k, replicas, model.gradients().segment());
+        step.begin(k, replicas, model.gradients().segment(), affines);
         for (int i = 1; i < k; i++) replicas[i].submit(step);
         replicas[0].runStep(step);
         step.awaitCombined();
@@ -395,12 +409,19 @@ public final class DataParallel implements Model {
         private int parts;
         private Replica[] replicas;
         private MemorySegment out;
+        private Affine[] affines;
+        /** [from, to) element ranges of the gradient buffer the affine layers' dW fill (sorted). */
+        private long[] skipFrom = new long[0], skipTo = new long[0];
         private volatile Thread caller;
 
-        void begin(int parts, Replica[] replicas, MemorySegment out) {
+        void begin(int parts, Replica[] replicas, MemorySegment out, Affine[] affines) {
             this.parts = parts;
             this.replicas = replicas;
-            this.out = out;
+            if (out != this.out || affines != this.affines) {
+                this.out = out;
+                this.affines = affines;
+                skipRanges();
+            }
             caller = Thread.currentThread();
             computed.set(0);
             summed.set(0);
@@ -419,23 +440,75 @@ public final class DataParallel implements Model {
             }
             boolean failed = false;
             for (int i = 0; i < parts; i++) failed |= replicas[i].failure != null;
-            if (!failed) sum(part);
+            if (!failed) {
+                sum(part);
+                weightGradients(part);
+            }
             if (summed.incrementAndGet() == parts && part != 0) LockSupport.unpark(caller);
         }
 
-        /** The weighted sum of the replicas' gradients over share {@code part} of the buffer. */
+        /** Where each affine layer's dW sits in the model's gradient buffer. */
+        private void skipRanges() {
+            int count = affines.length;
+            long[][] r = new long[count][];
+            for (int j = 0; j < count; j++) {
+                MemorySegment g = affines[j].weight().grad().segment();
+                long from = (g.address() - out.address()) / Float.BYTES;
+                r[j] = new long[] {from, from + g.byteSize() / Float.BYTES};
+            }
+            java.util.Arrays.sort(r, (a, b) -> Long.compare(a[0], b[0]));
+            skipFrom = new long[count];
+            skipTo = new long[count];
+            for (int j = 0; j < count; j++) {
+                skipFrom[j] = r[j][0];
+                skipTo[j] = r[j][1];
+            }
+        }
+
+        /**
+         * The weighted sum of the replicas' gradients over share {@code part} of the buffer, but
+         * for the affine layers' dW ({@link #weightGradients}).
+         */
         private void sum(int part) {
             long size = out.byteSize() / Float.BYTES;
             long share = (size + parts - 1) / parts;
             share = (share + 15) & ~15L; // whole 64-byte lines per thread
             long from = Math.min(size, part * share), to = Math.min(size, from + share);
-            if (from >= to) return;
-            MemorySegment o = out.asSlice(from * Float.BYTES, (to - from) * Float.BYTES);
+            for (int j = 0; j <= skipFrom.length && from < to; j++) {
+                long end = j < skipFrom.length ? Math.min(to, skipFrom[j]) : to;
+                if (from < end) sumRange(from, end);
+                if (j < skipFrom.length) from = Math.max(from, skipTo[j]);
+            }
+        }
+
+        private void sumRange(long from, long to) {
+            long bytes = (to - from) * Float.BYTES, at = from * Float.BYTES;
+            MemorySegment o = out.asSlice(at, bytes);
             int n = (int) (to - from);
-            Elementwise.weightedSum(replicas[0].weight, replicas[0].gradients.asSlice(from * Float.BYTES, o.byteSize()),
-                    replicas[1].weight, replicas[1].gradients.asSlice(from * Float.BYTES, o.byteSize()), o, n);
-            for (int i = 2; i < parts; i++) {
-                Elementwise.axpy(replicas[i].weight, replicas[i].gradients.asSlice(from * Float.BYTES, o.byteSize()), o, n);
+            Elementwise.weightedSum(replicas[0].weight, replicas[0].gradients.asSlice(at, bytes),
+                    replicas[1].weight, replicas[1].gradients.asSlice(at, bytes), o, n);
+            for (int i = 2; i < parts; i++) Elementwise.axpy(replicas[i].weight, replicas[i].gradients.asSlice(at, bytes), o, n);
+        }
+
+        /**
+         * Rows {@code [D * part / parts, D * (part + 1) / parts)} of each affine layer's dW for the
+         * whole batch, {@code sum_i (n_i / N) x_i^T dout_i}, from every replica's input and upstream
+         * gradient of that layer, into the model's gradient (one product per replica, on this
+         * thread's one-thread backend; each dW row is written by one thread only).
+         */
+        private void weightGradients(int part) {
+            Ops ops = replicas[part].ops;
+            for (int j = 0; j < affines.length; j++) {
+                int in = affines[j].inDim(), outDim = affines[j].outDim();
+                int r0 = (int) ((long) in * part / parts), r1 = (int) ((long) in * (part + 1) / parts);
+                if (r0 >= r1) continue;
+                MemorySegment dw = affines[j].weight().grad().segment().asSlice((long) r0 * outDim * Float.BYTES);
+                for (int i = 0; i < parts; i++) {
+                    Affine a = replicas[i].affines[j];
+                    ops.gemm(true, false, r1 - r0, outDim, replicas[i].x.dim(0), replicas[i].weight,
+                            a.lastInput().segment().asSlice((long) r0 * Float.BYTES), in, a.lastOutputGradient().segment(), outDim,
+                            i == 0 ? 0f : 1f, dw, outDim);
+                }
             }
         }
 
@@ -456,6 +529,8 @@ public final class DataParallel implements Model {
         final Ops ops;
         final Thread thread;
         final MemorySegment gradients;
+        /** This replica's affine layers, in the model's order (their dW is left to the Step). */
+        final Affine[] affines;
         Tensor x;
         int[] y;
         float weight;
@@ -470,6 +545,7 @@ public final class DataParallel implements Model {
             this.model = model;
             this.ops = ops;
             this.gradients = model.gradients().segment();
+            this.affines = DataParallel.affines(model).toArray(Affine[]::new);
             this.thread = index == 0 ? null : new Thread(this, "panama-nn replica " + index);
             if (thread != null) thread.setDaemon(true);
         }
