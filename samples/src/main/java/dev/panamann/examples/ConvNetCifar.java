@@ -8,6 +8,7 @@ import dev.panamann.cli.ModelRegistry;
 import dev.panamann.cli.ModelSpec;
 import dev.panamann.cli.TrainRun;
 import dev.panamann.data.PreparedData;
+import dev.panamann.models.DataParallel;
 import dev.panamann.models.Model;
 import dev.panamann.ops.Ops;
 import dev.panamann.train.Evaluation;
@@ -69,7 +70,7 @@ public final class ConvNetCifar implements Callable<Integer> {
             TrainRun run = new TrainRun(Inputs.outDir(out, "ConvNetCifar"), ops, d, spec, settings, common.seed, cifar.data);
             run.describe();
 
-            try (Model net = spec.build(ops)) {
+            try (Model net = DataParallel.of(ops, spec::build)) { // with 2+ threads: one-thread replicas, each a slice of the batch
                 System.out.println(net);
                 Steps.section(System.out, "3. Train with the Solver (best validation parameters kept)");
                 TrainResult r = run.train(net, 100, false, null);

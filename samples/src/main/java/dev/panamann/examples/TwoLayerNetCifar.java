@@ -9,6 +9,7 @@ import dev.panamann.cli.ModelSpec;
 import dev.panamann.cli.TrainRun;
 import dev.panamann.cli.UserError;
 import dev.panamann.data.PreparedData;
+import dev.panamann.models.DataParallel;
 import dev.panamann.models.Model;
 import dev.panamann.models.TwoLayerNet;
 import dev.panamann.ops.Ops;
@@ -108,7 +109,7 @@ public final class TwoLayerNetCifar implements Callable<Integer> {
             Steps.section(System.out, "4. Train the best setting for the full schedule");
             TrainRun run = new TrainRun(dir, ops, d, spec, settings, common.seed, cifar.data);
             run.describe();
-            try (Model net = spec.build(ops)) {
+            try (Model net = DataParallel.of(ops, spec::build)) { // with 2+ threads: one-thread replicas, each a slice of the batch
                 TrainResult r = run.train(net, 100, false, null);
 
                 Steps.section(System.out, "5. Test accuracy; loss.png, accuracy.png, and weights.png: W1 (3072, H) as H images of 3x32x32");
