@@ -441,8 +441,12 @@ public final class DataParallel implements Model {
             boolean failed = false;
             for (int i = 0; i < parts; i++) failed |= replicas[i].failure != null;
             if (!failed) {
-                sum(part);
-                weightGradients(part);
+                try {
+                    sum(part);
+                    weightGradients(part);
+                } catch (Throwable t) { // reported by the caller once every thread is through; a thread never dies here
+                    replicas[part].failure = t;
+                }
             }
             if (summed.incrementAndGet() == parts && part != 0) LockSupport.unpark(caller);
         }
