@@ -18,7 +18,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -59,8 +58,7 @@ public final class DataParallel implements Model {
 
     private final Model model;
     private final Replica[] replicas;
-    private final AtomicReference<Thread> user = new AtomicReference<>();
-    private volatile boolean closed;
+    private final OneCaller caller = new OneCaller();
     /** The batch the replicas' slices were cut from (slices are reused while it stays the same). */
     private Tensor slicedFrom;
     private int slicedCount;
@@ -220,11 +218,11 @@ public final class DataParallel implements Model {
 
     @Override
     public Tensor scores(Tensor x) {
-        begin("scores");
+        caller.enter("DataParallel", "scores");
         try {
             return model.scores(x);
         } finally {
-            user.set(null);
+            caller.exit();
         }
     }
 
@@ -239,7 +237,7 @@ public final class DataParallel implements Model {
      */
     @Override
     public double lossDouble(Tensor x, int[] y) {
-        begin("loss");
+        caller.enter("DataParallel", "loss");
         try {
             int n = x.rank() == 0 || y == null ? 0 : x.dim(0);
             int k = Math.min(replicas.length, n / MIN_IMAGES_PER_REPLICA);
@@ -254,7 +252,7 @@ public final class DataParallel implements Model {
                 throw e;
             }
         } finally {
-            user.set(null);
+            caller.exit();
         }
     }
 
@@ -330,14 +328,14 @@ public final class DataParallel implements Model {
         if (!(model instanceof SequentialModel s)) {
             throw new IllegalArgumentException(model.getClass().getName() + " is not a SequentialModel: its loss cannot be set");
         }
-        begin("setLoss");
+        caller.enter("DataParallel", "setLoss");
         try {
             s.setLoss(loss.get());
             for (Replica r : replicas) ((SequentialModel) r.model).setLoss(loss.get());
             criterion = s.criterion();
             return this;
         } finally {
-            user.set(null);
+            caller.exit();
         }
     }
 
@@ -364,35 +362,15 @@ public final class DataParallel implements Model {
         return model + (replicas.length == 0 ? "" : " (" + replicas.length + " data-parallel replicas)");
     }
 
-    /** Claims the model for the calling thread, or throws naming the thread that holds it. */
-    private void begin(String call) {
-        Thread me = Thread.currentThread();
-        if (!user.compareAndSet(null, me)) {
-            Thread other = user.get();
-            throw new IllegalStateException("DataParallel." + call + " on thread '" + me.getName() + "' while thread '"
-                    + (other == null ? "?" : other.getName()) + "' is using the model: a model is used by one thread at a time");
-        }
-        if (closed) {
-            user.set(null);
-            throw new IllegalStateException("DataParallel." + call + ": the model is closed");
-        }
-    }
-
     /** Stops the replicas' threads and closes the replicas, their backends, and the model. */
     @Override
     public void close() {
-        Thread me = Thread.currentThread();
-        while (!user.compareAndSet(null, me)) {
-            if (user.get() == me) break;
-            Thread.onSpinWait();
-        }
+        if (!caller.enterClose()) return;
         try {
-            if (closed) return;
-            closed = true;
             for (Replica r : replicas) r.close();
             model.close();
         } finally {
-            user.set(null);
+            caller.exit();
         }
     }
 

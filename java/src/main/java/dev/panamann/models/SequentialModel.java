@@ -18,8 +18,6 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * A classifier made of a {@link Sequential} of layers followed by a {@link Loss} (softmax
@@ -47,9 +45,8 @@ public abstract class SequentialModel implements Model {
     private final int numClasses;
     private float reg;
     private Tensor gradients = Tensor.zeros(0);
-    /** The thread inside scores/loss/close, or null; see the class comment. */
-    private final AtomicReference<Thread> user = new AtomicReference<>();
-    private volatile boolean closed;
+    /** One thread at a time inside scores / loss / close; see the class comment. */
+    private final OneCaller caller = new OneCaller();
 
     /** A model trained with softmax cross-entropy. */
     protected SequentialModel(int numClasses, float reg) {
@@ -140,11 +137,11 @@ public abstract class SequentialModel implements Model {
      */
     @Override
     public Tensor scores(Tensor x) {
-        begin("scores");
+        caller.enter(getClass().getSimpleName(), "scores");
         try {
             return net.forward(x, Mode.EVAL);
         } finally {
-            user.set(null);
+            caller.exit();
         }
     }
 
@@ -160,29 +157,14 @@ public abstract class SequentialModel implements Model {
 
     @Override
     public double lossDouble(Tensor x, int[] y) {
-        begin("loss");
+        caller.enter(getClass().getSimpleName(), "loss");
         try {
             Tensor scores = net.forward(x, Mode.TRAIN);
             double data = criterion.forwardDouble(scores, y);
             net.backward(criterion.dscores());
             return data + L2.apply(weights, reg);
         } finally {
-            user.set(null);
-        }
-    }
-
-    /** Claims the model for the calling thread, or throws naming the thread that holds it. */
-    private void begin(String call) {
-        Thread me = Thread.currentThread();
-        if (!user.compareAndSet(null, me)) {
-            Thread other = user.get();
-            throw new IllegalStateException(getClass().getSimpleName() + "." + call + " on thread '" + me.getName()
-                    + "' while thread '" + (other == null ? "?" : other.getName()) + "' is using the model: a model is "
-                    + "used by one thread at a time (give each thread its own model)");
-        }
-        if (closed) {
-            user.set(null);
-            throw new IllegalStateException(getClass().getSimpleName() + "." + call + ": the model is closed");
+            caller.exit();
         }
     }
 
@@ -243,15 +225,13 @@ public abstract class SequentialModel implements Model {
     /** Frees the layers' memory and plans, after a call running on another thread has finished. */
     @Override
     public void close() {
-        Thread me = Thread.currentThread();
-        while (!user.compareAndSet(null, me)) LockSupport.parkNanos(50_000);
+        if (!caller.enterClose()) return;
         try {
-            closed = true;
             net.close();
             criterion.close();
             gradients.close();
         } finally {
-            user.set(null);
+            caller.exit();
         }
     }
 }
