@@ -144,9 +144,12 @@ public final class StepBreakdown {
             ThreadMXBean bean = ManagementFactory.getThreadMXBean();
             var allocBean = (com.sun.management.ThreadMXBean) bean;
             long[] t = new long[steps], c = new long[steps];
-            long allocStart = 0;
+            long allocStart = 0, othersStart = 0;
             for (int s = -30; s < steps; s++) {
-                if (s == steps / 2) allocStart = allocBean.getCurrentThreadAllocatedBytes();
+                if (s == steps / 2) {
+                    allocStart = allocBean.getCurrentThreadAllocatedBytes();
+                    othersStart = replicaThreadsAllocated(allocBean);
+                }
                 long w0 = System.nanoTime(), c0 = bean.getCurrentThreadCpuTime();
                 net.loss(in, y);
                 opt.step(params);
@@ -156,14 +159,24 @@ public final class StepBreakdown {
                 }
             }
             long allocated = allocBean.getCurrentThreadAllocatedBytes() - allocStart;
+            long others = replicaThreadsAllocated(allocBean) - othersStart;
             System.out.printf("StepBreakdown: %s, batch %d, %s, backend %s (%d threads), %d steps, median ms%n",
                     net, batch, rule, ops.name(), ops.threads(), steps);
-            System.out.printf("  heap allocated by the stepping thread: %.0f bytes per step (the last %d steps)%n",
-                    (double) allocated / (steps - steps / 2), steps - steps / 2);
+            System.out.printf("  heap allocated by the stepping thread: %.0f bytes per step, by the other replicas' threads: %.0f (the last %d steps)%n",
+                    (double) allocated / (steps - steps / 2), (double) others / (steps - steps / 2), steps - steps / 2);
             System.out.printf("  %8s  %8s%n", "wall", "cpu");
             System.out.printf("  %8.3f  %8.3f  whole step%n", median(t) / 1e6, median(c) / 1e6);
             System.out.printf("  %8.3f  %8.3f  whole step, mean (images/s %.1f)%n", mean(t) / 1e6, mean(c) / 1e6, batch * 1e9 / mean(t));
         }
+    }
+
+    /** Heap bytes allocated so far by the data-parallel replicas' own threads ("panama-nn replica i"). */
+    private static long replicaThreadsAllocated(com.sun.management.ThreadMXBean bean) {
+        long sum = 0;
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().startsWith("panama-nn replica")) sum += Math.max(0, bean.getThreadAllocatedBytes(t.threadId()));
+        }
+        return sum;
     }
 
     private static SequentialModel model(Ops ops, String model) {

@@ -464,12 +464,8 @@ public final class DataParallel implements Model {
         }
 
         private void sumRange(long from, long to) {
-            long bytes = (to - from) * Float.BYTES, at = from * Float.BYTES;
-            MemorySegment o = out.asSlice(at, bytes);
-            int n = (int) (to - from);
-            Elementwise.weightedSum(replicas[0].weight, replicas[0].gradients.asSlice(at, bytes),
-                    replicas[1].weight, replicas[1].gradients.asSlice(at, bytes), o, n);
-            for (int i = 2; i < parts; i++) Elementwise.axpy(replicas[i].weight, replicas[i].gradients.asSlice(at, bytes), o, n);
+            Elementwise.weightedSum(replicas[0].weight, replicas[0].gradients, replicas[1].weight, replicas[1].gradients, out, from, to);
+            for (int i = 2; i < parts; i++) Elementwise.weightedSum(1f, out, replicas[i].weight, replicas[i].gradients, out, from, to);
         }
 
         /**
@@ -479,17 +475,17 @@ public final class DataParallel implements Model {
          * thread's one-thread backend; each dW row is written by one thread only).
          */
         private void weightGradients(int part) {
-            Ops ops = replicas[part].ops;
+            Replica own = replicas[part];
             for (int j = 0; j < affines.length; j++) {
                 int in = affines[j].inDim(), outDim = affines[j].outDim();
                 int r0 = (int) ((long) in * part / parts), r1 = (int) ((long) in * (part + 1) / parts);
                 if (r0 >= r1) continue;
-                MemorySegment dw = affines[j].weight().grad().segment().asSlice((long) r0 * outDim * Float.BYTES);
+                MemorySegment dw = own.slice(affines[j].weight().grad().segment(), (long) r0 * outDim, j, parts);
                 for (int i = 0; i < parts; i++) {
                     Affine a = replicas[i].affines[j];
-                    ops.gemm(true, false, r1 - r0, outDim, replicas[i].x.dim(0), replicas[i].weight,
-                            a.lastInput().segment().asSlice((long) r0 * Float.BYTES), in, a.lastOutputGradient().segment(), outDim,
-                            i == 0 ? 0f : 1f, dw, outDim);
+                    MemorySegment x = own.slice(a.lastInput().segment(), r0, j, i);
+                    own.ops.gemm(true, false, r1 - r0, outDim, replicas[i].x.dim(0), replicas[i].weight, x, in,
+                            a.lastOutputGradient().segment(), outDim, i == 0 ? 0f : 1f, dw, outDim);
                 }
             }
         }
@@ -519,6 +515,8 @@ public final class DataParallel implements Model {
         double loss;
         Throwable failure;
         private Step step;
+        /** Slices this replica's thread cut for the dW shares, by [layer][slot], with what they were cut from. */
+        private MemorySegment[][] slices = new MemorySegment[0][], slicedFrom = new MemorySegment[0][];
         private volatile int requested;
         private volatile boolean stopping;
 
@@ -534,6 +532,30 @@ public final class DataParallel implements Model {
 
         void start() {
             if (thread != null) thread.start();
+        }
+
+        /**
+         * {@code s} from float {@code offset} on, cut once and reused while {@code s} is the same
+         * segment (layers reuse their buffers), so a step allocates no slices.
+         */
+        MemorySegment slice(MemorySegment s, long offset, int layer, int slot) {
+            if (layer >= slices.length || slot >= slices[layer].length) {
+                int layers = Math.max(slices.length, layer + 1), slots = Math.max(slot + 1, 8);
+                MemorySegment[][] a = new MemorySegment[layers][slots], b = new MemorySegment[layers][slots];
+                for (int l = 0; l < slices.length; l++) {
+                    System.arraycopy(slices[l], 0, a[l], 0, Math.min(slots, slices[l].length));
+                    System.arraycopy(slicedFrom[l], 0, b[l], 0, Math.min(slots, slicedFrom[l].length));
+                }
+                slices = a;
+                slicedFrom = b;
+            }
+            MemorySegment cut = slices[layer][slot];
+            if (slicedFrom[layer][slot] != s || cut == null || cut.address() != s.address() + offset * Float.BYTES) {
+                cut = s.asSlice(offset * Float.BYTES);
+                slices[layer][slot] = cut;
+                slicedFrom[layer][slot] = s;
+            }
+            return cut;
         }
 
         /** This replica's pass and share of the sum, on the calling thread. */

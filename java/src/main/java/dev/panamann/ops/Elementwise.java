@@ -66,9 +66,12 @@ public final class Elementwise {
         for (int i = 0; i < n; i++) y.setAtIndex(F, i, y.getAtIndex(F, i) + alpha * x.getAtIndex(F, i));
     }
 
-    /** {@code out[i] = a * x[i] + b * y[i]} for i in [0, n); out may be x or y (data-parallel replicas' gradients). */
-    public static void weightedSum(float a, MemorySegment x, float b, MemorySegment y, MemorySegment out, int n) {
-        for (int i = 0; i < n; i++) out.setAtIndex(F, i, a * x.getAtIndex(F, i) + b * y.getAtIndex(F, i));
+    /**
+     * {@code out[i] = a * x[i] + b * y[i]} for i in [from, to) (indices into all three); out may be
+     * x or y (data-parallel replicas' gradients, summed in shares without slicing).
+     */
+    public static void weightedSum(float a, MemorySegment x, float b, MemorySegment y, MemorySegment out, long from, long to) {
+        for (long i = from; i < to; i++) out.setAtIndex(F, i, a * x.getAtIndex(F, i) + b * y.getAtIndex(F, i));
     }
 
     /** {@code out[i] = a[i] + b[i]} for i in [0, n); out may be a or b (a residual connection's sum). */

@@ -58,4 +58,15 @@ class ElementwiseTest {
             assertArrayEquals(new int[] {-1, 1, 0, 0, 3, -1}, dst);
         }
     }
+
+    @Test
+    void weightedSumCoversItsRangeOnlyAndMayWriteOverAnInput() {
+        try (Tensor x = Tensor.of(new float[] {1, 2, 3, 4, 5}, 5); Tensor y = Tensor.of(new float[] {10, 20, 30, 40, 50}, 5);
+             Tensor out = Tensor.full(-1f, 5)) {
+            Elementwise.weightedSum(0.5f, x.segment(), 0.25f, y.segment(), out.segment(), 1, 4);
+            assertArrayEquals(new float[] {-1, 6, 9, 12, -1}, out.toArray());
+            Elementwise.weightedSum(1f, x.segment(), 2f, y.segment(), x.segment(), 0, 5); // into x itself
+            assertArrayEquals(new float[] {21, 42, 63, 84, 105}, x.toArray());
+        }
+    }
 }
