@@ -131,7 +131,7 @@ public final class DataParallel implements Model {
                     r.close();
                     throw e;
                 }
-                Replica rep = new Replica(i, rm, r);
+                Replica rep = new Replica(i, replicas, rm, r);
                 made.add(rep); // closed with the others on a failure below
                 share(m, rm);
                 List<Affine> own = affines(m);
@@ -480,7 +480,7 @@ public final class DataParallel implements Model {
                 int in = affines[j].inDim(), outDim = affines[j].outDim();
                 int r0 = (int) ((long) in * part / parts), r1 = (int) ((long) in * (part + 1) / parts);
                 if (r0 >= r1) continue;
-                MemorySegment dw = own.slice(affines[j].weight().grad().segment(), (long) r0 * outDim, j, parts);
+                MemorySegment dw = own.slice(affines[j].weight().grad().segment(), (long) r0 * outDim, j, replicas.length);
                 for (int i = 0; i < parts; i++) {
                     Affine a = replicas[i].affines[j];
                     MemorySegment x = own.slice(a.lastInput().segment(), r0, j, i);
@@ -515,17 +515,23 @@ public final class DataParallel implements Model {
         double loss;
         Throwable failure;
         private Step step;
-        /** Slices this replica's thread cut for the dW shares, by [layer][slot], with what they were cut from. */
-        private MemorySegment[][] slices = new MemorySegment[0][], slicedFrom = new MemorySegment[0][];
+        /**
+         * Slices this replica's thread cut for the dW shares, by [affine layer][slot] (slot i: replica
+         * i's input, slot = replica count: the dW rows), with what they were cut from.
+         */
+        private final MemorySegment[][] slices, slicedFrom;
         private volatile int requested;
         private volatile boolean stopping;
 
-        Replica(int index, Model model, Ops ops) {
+        /** @param count how many replicas there are */
+        Replica(int index, int count, Model model, Ops ops) {
             this.index = index;
             this.model = model;
             this.ops = ops;
             this.gradients = model.gradients().segment();
             this.affines = DataParallel.affines(model).toArray(Affine[]::new);
+            this.slices = new MemorySegment[affines.length][count + 1];
+            this.slicedFrom = new MemorySegment[affines.length][count + 1];
             this.thread = index == 0 ? null : new Thread(this, "panama-nn replica " + index);
             if (thread != null) thread.setDaemon(true);
         }
@@ -539,16 +545,6 @@ public final class DataParallel implements Model {
          * segment (layers reuse their buffers), so a step allocates no slices.
          */
         MemorySegment slice(MemorySegment s, long offset, int layer, int slot) {
-            if (layer >= slices.length || slot >= slices[layer].length) {
-                int layers = Math.max(slices.length, layer + 1), slots = Math.max(slot + 1, 8);
-                MemorySegment[][] a = new MemorySegment[layers][slots], b = new MemorySegment[layers][slots];
-                for (int l = 0; l < slices.length; l++) {
-                    System.arraycopy(slices[l], 0, a[l], 0, Math.min(slots, slices[l].length));
-                    System.arraycopy(slicedFrom[l], 0, b[l], 0, Math.min(slots, slicedFrom[l].length));
-                }
-                slices = a;
-                slicedFrom = b;
-            }
             MemorySegment cut = slices[layer][slot];
             if (slicedFrom[layer][slot] != s || cut == null || cut.address() != s.address() + offset * Float.BYTES) {
                 cut = s.asSlice(offset * Float.BYTES);
