@@ -68,9 +68,7 @@ public final class StepBreakdown {
              Optimizer opt = Optimizers.create(rule, Map.of("learning_rate", 1e-3));
              SoftmaxCrossEntropy loss = new SoftmaxCrossEntropy();
              Tensor x = Tensor.randn(new Rng(1), 50f, batch, 3, 32, 32)) {
-            Rng rng = new Rng(2);
-            int[] y = new int[batch];
-            for (int i = 0; i < batch; i++) y[i] = rng.nextInt(10);
+            int[] y = labels(batch);
             List<Layer> layers = net.layers().layers();
             List<String> names = new ArrayList<>();
             for (Layer l : layers) names.add(l + " forward");
@@ -112,16 +110,11 @@ public final class StepBreakdown {
                 }
             }
             long allocated = allocBean.getCurrentThreadAllocatedBytes() - allocStart; // before printing allocates
-            System.out.printf("StepBreakdown: %s, batch %d, %s, backend %s (%d threads), %d steps, median ms%n",
-                    net, batch, rule, ops.name(), ops.threads(), steps);
-            System.out.printf("  heap allocated by the stepping thread: %.0f bytes per step (the last %d steps)%n",
-                    (double) allocated / (steps - steps / 2), steps - steps / 2);
-            System.out.printf("  %8s  %8s%n", "wall", "cpu");
+            printHead(net, batch, rule, ops, steps, String.format("%.0f bytes per step", (double) allocated / (steps - steps / 2)));
             for (int i = 0; i < parts; i++) {
                 System.out.printf("  %8.3f  %8.3f  %s%n", median(t[i]) / 1e6, median(c[i]) / 1e6, names.get(i));
             }
-            System.out.printf("  %8.3f  %8.3f  whole step, mean (images/s %.1f)%n", mean(t[parts - 1]) / 1e6,
-                    mean(c[parts - 1]) / 1e6, batch * 1e9 / mean(t[parts - 1]));
+            printMean(t[parts - 1], c[parts - 1], batch);
         }
     }
 
@@ -135,10 +128,7 @@ public final class StepBreakdown {
              DataParallel net = DataParallel.of(ops, o -> model(o, model), replicas);
              Optimizer opt = Optimizers.create(rule, Map.of("learning_rate", 1e-3));
              Tensor x = Tensor.randn(new Rng(1), 50f, batch, 3, 32, 32)) {
-            Rng rng = new Rng(2);
-            int[] y = new int[batch];
-            for (int i = 0; i < batch; i++) y[i] = rng.nextInt(10);
-            Tensor in = model.startsWith("convnet") || model.startsWith("resnet9") ? x : x.reshape(batch, -1);
+            int[] y = labels(batch);
             List<Param> params = net.params();
             opt.prepare(params);
             ThreadMXBean bean = ManagementFactory.getThreadMXBean();
@@ -151,7 +141,7 @@ public final class StepBreakdown {
                     othersStart = replicaThreadsAllocated(allocBean);
                 }
                 long w0 = System.nanoTime(), c0 = bean.getCurrentThreadCpuTime();
-                net.loss(in, y);
+                net.loss(x, y);
                 opt.step(params);
                 if (s >= 0) {
                     t[s] = System.nanoTime() - w0;
@@ -160,14 +150,33 @@ public final class StepBreakdown {
             }
             long allocated = allocBean.getCurrentThreadAllocatedBytes() - allocStart;
             long others = replicaThreadsAllocated(allocBean) - othersStart;
-            System.out.printf("StepBreakdown: %s, batch %d, %s, backend %s (%d threads), %d steps, median ms%n",
-                    net, batch, rule, ops.name(), ops.threads(), steps);
-            System.out.printf("  heap allocated by the stepping thread: %.0f bytes per step, by the other replicas' threads: %.0f (the last %d steps)%n",
-                    (double) allocated / (steps - steps / 2), (double) others / (steps - steps / 2), steps - steps / 2);
-            System.out.printf("  %8s  %8s%n", "wall", "cpu");
+            int counted = steps - steps / 2;
+            printHead(net, batch, rule, ops, steps, String.format("%.0f bytes per step, by the other replicas' threads: %.0f",
+                    (double) allocated / counted, (double) others / counted));
             System.out.printf("  %8.3f  %8.3f  whole step%n", median(t) / 1e6, median(c) / 1e6);
-            System.out.printf("  %8.3f  %8.3f  whole step, mean (images/s %.1f)%n", mean(t) / 1e6, mean(c) / 1e6, batch * 1e9 / mean(t));
+            printMean(t, c, batch);
         }
+    }
+
+    /** The random labels every step trains on. */
+    private static int[] labels(int batch) {
+        Rng rng = new Rng(2);
+        int[] y = new int[batch];
+        for (int i = 0; i < batch; i++) y[i] = rng.nextInt(10);
+        return y;
+    }
+
+    /** The title line, the heap allocation per step ({@code heap}, over the last half of the steps) and the column heads. */
+    private static void printHead(Object net, int batch, String rule, Ops ops, int steps, String heap) {
+        System.out.printf("StepBreakdown: %s, batch %d, %s, backend %s (%d threads), %d steps, median ms%n",
+                net, batch, rule, ops.name(), ops.threads(), steps);
+        System.out.printf("  heap allocated by the stepping thread: %s (the last %d steps)%n", heap, steps - steps / 2);
+        System.out.printf("  %8s  %8s%n", "wall", "cpu");
+    }
+
+    /** The mean whole step (wall, the stepping thread's CPU) and the images/s it gives. */
+    private static void printMean(long[] wall, long[] cpu, int batch) {
+        System.out.printf("  %8.3f  %8.3f  whole step, mean (images/s %.1f)%n", mean(wall) / 1e6, mean(cpu) / 1e6, batch * 1e9 / mean(wall));
     }
 
     /** Heap bytes allocated so far by the data-parallel replicas' own threads ("panama-nn replica i"). */
