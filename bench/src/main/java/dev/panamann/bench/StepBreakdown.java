@@ -37,7 +37,9 @@ import java.util.Map;
  * java --enable-native-access=ALL-UNNAMED -cp bench/target/panama-nn-bench.jar \
  *     dev.panamann.bench.StepBreakdown [batch [optimizer [steps [backend [model [replicas]]]]]]
  * </pre>
- * Defaults: batch 64, adam, 200 steps (after 30 warm-up steps), backend native, model
+ * Defaults: batch 64, adam, 200 steps (after 30 warm-up steps; {@code -Dwarmup=N} for N: the JIT
+ * compiles the step's Java code on the same cores within the first ~100-300 steps, so a
+ * steady-state comparison with the C program takes a few hundred), backend native, model
  * {@code convnet}; {@code convnet-hH} the same conv net with H hidden units (the main job's is
  * {@code convnet-h500}); {@code resnet9-W} takes the {@link ResNet9} of width W instead, timed per
  * top-level layer (a residual block as one part); {@code twolayer} the side-by-side TwoLayerNet
@@ -49,6 +51,9 @@ import java.util.Map;
 public final class StepBreakdown {
     private StepBreakdown() {}
 
+    /** Untimed steps before the timed ones ({@code -Dwarmup}, default 30). */
+    private static final int WARMUP = Integer.getInteger("warmup", 30);
+
     public static void main(String[] args) {
         int batch = args.length > 0 ? Integer.parseInt(args[0]) : 64;
         String rule = args.length > 1 ? args[1] : "adam";
@@ -56,6 +61,7 @@ public final class StepBreakdown {
         String backend = args.length > 3 ? args[3] : "native";
         String model = args.length > 4 ? args[4] : "convnet";
         if (batch < 1 || steps < 1) throw new IllegalArgumentException("batch and steps must be >= 1");
+        if (WARMUP < 0) throw new IllegalArgumentException("warmup must be >= 0, got " + WARMUP);
         if (!model.matches("convnet(-h[0-9]+)?") && !model.equals("twolayer") && !model.equals("fcbn") && !model.matches("resnet9-[0-9]+")) {
             throw new IllegalArgumentException("model must be convnet, convnet-hH, twolayer, fcbn or resnet9-W, got " + model);
         }
@@ -84,7 +90,7 @@ public final class StepBreakdown {
             var allocBean = (com.sun.management.ThreadMXBean) bean;
             long allocStart = 0;
             long[] last = new long[2];
-            for (int s = -30; s < steps; s++) {
+            for (int s = -WARMUP; s < steps; s++) {
                 if (s == steps / 2) allocStart = allocBean.getCurrentThreadAllocatedBytes(); // the JIT has settled by then
                 int k = 0;
                 last[0] = System.nanoTime();
@@ -135,7 +141,7 @@ public final class StepBreakdown {
             var allocBean = (com.sun.management.ThreadMXBean) bean;
             long[] t = new long[steps], c = new long[steps];
             long allocStart = 0, othersStart = 0;
-            for (int s = -30; s < steps; s++) {
+            for (int s = -WARMUP; s < steps; s++) {
                 if (s == steps / 2) {
                     allocStart = allocBean.getCurrentThreadAllocatedBytes();
                     othersStart = replicaThreadsAllocated(allocBean);
@@ -174,16 +180,19 @@ public final class StepBreakdown {
         System.out.printf("  %8s  %8s%n", "wall", "cpu");
     }
 
-    /** The mean whole step (wall, the stepping thread's CPU) and the images/s it gives. */
+    /** The mean whole step (wall, the stepping thread's CPU), the images/s it gives, and the 90th percentile of the wall time. */
     private static void printMean(long[] wall, long[] cpu, int batch) {
-        System.out.printf("  %8.3f  %8.3f  whole step, mean (images/s %.1f)%n", mean(wall) / 1e6, mean(cpu) / 1e6, batch * 1e9 / mean(wall));
+        long[] sorted = wall.clone();
+        Arrays.sort(sorted);
+        System.out.printf("  %8.3f  %8.3f  whole step, mean (images/s %.1f; wall 90th percentile %.3f ms)%n", mean(wall) / 1e6,
+                mean(cpu) / 1e6, batch * 1e9 / mean(wall), sorted[sorted.length * 9 / 10] / 1e6);
     }
 
-    /** Heap bytes allocated so far by the data-parallel replicas' own threads ("panama-nn replica i"). */
+    /** Heap bytes allocated so far by the library's worker threads and the replicas' own threads, if any. */
     private static long replicaThreadsAllocated(com.sun.management.ThreadMXBean bean) {
         long sum = 0;
         for (Thread t : Thread.getAllStackTraces().keySet()) {
-            if (t.getName().startsWith("panama-nn replica")) sum += Math.max(0, bean.getThreadAllocatedBytes(t.threadId()));
+            if (t.getName().startsWith("panama-nn replica") || t.getName().startsWith("panama-nn worker")) sum += Math.max(0, bean.getThreadAllocatedBytes(t.threadId()));
         }
         return sum;
     }

@@ -8,6 +8,7 @@ import dev.panamann.ops.Backends;
 import dev.panamann.ops.Denormals;
 import dev.panamann.ops.Elementwise;
 import dev.panamann.ops.Ops;
+import dev.panamann.optim.UpdateThreads;
 import dev.panamann.tensor.Param;
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
@@ -49,6 +50,12 @@ import java.util.function.Supplier;
  * otherwise. A batch smaller than two replicas' worth ({@value #MIN_IMAGES_PER_REPLICA} images
  * each) runs on the model itself.
  *
+ * <p>The replicas run on the library's worker threads ({@link UpdateThreads}, replica 0 on the
+ * calling thread), the threads the optimizer's step and the L2 penalty are split over, so a
+ * training step hands work to the same threads from start to end; when there are fewer of those
+ * than replicas, or another thread is using them, the replicas run on threads of their own
+ * ("panama-nn replica i", started at the first such step).
+ *
  * <p>One thread at a time, as every model; {@link #close} closes the replicas, their backends and
  * threads, and the model.
  */
@@ -63,6 +70,8 @@ public final class DataParallel implements Model {
     private Tensor slicedFrom;
     private int slicedCount;
     private final Step step = new Step();
+    /** Runs the step's replicas on the library's worker threads (part i: replica i). */
+    private final UpdateThreads.Task onWorkers = this::onWorker;
     /** The model's affine layers, whose dW the replicas leave to {@link Step} (same order as each replica's). */
     private final Affine[] affines;
     /** The model's loss when the replicas got theirs (built by the factory, or {@link #setLoss}). */
@@ -146,7 +155,6 @@ public final class DataParallel implements Model {
             m.close();
             throw e;
         }
-        for (Replica r : made) r.start();
         return new DataParallel(m, made.toArray(Replica[]::new));
     }
 
@@ -280,9 +288,11 @@ public final class DataParallel implements Model {
         slicedCount = k;
         syncSettings(k);
         step.begin(k, replicas, model.gradients().segment(), affines);
-        for (int i = 1; i < k; i++) replicas[i].submit(step);
-        replicas[0].runStep(step);
-        step.awaitCombined();
+        if (!UpdateThreads.tryRun(k, onWorkers)) { // on the replicas' own threads
+            for (int i = 1; i < k; i++) replicas[i].submit(step);
+            replicas[0].runStep(step);
+            step.awaitCombined();
+        }
         Throwable failure = null;
         double loss = 0;
         for (int i = 0; i < k; i++) {
@@ -295,6 +305,11 @@ public final class DataParallel implements Model {
         // the replicas run without the penalty (syncSettings): it is added once, to the sum
         if (model instanceof SequentialModel s) loss += L2.apply(s.regularizedParams(), s.reg());
         return loss;
+    }
+
+    /** Part {@code part} of a step on the library's worker threads: replica {@code part}'s pass and share. */
+    private void onWorker(int part, int parts) {
+        if (part < step.parts) replicas[part].runStep(step);
     }
 
     /**
@@ -386,6 +401,8 @@ public final class DataParallel implements Model {
         private final AtomicInteger computed = new AtomicInteger(), summed = new AtomicInteger();
         private int parts;
         private Replica[] replicas;
+        /** The thread running each replica's part in this step. */
+        private Thread[] threads = new Thread[0];
         private MemorySegment out;
         private Affine[] affines;
         /** [from, to) element ranges of the gradient buffer the affine layers' dW fill (sorted). */
@@ -395,6 +412,7 @@ public final class DataParallel implements Model {
         void begin(int parts, Replica[] replicas, MemorySegment out, Affine[] affines) {
             this.parts = parts;
             this.replicas = replicas;
+            if (threads.length < replicas.length) threads = new Thread[replicas.length];
             if (out != this.out || affines != this.affines) {
                 this.out = out;
                 this.affines = affines;
@@ -407,8 +425,9 @@ public final class DataParallel implements Model {
 
         /** After a replica's pass: waits for the other replicas, then sums share {@code part}. */
         void computedThenSum(int part) {
+            threads[part] = Thread.currentThread(); // published to the last one by the increment
             if (computed.incrementAndGet() == parts) {
-                for (int i = 0; i < parts; i++) LockSupport.unpark(i == 0 ? caller : replicas[i].thread);
+                for (int i = 0; i < parts; i++) LockSupport.unpark(threads[i]);
             } else {
                 long until = System.nanoTime() + SPIN_NS;
                 while (computed.get() < parts) {
@@ -520,6 +539,7 @@ public final class DataParallel implements Model {
          * i's input, slot = replica count: the dW rows), with what they were cut from.
          */
         private final MemorySegment[][] slices, slicedFrom;
+        private boolean started;
         private volatile int requested;
         private volatile boolean stopping;
 
@@ -534,10 +554,6 @@ public final class DataParallel implements Model {
             this.slicedFrom = new MemorySegment[affines.length][count + 1];
             this.thread = index == 0 ? null : new Thread(this, "panama-nn replica " + index);
             if (thread != null) thread.setDaemon(true);
-        }
-
-        void start() {
-            if (thread != null) thread.start();
         }
 
         /**
@@ -566,6 +582,10 @@ public final class DataParallel implements Model {
         }
 
         void submit(Step s) {
+            if (!started) {
+                thread.start();
+                started = true;
+            }
             step = s;
             requested = requested + 1;
             LockSupport.unpark(thread);

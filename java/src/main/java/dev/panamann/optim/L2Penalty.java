@@ -85,8 +85,8 @@ public final class L2Penalty {
         current = with;
         try {
             UpdateThreads pool = total >= Optimizer.SPLIT_MIN_ELEMENTS ? UpdateThreads.shared() : null;
-            if (pool != null && pool.parts() > 1 && accessibleBy(pool, ws)) pool.run(task);
-            else runPart(0, 1, null);
+            if (pool != null && pool.parts() > 1 && pool.available() && accessibleBy(pool, ws)) pool.run(task);
+            else runPart(0, 1);
         } finally {
             weights = null;
             current = null;
@@ -104,7 +104,7 @@ public final class L2Penalty {
     }
 
     /** Blocks [blocks * part / parts, blocks * (part + 1) / parts) of all weights, in order. */
-    private void runPart(int part, int parts, UpdateThreads.Scratch unused) {
+    private void runPart(int part, int parts) {
         int count = weights.size(), blocks = firstBlock[count];
         int from = (int) ((long) blocks * part / parts), to = (int) ((long) blocks * (part + 1) / parts);
         int i = 0;

@@ -160,9 +160,12 @@ public abstract class Optimizer implements AutoCloseable {
         try {
             resolveLoops();
             UpdateThreads pool = total >= SPLIT_MIN_ELEMENTS ? UpdateThreads.shared() : null;
-            if (pool != null && pool.parts() > 1 && accessibleBy(pool, count)) pool.run(splitTask);
-            else runPart(0, 1, scratch);
+            if (pool != null && pool.parts() > 1 && pool.available() && accessibleBy(pool, count)) {
+                runPool = pool;
+                pool.run(splitTask);
+            } else runPart(0, 1);
         } finally {
+            runPool = null;
             clearRun();
         }
     }
@@ -272,6 +275,8 @@ public abstract class Optimizer implements AutoCloseable {
 
     private final UpdateThreads.Scratch scratch = new UpdateThreads.Scratch();
     private final UpdateThreads.Task splitTask = this::runPart;
+    /** The threads the current step is split over (null when it runs on the calling thread alone). */
+    private UpdateThreads runPool;
     private Slots[] run = new Slots[8];
     private int runCount;
 
@@ -285,7 +290,8 @@ public abstract class Optimizer implements AutoCloseable {
     }
 
     /** Part {@code part} of {@code parts} of every parameter of the current step: a contiguous, 16-float-aligned range of each. */
-    private void runPart(int part, int parts, UpdateThreads.Scratch sc) {
+    private void runPart(int part, int parts) {
+        UpdateThreads.Scratch sc = runPool == null ? scratch : runPool.scratch(part);
         for (int i = 0; i < runCount; i++) {
             Slots s = run[i];
             int n = s.n;

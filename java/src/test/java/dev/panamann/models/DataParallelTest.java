@@ -11,6 +11,7 @@ import dev.panamann.loss.SoftmaxCrossEntropy;
 import dev.panamann.ops.Ops;
 import dev.panamann.optim.Optimizer;
 import dev.panamann.optim.Optimizers;
+import dev.panamann.optim.UpdateThreads;
 import dev.panamann.tensor.Param;
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
@@ -263,20 +264,32 @@ class DataParallelTest {
         assertTrue(e.getMessage().contains("same architecture"), e.getMessage());
     }
 
-    @Test
-    void closeStopsTheReplicasAndLaterCallsFail() {
+    /**
+     * The replicas run on the library's worker threads when there are as many as replicas (no
+     * thread of their own), else on threads of their own, started at the first step: the same
+     * loss and gradients either way; close stops those threads, and later calls fail.
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(ints = {1, 2, 3})
+    void theReplicasRunOnTheWorkersOrOnTheirOwnThreads(int workers) {
+        int before = UpdateThreads.threads();
+        UpdateThreads.setThreads(workers);
+        long aliveBefore = replicaThreadsAlive();
         Ops ops = NumGrad.ops("java");
         Rng rng = new Rng(18);
-        DataParallel dp = DataParallel.of(ops, twoLayer(0f), 2);
         try (Tensor x = Tensor.randn(rng, 1f, 16, 20)) {
             int[] y = Labels.random(rng, 16, 6);
-            dp.loss(x, y);
-            assertTrue(replicaThreadsAlive() > 0);
+            DataParallel dp = DataParallel.of(ops, twoLayer(1e-2f), 2);
+            assertEquals(aliveBefore, replicaThreadsAlive(), "no thread before the first step");
+            assertSameAsAlone(ops, twoLayer(1e-2f), dp, x, y);
+            assertEquals(aliveBefore + (workers >= 2 ? 0 : 1), replicaThreadsAlive());
             dp.close();
-            assertEquals(0, replicaThreadsAlive());
+            assertEquals(aliveBefore, replicaThreadsAlive());
             assertThrows(IllegalStateException.class, () -> dp.loss(x, y));
             assertThrows(IllegalStateException.class, () -> dp.scores(x));
             dp.close(); // twice is fine
+        } finally {
+            UpdateThreads.setThreads(before);
         }
     }
 
