@@ -85,6 +85,34 @@ class DataParallelTest {
         }
     }
 
+    /**
+     * A larger first layer (1000 x 300, its dW rows split between the threads) with the L2
+     * penalty: the model's loss and gradients with 2 and 3 replicas, also once the penalty is
+     * switched off and on again.
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aLargerLayerWithAPenaltyGivesTheModelsLossAndGradients(String backend) {
+        Ops ops = NumGrad.ops(backend);
+        Rng rng = new Rng(21);
+        Function<Ops, Model> f = o -> new TwoLayerNet(o, 1000, 300, 7, 1e-1f, 5e-2f, 6);
+        Function<Ops, Model> unpenalized = o -> {
+            SequentialModel m = (SequentialModel) f.apply(o);
+            m.setReg(0f);
+            return m;
+        };
+        for (int replicas : new int[] {2, 3}) {
+            try (DataParallel dp = DataParallel.of(ops, f, replicas); Tensor x = Tensor.randn(rng, 1f, 24, 1000)) {
+                int[] y = Labels.random(rng, 24, 7);
+                assertSameAsAlone(ops, f, dp, x, y);
+                ((SequentialModel) dp.model()).setReg(0f);
+                assertSameAsAlone(ops, unpenalized, dp, x, y);
+                ((SequentialModel) dp.model()).setReg(5e-2f);
+                assertSameAsAlone(ops, f, dp, x, y);
+            }
+        }
+    }
+
     /** The penalty is added once, with the model's current strength, also after a change. */
     @Test
     void theL2PenaltyFollowsTheModel() {
