@@ -321,6 +321,40 @@ class DataParallelTest {
         }
     }
 
+    /**
+     * While another thread holds the library's worker threads, a step runs the replicas on
+     * threads of their own instead of waiting, with the same loss and gradients.
+     */
+    @Test
+    void aStepWhileTheWorkersAreBusyRunsOnTheReplicasOwnThreads() throws Exception {
+        int before = UpdateThreads.threads();
+        UpdateThreads.setThreads(2);
+        long aliveBefore = replicaThreadsAlive();
+        java.util.concurrent.CountDownLatch holding = new java.util.concurrent.CountDownLatch(1),
+                release = new java.util.concurrent.CountDownLatch(1);
+        Thread other = new Thread(() -> UpdateThreads.tryRun(2, (part, parts) -> {
+            if (part != 0) return;
+            holding.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        }));
+        Ops ops = NumGrad.ops("java");
+        Rng rng = new Rng(22);
+        try (DataParallel dp = DataParallel.of(ops, twoLayer(1e-2f), 2); Tensor x = Tensor.randn(rng, 1f, 16, 20)) {
+            other.start();
+            assertTrue(holding.await(10, java.util.concurrent.TimeUnit.SECONDS));
+            assertSameAsAlone(ops, twoLayer(1e-2f), dp, x, Labels.random(rng, 16, 6));
+            assertEquals(aliveBefore + 1, replicaThreadsAlive(), "the second replica ran on a thread of its own");
+        } finally {
+            release.countDown();
+            other.join();
+            UpdateThreads.setThreads(before);
+        }
+    }
+
     private static long replicaThreadsAlive() {
         return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("panama-nn replica") && t.isAlive()).count();
     }
