@@ -401,13 +401,12 @@ public final class DataParallel implements Model {
         private final AtomicInteger computed = new AtomicInteger(), summed = new AtomicInteger();
         private int parts;
         private Replica[] replicas;
-        /** The thread running each replica's part in this step. */
+        /** The thread running each replica's part in this step (part 0: the caller). */
         private Thread[] threads = new Thread[0];
         private MemorySegment out;
         private Affine[] affines;
         /** [from, to) element ranges of the gradient buffer the affine layers' dW fill (sorted). */
         private long[] skipFrom = new long[0], skipTo = new long[0];
-        private volatile Thread caller;
 
         void begin(int parts, Replica[] replicas, MemorySegment out, Affine[] affines) {
             this.parts = parts;
@@ -418,7 +417,6 @@ public final class DataParallel implements Model {
                 this.affines = affines;
                 skipRanges();
             }
-            caller = Thread.currentThread();
             computed.set(0);
             summed.set(0);
         }
@@ -445,7 +443,8 @@ public final class DataParallel implements Model {
                     replicas[part].failure = t;
                 }
             }
-            if (summed.incrementAndGet() == parts && part != 0) LockSupport.unpark(caller);
+            // threads[0], the caller's, was published before the first meeting point
+            if (summed.incrementAndGet() == parts && part != 0) LockSupport.unpark(threads[0]);
         }
 
         /** Where each affine layer's dW sits in the model's gradient buffer. */

@@ -126,15 +126,7 @@ public final class NativeOps implements Ops {
                      float alpha, MemorySegment a, MemorySegment b, float beta, MemorySegment c) {
         Ops.checkGemmSegments(m, n, k, a, b, c);
         if (m == 0 || n == 0) return;
-        beforeNativeCall();
-        int lda = transA ? m : k;
-        int ldb = transB ? k : n;
-        if (blasFallback != null) {
-            dnnlSgemm(transA, transB, m, n, k, alpha, a, Math.max(1, lda), b, Math.max(1, ldb), beta, c, Math.max(1, n));
-            return;
-        }
-        openblas_h.cblas_sgemm(CblasRowMajor(), transA ? CblasTrans() : CblasNoTrans(), transB ? CblasTrans() : CblasNoTrans(),
-                m, n, k, alpha, a, Math.max(1, lda), b, Math.max(1, ldb), beta, c, Math.max(1, n));
+        sgemm(transA, transB, m, n, k, alpha, a, Math.max(1, transA ? m : k), b, Math.max(1, transB ? k : n), beta, c, Math.max(1, n));
     }
 
     @Override
@@ -142,6 +134,12 @@ public final class NativeOps implements Ops {
                      MemorySegment b, int ldb, float beta, MemorySegment c, int ldc) {
         Ops.checkStridedGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc);
         if (m == 0 || n == 0) return;
+        sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
+
+    /** Row-major sgemm on checked arguments: OpenBLAS, or oneDNN's when the BLAS core failed its check. */
+    private void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a, int lda,
+                       MemorySegment b, int ldb, float beta, MemorySegment c, int ldc) {
         beforeNativeCall();
         if (blasFallback != null) {
             dnnlSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
