@@ -144,7 +144,8 @@ public final class NativeLibraries {
         }
     }
 
-    private static String setting(String property, String env) {
+    /** A setting: the system property, else the environment variable (null when neither is set). */
+    static String setting(String property, String env) {
         String v = System.getProperty(property);
         if (v == null || v.isBlank()) v = System.getenv(env);
         return v;

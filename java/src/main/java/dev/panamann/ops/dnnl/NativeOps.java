@@ -29,9 +29,11 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 
 /**
- * The native backend: OpenBLAS {@code cblas_sgemm} for matrix products and oneDNN 2.x
- * primitives for convolution, pooling and batch normalization, all called through the
- * jextract-generated FFM bindings. Tensors are passed by address: no copies.
+ * The native backend: oneDNN 2.x primitives for convolution, pooling and batch normalization,
+ * and matrix products on oneDNN's {@code dnnl_sgemm} or OpenBLAS's {@code cblas_sgemm}
+ * ({@link GemmChoice}: by default oneDNN's where its kernels use AVX-512, OpenBLAS's
+ * elsewhere), all called through the jextract-generated FFM bindings. Tensors are passed by
+ * address: no copies.
  *
  * <p>One oneDNN CPU engine and one stream live as long as this object. Creating it loads the
  * libraries ({@link NativeLibraries}) and fails with {@link UnsatisfiedLinkError} naming what
@@ -53,17 +55,33 @@ public final class NativeOps implements Ops {
     private final ThreadLocal<boolean[]> teamReady = ThreadLocal.withInitial(() -> new boolean[1]);
     /** oneDNN calls running on the engine or stream; close waits for them. */
     private final UseCount uses = new UseCount();
+    /** The library of this backend's matrix products. */
+    private final GemmChoice gemmChoice;
 
     public NativeOps() {
         this(Runtime.getRuntime().availableProcessors());
     }
 
+    /**
+     * @param threads threads of OpenBLAS, OpenMP and the Java loops, &gt;= 1
+     * @throws IllegalArgumentException when {@code panamann.gemm} has a value it does not know
+     */
     public NativeOps(int threads) {
+        this(threads, null);
+    }
+
+    /**
+     * @param gemm the {@code panamann.gemm} setting to use ({@code auto}, {@code onednn},
+     *             {@code openblas}), or null to read it from the property / environment
+     */
+    NativeOps(int threads, String gemm) {
         // Before the libraries load and before any OpenMP thread exists: threads inherit MXCSR
         // from the thread that creates them.
         Denormals.applyToCurrentThread();
         NativeLibraries.load();
         checkDnnlVersion();
+        GemmChoice requested = GemmChoice.of(gemm != null ? gemm : NativeLibraries.setting("panamann.gemm", "PANAMANN_GEMM"),
+                dnnl_h.dnnl_get_effective_cpu_isa()); // a bad setting fails before anything is made
         MemorySegment p = arena.allocate(ValueLayout.ADDRESS);
         Dnnl.check(dnnl_h.dnnl_engine_create(p, dnnl_h.dnnl_cpu(), 0), "dnnl_engine_create");
         engine = p.get(ValueLayout.ADDRESS, 0);
@@ -72,7 +90,35 @@ public final class NativeOps implements Ops {
         setThreads(threads);
         warnIfPthreadOpenBlas();
         verifyBlasCoreOnce(this);
+        gemmChoice = blasFallback == null ? requested : new GemmChoice(true, "OpenBLAS failed its check");
     }
+
+    /**
+     * Which library runs the matrix products: setting {@code panamann.gemm} (environment
+     * {@code PANAMANN_GEMM}) = {@code auto} (the default), {@code onednn} or {@code openblas}.
+     * {@code auto} takes oneDNN's {@code dnnl_sgemm} when oneDNN runs AVX-512 kernels on this CPU
+     * (measured 3-10 % faster per training step than OpenBLAS's AVX-512 kernels on the library's
+     * MLP and conv-net shapes, docs/benchmarks.md) and OpenBLAS otherwise (on AVX2-only CPUs the two
+     * were not compared). When the OpenBLAS core selected at start-up failed its check, oneDNN's
+     * is used whatever the setting.
+     *
+     * @param onednn true for oneDNN's {@code dnnl_sgemm}, false for OpenBLAS's {@code cblas_sgemm}
+     * @param why    how it was chosen, for {@link #describe()}
+     */
+    record GemmChoice(boolean onednn, String why) {
+        static GemmChoice of(String setting, int isa) {
+            String v = setting == null || setting.isBlank() ? "auto" : setting.trim();
+            if (!v.equals("auto") && !v.equals("onednn") && !v.equals("openblas")) {
+                throw new IllegalArgumentException("panamann.gemm (PANAMANN_GEMM) must be auto, onednn or openblas, got '" + setting + "'");
+            }
+            if (!v.equals("auto")) return new GemmChoice(v.equals("onednn"), "set by panamann.gemm");
+            int avx512 = dnnl_h.dnnl_cpu_isa_avx512_core();
+            return (isa & avx512) == avx512 ? new GemmChoice(true, "auto: AVX-512") : new GemmChoice(false, "auto");
+        }
+    }
+
+    /** True when this backend's matrix products run on oneDNN's {@code dnnl_sgemm}, false for OpenBLAS. */
+    public boolean gemmOnOneDnn() { return gemmChoice.onednn(); }
 
     @Override
     public String name() { return "native"; }
@@ -137,14 +183,16 @@ public final class NativeOps implements Ops {
         sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     }
 
-    /** Row-major sgemm on checked arguments: OpenBLAS, or oneDNN's when the BLAS core failed its check. */
+    /** Row-major sgemm on checked arguments, on the library of {@link GemmChoice}. */
     private void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a, int lda,
                        MemorySegment b, int ldb, float beta, MemorySegment c, int ldc) {
         beforeNativeCall();
-        if (blasFallback != null) {
-            dnnlSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-            return;
-        }
+        if (gemmChoice.onednn()) dnnlSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        else blasSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
+
+    private static void blasSgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a, int lda,
+                                  MemorySegment b, int ldb, float beta, MemorySegment c, int ldc) {
         openblas_h.cblas_sgemm(CblasRowMajor(), transA ? CblasTrans() : CblasNoTrans(), transB ? CblasTrans() : CblasNoTrans(),
                 m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     }
@@ -197,7 +245,8 @@ public final class NativeOps implements Ops {
      * selected it, {@link BlasCore}), the oneDNN version and the instruction set its kernels use,
      * the OpenMP wait policy and flush-to-zero, e.g. {@code backend native, 2 threads, OpenBLAS
      * 0.3.21 core SkylakeX (selected automatically: AVX-512), oneDNN 2.6.3 ISA avx512_core_amx,
-     * OpenMP wait passive (default), flush denormals on, Java loops vector (16 floats)}. The Java
+     * gemm oneDNN (auto: AVX-512), OpenMP wait passive (default), flush denormals on, Java loops
+     * vector (16 floats)}: "gemm" names the library of the matrix products ({@link GemmChoice}). The Java
      * loops are the optimizer updates (and the pure-Java backend's kernels): {@code vector} when
      * the JVM runs with {@code --add-modules jdk.incubator.vector}, else {@code scalar}.
      */
@@ -208,11 +257,11 @@ public final class NativeOps implements Ops {
         String selected = NativeLibraries.selectedBlasCore();
         String origin = selected != null ? "selected automatically: " + NativeLibraries.blasCoreReason().replaceFirst("^auto: ", "")
                 : NativeLibraries.blasCoreReason();
-        String blas = blasFallback != null ? "oneDNN sgemm (OpenBLAS core " + selected + " failed its check)"
-                : version + " core " + cString(openblas_h.openblas_get_corename()) + " (" + origin + ")"
-                        + (openblas_h.openblas_get_parallel() == 2 ? "" : " " + parallelName(openblas_h.openblas_get_parallel()));
+        String blas = version + " core " + cString(openblas_h.openblas_get_corename()) + " (" + origin + ")"
+                + (openblas_h.openblas_get_parallel() == 2 ? "" : " " + parallelName(openblas_h.openblas_get_parallel()));
         return "backend native, " + threads + " threads, " + blas + ", oneDNN " + dnnl_version_t.major(v) + "."
                 + dnnl_version_t.minor(v) + "." + dnnl_version_t.patch(v) + " ISA " + isaName(dnnl_h.dnnl_get_effective_cpu_isa())
+                + ", gemm " + (gemmChoice.onednn() ? "oneDNN" : "OpenBLAS") + " (" + gemmChoice.why() + ")"
                 + ", OpenMP wait " + NativeLibraries.ompWaitPolicy() + ", flush denormals " + Denormals.describe()
                 + ", Java loops " + GemmKernel.describeSettings();
     }
@@ -287,7 +336,6 @@ public final class NativeOps implements Ops {
     /** Non-null when the automatically selected OpenBLAS core failed its check: why. */
     private static volatile String blasFallback;
     private static boolean blasVerified;
-    private static MethodHandle dnnlSgemm;
 
     /**
      * Once per process, when {@link NativeLibraries} selected the OpenBLAS core itself: checks that
@@ -307,7 +355,8 @@ public final class NativeOps implements Ops {
                 try (Arena t = Arena.ofConfined()) {
                     MemorySegment sa = t.allocateFrom(ValueLayout.JAVA_FLOAT, a), sb = t.allocateFrom(ValueLayout.JAVA_FLOAT, b);
                     MemorySegment sc = t.allocateFrom(ValueLayout.JAVA_FLOAT, c);
-                    ops.gemm(ta, tb, m, n, k, alpha, sa, sb, beta, sc);
+                    ops.beforeNativeCall();
+                    blasSgemm(ta, tb, m, n, k, alpha, sa, ta ? m : k, sb, tb ? k : n, beta, sc, n);
                     MemorySegment.copy(sc, ValueLayout.JAVA_FLOAT, 0, c, 0, c.length);
                 }
             });
@@ -322,22 +371,22 @@ public final class NativeOps implements Ops {
     /** Why gemm runs on oneDNN's sgemm instead of OpenBLAS, or null when it does not. */
     public static String blasFallback() { return blasFallback; }
 
+    /** The downcall of {@code dnnl_sgemm}, looked up at first use (the libraries are loaded by then). */
+    private static final class DnnlSgemm {
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                SymbolLookup.loaderLookup().find("dnnl_sgemm").orElseThrow(() -> new UnsatisfiedLinkError("dnnl_sgemm not found")),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_BYTE, ValueLayout.JAVA_BYTE,
+                        ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_FLOAT,
+                        ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_FLOAT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
+    }
+
+    /** oneDNN's row-major {@code dnnl_sgemm} on checked arguments. */
     static void dnnlSgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a, int lda,
-                                  MemorySegment b, int ldb, float beta, MemorySegment c, int ldc) {
-        MethodHandle h;
-        synchronized (NativeOps.class) {
-            if (dnnlSgemm == null) {
-                dnnlSgemm = Linker.nativeLinker().downcallHandle(SymbolLookup.loaderLookup().find("dnnl_sgemm").orElseThrow(() -> new UnsatisfiedLinkError("dnnl_sgemm not found")),
-                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_BYTE, ValueLayout.JAVA_BYTE,
-                                ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_FLOAT,
-                                ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
-                                ValueLayout.JAVA_FLOAT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
-            }
-            h = dnnlSgemm;
-        }
+                          MemorySegment b, int ldb, float beta, MemorySegment c, int ldc) {
         try {
-            int rc = (int) h.invokeExact((byte) (transA ? 'T' : 'N'), (byte) (transB ? 'T' : 'N'), (long) m, (long) n, (long) k, alpha,
-                    a, (long) lda, b, (long) ldb, beta, c, (long) ldc);
+            int rc = (int) DnnlSgemm.HANDLE.invokeExact((byte) (transA ? 'T' : 'N'), (byte) (transB ? 'T' : 'N'), (long) m, (long) n,
+                    (long) k, alpha, a, (long) lda, b, (long) ldb, beta, c, (long) ldc);
             Dnnl.check(rc, "dnnl_sgemm");
         } catch (RuntimeException | Error e) {
             throw e;

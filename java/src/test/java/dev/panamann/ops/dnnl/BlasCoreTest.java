@@ -81,7 +81,7 @@ class BlasCoreTest {
     @Test
     void nativeSgemmPassesTheSelfCheck() {
         org.junit.jupiter.api.Assumptions.assumeTrue(NativeLibraries.available() || Boolean.getBoolean("panamann.requireNative"));
-        try (NativeOps ops = new NativeOps(2)) {
+        try (NativeOps ops = new NativeOps(2, "openblas")) {
             assertNull(BlasCore.selfCheck((ta, tb, m, n, k, alpha, a, b, beta, c) -> {
                 try (Arena t = Arena.ofConfined()) {
                     MemorySegment sc = t.allocateFrom(ValueLayout.JAVA_FLOAT, c);
@@ -92,7 +92,7 @@ class BlasCoreTest {
             assertNull(NativeOps.blasFallback(), "the selected core passed its check at start-up");
             String d = ops.describe();
             assertTrue(d.startsWith("backend native, 2 threads, OpenBLAS ") && d.contains(" core ") && d.contains("oneDNN 2.")
-                    && d.contains(" ISA ") && d.contains("flush denormals "), d);
+                    && d.contains(" ISA ") && d.contains(", gemm OpenBLAS (set by panamann.gemm), ") && d.contains("flush denormals "), d);
         }
     }
 
