@@ -1,5 +1,6 @@
 package dev.panamann.data;
 
+import dev.panamann.optim.UpdateThreads;
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -21,8 +22,15 @@ import java.lang.foreign.MemorySegment;
  * Nothing is allocated in the steady state: the order array is made once, and the view used
  * for a short batch is made once per distinct row count. Dropping the short last batch keeps
  * every batch the same shape, so layers never re-allocate their buffers.
+ *
+ * <p>A batch of {@value #SPLIT_MIN_BYTES} bytes or more is copied by the library's worker
+ * threads ({@link UpdateThreads}) when they are free, each copying its share of the rows; the
+ * batch is the same either way (the flips are drawn in row order on the calling thread).
  */
 public final class Batcher implements AutoCloseable {
+    /** Batches at least this large (bytes) are copied on the worker threads when they are free. */
+    static final long SPLIT_MIN_BYTES = 1L << 20;
+
     private final Dataset data;
     private final int batchSize;
     private final Rng rng;
@@ -36,6 +44,12 @@ public final class Batcher implements AutoCloseable {
     private int rows;
     private Tensor shortView;
     private boolean flip;
+    /** Per row of the batch being loaded: whether it is mirrored. */
+    private final boolean[] mirror;
+    private final UpdateThreads.Task copyTask = this::copyPart;
+    // the rows being copied (set by load for copyPart)
+    private int[] copyOrder;
+    private int copyFrom, copyCount;
 
     /**
      * @param data      x (N, ...), y N labels; must stay open while the batcher is used
@@ -52,6 +66,7 @@ public final class Batcher implements AutoCloseable {
         this.x = Tensor.zeros(shape);
         this.y = new int[batchSize];
         this.idx = new int[batchSize];
+        this.mirror = new boolean[batchSize];
         this.rowBytes = (long) Preprocess.features(data.x()) * Float.BYTES;
     }
 
@@ -78,7 +93,6 @@ public final class Batcher implements AutoCloseable {
             throw new IndexOutOfBoundsException("positions [" + from + ", " + (from + count) + ") are outside the order array of "
                     + order.length);
         }
-        MemorySegment src = data.x().segment(), dst = x.segment();
         int n = data.size();
         int[] labels = data.y();
         for (int i = 0; i < count; i++) {
@@ -87,15 +101,32 @@ public final class Batcher implements AutoCloseable {
                 throw new IndexOutOfBoundsException("example index " + r + " (position " + (from + i)
                         + ") is outside the dataset of " + n + " examples");
             }
-            if (flip && rng.nextInt(2) == 1) {
-                copyMirrored(src, r * rowBytes, dst, i * rowBytes);
-            } else {
-                MemorySegment.copy(src, r * rowBytes, dst, i * rowBytes, rowBytes);
-            }
+            mirror[i] = flip && rng.nextInt(2) == 1;
             y[i] = labels[r];
+        }
+        copyOrder = order;
+        copyFrom = from;
+        copyCount = count;
+        try {
+            boolean split = count * rowBytes >= SPLIT_MIN_BYTES && UpdateThreads.reachable(data.x().segment())
+                    && UpdateThreads.reachable(x.segment()) && UpdateThreads.tryRun(2, copyTask);
+            if (!split) copyPart(0, 1);
+        } finally {
+            copyOrder = null;
         }
         rows = count;
         return view(count);
+    }
+
+    /** Copies part {@code part} of {@code parts} of the rows {@link #load} checked. */
+    private void copyPart(int part, int parts) {
+        MemorySegment src = data.x().segment(), dst = x.segment();
+        int start = (int) ((long) copyCount * part / parts), end = (int) ((long) copyCount * (part + 1) / parts);
+        for (int i = start; i < end; i++) {
+            long r = copyOrder[copyFrom + i];
+            if (mirror[i]) copyMirrored(src, r * rowBytes, dst, i * rowBytes);
+            else MemorySegment.copy(src, r * rowBytes, dst, i * rowBytes, rowBytes);
+        }
     }
 
     /**

@@ -138,6 +138,14 @@ public final class UpdateThreads {
         return true;
     }
 
+    /**
+     * Whether the shared workers may read and write {@code s}: false for memory confined to one
+     * thread, which a {@link #tryRun} task must then leave alone.
+     */
+    public static boolean reachable(MemorySegment s) {
+        return shared().accessible(s);
+    }
+
     /** Whether the workers may read and write {@code s} (false for thread-confined memory). */
     boolean accessible(MemorySegment s) {
         for (Thread t : workers) if (!s.isAccessibleBy(t)) return false;

@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.panamann.optim.UpdateThreads;
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
 import java.lang.management.ManagementFactory;
@@ -85,6 +87,76 @@ class BatcherTest {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> b.flipHorizontal(true));
             assertTrue(e.getMessage().contains("(N, C, H, W)"), e.getMessage());
         }
+    }
+
+    /**
+     * A batch of over 1 MB is copied by the worker threads: every row is its example (mirrored
+     * exactly where the generator drew a flip, drawn in row order), the same bytes as with one
+     * thread, also for a short last batch and with a confined dataset the workers cannot read.
+     */
+    @Test
+    void largeBatchesCopiedOnTheWorkersAreTheSameBytes() {
+        int n = 300, c = 3, h = 8, w = 64; // 6 KB per example: 192 rows = 1.2 MB
+        float[] v = new float[n * c * h * w];
+        for (int i = 0; i < v.length; i++) v[i] = i;
+        int[] labels = new int[n];
+        for (int e = 0; e < n; e++) labels[e] = e % 10;
+        int before = UpdateThreads.threads();
+        try (Dataset d = new Dataset(Tensor.of(v, n, c, h, w), labels)) {
+            assertTrue(192L * c * h * w * Float.BYTES >= Batcher.SPLIT_MIN_BYTES);
+            float[][] got = new float[2][];
+            for (int threads : new int[] {1, 2}) {
+                UpdateThreads.setThreads(threads);
+                try (Batcher b = new Batcher(d, 192, new Rng(9)).flipHorizontal(true)) {
+                    b.startEpoch(true, false);
+                    List<float[]> batches = new ArrayList<>();
+                    while (b.nextBatch()) {
+                        Tensor x = b.batch();
+                        for (int i = 0; i < b.batchRows(); i++) {
+                            int e = (int) x.get(i, 0, 0, 0) / (c * h * w); // the first or last value of row 0 of channel 0
+                            boolean mirrored = x.get(i, 0, 0, 0) % (c * h * w) == w - 1;
+                            assertEquals(e % 10, b.y()[i]);
+                            for (int ch = 0; ch < c; ch++) for (int r = 0; r < h; r++) for (int col = 0; col < w; col++) {
+                                float want = ((e * c + ch) * h + r) * w + (mirrored ? w - 1 - col : col);
+                                if (x.get(i, ch, r, col) != want) fail("row " + i + " (example " + e + ") at " + ch + "," + r + "," + col);
+                            }
+                        }
+                        batches.add(x.toArray());
+                    }
+                    assertEquals(2, batches.size(), "192 and a short batch of 108");
+                    got[threads - 1] = concat(batches);
+                }
+            }
+            assertArrayEquals(got[0], got[1], "the same batches with 1 and 2 threads");
+        } finally {
+            UpdateThreads.setThreads(before);
+        }
+        // a dataset in memory confined to this thread: copied here, not on the workers
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment seg = arena.allocate((long) v.length * Float.BYTES, 64);
+            java.lang.foreign.MemorySegment.copy(v, 0, seg, java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, v.length);
+            UpdateThreads.setThreads(2);
+            try (Dataset d = new Dataset(Tensor.wrap(seg, n, c, h, w), labels); Batcher b = new Batcher(d, 200, new Rng(1))) {
+                int[] order = new int[200];
+                for (int i = 0; i < 200; i++) order[i] = 199 - i;
+                Tensor x = b.load(order, 0, 200);
+                for (int i = 0; i < 200; i++) assertEquals((199 - i) * c * h * w, x.get(i, 0, 0, 0));
+            } finally {
+                UpdateThreads.setThreads(before);
+            }
+        }
+    }
+
+    private static float[] concat(List<float[]> parts) {
+        int len = 0;
+        for (float[] p : parts) len += p.length;
+        float[] all = new float[len];
+        int at = 0;
+        for (float[] p : parts) {
+            System.arraycopy(p, 0, all, at, p.length);
+            at += p.length;
+        }
+        return all;
     }
 
     @Test
