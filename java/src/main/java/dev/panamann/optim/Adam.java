@@ -17,7 +17,10 @@ import java.util.Map;
  *   vt = v / (1 - beta2^t)
  *   w = w - lr * mt / (sqrt(vt) + epsilon)
  * </pre>
- * State: {@code m} and {@code v}, of each parameter's shape, starting at zero, and {@code t}.
+ * With an L2 weight decay ({@link Optimizer}; PyTorch's {@code Adam(weight_decay=...)}, not
+ * {@link AdamW}'s decoupled decay) {@code dw + weight_decay * w} takes the place of {@code dw}
+ * for the weights. State: {@code m} and {@code v}, of each parameter's shape, starting at zero,
+ * and {@code t}.
  */
 public final class Adam extends Optimizer {
     public static final double DEFAULT_LEARNING_RATE = 1e-3;
@@ -41,7 +44,19 @@ public final class Adam extends Optimizer {
      * @param epsilon      &gt; 0
      */
     public Adam(double learningRate, double beta1, double beta2, double epsilon) {
-        super("adam", learningRate, "m", "v");
+        this(learningRate, beta1, beta2, epsilon, 0);
+    }
+
+    /**
+     * @param learningRate step size, &gt; 0
+     * @param beta1        decay of the first moment, in [0, 1)
+     * @param beta2        decay of the second moment, in [0, 1)
+     * @param epsilon      &gt; 0
+     * @param weightDecay  L2 weight decay added to the gradient of the weights ({@code dw + weight_decay * w},
+     *                     see {@link Optimizer}), a finite number &gt;= 0
+     */
+    public Adam(double learningRate, double beta1, double beta2, double epsilon, double weightDecay) {
+        super("adam", learningRate, weightDecay, "m", "v");
         this.beta1 = unitInterval("adam", "beta1", beta1);
         this.beta2 = unitInterval("adam", "beta2", beta2);
         this.eps = (float) positive("adam", "epsilon", epsilon);
@@ -65,7 +80,7 @@ public final class Adam extends Optimizer {
         m.put("beta1", beta1);
         m.put("beta2", beta2);
         m.put("epsilon", (double) eps);
-        return m;
+        return withL2Decay(m);
     }
 
     @Override
@@ -100,9 +115,9 @@ public final class Adam extends Optimizer {
 
     @Override
     boolean updateDirect(UpdateLoops loops, MemorySegment w, MemorySegment dw, MemorySegment[] state, float[] scalars,
-                         int from, int to) {
+                         float l2, int from, int to) {
         loops.adam(w, dw, state[0], state[1], (float) learningRate(), (float) beta1, (float) (1 - beta1), (float) beta2,
-                (float) (1 - beta2), scalars[0], scalars[1], eps, from, to);
+                (float) (1 - beta2), scalars[0], scalars[1], eps, l2, from, to);
         return true;
     }
 

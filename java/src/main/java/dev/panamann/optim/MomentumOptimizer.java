@@ -17,8 +17,8 @@ public abstract sealed class MomentumOptimizer extends Optimizer permits SgdMome
     /** The momentum coefficient. */
     protected final float mu;
 
-    MomentumOptimizer(String rule, double learningRate, double momentum) {
-        super(rule, learningRate, "velocity");
+    MomentumOptimizer(String rule, double learningRate, double momentum, double weightDecay) {
+        super(rule, learningRate, weightDecay, "velocity");
         this.mu = (float) unitInterval(rule, "momentum", momentum);
     }
 
@@ -32,6 +32,6 @@ public abstract sealed class MomentumOptimizer extends Optimizer permits SgdMome
     public Map<String, Double> hyperparameters() {
         Map<String, Double> m = new LinkedHashMap<>();
         m.put("momentum", (double) mu);
-        return m;
+        return withL2Decay(m);
     }
 }

@@ -10,7 +10,8 @@ import java.lang.foreign.MemorySegment;
  *   v = momentum * v - lr * dw
  *   w = w - momentum * v_prev + (1 + momentum) * v
  * </pre>
- * State: {@code velocity}, of each parameter's shape, starting at zero.
+ * With an L2 weight decay ({@link Optimizer}) {@code dw + weight_decay * w} takes the place of
+ * {@code dw} for the weights. State: {@code velocity}, of each parameter's shape, starting at zero.
  */
 public final class Nesterov extends MomentumOptimizer {
     /** With learning rate 1e-2 and momentum 0.9. */
@@ -21,7 +22,17 @@ public final class Nesterov extends MomentumOptimizer {
      * @param momentum     in [0, 1)
      */
     public Nesterov(double learningRate, double momentum) {
-        super("nesterov", learningRate, momentum);
+        this(learningRate, momentum, 0);
+    }
+
+    /**
+     * @param learningRate step size, &gt; 0
+     * @param momentum     in [0, 1)
+     * @param weightDecay  L2 weight decay added to the gradient of the weights ({@code dw + weight_decay * w},
+     *                     see {@link Optimizer}), a finite number &gt;= 0
+     */
+    public Nesterov(double learningRate, double momentum, double weightDecay) {
+        super("nesterov", learningRate, momentum, weightDecay);
     }
 
     @Override

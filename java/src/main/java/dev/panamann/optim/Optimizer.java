@@ -26,10 +26,18 @@ import java.util.Map;
  *
  * <p>Weight decay: L2 regularization comes from the model's {@code reg}: {@code Model.loss}
  * adds {@code 0.5 * reg * sum(W^2)} to the loss and {@code reg * W} to the gradient of each
- * regularized parameter, which for plain SGD is the classic weight decay. Decoupled weight
- * decay (Loshchilov &amp; Hutter) is part of the rules {@link SgdNesterov} and {@link AdamW}:
- * {@code w -= lr * weight_decay * w} besides the gradient step, for the parameters whose
- * {@link Param#regularized()} is true (weights; not biases or batch-norm scales and shifts).
+ * regularized parameter, which for plain SGD is the classic weight decay. The rules {@link Sgd},
+ * {@link SgdMomentum}, {@link Nesterov}, {@link RmsProp} and {@link Adam} can instead add the
+ * same gradient term themselves ({@code weight_decay}, as PyTorch's optimizers of those names
+ * do): each step uses {@code dw + weight_decay * w} for the parameters whose
+ * {@link Param#regularized()} is true (weights; not biases or batch-norm scales and shifts),
+ * computed inside the update loop, without changing {@link Param#grad()}. With the model's
+ * {@code reg} at 0 and {@code weight_decay = reg} the parameters take the same values, to the
+ * bit, as with the model's {@code reg}; the loss then leaves out {@code 0.5 * reg * sum(W^2)},
+ * and the step saves the model's separate pass over the weights and gradients
+ * ({@code optim.L2Penalty}). Decoupled weight decay (Loshchilov &amp; Hutter) is part of the
+ * rules {@link SgdNesterov} and {@link AdamW}: {@code w -= lr * weight_decay * w} besides the
+ * gradient step, for the same parameters.
  *
  * <p>The learning rate can be changed between steps ({@link #setLearningRate}), which is how
  * the solver's schedule sets it per epoch. {@link #stateDict()} / {@link #loadStateDict} give
@@ -43,6 +51,8 @@ public abstract class Optimizer implements AutoCloseable {
 
     private final String rule;
     private final String[] slotNames;
+    /** The L2 weight decay added to the gradient of the regularized params (0: none). */
+    private final float l2Decay;
     private double learningRate;
     private final Map<Param, Slots> state = new IdentityHashMap<>();
     private final List<Param> order = new ArrayList<>();
@@ -60,10 +70,13 @@ public abstract class Optimizer implements AutoCloseable {
         final float[] scalars = new float[STEP_SCALARS];
         /** Whether weight decay applies to the parameter ({@link Param#regularized()}). */
         final boolean decay;
+        /** The L2 weight decay of this parameter: the optimizer's for a regularized one, else 0. */
+        final float l2;
 
-        Slots(Tensor[] tensors, boolean decay) {
+        Slots(Tensor[] tensors, boolean decay, float l2) {
             this.tensors = tensors;
             this.decay = decay;
+            this.l2 = l2;
             this.segments = new MemorySegment[tensors.length];
             for (int i = 0; i < tensors.length; i++) segments[i] = tensors[i].segment();
         }
@@ -75,9 +88,36 @@ public abstract class Optimizer implements AutoCloseable {
      * @param slotNames    names of the per-parameter state tensors, each of the parameter's shape
      */
     protected Optimizer(String rule, double learningRate, String... slotNames) {
+        this(rule, learningRate, 0, slotNames);
+    }
+
+    /**
+     * A rule that adds L2 weight decay to the gradient: each step uses
+     * {@code dw + weightDecay * w} for the regularized params (see the class comment). Only
+     * for {@link #elementwise()} rules.
+     *
+     * @param weightDecay &gt;= 0, finite; 0 for none
+     */
+    protected Optimizer(String rule, double learningRate, double weightDecay, String... slotNames) {
         this.rule = rule;
         this.slotNames = slotNames.clone();
+        if (!(weightDecay >= 0) || !Double.isFinite(weightDecay)) {
+            throw new IllegalArgumentException(rule + ": weight_decay must be a finite number >= 0, got " + weightDecay);
+        }
+        this.l2Decay = (float) weightDecay;
         setLearningRate(learningRate);
+    }
+
+    /**
+     * The L2 weight decay this rule adds to the gradient of the regularized params (0: none);
+     * not the decoupled decay of {@link SgdNesterov} and {@link AdamW}.
+     */
+    public final double l2WeightDecay() { return l2Decay; }
+
+    /** {@code m} with {@code weight_decay} added when this rule has an L2 weight decay: for {@link #hyperparameters()}. */
+    final Map<String, Double> withL2Decay(Map<String, Double> m) {
+        if (l2Decay != 0f) m.put("weight_decay", (double) l2Decay);
+        return m;
     }
 
     /** The rule's name: "sgd", "sgd_momentum", "nesterov", "sgd_nesterov", "rmsprop", "adam" or "adamw". */
@@ -197,9 +237,11 @@ public abstract class Optimizer implements AutoCloseable {
         if (chunked()) {
             stepScalars(s.t, s.decay, s.scalars);
             resolveLoops();
-            updateRange(w.segment(), dw.segment(), s.segments, s.scalars, 0, n, scratch);
+            updateRange(w.segment(), dw.segment(), s.segments, s.scalars, s.l2, 0, n, scratch);
+        } else {
+            if (l2Decay != 0f) throw new UnsupportedOperationException(rule + ": weight_decay needs an elementwise rule");
+            update(w.segment(), dw.segment(), s.segments, s.t, n);
         }
-        else update(w.segment(), dw.segment(), s.segments, s.t, n);
     }
 
     private void checkSizes(Param p) {
@@ -297,24 +339,29 @@ public abstract class Optimizer implements AutoCloseable {
             int n = s.n;
             int lo = part == 0 ? 0 : (int) ((long) n * part / parts) & ~15;
             int hi = part == parts - 1 ? n : (int) ((long) n * (part + 1) / parts) & ~15;
-            if (lo < hi) updateRange(s.w, s.dw, s.segments, s.scalars, lo, hi, sc);
+            if (lo < hi) updateRange(s.w, s.dw, s.segments, s.scalars, s.l2, lo, hi, sc);
         }
     }
 
     /**
      * The rule over elements [from, to): directly on the memory when the rule has a loop in the
-     * selected {@link UpdateLoops}, else {@link #updateChunk} chunk by chunk through the scratch arrays.
+     * selected {@link UpdateLoops}, else {@link #updateChunk} chunk by chunk through the scratch
+     * arrays; with the gradient {@code dw + l2 * w} when {@code l2} is not 0.
      */
-    private void updateRange(MemorySegment w, MemorySegment dw, MemorySegment[] state, float[] scalars, int from, int to,
-                             UpdateThreads.Scratch sc) {
+    private void updateRange(MemorySegment w, MemorySegment dw, MemorySegment[] state, float[] scalars, float l2, int from,
+                             int to, UpdateThreads.Scratch sc) {
         UpdateLoops l = loops;
-        if (l != null && updateDirect(l, w, dw, state, scalars, from, to)) return;
+        if (l != null && updateDirect(l, w, dw, state, scalars, l2, from, to)) return;
         int slots = state.length;
         for (int o = from; o < to; o += UpdateThreads.Scratch.CHUNK) {
             int len = Math.min(UpdateThreads.Scratch.CHUNK, to - o);
             long off = (long) o * Float.BYTES;
             MemorySegment.copy(w, F, off, sc.w, 0, len);
             MemorySegment.copy(dw, F, off, sc.dw, 0, len);
+            if (l2 != 0f) { // the heap copy of the gradient only: Param.grad() stays as it is
+                float[] cw = sc.w, cg = sc.dw;
+                for (int i = 0; i < len; i++) cg[i] = cg[i] + l2 * cw[i];
+            }
             for (int j = 0; j < slots; j++) MemorySegment.copy(state[j], F, off, sc.state[j], 0, len);
             updateChunk(sc.w, sc.dw, sc.state, scalars, len);
             MemorySegment.copy(sc.w, 0, w, F, off, len);
@@ -324,10 +371,11 @@ public abstract class Optimizer implements AutoCloseable {
 
     /**
      * The rule over elements [from, to) of the memory with one of {@code loops}' loops, with the
-     * same results as {@link #updateChunk}; false when the rule has none there (the default).
+     * same results as {@link #updateChunk} on the gradient {@code dw + l2 * w}; false when the rule
+     * has none there (the default).
      */
     boolean updateDirect(UpdateLoops loops, MemorySegment w, MemorySegment dw, MemorySegment[] state, float[] scalars,
-                         int from, int to) {
+                         float l2, int from, int to) {
         return false;
     }
 
@@ -530,7 +578,7 @@ public abstract class Optimizer implements AutoCloseable {
             }
             Tensor[] ts = new Tensor[slotNames.length];
             for (int i = 0; i < ts.length; i++) ts[i] = Tensor.zeros(p.value().shape());
-            s = new Slots(ts, p.regularized());
+            s = new Slots(ts, p.regularized(), p.regularized() ? l2Decay : 0f);
             state.put(p, s);
             order.add(p);
         }

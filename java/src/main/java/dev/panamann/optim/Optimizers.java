@@ -14,6 +14,8 @@ import java.util.Set;
  *   <li>{@code sgd_momentum}, {@code nesterov}: {@code learning_rate} (1e-2), {@code momentum} (0.9)</li>
  *   <li>{@code rmsprop}: {@code learning_rate} (1e-2), {@code decay_rate} (0.99), {@code epsilon} (1e-8)</li>
  *   <li>{@code adam}: {@code learning_rate} (1e-3), {@code beta1} (0.9), {@code beta2} (0.999), {@code epsilon} (1e-8)</li>
+ *   <li>and each of these five: {@code weight_decay} (0), the L2 weight decay added to the gradient of
+ *       the weights, as in PyTorch ({@link Optimizer})</li>
  *   <li>{@code sgd_nesterov} ({@link SgdNesterov}: Nesterov momentum with decoupled weight decay):
  *       {@code learning_rate} (1e-2), {@code momentum} (0.9), {@code weight_decay} (5e-4)</li>
  *   <li>{@code adamw} ({@link AdamW}: Adam with decoupled weight decay): {@code learning_rate} (1e-3),
@@ -41,26 +43,28 @@ public final class Optimizers {
         Map<String, ? extends Number> c = config == null ? Map.of() : config;
         switch (r) {
             case "sgd" -> {
-                checkKeys(r, c, Set.of());
-                return new Sgd(lr(c, Sgd.DEFAULT_LEARNING_RATE));
+                checkKeys(r, c, Set.of("weight_decay"));
+                return new Sgd(lr(c, Sgd.DEFAULT_LEARNING_RATE), get(c, "weight_decay", 0));
             }
             case "sgd_momentum" -> {
-                checkKeys(r, c, Set.of("momentum"));
-                return new SgdMomentum(lr(c, SgdMomentum.DEFAULT_LEARNING_RATE), get(c, "momentum", SgdMomentum.DEFAULT_MOMENTUM));
+                checkKeys(r, c, Set.of("momentum", "weight_decay"));
+                return new SgdMomentum(lr(c, SgdMomentum.DEFAULT_LEARNING_RATE), get(c, "momentum", SgdMomentum.DEFAULT_MOMENTUM),
+                        get(c, "weight_decay", 0));
             }
             case "nesterov" -> {
-                checkKeys(r, c, Set.of("momentum"));
-                return new Nesterov(lr(c, Nesterov.DEFAULT_LEARNING_RATE), get(c, "momentum", Nesterov.DEFAULT_MOMENTUM));
+                checkKeys(r, c, Set.of("momentum", "weight_decay"));
+                return new Nesterov(lr(c, Nesterov.DEFAULT_LEARNING_RATE), get(c, "momentum", Nesterov.DEFAULT_MOMENTUM),
+                        get(c, "weight_decay", 0));
             }
             case "rmsprop" -> {
-                checkKeys(r, c, Set.of("decay_rate", "epsilon"));
+                checkKeys(r, c, Set.of("decay_rate", "epsilon", "weight_decay"));
                 return new RmsProp(lr(c, RmsProp.DEFAULT_LEARNING_RATE), get(c, "decay_rate", RmsProp.DEFAULT_DECAY_RATE),
-                        get(c, "epsilon", RmsProp.DEFAULT_EPSILON));
+                        get(c, "epsilon", RmsProp.DEFAULT_EPSILON), get(c, "weight_decay", 0));
             }
             case "adam" -> {
-                checkKeys(r, c, Set.of("beta1", "beta2", "epsilon"));
+                checkKeys(r, c, Set.of("beta1", "beta2", "epsilon", "weight_decay"));
                 return new Adam(lr(c, Adam.DEFAULT_LEARNING_RATE), get(c, "beta1", Adam.DEFAULT_BETA1),
-                        get(c, "beta2", Adam.DEFAULT_BETA2), get(c, "epsilon", Adam.DEFAULT_EPSILON));
+                        get(c, "beta2", Adam.DEFAULT_BETA2), get(c, "epsilon", Adam.DEFAULT_EPSILON), get(c, "weight_decay", 0));
             }
             case "sgd_nesterov" -> {
                 checkKeys(r, c, Set.of("momentum", "weight_decay"));

@@ -12,7 +12,8 @@ import java.util.Map;
  *   cache = decay_rate * cache + (1 - decay_rate) * dw^2
  *   w = w - lr * dw / (sqrt(cache) + epsilon)
  * </pre>
- * State: {@code cache}, of each parameter's shape, starting at zero.
+ * With an L2 weight decay ({@link Optimizer}) {@code dw + weight_decay * w} takes the place of
+ * {@code dw} for the weights. State: {@code cache}, of each parameter's shape, starting at zero.
  */
 public final class RmsProp extends Optimizer {
     public static final double DEFAULT_LEARNING_RATE = 1e-2;
@@ -33,7 +34,18 @@ public final class RmsProp extends Optimizer {
      * @param epsilon      &gt; 0
      */
     public RmsProp(double learningRate, double decayRate, double epsilon) {
-        super("rmsprop", learningRate, "cache");
+        this(learningRate, decayRate, epsilon, 0);
+    }
+
+    /**
+     * @param learningRate step size, &gt; 0
+     * @param decayRate    in [0, 1)
+     * @param epsilon      &gt; 0
+     * @param weightDecay  L2 weight decay added to the gradient of the weights ({@code dw + weight_decay * w},
+     *                     see {@link Optimizer}), a finite number &gt;= 0
+     */
+    public RmsProp(double learningRate, double decayRate, double epsilon, double weightDecay) {
+        super("rmsprop", learningRate, weightDecay, "cache");
         this.decay = (float) unitInterval("rmsprop", "decay_rate", decayRate);
         this.eps = (float) positive("rmsprop", "epsilon", epsilon);
     }
@@ -49,7 +61,7 @@ public final class RmsProp extends Optimizer {
         Map<String, Double> m = new LinkedHashMap<>();
         m.put("decay_rate", (double) decay);
         m.put("epsilon", (double) eps);
-        return m;
+        return withL2Decay(m);
     }
 
     @Override

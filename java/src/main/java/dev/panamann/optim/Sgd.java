@@ -1,10 +1,12 @@
 package dev.panamann.optim;
 
 import java.lang.foreign.MemorySegment;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Vanilla stochastic gradient descent: {@code w -= lr * dw}. No state.
+ * Vanilla stochastic gradient descent: {@code w -= lr * dw}, with {@code dw + weight_decay * w}
+ * for the weights when it has an L2 weight decay ({@link Optimizer}). No state.
  */
 public final class Sgd extends Optimizer {
     /** cs231n's default learning rate for this rule. */
@@ -15,11 +17,20 @@ public final class Sgd extends Optimizer {
 
     /** @param learningRate step size, &gt; 0 */
     public Sgd(double learningRate) {
-        super("sgd", learningRate);
+        this(learningRate, 0);
+    }
+
+    /**
+     * @param learningRate step size, &gt; 0
+     * @param weightDecay  L2 weight decay added to the gradient of the weights ({@code dw + weight_decay * w},
+     *                     see {@link Optimizer}), a finite number &gt;= 0
+     */
+    public Sgd(double learningRate, double weightDecay) {
+        super("sgd", learningRate, weightDecay);
     }
 
     @Override
-    public Map<String, Double> hyperparameters() { return Map.of(); }
+    public Map<String, Double> hyperparameters() { return withL2Decay(new LinkedHashMap<>()); }
 
     @Override
     protected void update(MemorySegment w, MemorySegment dw, MemorySegment[] state, long t, int n) {
@@ -34,8 +45,8 @@ public final class Sgd extends Optimizer {
 
     @Override
     boolean updateDirect(UpdateLoops loops, MemorySegment w, MemorySegment dw, MemorySegment[] state, float[] scalars,
-                         int from, int to) {
-        loops.sgd(w, dw, (float) learningRate(), from, to);
+                         float l2, int from, int to) {
+        loops.sgd(w, dw, (float) learningRate(), l2, from, to);
         return true;
     }
 

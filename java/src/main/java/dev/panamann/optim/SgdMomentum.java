@@ -8,7 +8,8 @@ import java.lang.foreign.MemorySegment;
  *   v = momentum * v - lr * dw
  *   w = w + v
  * </pre>
- * State: {@code velocity}, of each parameter's shape, starting at zero.
+ * With an L2 weight decay ({@link Optimizer}) {@code dw + weight_decay * w} takes the place of
+ * {@code dw} for the weights. State: {@code velocity}, of each parameter's shape, starting at zero.
  */
 public final class SgdMomentum extends MomentumOptimizer {
     /** With learning rate 1e-2 and momentum 0.9. */
@@ -19,7 +20,17 @@ public final class SgdMomentum extends MomentumOptimizer {
      * @param momentum     in [0, 1)
      */
     public SgdMomentum(double learningRate, double momentum) {
-        super("sgd_momentum", learningRate, momentum);
+        this(learningRate, momentum, 0);
+    }
+
+    /**
+     * @param learningRate step size, &gt; 0
+     * @param momentum     in [0, 1)
+     * @param weightDecay  L2 weight decay added to the gradient of the weights ({@code dw + weight_decay * w},
+     *                     see {@link Optimizer}), a finite number &gt;= 0
+     */
+    public SgdMomentum(double learningRate, double momentum, double weightDecay) {
+        super("sgd_momentum", learningRate, momentum, weightDecay);
     }
 
     @Override
@@ -38,8 +49,8 @@ public final class SgdMomentum extends MomentumOptimizer {
 
     @Override
     boolean updateDirect(UpdateLoops loops, MemorySegment w, MemorySegment dw, MemorySegment[] state, float[] scalars,
-                         int from, int to) {
-        loops.momentum(w, dw, state[0], (float) learningRate(), mu, from, to);
+                         float l2, int from, int to) {
+        loops.momentum(w, dw, state[0], (float) learningRate(), mu, l2, from, to);
         return true;
     }
 

@@ -35,7 +35,7 @@ public final class SgdNesterov extends MomentumOptimizer {
      * @param weightDecay  decoupled weight decay per unit of learning rate, in [0, 1)
      */
     public SgdNesterov(double learningRate, double momentum, double weightDecay) {
-        super("sgd_nesterov", learningRate, momentum);
+        super("sgd_nesterov", learningRate, momentum, 0);
         this.weightDecay = unitInterval("sgd_nesterov", "weight_decay", weightDecay);
     }
 

@@ -17,18 +17,23 @@ import java.lang.foreign.MemorySegment;
  * loaded by name, so nothing links to the incubator module unless it is there.
  */
 interface UpdateLoops {
+    /*
+     * In each rule the gradient is g = dw + l2 w (the L2 weight decay, the same float expression
+     * as the model's L2 term: same bits), or g = dw when l2 is 0.
+     */
+
     /**
      * Adam over elements [from, to) of each segment (float offsets):
      * {@code m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g g; w = w - lr (m c1) / (sqrt(v c2) + eps)}.
      */
     void adam(MemorySegment w, MemorySegment dw, MemorySegment m, MemorySegment v, float lr, float b1, float oneMinusB1,
-              float b2, float oneMinusB2, float c1, float c2, float eps, int from, int to);
+              float b2, float oneMinusB2, float c1, float c2, float eps, float l2, int from, int to);
 
-    /** Vanilla SGD over elements [from, to): {@code w = w - lr dw}. */
-    void sgd(MemorySegment w, MemorySegment dw, float lr, int from, int to);
+    /** Vanilla SGD over elements [from, to): {@code w = w - lr g}. */
+    void sgd(MemorySegment w, MemorySegment dw, float lr, float l2, int from, int to);
 
-    /** SGD with momentum over elements [from, to): {@code v = mu v - lr dw; w = w + v}. */
-    void momentum(MemorySegment w, MemorySegment dw, MemorySegment v, float lr, float mu, int from, int to);
+    /** SGD with momentum over elements [from, to): {@code v = mu v - lr g; w = w + v}. */
+    void momentum(MemorySegment w, MemorySegment dw, MemorySegment v, float lr, float mu, float l2, int from, int to);
 
     /**
      * The L2 penalty over one block, elements [from, to): {@code g = g + reg w} element by

@@ -19,11 +19,11 @@ final class VectorUpdateLoops implements UpdateLoops {
 
     @Override
     public void adam(MemorySegment w, MemorySegment dw, MemorySegment m, MemorySegment v, float lr, float b1, float oneMinusB1,
-                     float b2, float oneMinusB2, float c1, float c2, float eps, int from, int to) {
+                     float b2, float oneMinusB2, float c1, float c2, float eps, float l2, int from, int to) {
         int i = from;
         for (; i + L <= to; i += L) {
             long off = (long) i * Float.BYTES;
-            FloatVector g = FloatVector.fromMemorySegment(S, dw, off, O);
+            FloatVector g = grad(w, dw, l2, off);
             FloatVector mi = FloatVector.fromMemorySegment(S, m, off, O).mul(b1).add(g.mul(oneMinusB1));
             FloatVector vi = FloatVector.fromMemorySegment(S, v, off, O).mul(b2).add(g.mul(oneMinusB2).mul(g));
             mi.intoMemorySegment(m, off, O);
@@ -32,7 +32,7 @@ final class VectorUpdateLoops implements UpdateLoops {
             FloatVector.fromMemorySegment(S, w, off, O).sub(step).intoMemorySegment(w, off, O);
         }
         for (; i < to; i++) {
-            float g = dw.getAtIndex(F, i);
+            float g = grad(w, dw, l2, i);
             float mi = b1 * m.getAtIndex(F, i) + oneMinusB1 * g;
             float vi = b2 * v.getAtIndex(F, i) + oneMinusB2 * g * g;
             m.setAtIndex(F, i, mi);
@@ -42,31 +42,41 @@ final class VectorUpdateLoops implements UpdateLoops {
     }
 
     @Override
-    public void sgd(MemorySegment w, MemorySegment dw, float lr, int from, int to) {
+    public void sgd(MemorySegment w, MemorySegment dw, float lr, float l2, int from, int to) {
         int i = from;
         for (; i + L <= to; i += L) {
             long off = (long) i * Float.BYTES;
-            FloatVector.fromMemorySegment(S, w, off, O).sub(FloatVector.fromMemorySegment(S, dw, off, O).mul(lr))
-                    .intoMemorySegment(w, off, O);
+            FloatVector.fromMemorySegment(S, w, off, O).sub(grad(w, dw, l2, off).mul(lr)).intoMemorySegment(w, off, O);
         }
-        for (; i < to; i++) w.setAtIndex(F, i, w.getAtIndex(F, i) - lr * dw.getAtIndex(F, i));
+        for (; i < to; i++) w.setAtIndex(F, i, w.getAtIndex(F, i) - lr * grad(w, dw, l2, i));
     }
 
     @Override
-    public void momentum(MemorySegment w, MemorySegment dw, MemorySegment v, float lr, float mu, int from, int to) {
+    public void momentum(MemorySegment w, MemorySegment dw, MemorySegment v, float lr, float mu, float l2, int from, int to) {
         int i = from;
         for (; i + L <= to; i += L) {
             long off = (long) i * Float.BYTES;
-            FloatVector vi = FloatVector.fromMemorySegment(S, v, off, O).mul(mu)
-                    .sub(FloatVector.fromMemorySegment(S, dw, off, O).mul(lr));
+            FloatVector vi = FloatVector.fromMemorySegment(S, v, off, O).mul(mu).sub(grad(w, dw, l2, off).mul(lr));
             vi.intoMemorySegment(v, off, O);
             FloatVector.fromMemorySegment(S, w, off, O).add(vi).intoMemorySegment(w, off, O);
         }
         for (; i < to; i++) {
-            float vi = mu * v.getAtIndex(F, i) - lr * dw.getAtIndex(F, i);
+            float vi = mu * v.getAtIndex(F, i) - lr * grad(w, dw, l2, i);
             v.setAtIndex(F, i, vi);
             w.setAtIndex(F, i, w.getAtIndex(F, i) + vi);
         }
+    }
+
+    /** The gradient at byte offset {@code off}: {@code dw + l2 * w}, or {@code dw} when l2 is 0. */
+    private static FloatVector grad(MemorySegment w, MemorySegment dw, float l2, long off) {
+        FloatVector g = FloatVector.fromMemorySegment(S, dw, off, O);
+        return l2 == 0f ? g : g.add(FloatVector.fromMemorySegment(S, w, off, O).mul(l2));
+    }
+
+    /** The gradient of element {@code i}: {@code dw + l2 * w}, or {@code dw} when l2 is 0. */
+    private static float grad(MemorySegment w, MemorySegment dw, float l2, int i) {
+        float g = dw.getAtIndex(F, i);
+        return l2 == 0f ? g : g + l2 * w.getAtIndex(F, i);
     }
 
     @Override

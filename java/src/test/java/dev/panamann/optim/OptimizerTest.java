@@ -254,7 +254,8 @@ class OptimizerTest {
         assertMessage(() -> new Sgd().setLearningRate(Double.NaN), "learning rate");
         assertMessage(() -> Optimizers.create("adamw", Map.of("weight_decay", -0.1)), "weight_decay", "[0, 1)");
         assertMessage(() -> Optimizers.create("sgd_nesterov", Map.of("weight_decay", Double.NaN)), "weight_decay");
-        assertMessage(() -> Optimizers.create("adam", Map.of("weight_decay", 0.01)), "'weight_decay'", "adam");
+        assertMessage(() -> Optimizers.create("adam", Map.of("weight_decay", -0.01)), "adam: weight_decay", ">= 0");
+        assertMessage(() -> Optimizers.create("sgd", Map.of("decay", 0.01)), "'decay'", "learning_rate, weight_decay");
     }
 
     static void assertMessage(Runnable r, String... parts) {
