@@ -44,6 +44,9 @@ import java.util.Map;
  *   <li>{@code fcbn-200}: FullyConnectedNet 3072-200-100-10 with batch norm, He init, L2 1e-3,
  *       Adam 1e-3, batch 200 (the project's fc settings).</li>
  * </ul>
+ * The L2 term is the optimizer's weight decay on the weights ({@code weight_decay}, the model's
+ * {@code reg} 0), as the PyTorch and DJL workers apply it: the same parameter updates, to the
+ * bit, as the model's {@code reg}, without {@code 0.5 reg sum(W^2)} in the loss printed.
  *
  * <p>Usage: {@code SideBySide --data DIR [--cases a,b,...] [--images N] [--warmup W] [--epochs E]}.
  * The backend and threads come from the usual settings ({@code panamann.backend},
@@ -154,16 +157,25 @@ public final class SideBySide {
         return loss;
     }
 
+    /** The case's model, with reg 0: its L2 term is the optimizer's weight decay ({@link #optimizer}). */
     static Model model(Ops ops, String c) {
-        if (c.startsWith("convnet")) return new ThreeLayerConvNet(ops, new int[] {3, 32, 32}, 32, 7, 100, 10, 1e-3f, 1e-3f, 1);
-        if (c.startsWith("twolayer")) return new TwoLayerNet(ops, 3 * 32 * 32, 300, 10, 1e-4f, 1e-2f, 1);
+        if (c.startsWith("convnet")) return new ThreeLayerConvNet(ops, new int[] {3, 32, 32}, 32, 7, 100, 10, 1e-3f, 0f, 1);
+        if (c.startsWith("twolayer")) return new TwoLayerNet(ops, 3 * 32 * 32, 300, 10, 1e-4f, 0f, 1);
         return new FullyConnectedNet(ops, new int[] {200, 100}, 3 * 32 * 32, 10,
-                FullyConnectedNet.Options.DEFAULT.withHeInit().withBatchNorm(true).withReg(1e-3f).withSeed(1));
+                FullyConnectedNet.Options.DEFAULT.withHeInit().withBatchNorm(true).withReg(0f).withSeed(1));
+    }
+
+    /** The L2 strength of a case: 1e-2 for TwoLayerNet, 1e-3 for the others. */
+    static double reg(String c) {
+        return c.startsWith("twolayer") ? 1e-2 : 1e-3;
     }
 
     static Optimizer optimizer(String c) {
-        if (c.startsWith("convnet-sgdm")) return Optimizers.create("sgd_momentum", Map.of("learning_rate", 1e-2, "momentum", 0.9));
-        if (c.startsWith("twolayer")) return Optimizers.create("sgd", Map.of("learning_rate", 1.6e-3));
-        return Optimizers.create("adam", Map.of("learning_rate", 1e-3));
+        double wd = (float) reg(c); // the float the model's reg would hold
+        if (c.startsWith("convnet-sgdm")) {
+            return Optimizers.create("sgd_momentum", Map.of("learning_rate", 1e-2, "momentum", 0.9, "weight_decay", wd));
+        }
+        if (c.startsWith("twolayer")) return Optimizers.create("sgd", Map.of("learning_rate", 1.6e-3, "weight_decay", wd));
+        return Optimizers.create("adam", Map.of("learning_rate", 1e-3, "weight_decay", wd));
     }
 }
