@@ -183,12 +183,33 @@ public final class NativeOps implements Ops {
         sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     }
 
-    /** Row-major sgemm on checked arguments, on the library of {@link GemmChoice}. */
+    /**
+     * oneDNN's products of fewer multiply-adds than this run on the calling thread alone: with the
+     * passive OpenMP wait policy a parallel region first wakes a sleeping thread, which costs more
+     * than such a product (the batch-norm MLP's 200 x 100 x 200 products took 0.15-0.2 ms on 2
+     * threads; one thread for them made its step 10 % faster, docs/benchmarks.md).
+     */
+    static final long ONE_THREAD_MACS = 1L << 23;
+
+    /**
+     * Row-major sgemm on checked arguments, on the library of {@link GemmChoice}; oneDNN's
+     * small products on one thread ({@link #ONE_THREAD_MACS}; OpenBLAS decides that itself).
+     */
     private void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a, int lda,
                        MemorySegment b, int ldb, float beta, MemorySegment c, int ldc) {
         beforeNativeCall();
-        if (gemmChoice.onednn()) dnnlSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-        else blasSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        if (!gemmChoice.onednn()) {
+            blasSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
+        int t = threads;
+        boolean alone = t > 1 && (long) m * n * k < ONE_THREAD_MACS;
+        if (alone) omp_h.omp_set_num_threads(1);
+        try {
+            dnnlSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        } finally {
+            if (alone) omp_h.omp_set_num_threads(t);
+        }
     }
 
     private static void blasSgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a, int lda,

@@ -90,6 +90,12 @@ class GemmChoiceTest {
                     }
                 }
             }
+            // a small product ran on this thread alone and left its OpenMP thread count as it was
+            assertTrue(64L * 10 * 100 < NativeOps.ONE_THREAD_MACS && 128L * 300 * 3072 >= NativeOps.ONE_THREAD_MACS);
+            try (Tensor a = Tensor.randn(rng, 1f, 64, 100); Tensor b = Tensor.randn(rng, 1f, 100, 10); Tensor c = Tensor.zeros(64, 10)) {
+                dnnl.gemm(false, false, 64, 10, 100, 1f, a, b, 0f, c);
+            }
+            assertEquals(2, dev.panamann.bindings.omp.omp_h.omp_get_max_threads(), "the thread's OpenMP count after a small product");
             // rows [1000, 2000) of a 3072 x 300 dW, written in place with ldc = 300 (a replica's share)
             try (Tensor x = Tensor.randn(rng, 1f, 256, 3072); Tensor g = Tensor.randn(rng, 1f, 256, 300);
                  Tensor cj = Tensor.randn(rng, 1f, 3072, 300); Tensor cd = cj.copy(); Tensor cb = cj.copy()) {
