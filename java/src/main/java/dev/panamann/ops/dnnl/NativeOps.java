@@ -97,7 +97,7 @@ public final class NativeOps implements Ops {
      * Which library runs the matrix products: setting {@code panamann.gemm} (environment
      * {@code PANAMANN_GEMM}) = {@code auto} (the default), {@code onednn} or {@code openblas}.
      * {@code auto} takes oneDNN's {@code dnnl_sgemm} when oneDNN runs AVX-512 kernels on this CPU
-     * (measured 3-10 % faster per training step than OpenBLAS's AVX-512 kernels on the library's
+     * (measured 3-7 % faster per training step than OpenBLAS's AVX-512 kernels on the library's
      * MLP and conv-net shapes, docs/benchmarks.md) and OpenBLAS otherwise (on AVX2-only CPUs the two
      * were not compared). When the OpenBLAS core selected at start-up failed its check, oneDNN's
      * is used whatever the setting.
