@@ -115,7 +115,7 @@ public abstract class Optimizer implements AutoCloseable {
     public final double l2WeightDecay() { return l2Decay; }
 
     /** {@code m} with {@code weight_decay} added when this rule has an L2 weight decay: for {@link #hyperparameters()}. */
-    final Map<String, Double> withL2Decay(Map<String, Double> m) {
+    protected final Map<String, Double> withL2Decay(Map<String, Double> m) {
         if (l2Decay != 0f) m.put("weight_decay", (double) l2Decay);
         return m;
     }

@@ -118,7 +118,7 @@ public final class NativeOps implements Ops {
     }
 
     /** True when this backend's matrix products run on oneDNN's {@code dnnl_sgemm}, false for OpenBLAS. */
-    public boolean gemmOnOneDnn() { return gemmChoice.onednn(); }
+    boolean gemmOnOneDnn() { return gemmChoice.onednn(); }
 
     @Override
     public String name() { return "native"; }
