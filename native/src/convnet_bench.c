@@ -18,7 +18,10 @@
  * pooling backward. --relu separate runs ReLU as its own primitive, forward and
  * backward, over the conv-sized activations.
  *
- * The affine layers use cblas_sgemm (row-major); softmax, loss, the FC ReLU and
+ * The affine layers use row-major sgemm: OpenBLAS's cblas_sgemm or oneDNN's dnnl_sgemm
+ * (--gemm; auto: oneDNN's where it runs AVX-512 kernels, as panama-nn's native backend chooses),
+ * products of fewer than 2^23 multiply-adds on one thread when oneDNN's runs them (as
+ * panama-nn does: a parallel region first wakes a sleeping thread); softmax, loss, the FC ReLU and
  * the update (SGD, SGD with momentum 0.9 or Adam, --optimizer) are plain C loops,
  * the update split over the OpenMP threads. All primitives and buffers are
  * created once; the timed loops only execute.
@@ -85,6 +88,23 @@ static dnnl_primitive_attr_t attr;
 /* the same plus an eltwise ReLU post-op (the fused conv) */
 static dnnl_primitive_attr_t attr_relu;
 static int fuse_relu = 1;
+/* matrix products on oneDNN's dnnl_sgemm (1) or OpenBLAS's cblas_sgemm (0); --gemm */
+static int gemm_onednn = 0;
+static int gemm_threads = 1;
+
+/* Row-major C = alpha op(A) op(B) + beta C on the library --gemm chose. */
+static void sgemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
+                  float beta, float *c, int ldc) {
+    if (!gemm_onednn) {
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda,
+                    b, ldb, beta, c, ldc);
+        return;
+    }
+    int alone = gemm_threads > 1 && (long)m * n * k < (1L << 23);
+    if (alone) omp_set_num_threads(1);
+    CHECK(dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc));
+    if (alone) omp_set_num_threads(gemm_threads);
+}
 
 enum { RULE_SGD, RULE_MOMENTUM, RULE_ADAM };
 static int rule = RULE_SGD;
@@ -737,7 +757,7 @@ static void free_net(net_t *net) {
 
 /* out(n,m) = in(n,k) . w(k,m) + b(m), optionally followed by ReLU */
 static void affine_fwd(int n, int k, int m, const float *in, const float *w, const float *b, float *out, int relu) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, m, k, 1.f, in, k, w, m, 0.f, out, m);
+    sgemm(0, 0, n, m, k, 1.f, in, k, w, m, 0.f, out, m);
     for (int i = 0; i < n; i++) {
         float *o = out + (size_t)i * m;
         for (int j = 0; j < m; j++) {
@@ -784,14 +804,14 @@ static void backward_fc(net_t *net) {
     const int n = net->n;
     const float *p = mem_ptr(net->p_rows);
     float *dp = mem_ptr(net->dp_rows);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, HID, NCLS, n, 1.f, net->h, HID, net->ds, NCLS, 0.f, net->dw2, NCLS);
+    sgemm(1, 0, HID, NCLS, n, 1.f, net->h, HID, net->ds, NCLS, 0.f, net->dw2, NCLS);
     colsum(n, NCLS, net->ds, net->db2);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, HID, NCLS, 1.f, net->ds, NCLS, net->w2, NCLS, 0.f, net->dh, HID);
+    sgemm(0, 1, n, HID, NCLS, 1.f, net->ds, NCLS, net->w2, NCLS, 0.f, net->dh, HID);
     for (size_t i = 0; i < (size_t)n * HID; i++)
         if (net->h[i] <= 0.f) net->dh[i] = 0.f;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, HID, n, 1.f, p, D, net->dh, HID, 0.f, net->dw1, HID);
+    sgemm(1, 0, D, HID, n, 1.f, p, D, net->dh, HID, 0.f, net->dw1, HID);
     colsum(n, HID, net->dh, net->db1);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, D, HID, 1.f, net->dh, HID, net->w1, HID, 0.f, dp, D);
+    sgemm(0, 1, n, D, HID, 1.f, net->dh, HID, net->w1, HID, 0.f, dp, D);
 }
 
 /* Full backward from ds: the FC part, then pool, ReLU and conv weights in oneDNN
@@ -941,6 +961,8 @@ static void usage(void) {
            "  -r, --relu M       fused (conv post-op, pooled-size backward mask) | separate; default fused\n"
            "  -T, --tile N       conv-pool part in tiles of N images (conv output in cache; fused ReLU only);\n"
            "                     default 0 = the whole batch at once\n"
+           "  -G, --gemm L       auto | onednn (dnnl_sgemm) | openblas (cblas_sgemm) for the affine layers;\n"
+           "                     default auto: onednn where oneDNN runs AVX-512 kernels, else openblas\n"
            "      --seed N       seed of the random data and weights (default 42)\n");
 }
 
@@ -957,7 +979,7 @@ static long parse_long(const char *s, const char *what, long min) {
 int main(int argc, char **argv) {
     long batch = 50, iters = 50, warmup = 5, threads = sysconf(_SC_NPROCESSORS_ONLN), sanity = 30, gc = 1, seed = 42;
     long tile = 0;
-    const char *layout = "any", *relu_mode = "fused", *rule_name = "sgd";
+    const char *layout = "any", *relu_mode = "fused", *rule_name = "sgd", *gemm_name = "auto";
     int npos = 0, profile = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -977,6 +999,7 @@ int main(int argc, char **argv) {
         else if (OPT("-o", "--optimizer")) rule_name = argv[++i];
         else if (OPT("-r", "--relu")) relu_mode = argv[++i];
         else if (OPT("-T", "--tile")) tile = parse_long(argv[++i], "tile", 0);
+        else if (OPT("-G", "--gemm")) gemm_name = argv[++i];
         else if (a[0] == '-') { fprintf(stderr, "convnet_bench: unknown option %s\n", a); usage(); return 1; }
         else {
             switch (npos++) {
@@ -994,6 +1017,12 @@ int main(int argc, char **argv) {
     if (strcmp(layout, "any") == 0) plain = 0;
     else if (strcmp(layout, "nchw") == 0) plain = 1;
     else { fprintf(stderr, "convnet_bench: layout must be 'any' or 'nchw', got '%s'\n", layout); return 1; }
+    if (strcmp(gemm_name, "onednn") == 0) gemm_onednn = 1;
+    else if (strcmp(gemm_name, "openblas") == 0) gemm_onednn = 0;
+    else if (strcmp(gemm_name, "auto") == 0)
+        gemm_onednn = (dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core;
+    else { fprintf(stderr, "convnet_bench: gemm must be 'auto', 'onednn' or 'openblas', got '%s'\n", gemm_name); return 1; }
+    gemm_threads = (int)threads;
     if (strcmp(relu_mode, "fused") == 0) fuse_relu = 1;
     else if (strcmp(relu_mode, "separate") == 0) fuse_relu = 0;
     else { fprintf(stderr, "convnet_bench: relu must be 'fused' or 'separate', got '%s'\n", relu_mode); return 1; }
@@ -1015,10 +1044,10 @@ int main(int argc, char **argv) {
     const int par = openblas_get_parallel();
     printf("convnet_bench: ThreeLayerConvNet (conv7x7/32 -> relu -> pool2 -> affine 100 -> relu -> affine 10)\n");
     printf("oneDNN %d.%d.%d (cpu runtime %s), OpenBLAS %s [%s], threads %ld, batch %ld, layout %s, relu %s, optimizer %s, "
-           "tile %ld\n",
+           "tile %ld, gemm %s\n",
            ver->major, ver->minor, ver->patch, ver->cpu_runtime == DNNL_RUNTIME_OMP ? "OpenMP" : "other",
            openblas_get_config(), par == 2 ? "OpenMP" : par == 1 ? "pthreads" : "sequential", threads, batch, layout,
-           relu_mode, rule_name, tile);
+           relu_mode, rule_name, tile, gemm_onednn ? "oneDNN" : "OpenBLAS");
 
     CHECK(dnnl_engine_create(&eng, dnnl_cpu, 0));
     CHECK(dnnl_primitive_attr_create(&attr));
