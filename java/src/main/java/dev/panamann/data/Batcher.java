@@ -108,8 +108,9 @@ public final class Batcher implements AutoCloseable {
         copyFrom = from;
         copyCount = count;
         try {
+            // x is this batcher's own tensor (shared memory); the dataset's may be confined to a thread
             boolean split = count * rowBytes >= SPLIT_MIN_BYTES && UpdateThreads.reachable(data.x().segment())
-                    && UpdateThreads.reachable(x.segment()) && UpdateThreads.tryRun(2, copyTask);
+                    && UpdateThreads.tryRun(2, copyTask);
             if (!split) copyPart(0, 1);
         } finally {
             copyOrder = null;

@@ -70,13 +70,10 @@ public abstract class Optimizer implements AutoCloseable {
         final float[] scalars = new float[STEP_SCALARS];
         /** Whether weight decay applies to the parameter ({@link Param#regularized()}). */
         final boolean decay;
-        /** The L2 weight decay of this parameter: the optimizer's for a regularized one, else 0. */
-        final float l2;
 
-        Slots(Tensor[] tensors, boolean decay, float l2) {
+        Slots(Tensor[] tensors, boolean decay) {
             this.tensors = tensors;
             this.decay = decay;
-            this.l2 = l2;
             this.segments = new MemorySegment[tensors.length];
             for (int i = 0; i < tensors.length; i++) segments[i] = tensors[i].segment();
         }
@@ -113,6 +110,9 @@ public abstract class Optimizer implements AutoCloseable {
      * not the decoupled decay of {@link SgdNesterov} and {@link AdamW}.
      */
     public final double l2WeightDecay() { return l2Decay; }
+
+    /** The L2 weight decay of a parameter: this rule's for a regularized one, else 0. */
+    private float l2(Slots s) { return s.decay ? l2Decay : 0f; }
 
     /** {@code m} with {@code weight_decay} added when this rule has an L2 weight decay: for {@link #hyperparameters()}. */
     protected final Map<String, Double> withL2Decay(Map<String, Double> m) {
@@ -237,7 +237,7 @@ public abstract class Optimizer implements AutoCloseable {
         if (chunked()) {
             stepScalars(s.t, s.decay, s.scalars);
             resolveLoops();
-            updateRange(w.segment(), dw.segment(), s.segments, s.scalars, s.l2, 0, n, scratch);
+            updateRange(w.segment(), dw.segment(), s.segments, s.scalars, l2(s), 0, n, scratch);
         } else {
             if (l2Decay != 0f) throw new UnsupportedOperationException(rule + ": weight_decay needs an elementwise rule");
             update(w.segment(), dw.segment(), s.segments, s.t, n);
@@ -339,7 +339,7 @@ public abstract class Optimizer implements AutoCloseable {
             int n = s.n;
             int lo = part == 0 ? 0 : (int) ((long) n * part / parts) & ~15;
             int hi = part == parts - 1 ? n : (int) ((long) n * (part + 1) / parts) & ~15;
-            if (lo < hi) updateRange(s.w, s.dw, s.segments, s.scalars, s.l2, lo, hi, sc);
+            if (lo < hi) updateRange(s.w, s.dw, s.segments, s.scalars, l2(s), lo, hi, sc);
         }
     }
 
@@ -578,7 +578,7 @@ public abstract class Optimizer implements AutoCloseable {
             }
             Tensor[] ts = new Tensor[slotNames.length];
             for (int i = 0; i < ts.length; i++) ts[i] = Tensor.zeros(p.value().shape());
-            s = new Slots(ts, p.regularized(), p.regularized() ? l2Decay : 0f);
+            s = new Slots(ts, p.regularized());
             state.put(p, s);
             order.add(p);
         }
