@@ -132,13 +132,13 @@ public final class SideBySide {
             double loss = 0;
             for (int s = 0; s < warmup; s++) {
                 b.sample();
-                loss = step(net, opt, params, b);
+                loss = step(net, opt, b);
             }
             long images = 0, t0 = System.nanoTime();
             for (int e = 0; e < epochs; e++) {
                 b.startEpoch(!infer, true);
                 while (b.nextBatch()) {
-                    loss = step(net, opt, params, b);
+                    loss = step(net, opt, b);
                     images += b.batchRows();
                 }
             }
@@ -147,14 +147,12 @@ public final class SideBySide {
         }
     }
 
-    private static double step(Model net, Optimizer opt, List<Param> params, Batcher b) {
+    private static double step(Model net, Optimizer opt, Batcher b) {
         if (opt == null) {
             Tensor scores = net.scores(b.batch());
             return scores.segment().getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, 0);
         }
-        float loss = net.loss(b.batch(), b.y());
-        opt.step(params);
-        return loss;
+        return net.trainStep(b.batch(), b.y(), opt); // loss and update (fused for plain SGD with replicas)
     }
 
     /** The case's model, with reg 0: its L2 term is the optimizer's weight decay ({@link #optimizer}). */

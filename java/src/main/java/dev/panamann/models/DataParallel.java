@@ -8,6 +8,7 @@ import dev.panamann.ops.Backends;
 import dev.panamann.ops.Denormals;
 import dev.panamann.ops.Elementwise;
 import dev.panamann.ops.Ops;
+import dev.panamann.optim.Optimizer;
 import dev.panamann.optim.UpdateThreads;
 import dev.panamann.tensor.Param;
 import dev.panamann.tensor.Rng;
@@ -15,9 +16,12 @@ import dev.panamann.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
@@ -76,6 +80,18 @@ public final class DataParallel implements Model {
     private final Affine[] affines;
     /** The model's loss when the replicas got theirs (built by the factory, or {@link #setLoss}). */
     private Loss criterion;
+    /**
+     * For {@link #trainStep} with a fusable optimizer: the optimizer the lists were made for, the
+     * model's params but the affine weights, the regularized ones among those, and whether each
+     * affine weight is regularized by the model's reg.
+     */
+    private Optimizer fusedFor;
+    private List<Param> unfused, unfusedRegularized;
+    private boolean[] affineRegularized;
+    /** The model's params (as {@link #params()} lists them) of the affine layers' weights. */
+    private Param[] affineWeights;
+    /** The fused update of the current {@link #trainStep} (reused from step to step). */
+    private final Fused fused;
 
     /**
      * The model built by {@code factory} on {@code ops}, with as many replicas as the {@code
@@ -163,6 +179,7 @@ public final class DataParallel implements Model {
         this.replicas = replicas;
         this.criterion = model instanceof SequentialModel s ? s.criterion() : null;
         this.affines = affines(model).toArray(Affine[]::new);
+        this.fused = new Fused(affines.length);
     }
 
     /** The affine layers of a model built on {@link SequentialModel} (also inside nested {@link Sequential}s), in order. */
@@ -247,20 +264,117 @@ public final class DataParallel implements Model {
     public double lossDouble(Tensor x, int[] y) {
         caller.enter("DataParallel", "loss");
         try {
-            int n = x.rank() == 0 || y == null ? 0 : x.dim(0);
-            int k = Math.min(replicas.length, n / MIN_IMAGES_PER_REPLICA);
-            if (k < 2 || y.length != n || !labelsInRange(y)) {
-                return model.lossDouble(x, y); // also the single model's error for a bad batch
-            }
-            try {
-                return replicated(x, y, n, k);
-            } catch (IllegalArgumentException e) {
-                // a replica rejected its slice: report the batch as the model itself does
-                model.lossDouble(x, y);
-                throw e;
-            }
+            return lossOf(x, y, replicasFor(x, y), null);
         } finally {
             caller.exit();
+        }
+    }
+
+    /**
+     * One training step of the batch: {@link #loss}, then {@code optimizer.step(params())}. When
+     * the replicas run the batch and the optimizer is {@link Optimizer#fusable()} (plain SGD), the
+     * update of each affine layer's weight is applied inside the products that compute its dW
+     * ({@code W = decay * W - lr * sum_i (n_i / N) x_i^T dout_i}, the model's L2 term and the
+     * optimizer's weight decay in {@code decay}): the weights are written once, and dW is neither
+     * written nor read back. The new weights equal those of the two calls up to float rounding;
+     * the gradients of those weights ({@link Param#grad()}) are not computed then (the other
+     * params' are). Otherwise the same as the two calls.
+     *
+     * @param x         input batch, (N, ...)
+     * @param y         labels, N values in [0, numClasses)
+     * @param optimizer the update rule, applied to every param of the model
+     * @return the loss, as {@link #loss}
+     */
+    @Override
+    public float trainStep(Tensor x, int[] y, Optimizer optimizer) {
+        caller.enter("DataParallel", "trainStep");
+        try {
+            int k = replicasFor(x, y);
+            if (k < 2 || affines.length == 0 || !optimizer.fusable() || !prepareFused(optimizer)) {
+                float loss = (float) lossOf(x, y, k, null);
+                optimizer.step(model.params());
+                return loss;
+            }
+            float lr = (float) optimizer.learningRate();
+            float reg = model instanceof SequentialModel s ? s.reg() : 0f;
+            for (int j = 0; j < affines.length; j++) {
+                fused.decay[j] = optimizer.fusedDecay(affineWeights[j]) - (affineRegularized[j] ? lr * reg : 0f);
+            }
+            fused.lr = lr;
+            fused.penalty = reg != 0f;
+            float loss = (float) lossOf(x, y, k, fused);
+            for (Param w : affineWeights) optimizer.countFusedStep(w);
+            optimizer.step(unfused);
+            return loss;
+        } finally {
+            caller.exit();
+        }
+    }
+
+    /**
+     * The update fused into a step's dW products, {@code W = decay[j] * W - lr * dW} for affine
+     * layer j; {@code penalty}: the model's L2 term is summed over those weights before they change.
+     */
+    private static final class Fused {
+        final float[] decay;
+        float lr;
+        boolean penalty;
+
+        Fused(int layers) { decay = new float[layers]; }
+    }
+
+    /**
+     * The lists {@link #trainStep} needs for {@code optimizer}, made at its first fused step;
+     * false when the update cannot be fused: an affine weight the model does not list (frozen),
+     * or one weight in two layers (tied).
+     */
+    private boolean prepareFused(Optimizer optimizer) {
+        if (fusedFor == optimizer) return affineWeights != null;
+        fusedFor = optimizer;
+        affineWeights = null;
+        // the model lists its layers' params under names of its own (Param.withName: other
+        // objects, the same value tensors), and the optimizer keeps state per listed param
+        Param[] weights = new Param[affines.length];
+        for (Param p : model.params()) {
+            for (int j = 0; j < affines.length; j++) if (p.value() == affines[j].weight().value()) weights[j] = p;
+        }
+        Set<Param> fusedSet = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (int j = 0; j < affines.length; j++) {
+            if (weights[j] == null || !fusedSet.add(weights[j])) return false;
+        }
+        Set<Param> regularized = Collections.newSetFromMap(new IdentityHashMap<>());
+        if (model instanceof SequentialModel s) regularized.addAll(s.regularizedParams());
+        List<Param> rest = new ArrayList<>(), restRegularized = new ArrayList<>();
+        for (Param p : model.params()) {
+            if (fusedSet.contains(p)) continue;
+            rest.add(p);
+            if (regularized.contains(p)) restRegularized.add(p);
+        }
+        boolean[] affineReg = new boolean[affines.length];
+        for (int j = 0; j < affines.length; j++) affineReg[j] = regularized.contains(weights[j]);
+        optimizer.prepare(model.params());
+        unfused = List.copyOf(rest);
+        unfusedRegularized = List.copyOf(restRegularized);
+        affineRegularized = affineReg;
+        affineWeights = weights;
+        return true;
+    }
+
+    /** How many replicas run the batch: 0 when the model runs it itself (small or bad batches). */
+    private int replicasFor(Tensor x, int[] y) {
+        int n = x.rank() == 0 || y == null ? 0 : x.dim(0);
+        int k = Math.min(replicas.length, n / MIN_IMAGES_PER_REPLICA);
+        return k < 2 || y.length != n || !labelsInRange(y) ? 0 : k;
+    }
+
+    private double lossOf(Tensor x, int[] y, int k, Fused fused) {
+        if (k < 2) return model.lossDouble(x, y); // also the single model's error for a bad batch
+        try {
+            return replicated(x, y, x.dim(0), k, fused);
+        } catch (IllegalArgumentException e) {
+            // a replica rejected its slice: report the batch as the model itself does
+            model.lossDouble(x, y);
+            throw e;
         }
     }
 
@@ -272,7 +386,7 @@ public final class DataParallel implements Model {
         return true;
     }
 
-    private double replicated(Tensor x, int[] y, int n, int k) {
+    private double replicated(Tensor x, int[] y, int n, int k, Fused fused) {
         boolean reslice = x != slicedFrom || slicedCount != k || replicas[0].x == null || replicas[0].x.isClosed();
         int from = 0;
         for (int i = 0; i < k; i++) {
@@ -287,7 +401,7 @@ public final class DataParallel implements Model {
         slicedFrom = x;
         slicedCount = k;
         syncSettings(k);
-        step.begin(k, replicas, model.gradients().segment(), affines);
+        step.begin(k, replicas, model.gradients().segment(), affines, fused);
         if (!UpdateThreads.tryRun(k, onWorkers)) { // on the replicas' own threads
             for (int i = 1; i < k; i++) replicas[i].submit(step);
             replicas[0].runStep(step);
@@ -303,7 +417,10 @@ public final class DataParallel implements Model {
         if (failure instanceof Error e) throw e;
         if (failure != null) throw new IllegalStateException(failure);
         // the replicas run without the penalty (syncSettings): it is added once, to the sum
-        if (model instanceof SequentialModel s) loss += L2.apply(s.regularizedParams(), s.reg());
+        if (model instanceof SequentialModel s) {
+            if (fused == null) loss += L2.apply(s.regularizedParams(), s.reg());
+            else loss += L2.apply(unfusedRegularized, s.reg()) + 0.5 * s.reg() * step.fusedSquares();
+        }
         return loss;
     }
 
@@ -407,9 +524,16 @@ public final class DataParallel implements Model {
         private Affine[] affines;
         /** [from, to) element ranges of the gradient buffer the affine layers' dW fill (sorted). */
         private long[] skipFrom = new long[0], skipTo = new long[0];
+        /** The update fused into the dW products of this step; null: dW is written. */
+        private Fused fused;
+        /** Per part: sum(W^2) over its rows of the fused weights, taken before they change (for the L2 term). */
+        private double[] squares = new double[0];
 
-        void begin(int parts, Replica[] replicas, MemorySegment out, Affine[] affines) {
+        void begin(int parts, Replica[] replicas, MemorySegment out, Affine[] affines, Fused fused) {
             this.parts = parts;
+            this.fused = fused;
+            if (squares.length < parts) squares = new double[parts];
+            java.util.Arrays.fill(squares, 0.0);
             this.replicas = replicas;
             if (threads.length < replicas.length) threads = new Thread[replicas.length];
             if (out != this.out || affines != this.affines) {
@@ -445,6 +569,13 @@ public final class DataParallel implements Model {
             }
             // threads[0], the caller's, was published before the first meeting point
             if (summed.incrementAndGet() == parts && part != 0) LockSupport.unpark(threads[0]);
+        }
+
+        /** {@code sum(W^2)} over the fused weights before the step changed them (0 unless the L2 term was asked for). */
+        double fusedSquares() {
+            double sum = 0;
+            for (int i = 0; i < parts; i++) sum += squares[i];
+            return sum;
         }
 
         /** Where each affine layer's dW sits in the model's gradient buffer. */
@@ -490,7 +621,9 @@ public final class DataParallel implements Model {
          * Rows {@code [D * part / parts, D * (part + 1) / parts)} of each affine layer's dW for the
          * whole batch, {@code sum_i (n_i / N) x_i^T dout_i}, from every replica's input and upstream
          * gradient of that layer, into the model's gradient (one product per replica, on this
-         * thread's one-thread backend; each dW row is written by one thread only).
+         * thread's one-thread backend; each dW row is written by one thread only). With a fused
+         * update the same products update the rows of W instead: {@code W = decay * W - lr * dW}
+         * (every replica has read W by now: its pass is over).
          */
         private void weightGradients(int part) {
             Replica own = replicas[part];
@@ -498,12 +631,21 @@ public final class DataParallel implements Model {
                 int in = affines[j].inDim(), outDim = affines[j].outDim();
                 int r0 = (int) ((long) in * part / parts), r1 = (int) ((long) in * (part + 1) / parts);
                 if (r0 >= r1) continue;
-                MemorySegment dw = own.slice(affines[j].weight().grad().segment(), (long) r0 * outDim, j, replicas.length);
+                float scale = 1f, first = 0f;
+                MemorySegment c;
+                if (fused == null) {
+                    c = own.slice(affines[j].weight().grad().segment(), (long) r0 * outDim, j, replicas.length);
+                } else {
+                    c = own.slice(affines[j].weight().value().segment(), (long) r0 * outDim, j, replicas.length + 1);
+                    if (fused.penalty) squares[part] += Elementwise.sumOfSquares(c, (r1 - r0) * outDim);
+                    scale = -fused.lr;
+                    first = fused.decay[j];
+                }
                 for (int i = 0; i < parts; i++) {
                     Affine a = replicas[i].affines[j];
                     MemorySegment x = own.slice(a.lastInput().segment(), r0, j, i);
-                    own.ops.gemm(true, false, r1 - r0, outDim, replicas[i].x.dim(0), replicas[i].weight, x, in,
-                            a.lastOutputGradient().segment(), outDim, i == 0 ? 0f : 1f, dw, outDim);
+                    own.ops.gemm(true, false, r1 - r0, outDim, replicas[i].x.dim(0), scale * replicas[i].weight, x, in,
+                            a.lastOutputGradient().segment(), outDim, i == 0 ? first : 1f, c, outDim);
                 }
             }
         }
@@ -535,7 +677,8 @@ public final class DataParallel implements Model {
         private Step step;
         /**
          * Slices this replica's thread cut for the dW shares, by [affine layer][slot] (slot i: replica
-         * i's input, slot = replica count: the dW rows), with what they were cut from.
+         * i's input, slot = replica count: the dW rows, the next: the W rows of a fused update),
+         * with what they were cut from.
          */
         private final MemorySegment[][] slices, slicedFrom;
         private boolean started;
@@ -549,8 +692,8 @@ public final class DataParallel implements Model {
             this.ops = ops;
             this.gradients = model.gradients().segment();
             this.affines = DataParallel.affines(model).toArray(Affine[]::new);
-            this.slices = new MemorySegment[affines.length][count + 1];
-            this.slicedFrom = new MemorySegment[affines.length][count + 1];
+            this.slices = new MemorySegment[affines.length][count + 2];
+            this.slicedFrom = new MemorySegment[affines.length][count + 2];
             this.thread = index == 0 ? null : new Thread(this, "panama-nn replica " + index);
             if (thread != null) thread.setDaemon(true);
         }

@@ -1,5 +1,6 @@
 package dev.panamann.models;
 
+import dev.panamann.optim.Optimizer;
 import dev.panamann.tensor.Param;
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
@@ -40,6 +41,24 @@ public interface Model extends AutoCloseable {
      */
     default double lossDouble(Tensor x, int[] y) {
         return loss(x, y);
+    }
+
+    /**
+     * One training step: {@link #loss} for the batch, then {@code optimizer.step(params())}.
+     * A model may fuse the two ({@link DataParallel#trainStep}); after this call the gradients
+     * are then not all available, so use {@link #loss} and {@link Optimizer#step(List)} when
+     * something reads them between the pass and the update (clipping, an all-reduce,
+     * inspection). The default runs the two calls.
+     *
+     * @param x         input batch, (N, ...)
+     * @param y         labels, N values in [0, numClasses)
+     * @param optimizer the update rule, applied to every param
+     * @return the loss of the batch, as {@link #loss}
+     */
+    default float trainStep(Tensor x, int[] y, Optimizer optimizer) {
+        float loss = loss(x, y);
+        optimizer.step(params());
+        return loss;
     }
 
     /**

@@ -244,6 +244,38 @@ public abstract class Optimizer implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether this rule's update of a parameter is {@code w = decay * w - lr * dw} with no state
+     * (plain SGD, with or without weight decay), so that a model can apply it inside the product
+     * that computes dW ({@code models.DataParallel#trainStep}): {@code w} is then written once
+     * instead of dW being written, read back and applied. False by default.
+     */
+    public boolean fusable() { return false; }
+
+    /**
+     * The factor {@code decay} of the fused update of {@code p} ({@link #fusable()}): {@code 1 -
+     * lr * weight_decay} in float for a regularized parameter of a rule with weight decay, 1
+     * otherwise. Prepares the parameter's state as {@link #prepare} does.
+     *
+     * @throws UnsupportedOperationException when the rule is not {@link #fusable()}
+     */
+    public final float fusedDecay(Param p) {
+        if (!fusable()) throw new UnsupportedOperationException(rule + " has state or is not w = decay * w - lr * dw: it cannot be fused");
+        return 1f - (float) learningRate * l2(slots(p));
+    }
+
+    /**
+     * Counts one step of {@code p} whose update the caller applied itself ({@link #fusable()}),
+     * as {@link #step(Param)} would count it ({@link #steps}).
+     *
+     * @throws UnsupportedOperationException when the rule is not {@link #fusable()}
+     */
+    public final void countFusedStep(Param p) {
+        if (!fusable()) throw new UnsupportedOperationException(rule + " cannot be fused");
+        checkSizes(p);
+        slots(p).t++;
+    }
+
     private void checkSizes(Param p) {
         Tensor w = p.value(), dw = p.grad();
         if (w.size() != dw.size()) {

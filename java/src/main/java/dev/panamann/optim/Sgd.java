@@ -43,6 +43,10 @@ public final class Sgd extends Optimizer {
     @Override
     protected boolean elementwise() { return true; }
 
+    /** True: {@code w - lr * (dw + weight_decay * w) = (1 - lr * weight_decay) * w - lr * dw} (equal up to rounding). */
+    @Override
+    public boolean fusable() { return true; }
+
     @Override
     boolean updateDirect(UpdateLoops loops, MemorySegment w, MemorySegment dw, MemorySegment[] state, float[] scalars,
                          float l2, int from, int to) {

@@ -50,7 +50,11 @@ import java.util.Map;
  * {@link Batcher} on the solver's seeded {@link Rng}; with {@link #augment} an
  * {@link AugmentingLoader} makes them, augmented, on its own thread), runs {@link Model#loss} (forward and
  * backward), calls the listeners' {@link TrainingListener#afterBackward afterBackward} and makes
- * one update of the optimizer. At the end of each epoch the learning rate becomes
+ * one update of the optimizer. When no listener but the progress output is attached (no
+ * update-ratio monitor, none added), nothing reads the gradients between the pass and the
+ * update, and the two run as one {@link Model#trainStep} call, which a model may fuse
+ * ({@code models.DataParallel} applies plain SGD inside its weight-gradient products); a
+ * non-finite loss is then reported after the update. At the end of each epoch the learning rate becomes
  * {@code schedule.rate(initial, epoch, numEpochs)} (default: constant; {@link #lrDecay} sets an
  * exponential decay per epoch); a {@link LrSchedule#perIteration()} schedule instead sets
  * {@code schedule.rateAt(initial, iteration, iterationsPerEpoch, numEpochs)} before every
@@ -442,6 +446,8 @@ public final class Solver implements AutoCloseable {
         }
         all.addAll(listeners);
         TrainingListener[] ls = all.toArray(TrainingListener[]::new);
+        // nothing reads the gradients between the pass and the update: one trainStep call
+        boolean fuse = ls.length == (logger == null ? 0 : 1);
         if (s.iteration() > total) {
             throw new IllegalArgumentException("the resumed run is at iteration " + s.iteration() + " (epoch " + s.epoch()
                     + ") but this solver runs only " + total + " iterations (" + numEpochs + " epochs): ask for at least "
@@ -462,20 +468,32 @@ public final class Solver implements AutoCloseable {
             for (int t = s.iteration(); t < total; t++) {
                 long s0 = System.nanoTime();
                 for (TrainingListener l : ls) l.beforeStep(this, t);
-                float loss;
+                Tensor x;
+                int[] y;
                 if (loader != null) {
-                    Tensor x = loader.next(t);
-                    loss = model.loss(x, loader.y());
+                    x = loader.next(t);
+                    y = loader.y();
                 } else {
                     batcher.sample();
-                    loss = model.loss(batcher.x(), batcher.y());
+                    x = batcher.x();
+                    y = batcher.y();
                 }
-                if (!Float.isFinite(loss)) {
-                    throw new TrainingDivergedException("loss " + loss, s.epoch(), t, optimizer.learningRate());
+                float loss;
+                if (fuse) {
+                    if (perStep) optimizer.setLearningRate(schedule.rateAt(s.initialLearningRate(), t, perEpoch, numEpochs));
+                    loss = model.trainStep(x, y, optimizer);
+                    if (!Float.isFinite(loss)) {
+                        throw new TrainingDivergedException("loss " + loss, s.epoch(), t, optimizer.learningRate());
+                    }
+                } else {
+                    loss = model.loss(x, y);
+                    if (!Float.isFinite(loss)) {
+                        throw new TrainingDivergedException("loss " + loss, s.epoch(), t, optimizer.learningRate());
+                    }
+                    for (TrainingListener l : ls) l.afterBackward(this, t, loss);
+                    if (perStep) optimizer.setLearningRate(schedule.rateAt(s.initialLearningRate(), t, perEpoch, numEpochs));
+                    optimizer.step(params);
                 }
-                for (TrainingListener l : ls) l.afterBackward(this, t, loss);
-                if (perStep) optimizer.setLearningRate(schedule.rateAt(s.initialLearningRate(), t, perEpoch, numEpochs));
-                optimizer.step(params);
                 trainNanos += System.nanoTime() - s0;
                 s.recordStep(loss);
                 int done = s.iteration() - startIt;

@@ -666,4 +666,45 @@ class SolverTest extends BlobData {
             for (int i = 0; i < before.size(); i++) assertTrue(before.get(i) == m.params().get(i).value());
         }
     }
+
+    /**
+     * Without listeners the solver runs {@link Model#trainStep}, which a data-parallel model fuses
+     * with plain SGD (the affine weights' dW are never written); with a listener it runs loss,
+     * afterBackward, step: the same losses up to float rounding.
+     */
+    @Test
+    void trainsWithTheFusedStepWhenNothingReadsTheGradients() throws IOException {
+        Ops ops = Backs.java();
+        List<Float> fused, plain;
+        Function<Ops, Model> f = o -> new dev.panamann.models.TwoLayerNet(o, D, 16, C, 1e-1f, 1e-2f, 3);
+        try (dev.panamann.models.DataParallel m = dev.panamann.models.DataParallel.of(ops, f, 2);
+             Solver s = quiet(new Solver(m, train, val)).updateRule("sgd").optimConfig(Map.of("learning_rate", 0.2, "weight_decay", 0.01))
+                     .batchSize(30).numEpochs(2)) {
+            s.train();
+            fused = s.lossHistory();
+            assertEquals(0.0, maxAbs(m.params().get(0).grad()), "W1's gradient was written: the step was not fused");
+        }
+        try (dev.panamann.models.DataParallel m = dev.panamann.models.DataParallel.of(ops, f, 2);
+             Solver s = quiet(new Solver(m, train, val)).updateRule("sgd").optimConfig(Map.of("learning_rate", 0.2, "weight_decay", 0.01))
+                     .batchSize(30).numEpochs(2)) {
+            int[] calls = {0};
+            s.addListener(new TrainingListener() {
+                @Override
+                public void afterBackward(Solver solver, int iteration, float loss) { calls[0]++; }
+            });
+            s.train();
+            plain = s.lossHistory();
+            assertEquals(20, calls[0]);
+            assertTrue(maxAbs(m.params().get(0).grad()) > 0, "W1's gradient is computed when a listener may read it");
+        }
+        assertEquals(plain.size(), fused.size());
+        for (int i = 0; i < plain.size(); i++) assertEquals(plain.get(i), fused.get(i), 1e-4f * Math.abs(plain.get(i)), "loss " + i);
+        assertTrue(fused.get(fused.size() - 1) < 0.8f * fused.get(0), "it trained: " + fused);
+    }
+
+    private static double maxAbs(Tensor t) {
+        double m = 0;
+        for (float v : t.toArray()) m = Math.max(m, Math.abs(v));
+        return m;
+    }
 }
