@@ -1,0 +1,96 @@
+package dev.panamann.ops.dnnl;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.panamann.tensor.Rng;
+import dev.panamann.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/**
+ * oneDNN 2.x's generated sgemm kernels point the stack pointer into the heap while they run, so
+ * a signal delivered to the thread then (a profiler's sample, any handler) writes its frame into
+ * the heap and corrupts it (oneDNN issue 4845, fixed in 3.11): the process aborts later, in
+ * {@code free}. The backend runs those kernels on the calling thread only, with its signals held
+ * for the call. Here a thread runs the products on oneDNN while another sends it signals with a
+ * handler installed, thousands of times: without the held signals this JVM aborts (or the
+ * results differ).
+ */
+class GemmSignalTest {
+    private static final int SIGWINCH = 28; // x86-64 Linux; the JVM leaves it alone
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final SymbolLookup LIBC = LINKER.defaultLookup();
+
+    private static MethodHandle fn(String name, FunctionDescriptor d) {
+        return LINKER.downcallHandle(LIBC.find(name).orElseThrow(), d);
+    }
+
+    @Test
+    void productsOnOneDnnSurviveSignalsSentDuringThem() throws Throwable {
+        MethodHandle sigaction = fn("sigaction", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
+                ValueLayout.ADDRESS));
+        MethodHandle pthreadSelf = fn("pthread_self", FunctionDescriptor.of(ValueLayout.JAVA_LONG));
+        MethodHandle pthreadKill = fn("pthread_kill", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+        int m = 128, n = 300, k = 3072, calls = 400;
+        Rng rng = new Rng(3);
+        try (Arena arena = Arena.ofConfined(); NativeOps ops = new NativeOps(1, "onednn");
+             Tensor a = Tensor.randn(rng, 1f, m, k); Tensor b = Tensor.randn(rng, 1f, k, n);
+             Tensor quiet = Tensor.zeros(m, n); Tensor loud = Tensor.zeros(m, n)) {
+            // the same products without signals, for the results
+            for (int c = 0; c < calls; c++) ops.gemm(false, false, m, n, k, -0.01f, a.segment(), k, b.segment(), n, 0.5f, quiet.segment(), n);
+
+            // struct sigaction (x86-64 glibc): handler, 128-byte mask, flags, restorer; the handler
+            // is getpid, harmless on any thread: what matters is the frame the kernel pushes
+            MemorySegment act = arena.allocate(152, 8), old = arena.allocate(152, 8);
+            act.set(ValueLayout.ADDRESS, 0, LIBC.find("getpid").orElseThrow());
+            act.set(ValueLayout.JAVA_INT, 136, 0x10000000); // SA_RESTART
+            assertEquals(0, (int) sigaction.invokeExact(SIGWINCH, act, old));
+            AtomicLong target = new AtomicLong();
+            long[] sent = {0};
+            Throwable[] failure = {null};
+            Thread worker = new Thread(() -> {
+                try {
+                    target.set((long) pthreadSelf.invokeExact());
+                    for (int c = 0; c < calls; c++) {
+                        ops.gemm(false, false, m, n, k, -0.01f, a.segment(), k, b.segment(), n, 0.5f, loud.segment(), n);
+                    }
+                } catch (Throwable t) {
+                    failure[0] = t;
+                }
+            }, "gemm under signals");
+            try {
+                worker.start();
+                while (target.get() == 0) Thread.onSpinWait();
+                while (worker.isAlive()) {
+                    int rc = (int) pthreadKill.invokeExact(target.get(), SIGWINCH);
+                    if (rc == 0) sent[0]++;
+                    long until = System.nanoTime() + 50_000;
+                    while (System.nanoTime() < until) Thread.onSpinWait();
+                }
+                worker.join();
+            } finally {
+                int rc = (int) sigaction.invokeExact(SIGWINCH, old, MemorySegment.NULL);
+                assertEquals(0, rc);
+            }
+            if (failure[0] != null) throw failure[0];
+            assertTrue(sent[0] > 1000, "only " + sent[0] + " signals were sent: nothing was checked");
+            // malloc and free at many sizes: a corrupted heap aborts here at the latest
+            for (int i = 0; i < 2000; i++) {
+                try (Arena churn = Arena.ofConfined()) {
+                    churn.allocate(16 + 24L * (i % 300));
+                    churn.allocate(4096L + i);
+                }
+            }
+            assertArrayEquals(quiet.toArray(), loud.toArray(), "the products that took signals");
+        }
+    }
+}
