@@ -208,6 +208,9 @@ public final class Dnnl {
             MemorySegment prim = out.get(ValueLayout.ADDRESS, 0);
             destroyers.push(() -> dnnl_h.dnnl_primitive_destroy(prim));
             Exec e = new Exec(this, pd, prim, nargs + 1, call);
+            // gemm-based implementations (e.g. backward weights of small convolutions) run
+            // oneDNN 2.x's sgemm kernels, which must not take a signal (HeldSignals)
+            e.holdSignals = impl(this, pd).contains("gemm");
             MemorySegment scratchMd = queryMd(pd, dnnl_h.dnnl_query_scratchpad_md(), 0);
             if (scratchMd != null && dnnl_h.dnnl_memory_desc_get_size(scratchMd) > 0) {
                 e.scratchMd = scratchMd;
@@ -356,6 +359,8 @@ public final class Dnnl {
         private final String name;
         private int nargs;
         private MemorySegment scratchMd;
+        /** Whether the calling thread's signals are held while the primitive runs ({@link HeldSignals}). */
+        private boolean holdSignals;
 
         Exec(Plan plan, MemorySegment pd, MemorySegment primitive, int capacity, String name) {
             this.plan = plan;
@@ -380,11 +385,13 @@ public final class Dnnl {
             plan.uses.enter(plan.label);
             try {
                 plan.ops.enterCall();
+                MemorySegment held = holdSignals ? HeldSignals.hold() : null;
                 try {
                     int status = dnnl_h.dnnl_primitive_execute(primitive, plan.ops.stream(), nargs, args);
                     // the message is built only on failure: a step runs this a dozen times
                     if (status != dnnl_h.dnnl_success()) check(status, "dnnl_primitive_execute (" + name + ")");
                 } finally {
+                    if (held != null) HeldSignals.release(held);
                     plan.ops.exitCall();
                 }
             } finally {

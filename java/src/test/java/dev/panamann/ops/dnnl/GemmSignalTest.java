@@ -36,18 +36,29 @@ class GemmSignalTest {
 
     @Test
     void productsOnOneDnnSurviveSignalsSentDuringThem() throws Throwable {
+        int m = 128, n = 300, k = 3072, calls = 400;
+        Rng rng = new Rng(3);
+        try (NativeOps ops = new NativeOps(1, "onednn"); Tensor a = Tensor.randn(rng, 1f, m, k); Tensor b = Tensor.randn(rng, 1f, k, n);
+             Tensor quiet = Tensor.zeros(m, n); Tensor loud = Tensor.zeros(m, n)) {
+            for (int c = 0; c < calls; c++) ops.gemm(false, false, m, n, k, -0.01f, a.segment(), k, b.segment(), n, 0.5f, quiet.segment(), n);
+            underSignals(() -> {
+                for (int c = 0; c < calls; c++) ops.gemm(false, false, m, n, k, -0.01f, a.segment(), k, b.segment(), n, 0.5f, loud.segment(), n);
+            });
+            assertArrayEquals(quiet.toArray(), loud.toArray(), "the products that took signals");
+        }
+    }
+
+    /**
+     * Runs {@code work} on a new thread while this one sends it SIGWINCH, with a handler
+     * installed, every 50 microseconds; then mallocs and frees at many sizes (a corrupted heap
+     * aborts there at the latest).
+     */
+    private static void underSignals(ThrowingRunnable work) throws Throwable {
         MethodHandle sigaction = fn("sigaction", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
                 ValueLayout.ADDRESS));
         MethodHandle pthreadSelf = fn("pthread_self", FunctionDescriptor.of(ValueLayout.JAVA_LONG));
         MethodHandle pthreadKill = fn("pthread_kill", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
-        int m = 128, n = 300, k = 3072, calls = 400;
-        Rng rng = new Rng(3);
-        try (Arena arena = Arena.ofConfined(); NativeOps ops = new NativeOps(1, "onednn");
-             Tensor a = Tensor.randn(rng, 1f, m, k); Tensor b = Tensor.randn(rng, 1f, k, n);
-             Tensor quiet = Tensor.zeros(m, n); Tensor loud = Tensor.zeros(m, n)) {
-            // the same products without signals, for the results
-            for (int c = 0; c < calls; c++) ops.gemm(false, false, m, n, k, -0.01f, a.segment(), k, b.segment(), n, 0.5f, quiet.segment(), n);
-
+        try (Arena arena = Arena.ofConfined()) {
             // struct sigaction (x86-64 glibc): handler, 128-byte mask, flags, restorer; the handler
             // is getpid, harmless on any thread: what matters is the frame the kernel pushes
             MemorySegment act = arena.allocate(152, 8), old = arena.allocate(152, 8);
@@ -55,24 +66,22 @@ class GemmSignalTest {
             act.set(ValueLayout.JAVA_INT, 136, 0x10000000); // SA_RESTART
             assertEquals(0, (int) sigaction.invokeExact(SIGWINCH, act, old));
             AtomicLong target = new AtomicLong();
-            long[] sent = {0};
+            long sent = 0;
             Throwable[] failure = {null};
             Thread worker = new Thread(() -> {
                 try {
                     target.set((long) pthreadSelf.invokeExact());
-                    for (int c = 0; c < calls; c++) {
-                        ops.gemm(false, false, m, n, k, -0.01f, a.segment(), k, b.segment(), n, 0.5f, loud.segment(), n);
-                    }
+                    work.run();
                 } catch (Throwable t) {
                     failure[0] = t;
                 }
-            }, "gemm under signals");
+            }, "native calls under signals");
             try {
                 worker.start();
-                while (target.get() == 0) Thread.onSpinWait();
+                while (target.get() == 0 && worker.isAlive()) Thread.onSpinWait();
                 while (worker.isAlive()) {
                     int rc = (int) pthreadKill.invokeExact(target.get(), SIGWINCH);
-                    if (rc == 0) sent[0]++;
+                    if (rc == 0) sent++;
                     long until = System.nanoTime() + 50_000;
                     while (System.nanoTime() < until) Thread.onSpinWait();
                 }
@@ -82,15 +91,17 @@ class GemmSignalTest {
                 assertEquals(0, rc);
             }
             if (failure[0] != null) throw failure[0];
-            assertTrue(sent[0] > 1000, "only " + sent[0] + " signals were sent: nothing was checked");
-            // malloc and free at many sizes: a corrupted heap aborts here at the latest
+            assertTrue(sent > 1000, "only " + sent + " signals were sent: nothing was checked");
             for (int i = 0; i < 2000; i++) {
                 try (Arena churn = Arena.ofConfined()) {
                     churn.allocate(16 + 24L * (i % 300));
                     churn.allocate(4096L + i);
                 }
             }
-            assertArrayEquals(quiet.toArray(), loud.toArray(), "the products that took signals");
         }
+    }
+
+    private interface ThrowingRunnable {
+        void run() throws Throwable;
     }
 }
