@@ -50,12 +50,18 @@ import java.util.Map;
  *
  * <p>Usage: {@code SideBySide --data DIR [--cases a,b,...] [--images N] [--warmup W] [--epochs E]}.
  * The backend and threads come from the usual settings ({@code panamann.backend},
- * {@code panamann.threads}); nothing else is set.
+ * {@code panamann.threads}); nothing else is set. A training step is {@code Model.trainStep}
+ * (which fuses plain SGD into the data-parallel products); {@code
+ * -Dpanamann.bench.twoCalls=true} makes it {@code loss} then {@code Optimizer.step}, to
+ * measure what the fused update gains.
  */
 public final class SideBySide {
     /** Every case, in the order they run. */
     public static final List<String> CASES = List.of("convnet-adam-64", "convnet-adam-256", "convnet-sgdm-64", "convnet-sgdm-256",
             "convnet-infer-256", "twolayer-64", "twolayer-256", "fcbn-200");
+
+    /** {@code -Dpanamann.bench.twoCalls=true}: loss, then the optimizer's step (never fused). */
+    private static final boolean TWO_CALLS = Boolean.getBoolean("panamann.bench.twoCalls");
 
     private SideBySide() {}
 
@@ -151,6 +157,11 @@ public final class SideBySide {
         if (opt == null) {
             Tensor scores = net.scores(b.batch());
             return scores.segment().getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, 0);
+        }
+        if (TWO_CALLS) {
+            float loss = net.loss(b.batch(), b.y());
+            opt.step(net.params());
+            return loss;
         }
         return net.trainStep(b.batch(), b.y(), opt); // loss and update (fused for plain SGD with replicas)
     }

@@ -31,8 +31,8 @@ import java.lang.invoke.MethodHandle;
 /**
  * The native backend: oneDNN 2.x primitives for convolution, pooling and batch normalization,
  * and matrix products on oneDNN's {@code dnnl_sgemm} or OpenBLAS's {@code cblas_sgemm}
- * ({@link GemmChoice}: by default oneDNN's for the products that run on one thread where its
- * kernels use AVX-512, OpenBLAS's for the others), all called through the jextract-generated FFM bindings. Tensors are passed by
+ * ({@link GemmChoice}: by default oneDNN's where its kernels use AVX-512, OpenBLAS's
+ * elsewhere), all called through the jextract-generated FFM bindings. Tensors are passed by
  * address: no copies.
  *
  * <p>One oneDNN CPU engine and one stream live as long as this object. Creating it loads the
@@ -51,6 +51,12 @@ public final class NativeOps implements Ops {
      * one-thread backend and the model's own, see {@code models.DataParallel}).
      */
     private static final ThreadLocal<int[]> APPLIED = ThreadLocal.withInitial(() -> new int[] {0});
+    /**
+     * Per calling thread: the size of the OpenMP team made for it with its signals held, so that
+     * the team's threads (which inherit the mask they are created with) never take an
+     * asynchronous signal ({@link HeldSignals}); 1 before any.
+     */
+    private static final ThreadLocal<int[]> QUIET_TEAM = ThreadLocal.withInitial(() -> new int[] {1});
     /** Per calling thread, true once this backend gave the thread's OpenMP team its float environment. */
     private final ThreadLocal<boolean[]> teamReady = ThreadLocal.withInitial(() -> new boolean[1]);
     /** oneDNN calls running on the engine or stream; close waits for them. */
@@ -90,50 +96,40 @@ public final class NativeOps implements Ops {
         setThreads(threads);
         warnIfPthreadOpenBlas();
         verifyBlasCoreOnce(this);
-        gemmChoice = blasFallback == null ? requested : new GemmChoice(true, true, "OpenBLAS failed its check");
+        gemmChoice = blasFallback == null ? requested : new GemmChoice(true, "OpenBLAS failed its check");
     }
 
     /**
      * Which library runs the matrix products: setting {@code panamann.gemm} (environment
      * {@code PANAMANN_GEMM}) = {@code auto} (the default), {@code onednn} or {@code openblas}.
-     * {@code auto} takes oneDNN's {@code dnnl_sgemm} for the products that run on one thread
-     * (those of a one-thread backend, such as a data-parallel replica's, and the small ones,
-     * {@link #ONE_THREAD_MACS}) when oneDNN runs AVX-512 kernels on this CPU (measured 3-7 %
-     * faster per training step than OpenBLAS's AVX-512 kernels on the library's MLP and conv-net
-     * shapes, docs/benchmarks.md), and OpenBLAS for the others and on other CPUs (on AVX2-only CPUs
-     * the two were not compared). {@code onednn} takes oneDNN's for every product. When the
-     * OpenBLAS core selected at start-up failed its check, oneDNN's is used for every product
-     * whatever the setting.
+     * {@code auto} takes oneDNN's {@code dnnl_sgemm} when oneDNN runs AVX-512 kernels on this CPU
+     * (measured 3-7 % faster per training step than OpenBLAS's AVX-512 kernels on the library's
+     * MLP and conv-net shapes, docs/benchmarks.md) and OpenBLAS otherwise (on AVX2-only CPUs the two
+     * were not compared). When the OpenBLAS core selected at start-up failed its check, oneDNN's
+     * is used whatever the setting.
      *
-     * <p>Why not on several threads by default: oneDNN 2.x's generated sgemm kernels point the
-     * stack pointer into the heap while they run (oneDNN issue 4845, fixed in 3.11), so a signal
-     * delivered to a thread running one (a profiler's sample: JFR, async-profiler) writes into
-     * the heap and the process aborts later. {@link #sgemm} holds the calling thread's signals for
-     * the call, which covers the products that run on that thread alone; the other threads of an
-     * OpenMP team cannot be covered from Java.
+     * <p>oneDNN 2.x's generated sgemm kernels point the stack pointer into the heap while they
+     * run (oneDNN issue 4845, fixed in 3.11): a signal handled on a thread running one (a JFR or
+     * async-profiler sample, any handler) writes into the heap, and the process aborts later. So
+     * {@link #sgemm} holds the calling thread's signals for the call, and the OpenMP team that
+     * runs the other parts never takes an asynchronous signal ({@link #beforeNativeCall}).
      *
-     * @param onednn       true for oneDNN's {@code dnnl_sgemm} on the products that run on one thread
-     * @param onednnOnTeam true for oneDNN's on the products that run on several threads too
-     * @param why          how it was chosen, for {@link #describe()}
+     * @param onednn true for oneDNN's {@code dnnl_sgemm}, false for OpenBLAS's {@code cblas_sgemm}
+     * @param why    how it was chosen, for {@link #describe()}
      */
-    record GemmChoice(boolean onednn, boolean onednnOnTeam, String why) {
+    record GemmChoice(boolean onednn, String why) {
         static GemmChoice of(String setting, int isa) {
             String v = setting == null || setting.isBlank() ? "auto" : setting.trim();
             if (!v.equals("auto") && !v.equals("onednn") && !v.equals("openblas")) {
                 throw new IllegalArgumentException("panamann.gemm (PANAMANN_GEMM) must be auto, onednn or openblas, got '" + setting + "'");
             }
-            if (!v.equals("auto")) return new GemmChoice(v.equals("onednn"), v.equals("onednn"), "set by panamann.gemm");
+            if (!v.equals("auto")) return new GemmChoice(v.equals("onednn"), "set by panamann.gemm");
             int avx512 = dnnl_h.dnnl_cpu_isa_avx512_core();
-            return (isa & avx512) == avx512 ? new GemmChoice(true, false, "auto: AVX-512") : new GemmChoice(false, false, "auto");
-        }
-
-        /** For {@link #describe()}: "oneDNN", "OpenBLAS", or "oneDNN on one thread, OpenBLAS on several". */
-        String libraries() {
-            return onednnOnTeam ? "oneDNN" : onednn ? "oneDNN on one thread, OpenBLAS on several" : "OpenBLAS";
+            return (isa & avx512) == avx512 ? new GemmChoice(true, "auto: AVX-512") : new GemmChoice(false, "auto");
         }
     }
 
-    /** True when this backend's one-thread matrix products run on oneDNN's {@code dnnl_sgemm}, false for OpenBLAS. */
+    /** True when this backend's matrix products run on oneDNN's {@code dnnl_sgemm}, false for OpenBLAS. */
     boolean gemmOnOneDnn() { return gemmChoice.onednn(); }
 
     @Override
@@ -155,7 +151,11 @@ public final class NativeOps implements Ops {
      * It applies the thread setting to the calling thread's OpenMP state (an OpenMP ICV is per
      * thread), and, once per thread, flush-to-zero ({@link Denormals}) to the calling thread and
      * to every thread of its OpenMP team, which OpenBLAS and oneDNN share (libgomp keeps one team
-     * per calling thread; threads it adds later inherit the caller's state).
+     * per calling thread; threads it adds later inherit the caller's state). The team is made
+     * (and grown, when the thread setting grows) with the caller's signals held, so its threads
+     * never take an asynchronous signal: oneDNN 2.x's sgemm kernels must not take one
+     * ({@link HeldSignals}), and process-directed signals (Ctrl-C's SIGINT, SIGTERM) then go to
+     * the JVM's threads.
      */
     public void beforeNativeCall() {
         checkOpen();
@@ -170,9 +170,16 @@ public final class NativeOps implements Ops {
             applied[0] = t;
         }
         boolean[] team = teamReady.get();
-        if (!team[0]) {
+        int[] quiet = QUIET_TEAM.get();
+        if (!team[0] || t > quiet[0]) {
             Denormals.applyToCurrentThread();
-            OmpTeam.install(t);
+            MemorySegment held = HeldSignals.hold();
+            try {
+                OmpTeam.install(t);
+            } finally {
+                HeldSignals.release(held);
+            }
+            quiet[0] = Math.max(quiet[0], t);
             team[0] = true;
         }
     }
@@ -215,12 +222,12 @@ public final class NativeOps implements Ops {
     private void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a, int lda,
                        MemorySegment b, int ldb, float beta, MemorySegment c, int ldc) {
         beforeNativeCall();
-        int t = threads;
-        boolean alone = t > 1 && (long) m * n * k < ONE_THREAD_MACS;
-        if (!gemmChoice.onednn() || (t > 1 && !alone && !gemmChoice.onednnOnTeam())) {
+        if (!gemmChoice.onednn()) {
             blasSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
             return;
         }
+        int t = threads;
+        boolean alone = t > 1 && (long) m * n * k < ONE_THREAD_MACS;
         if (alone) omp_h.omp_set_num_threads(1);
         MemorySegment held = HeldSignals.hold();
         try {
@@ -301,7 +308,7 @@ public final class NativeOps implements Ops {
                 + (openblas_h.openblas_get_parallel() == 2 ? "" : " " + parallelName(openblas_h.openblas_get_parallel()));
         return "backend native, " + threads + " threads, " + blas + ", oneDNN " + dnnl_version_t.major(v) + "."
                 + dnnl_version_t.minor(v) + "." + dnnl_version_t.patch(v) + " ISA " + isaName(dnnl_h.dnnl_get_effective_cpu_isa())
-                + ", gemm " + gemmChoice.libraries() + " (" + gemmChoice.why() + ")"
+                + ", gemm " + (gemmChoice.onednn() ? "oneDNN" : "OpenBLAS") + " (" + gemmChoice.why() + ")"
                 + ", OpenMP wait " + NativeLibraries.ompWaitPolicy() + ", flush denormals " + Denormals.describe()
                 + ", Java loops " + GemmKernel.describeSettings();
     }

@@ -21,8 +21,6 @@ class GemmChoiceTest {
         for (int isa : new int[] {dnnl_h.dnnl_cpu_isa_avx512_core(), 0x67, 0xe7, 0x3e7}) {
             NativeOps.GemmChoice c = NativeOps.GemmChoice.of("auto", isa);
             assertTrue(c.onednn(), NativeOps.isaName(isa));
-            assertFalse(c.onednnOnTeam(), "auto keeps products on several threads on OpenBLAS (oneDNN 2.x kernels and signals)");
-            assertEquals("oneDNN on one thread, OpenBLAS on several", c.libraries());
             assertEquals("auto: AVX-512", c.why());
             assertTrue(NativeOps.GemmChoice.of(null, isa).onednn(), "unset means auto");
             assertTrue(NativeOps.GemmChoice.of(" ", isa).onednn(), "blank means auto");
@@ -31,8 +29,6 @@ class GemmChoiceTest {
         for (int isa : new int[] {dnnl_h.dnnl_cpu_isa_avx2(), 0x3, 0x1, 0xf, 0x407}) {
             NativeOps.GemmChoice c = NativeOps.GemmChoice.of("auto", isa);
             assertFalse(c.onednn(), NativeOps.isaName(isa));
-            assertFalse(c.onednnOnTeam());
-            assertEquals("OpenBLAS", c.libraries());
             assertEquals("auto", c.why());
         }
     }
@@ -41,10 +37,7 @@ class GemmChoiceTest {
     void aValueThatIsSetWinsOnEveryCpu() {
         for (int isa : new int[] {0x3e7, dnnl_h.dnnl_cpu_isa_avx2()}) { // avx512_core_amx, avx2
             assertTrue(NativeOps.GemmChoice.of("onednn", isa).onednn());
-            assertTrue(NativeOps.GemmChoice.of("onednn", isa).onednnOnTeam(), "onednn: every product");
-            assertEquals("oneDNN", NativeOps.GemmChoice.of("onednn", isa).libraries());
             assertFalse(NativeOps.GemmChoice.of("openblas", isa).onednn());
-            assertFalse(NativeOps.GemmChoice.of("openblas", isa).onednnOnTeam());
             assertEquals("set by panamann.gemm", NativeOps.GemmChoice.of(" openblas", isa).why());
         }
     }
