@@ -37,16 +37,7 @@ class GemmSignalTest {
 
     @Test
     void productsOnOneDnnSurviveSignalsSentDuringThem() throws Throwable {
-        int m = 128, n = 300, k = 3072, calls = 400;
-        Rng rng = new Rng(3);
-        try (NativeOps ops = new NativeOps(1, "onednn"); Tensor a = Tensor.randn(rng, 1f, m, k); Tensor b = Tensor.randn(rng, 1f, k, n);
-             Tensor quiet = Tensor.zeros(m, n); Tensor loud = Tensor.zeros(m, n)) {
-            for (int c = 0; c < calls; c++) ops.gemm(false, false, m, n, k, -0.01f, a.segment(), k, b.segment(), n, 0.5f, quiet.segment(), n);
-            underSignals(() -> {
-                for (int c = 0; c < calls; c++) ops.gemm(false, false, m, n, k, -0.01f, a.segment(), k, b.segment(), n, 0.5f, loud.segment(), n);
-            });
-            assertArrayEquals(quiet.toArray(), loud.toArray(), "the products that took signals");
-        }
+        assertProductsSurviveSignals(1, 400, 3);
     }
 
     /**
@@ -54,30 +45,35 @@ class GemmSignalTest {
      * team (a native thread) never takes one. Both get signals here.
      */
     @Test
-    void productsOnATeamSurviveSignalsSentToEveryThread() throws Throwable {
-        int m = 128, n = 300, k = 3072, calls = 800;
-        Rng rng = new Rng(5);
-        try (NativeOps ops = new NativeOps(2, "onednn"); Tensor a = Tensor.randn(rng, 1f, m, k); Tensor b = Tensor.randn(rng, 1f, k, n);
+    void productsOnATeamSurviveSignalsSentToItsThreads() throws Throwable {
+        assertTrue(128L * 300 * 3072 >= NativeOps.ONE_THREAD_MACS, "a product the team runs");
+        assertProductsSurviveSignals(2, 800, 5);
+    }
+
+    /**
+     * {@code calls} products 128 x 300 x 3072 on a backend of {@code threads} threads, without
+     * and with signals (sent to the calling thread, and with two threads to its team as well):
+     * the same results.
+     */
+    private static void assertProductsSurviveSignals(int threads, int calls, long seed) throws Throwable {
+        int m = 128, n = 300, k = 3072;
+        Rng rng = new Rng(seed);
+        try (NativeOps ops = new NativeOps(threads, "onednn"); Tensor a = Tensor.randn(rng, 1f, m, k); Tensor b = Tensor.randn(rng, 1f, k, n);
              Tensor quiet = Tensor.zeros(m, n); Tensor loud = Tensor.zeros(m, n)) {
-            assertTrue((long) m * n * k >= NativeOps.ONE_THREAD_MACS, "a product the team runs");
             for (int c = 0; c < calls; c++) ops.gemm(false, false, m, n, k, -0.01f, a.segment(), k, b.segment(), n, 0.5f, quiet.segment(), n);
-            underSignals(true, () -> {
+            underSignals(threads > 1, () -> {
                 for (int c = 0; c < calls; c++) ops.gemm(false, false, m, n, k, -0.01f, a.segment(), k, b.segment(), n, 0.5f, loud.segment(), n);
             });
             assertArrayEquals(quiet.toArray(), loud.toArray(), "the products that took signals");
         }
     }
 
-    private static void underSignals(ThrowingRunnable work) throws Throwable {
-        underSignals(false, work);
-    }
-
     /**
      * Runs {@code work} on a new thread while this one sends it SIGWINCH, with a handler
-     * installed, every 50 microseconds; then mallocs and frees at many sizes (a corrupted heap
-     * aborts there at the latest).
+     * installed, every 50 microseconds ({@code team}: to its OpenMP team's threads too); then
+     * mallocs and frees at many sizes (a corrupted heap aborts there at the latest).
      */
-    private static void underSignals(boolean everyThread, ThrowingRunnable work) throws Throwable {
+    private static void underSignals(boolean team, ThrowingRunnable work) throws Throwable {
         MethodHandle sigaction = fn("sigaction", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
                 ValueLayout.ADDRESS));
         MethodHandle pthreadSelf = fn("pthread_self", FunctionDescriptor.of(ValueLayout.JAVA_LONG));
@@ -109,7 +105,7 @@ class GemmSignalTest {
                 while (target.get() == 0 && worker.isAlive()) Thread.onSpinWait();
                 int[] tids = {};
                 for (int round = 0; worker.isAlive(); round++) {
-                    if (everyThread) {
+                    if (team) {
                         if (round % 50 == 0) tids = threadsNamed("native calls under signals".substring(0, 15));
                         for (int tid : tids) {
                             if (tid != self && (int) tgkill.invokeExact(pid, tid, SIGWINCH) == 0) sent++;
