@@ -25,12 +25,22 @@ final class OmpTeam {
 
     private OmpTeam() {}
 
-    /** Installs the caller's environment on a team of {@code threads} (no-op when flushing is off). */
+    /**
+     * Makes (or grows) the calling thread's team to {@code threads} threads and installs the
+     * caller's environment on each; with flushing off, the team's threads only start (each runs
+     * {@code getpid}), so that they exist from this call on and inherit the caller's signal mask
+     * now ({@code NativeOps.beforeNativeCall}).
+     */
     static void install(int threads) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment[] envAndSetter = Denormals.currentEnvironment(arena);
-            if (envAndSetter == null) return;
             MethodHandle parallel = handle();
+            if (envAndSetter == null) {
+                MemorySegment getpid = Linker.nativeLinker().defaultLookup().find("getpid")
+                        .orElseThrow(() -> new UnsatisfiedLinkError("getpid not found"));
+                parallel.invokeExact(getpid, MemorySegment.NULL, threads, 0);
+                return;
+            }
             parallel.invokeExact(envAndSetter[1], envAndSetter[0], threads, 0);
         } catch (RuntimeException | Error e) {
             throw e;

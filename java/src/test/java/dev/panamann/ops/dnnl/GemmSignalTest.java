@@ -51,6 +51,45 @@ class GemmSignalTest {
     }
 
     /**
+     * The mask itself: after a product on two threads, the caller's OpenMP team thread blocks
+     * every asynchronous signal (SIGINT, SIGTERM, SIGWINCH, SIGPROF) but not SIGSEGV, and the
+     * caller blocks none of those again (its held signals were released). Also with
+     * {@code -Dpanamann.flushDenormals=false}, where the team is made without an environment.
+     */
+    @Test
+    void theTeamsThreadsBlockAsynchronousSignalsAndTheCallerNone() throws Throwable {
+        MethodHandle gettid = fn("gettid", FunctionDescriptor.of(ValueLayout.JAVA_INT));
+        String name = "team mask probe"; // 15 characters: the whole of a thread's comm
+        long[][] masks = new long[2][];
+        Throwable[] failure = {null};
+        Thread probe = new Thread(() -> {
+            // OpenBLAS's product: not itself under held signals, so the team has its mask from beforeNativeCall
+            try (NativeOps ops = new NativeOps(2, "openblas"); Tensor a = Tensor.zeros(128, 3072); Tensor b = Tensor.zeros(3072, 300);
+                 Tensor c = Tensor.zeros(128, 300)) {
+                ops.gemm(false, false, 128, 300, 3072, 1f, a, b, 0f, c);
+                int self = (int) gettid.invokeExact();
+                for (int tid : threadsNamed(name)) {
+                    long mask = Long.parseUnsignedLong(java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/task/" + tid + "/status"))
+                            .stream().filter(l -> l.startsWith("SigBlk:")).findFirst().orElseThrow().substring(7).trim(), 16);
+                    if (tid == self) masks[0] = new long[] {mask};
+                    else masks[1] = new long[] {mask};
+                }
+            } catch (Throwable t) {
+                failure[0] = t;
+            }
+        }, name);
+        probe.start();
+        probe.join();
+        if (failure[0] != null) throw failure[0];
+        long sigint = 1L << 1, sigsegv = 1L << 10, sigterm = 1L << 14, sigprof = 1L << 26, sigwinch = 1L << (SIGWINCH - 1);
+        long async = sigint | sigterm | sigprof | sigwinch;
+        assertTrue(masks[1] != null, "no OpenMP team thread named '" + name + "' was found");
+        assertEquals(async, masks[1][0] & async, "team thread's blocked signals: " + Long.toHexString(masks[1][0]));
+        assertEquals(0, masks[1][0] & sigsegv, "the team thread blocks SIGSEGV");
+        assertEquals(0, masks[0][0] & async, "the caller's blocked signals after the call: " + Long.toHexString(masks[0][0]));
+    }
+
+    /**
      * {@code calls} products 128 x 300 x 3072 on a backend of {@code threads} threads, without
      * and with signals (sent to the calling thread, and with two threads to its team as well):
      * the same results.
