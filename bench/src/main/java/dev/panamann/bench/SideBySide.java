@@ -46,7 +46,8 @@ import java.util.Map;
  * </ul>
  * The L2 term is the optimizer's weight decay on the weights ({@code weight_decay}, the model's
  * {@code reg} 0), as the PyTorch and DJL workers apply it: the same parameter updates, to the
- * bit, as the model's {@code reg}, without {@code 0.5 reg sum(W^2)} in the loss printed.
+ * bit, as the model's {@code reg} (up to float rounding where SGD runs fused, below), without
+ * {@code 0.5 reg sum(W^2)} in the loss printed.
  *
  * <p>Usage: {@code SideBySide --data DIR [--cases a,b,...] [--images N] [--warmup W] [--epochs E]}.
  * The backend and threads come from the usual settings ({@code panamann.backend},
