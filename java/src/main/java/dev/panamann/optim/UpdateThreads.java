@@ -2,6 +2,7 @@ package dev.panamann.optim;
 
 import dev.panamann.ops.Backends;
 import dev.panamann.ops.Denormals;
+import dev.panamann.ops.dnnl.NativeOps;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
@@ -22,13 +23,16 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>A worker that finished its part spins for {@value #LINGER_NS} ns for the next one (the parts
  * of one training step follow each other closely, and waking a parked thread costs 0.1-0.5 ms on
  * a virtual machine), then parks: between steps the workers do not compete with the native
- * libraries' threads for the cores.
+ * libraries' threads for the cores. A native call that starts an OpenMP region on several
+ * threads ends the spin at once ({@link NativeOps#parallelCalls()}).
  */
 public final class UpdateThreads {
     /** Spin this long for the workers before parking the caller (a step's parts take ~0.1 ms). */
     private static final long CALLER_SPIN_NS = 50_000;
     /** How long a worker spins for the next part before it parks. */
     static final long LINGER_NS = 200_000;
+    /** The spin in effect: {@link #LINGER_NS}, changed only by tests. */
+    private static volatile long lingerNs = LINGER_NS;
 
     private static UpdateThreads shared;
 
@@ -102,6 +106,13 @@ public final class UpdateThreads {
     }
 
     int parts() { return parts; }
+
+    /** Sets how long a worker spins for its next part (tests); returns the value before. */
+    static long setLingerNanos(long ns) {
+        long before = lingerNs;
+        lingerNs = ns;
+        return before;
+    }
 
     /** The scratch arrays of part {@code part} (each part's own while a run lasts). */
     Scratch scratch(int part) { return scratch[part]; }
@@ -196,10 +207,13 @@ public final class UpdateThreads {
     private void work(int part) {
         int seen = 0;
         long lingerUntil = 0;
+        int regions = 0;
         while (!stopped) {
             int g = generation;
             if (g == seen) {
-                if (System.nanoTime() < lingerUntil) Thread.onSpinWait();
+                // spin for the next part, unless native code started an OpenMP region on
+                // several threads meanwhile: its thread needs this core now
+                if (System.nanoTime() < lingerUntil && NativeOps.parallelCalls() == regions) Thread.onSpinWait();
                 else LockSupport.park(this);
                 continue;
             }
@@ -211,7 +225,8 @@ public final class UpdateThreads {
                 failure = e;
             }
             if (pending.decrementAndGet() == 0) LockSupport.unpark(caller);
-            lingerUntil = System.nanoTime() + LINGER_NS;
+            lingerUntil = System.nanoTime() + lingerNs;
+            regions = NativeOps.parallelCalls();
         }
     }
 

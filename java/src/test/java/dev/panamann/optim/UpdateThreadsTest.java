@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panamann.ops.dnnl.NativeLibraries;
+import dev.panamann.ops.dnnl.NativeOps;
 import dev.panamann.tensor.Param;
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
@@ -17,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -30,6 +33,37 @@ class UpdateThreadsTest {
     @AfterEach
     void restoreThreads() {
         UpdateThreads.setThreads(threadsBefore);
+    }
+
+    /**
+     * A worker that spins for its next part leaves the core to OpenMP when a native call starts a
+     * region on two threads (its thread is woken on that core), and keeps spinning through a
+     * product small enough to run on the calling thread alone.
+     */
+    @Test
+    void aNativeCallOnTwoThreadsEndsTheWorkersSpin() throws Exception {
+        Assumptions.assumeTrue(NativeLibraries.available() || Boolean.getBoolean("panamann.requireNative"), "native libraries not installed");
+        UpdateThreads.setThreads(2);
+        long lingerBefore = UpdateThreads.setLingerNanos(TimeUnit.MINUTES.toNanos(1)); // spins through the test unless stopped
+        try (NativeOps ops = new NativeOps(2);
+             Tensor a = Tensor.zeros(256, 256); Tensor b = Tensor.zeros(256, 256); Tensor c = Tensor.zeros(256, 256);
+             Tensor small = Tensor.zeros(16, 16); Tensor smallOut = Tensor.zeros(16, 16)) {
+            ops.gemm(false, false, 256, 256, 256, 1f, a, b, 0f, c); // the OpenMP team exists before the worker spins
+            AtomicReference<Thread> worker = new AtomicReference<>();
+            assertTrue(UpdateThreads.tryRun(2, (part, parts) -> {
+                if (part == 1) worker.set(Thread.currentThread());
+            }));
+            Thread w = worker.get();
+            ops.gemm(false, false, 16, 16, 16, 1f, small, small, 0f, smallOut); // on the calling thread alone
+            Thread.sleep(200);
+            assertEquals(Thread.State.RUNNABLE, w.getState(), "the worker spins for its next part");
+            ops.gemm(false, false, 256, 256, 256, 1f, a, b, 0f, c); // 16.8 M multiply-adds: on both threads
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (w.getState() != Thread.State.WAITING && System.nanoTime() < deadline) Thread.sleep(1);
+            assertEquals(Thread.State.WAITING, w.getState(), "the worker parked after the two-thread product");
+        } finally {
+            UpdateThreads.setLingerNanos(lingerBefore);
+        }
     }
 
     @Test

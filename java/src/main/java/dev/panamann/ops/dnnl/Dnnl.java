@@ -385,6 +385,7 @@ public final class Dnnl {
             plan.uses.enter(plan.label);
             try {
                 plan.ops.enterCall();
+                if (plan.ops.threads() > 1) NativeOps.parallelRegionAhead();
                 MemorySegment held = holdSignals ? HeldSignals.hold() : null;
                 try {
                     int status = dnnl_h.dnnl_primitive_execute(primitive, plan.ops.stream(), nargs, args);

@@ -214,6 +214,27 @@ public final class NativeOps implements Ops {
      */
     static final long ONE_THREAD_MACS = 1L << 23;
 
+    /** OpenBLAS (0.3.21, default build) runs products of at most this many multiply-adds on one thread. */
+    private static final long BLAS_ONE_THREAD_MACS = 65536L * 4;
+
+    /**
+     * Counts the native calls that start an OpenMP parallel region on more than one thread. The
+     * library's Java worker threads ({@code optim.UpdateThreads}), which spin for a while for the
+     * next part of a step, stop spinning when it changes: a worker spinning on a core holds the
+     * core that the region's sleeping OpenMP thread is woken on, and the region waits for the
+     * spin to end (0.16 ms of a 3 ms batch-norm MLP step on 2 cores; docs/benchmarks.md, "Under
+     * load: OpenMP wait policy").
+     */
+    private static volatile int parallelCalls;
+
+    /** The count of {@link #parallelCalls}; it only grows (and wraps): readers look for a change. */
+    public static int parallelCalls() { return parallelCalls; }
+
+    /** Before a native call that starts an OpenMP parallel region on more than one thread. */
+    static void parallelRegionAhead() {
+        parallelCalls++; // not atomic: concurrent callers may lose a count, which no reader minds
+    }
+
     /**
      * Row-major sgemm on checked arguments, on the library of {@link GemmChoice}; oneDNN's
      * small products on one thread ({@link #ONE_THREAD_MACS}; OpenBLAS decides that itself), and
@@ -222,13 +243,15 @@ public final class NativeOps implements Ops {
     private void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a, int lda,
                        MemorySegment b, int ldb, float beta, MemorySegment c, int ldc) {
         beforeNativeCall();
+        int t = threads;
         if (!gemmChoice.onednn()) {
+            if (t > 1 && (long) m * n * k > BLAS_ONE_THREAD_MACS) parallelRegionAhead();
             blasSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
             return;
         }
-        int t = threads;
         boolean alone = t > 1 && (long) m * n * k < ONE_THREAD_MACS;
         if (alone) omp_h.omp_set_num_threads(1);
+        else if (t > 1) parallelRegionAhead();
         MemorySegment held = HeldSignals.hold();
         try {
             dnnlSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
