@@ -224,9 +224,9 @@ public final class UpdateThreads {
             } catch (Throwable e) {
                 failure = e;
             }
+            regions = NativeOps.parallelCalls(); // before the caller goes on: a region it starts next counts
             if (pending.decrementAndGet() == 0) LockSupport.unpark(caller);
             lingerUntil = System.nanoTime() + lingerNs;
-            regions = NativeOps.parallelCalls();
         }
     }
 
