@@ -10,6 +10,7 @@ import dev.panamann.ops.Elementwise;
 import dev.panamann.ops.Ops;
 import dev.panamann.optim.Optimizer;
 import dev.panamann.optim.UpdateThreads;
+import dev.panamann.tensor.Buffer;
 import dev.panamann.tensor.Param;
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
@@ -36,8 +37,8 @@ import java.util.function.Supplier;
  * an optimizer step on {@link #params()} updates them all. The affine layers' weight gradients,
  * the largest, are not computed per replica and summed: each thread computes its share of the
  * rows of dW for the whole batch from every replica's saved input and upstream gradient
- * ({@link Affine#setWeightGradient}, a strided gemm). {@link #scores} runs on the model itself
- * with all of its backend's threads.
+ * ({@link Affine#setWeightGradient}, a strided gemm). {@link #scores} splits the batch the same
+ * way, each replica scoring its slice into its rows of the result.
  *
  * <p>Why: with two threads, a step of the native backend runs some thirty parallel regions
  * (each oneDNN primitive, each sgemm), and under the OpenMP wait policy the library uses (passive,
@@ -76,6 +77,12 @@ public final class DataParallel implements Model {
     private final Step step = new Step();
     /** Runs the step's replicas on the library's worker threads (part i: replica i). */
     private final UpdateThreads.Task onWorkers = this::onWorker;
+    /** Runs the replicas' scores of their slices on the library's worker threads (part i: replica i). */
+    private final UpdateThreads.Task scoresOnWorkers = this::scoresPart;
+    /** The replicated scores of the current {@link #scores} call, (N, numClasses). */
+    private final Buffer scoresOut = new Buffer();
+    /** How many replicas the current {@link #scores} call runs on. */
+    private int scoresParts;
     /** The model's affine layers, whose dW the replicas leave to {@link Step} (same order as each replica's). */
     private final Affine[] affines;
     /** The model's loss when the replicas got theirs (built by the factory, or {@link #setLoss}). */
@@ -241,14 +248,61 @@ public final class DataParallel implements Model {
     /** The number of replicas (0: every step runs on the model itself). */
     public int replicas() { return replicas.length; }
 
+    /**
+     * Class scores for a batch, in evaluation mode: each replica scores its slice on the library's
+     * worker threads (as {@link #loss} splits it), the model itself a batch too small for two
+     * replicas or when the workers are busy. The same scores as the model's up to the order of
+     * float sums.
+     */
     @Override
     public Tensor scores(Tensor x) {
         caller.enter("DataParallel", "scores");
         try {
-            return model.scores(x);
+            int n = x.rank() == 0 ? 0 : x.dim(0);
+            int k = Math.min(replicas.length, n / MIN_IMAGES_PER_REPLICA);
+            if (k < 2 || !UpdateThreads.reachable(x.segment())) return model.scores(x);
+            slice(x, n, k);
+            Tensor out = scoresOut.get(n, model.numClasses());
+            scoresParts = k;
+            try {
+                if (!UpdateThreads.tryRun(k, scoresOnWorkers)) return model.scores(x);
+            } catch (IllegalArgumentException e) {
+                // a replica rejected its slice: report the batch as the model itself does
+                model.scores(x);
+                throw e;
+            }
+            return out;
         } finally {
             caller.exit();
         }
+    }
+
+    /** Part {@code part} of {@link #scores}: replica {@code part} scores its slice into its rows of the result. */
+    private void scoresPart(int part, int parts) {
+        if (part >= scoresParts) return;
+        Replica r = replicas[part];
+        Tensor s = r.model.scores(r.x);
+        Tensor out = scoresOut.current();
+        long rowBytes = (long) out.dim(1) * Float.BYTES;
+        if (s.rank() != 2 || s.dim(0) != r.x.dim(0) || s.dim(1) != out.dim(1)) {
+            throw new IllegalStateException("replica " + part + " gave scores of shape " + s.shapeString() + " for " + r.x.dim(0) + " rows");
+        }
+        MemorySegment.copy(s.segment(), 0, out.segment(), r.firstRow * rowBytes, r.x.dim(0) * rowBytes);
+    }
+
+    /** Cuts {@code x} into the replicas' slices (reused while x and k stay the same); replica i gets its rows. */
+    private void slice(Tensor x, int n, int k) {
+        boolean reslice = x != slicedFrom || slicedCount != k || replicas[0].x == null || replicas[0].x.isClosed();
+        int from = 0;
+        for (int i = 0; i < k; i++) {
+            int rows = n / k + (i < n % k ? 1 : 0);
+            Replica r = replicas[i];
+            if (reslice || r.x.dim(0) != rows) r.x = x.slice(from, from + rows);
+            r.firstRow = from;
+            from += rows;
+        }
+        slicedFrom = x;
+        slicedCount = k;
     }
 
     @Override
@@ -387,19 +441,14 @@ public final class DataParallel implements Model {
     }
 
     private double replicated(Tensor x, int[] y, int n, int k, Fused fused) {
-        boolean reslice = x != slicedFrom || slicedCount != k || replicas[0].x == null || replicas[0].x.isClosed();
-        int from = 0;
+        slice(x, n, k);
         for (int i = 0; i < k; i++) {
-            int rows = n / k + (i < n % k ? 1 : 0);
             Replica r = replicas[i];
-            if (reslice || r.x.dim(0) != rows) r.x = x.slice(from, from + rows);
+            int rows = r.x.dim(0);
             if (r.y == null || r.y.length != rows) r.y = new int[rows];
-            System.arraycopy(y, from, r.y, 0, rows);
+            System.arraycopy(y, r.firstRow, r.y, 0, rows);
             r.weight = (float) rows / n;
-            from += rows;
         }
-        slicedFrom = x;
-        slicedCount = k;
         syncSettings(k);
         step.begin(k, replicas, model.gradients().segment(), affines, fused);
         if (!UpdateThreads.tryRun(k, onWorkers)) { // on the replicas' own threads
@@ -500,6 +549,7 @@ public final class DataParallel implements Model {
         if (!caller.enterClose()) return;
         try {
             for (Replica r : replicas) r.close();
+            scoresOut.close();
             model.close();
         } finally {
             caller.exit();
@@ -670,6 +720,8 @@ public final class DataParallel implements Model {
         /** This replica's affine layers, in the model's order (their dW is left to the Step). */
         final Affine[] affines;
         Tensor x;
+        /** The batch row x starts at. */
+        int firstRow;
         int[] y;
         float weight;
         double loss;

@@ -359,16 +359,30 @@ class DataParallelTest {
         return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("panama-nn replica") && t.isAlive()).count();
     }
 
-    /** scores run on the model itself (no replicas needed) and match the model alone. */
+    /**
+     * scores split over the replicas (19 images: slices of 10 and 9) match the model alone up to
+     * rounding; a batch too small for two replicas (15) runs on the model itself; a bad batch gets
+     * the model's own error.
+     */
     @ParameterizedTest
     @MethodSource("backends")
     void scoresAreTheModels(String backend) {
         Ops ops = NumGrad.ops(backend);
         Rng rng = new Rng(19);
         try (DataParallel dp = DataParallel.of(ops, convNet(0f), 2); Model alone = convNet(0f).apply(ops);
-             Tensor x = Tensor.randn(rng, 1f, 16, 3, 8, 8)) {
+             Tensor x = Tensor.randn(rng, 1f, 19, 3, 8, 8); Tensor small = Tensor.randn(rng, 1f, 15, 3, 8, 8);
+             Tensor bad = Tensor.randn(rng, 1f, 19, 2, 8, 8)) {
             alone.loadStateDict(dp.stateDict());
-            assertTrue(java.util.Arrays.equals(alone.scores(x).toArray(), dp.scores(x).toArray()));
+            for (Tensor t : new Tensor[] {x, small, x}) {
+                float[] want = alone.scores(t).toArray();
+                Tensor got = dp.scores(t);
+                assertEquals(List.of(t.dim(0), 5), List.of(got.dim(0), got.dim(1)));
+                NumGrad.assertAgree("scores of " + t.dim(0) + " images", want, got.toArray(), 1e-5);
+                boolean onModel = got == dp.model().scores(t); // the model's own output buffer
+                assertEquals(t == small, onModel, t.dim(0) + " images ran on the model itself: " + onModel);
+            }
+            String wantMessage = assertThrows(IllegalArgumentException.class, () -> alone.scores(bad)).getMessage();
+            assertEquals(wantMessage, assertThrows(IllegalArgumentException.class, () -> dp.scores(bad)).getMessage());
             assertFalse(dp.toString().isEmpty());
         }
     }
