@@ -414,11 +414,12 @@ public final class DataParallel implements Model {
         return true;
     }
 
-    /** How many replicas run the batch: 0 when the model runs it itself (small or bad batches). */
+    /** How many replicas run the batch: 0 when the model runs it itself (small or bad batches, thread-confined memory). */
     private int replicasFor(Tensor x, int[] y) {
         int n = x.rank() == 0 || y == null ? 0 : x.dim(0);
         int k = Math.min(replicas.length, n / MIN_IMAGES_PER_REPLICA);
-        return k < 2 || y.length != n || !labelsInRange(y) ? 0 : k;
+        // memory confined to the calling thread stays with the model, which runs on that thread
+        return k < 2 || y.length != n || !labelsInRange(y) || !UpdateThreads.reachable(x.segment()) ? 0 : k;
     }
 
     private double lossOf(Tensor x, int[] y, int k, Fused fused) {

@@ -381,6 +381,16 @@ class DataParallelTest {
                 boolean onModel = got == dp.model().scores(t); // the model's own output buffer
                 assertEquals(t == small, onModel, t.dim(0) + " images ran on the model itself: " + onModel);
             }
+            // memory confined to this thread, which the workers cannot read: scored and trained on the
+            // model itself (the native backend's; the Java backend's conv splits over a thread pool)
+            if (ops.name().equals("native")) try (java.lang.foreign.Arena confined = java.lang.foreign.Arena.ofConfined()) {
+                java.lang.foreign.MemorySegment m = confined.allocate(x.segment().byteSize(), 64);
+                m.copyFrom(x.segment());
+                Tensor own = Tensor.wrap(m, 19, 3, 8, 8);
+                NumGrad.assertAgree("scores of confined memory", alone.scores(own).toArray(), dp.scores(own).toArray(), 1e-5);
+                int[] y = Labels.random(rng, 19, 5);
+                assertEquals(alone.lossDouble(own, y), dp.lossDouble(own, y), 1e-5);
+            }
             String wantMessage = assertThrows(IllegalArgumentException.class, () -> alone.scores(bad)).getMessage();
             assertEquals(wantMessage, assertThrows(IllegalArgumentException.class, () -> dp.scores(bad)).getMessage());
             assertFalse(dp.toString().isEmpty());
