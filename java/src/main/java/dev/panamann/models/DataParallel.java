@@ -258,9 +258,9 @@ public final class DataParallel implements Model {
     public Tensor scores(Tensor x) {
         caller.enter("DataParallel", "scores");
         try {
-            int n = x.rank() == 0 ? 0 : x.dim(0);
-            int k = Math.min(replicas.length, n / MIN_IMAGES_PER_REPLICA);
-            if (k < 2 || !UpdateThreads.reachable(x.segment())) return model.scores(x);
+            int k = replicasFor(x);
+            if (k < 2) return model.scores(x);
+            int n = x.dim(0);
             slice(x, n, k);
             Tensor out = scoresOut.get(n, model.numClasses());
             scoresParts = k;
@@ -414,12 +414,20 @@ public final class DataParallel implements Model {
         return true;
     }
 
-    /** How many replicas run the batch: 0 when the model runs it itself (small or bad batches, thread-confined memory). */
-    private int replicasFor(Tensor x, int[] y) {
-        int n = x.rank() == 0 || y == null ? 0 : x.dim(0);
+    /**
+     * How many replicas share batch {@code x}: 0 when the model runs it itself (fewer than two
+     * replicas' worth of rows, or memory confined to the calling thread, which the workers cannot read).
+     */
+    private int replicasFor(Tensor x) {
+        int n = x.rank() == 0 ? 0 : x.dim(0);
         int k = Math.min(replicas.length, n / MIN_IMAGES_PER_REPLICA);
-        // memory confined to the calling thread stays with the model, which runs on that thread
-        return k < 2 || y.length != n || !labelsInRange(y) || !UpdateThreads.reachable(x.segment()) ? 0 : k;
+        return k < 2 || !UpdateThreads.reachable(x.segment()) ? 0 : k;
+    }
+
+    /** How many replicas run the batch: as {@link #replicasFor(Tensor)}, and 0 for bad labels. */
+    private int replicasFor(Tensor x, int[] y) {
+        int k = replicasFor(x);
+        return k < 2 || y == null || y.length != x.dim(0) || !labelsInRange(y) ? 0 : k;
     }
 
     private double lossOf(Tensor x, int[] y, int k, Fused fused) {

@@ -478,18 +478,12 @@ public final class Solver implements AutoCloseable {
                     x = batcher.x();
                     y = batcher.y();
                 }
-                float loss;
-                if (fuse) {
-                    if (perStep) optimizer.setLearningRate(schedule.rateAt(s.initialLearningRate(), t, perEpoch, numEpochs));
-                    loss = model.trainStep(x, y, optimizer);
-                    if (!Float.isFinite(loss)) {
-                        throw new TrainingDivergedException("loss " + loss, s.epoch(), t, optimizer.learningRate());
-                    }
-                } else {
-                    loss = model.loss(x, y);
-                    if (!Float.isFinite(loss)) {
-                        throw new TrainingDivergedException("loss " + loss, s.epoch(), t, optimizer.learningRate());
-                    }
+                if (fuse && perStep) optimizer.setLearningRate(schedule.rateAt(s.initialLearningRate(), t, perEpoch, numEpochs));
+                float loss = fuse ? model.trainStep(x, y, optimizer) : model.loss(x, y);
+                if (!Float.isFinite(loss)) {
+                    throw new TrainingDivergedException("loss " + loss, s.epoch(), t, optimizer.learningRate());
+                }
+                if (!fuse) {
                     for (TrainingListener l : ls) l.afterBackward(this, t, loss);
                     if (perStep) optimizer.setLearningRate(schedule.rateAt(s.initialLearningRate(), t, perEpoch, numEpochs));
                     optimizer.step(params);
