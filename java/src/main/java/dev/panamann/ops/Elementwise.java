@@ -9,19 +9,28 @@ import java.lang.foreign.ValueLayout;
  * the row argmax. Layers, losses, models and the pure-Java ops call these instead of keeping
  * their own copies, so a faster loop (e.g. a vectorized one) lands everywhere at once.
  *
+ * <p>The loops the training step runs on every batch (ReLU, its gradient, bias rows, column sums,
+ * sums of tensors) run on the Vector API when {@code jdk.incubator.vector} is present (the same
+ * results to the bit, {@link ElementwiseLoops}); {@link #loopsName()} says which.
+ *
  * <p>The signatures are deliberately plain (segments and counts, no tensors): callers check
  * shapes before they get here. Output segments may be the same as input segments where noted.
  */
 public final class Elementwise {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    /** The loops the settings ask for, chosen once: Vector API loops with {@code jdk.incubator.vector}, plain loops otherwise. */
+    private static final ElementwiseLoops LOOPS = ElementwiseLoops.fromSettings();
 
     private Elementwise() {}
+
+    /** Which loops run: {@code scalar} or {@code vector (N floats)}. */
+    public static String loopsName() { return LOOPS.name(); }
 
     // ------------------------------------------------------------------ activations
 
     /** {@code out[i] = max(x[i], 0)} for i in [0, n); out may be x. */
     public static void relu(MemorySegment x, MemorySegment out, int n) {
-        for (int i = 0; i < n; i++) out.setAtIndex(F, i, Math.max(x.getAtIndex(F, i), 0f));
+        LOOPS.relu(x, out, n);
     }
 
     /**
@@ -29,13 +38,7 @@ public final class Elementwise {
      * (which is > 0 exactly where the input was).
      */
     public static void reluBackward(MemorySegment out, MemorySegment dout, MemorySegment dx, int n) {
-        for (int i = 0; i < n; i++) {
-            // branch-free (the sign of a ReLU input is a coin flip for the branch predictor):
-            // out >= +0, so its bits are 0 exactly when out is 0; mask is all ones otherwise
-            int bits = Float.floatToRawIntBits(out.getAtIndex(F, i));
-            int mask = (bits | -bits) >> 31;
-            dx.setAtIndex(F, i, Float.intBitsToFloat(Float.floatToRawIntBits(dout.getAtIndex(F, i)) & mask));
-        }
+        LOOPS.reluBackward(out, dout, dx, n);
     }
 
     /**
@@ -63,7 +66,7 @@ public final class Elementwise {
 
     /** {@code y[i] += alpha * x[i]} for i in [0, n) (BLAS axpy). */
     public static void axpy(float alpha, MemorySegment x, MemorySegment y, int n) {
-        for (int i = 0; i < n; i++) y.setAtIndex(F, i, y.getAtIndex(F, i) + alpha * x.getAtIndex(F, i));
+        LOOPS.axpy(alpha, x, y, n);
     }
 
     /**
@@ -71,12 +74,12 @@ public final class Elementwise {
      * x or y (data-parallel replicas' gradients, summed in shares without slicing).
      */
     public static void weightedSum(float a, MemorySegment x, float b, MemorySegment y, MemorySegment out, long from, long to) {
-        for (long i = from; i < to; i++) out.setAtIndex(F, i, a * x.getAtIndex(F, i) + b * y.getAtIndex(F, i));
+        LOOPS.weightedSum(a, x, b, y, out, from, to);
     }
 
     /** {@code out[i] = a[i] + b[i]} for i in [0, n); out may be a or b (a residual connection's sum). */
     public static void add(MemorySegment a, MemorySegment b, MemorySegment out, int n) {
-        for (int i = 0; i < n; i++) out.setAtIndex(F, i, a.getAtIndex(F, i) + b.getAtIndex(F, i));
+        LOOPS.add(a, b, out, n);
     }
 
     /** {@code sum(x[i]^2)} over i in [0, n), accumulated in double. */
@@ -91,19 +94,12 @@ public final class Elementwise {
 
     /** {@code m[r, j] += row[j]} for every row r of the (rows, cols) matrix m: a bias added to each row. */
     public static void addToRows(MemorySegment m, MemorySegment row, int rows, int cols) {
-        for (int r = 0; r < rows; r++) {
-            long base = (long) r * cols;
-            for (int j = 0; j < cols; j++) m.setAtIndex(F, base + j, m.getAtIndex(F, base + j) + row.getAtIndex(F, j));
-        }
+        LOOPS.addToRows(m, row, rows, cols);
     }
 
     /** {@code dst[j] = sum over r of m[r, j]} for the (rows, cols) matrix m: a bias gradient. */
     public static void columnSums(MemorySegment m, int rows, int cols, MemorySegment dst) {
-        for (int j = 0; j < cols; j++) dst.setAtIndex(F, j, 0f); // not asSlice(..).fill: no slice object per call
-        for (int r = 0; r < rows; r++) {
-            long base = (long) r * cols;
-            for (int j = 0; j < cols; j++) dst.setAtIndex(F, j, dst.getAtIndex(F, j) + m.getAtIndex(F, base + j));
-        }
+        LOOPS.columnSums(m, rows, cols, dst);
     }
 
     /**
