@@ -23,6 +23,8 @@ import java.lang.foreign.ValueLayout;
  */
 public final class JavaBatchNormOp implements BatchNormOp {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    /** The (N, C) row loops: on the Vector API with {@code jdk.incubator.vector}, the same results as the plain ones. */
+    private static final BatchNormRowLoops ROWS = BatchNormRowLoops.fromSettings();
     private final JavaOps ops;
     private final int n, c, s;
     private final float eps;
@@ -133,12 +135,12 @@ public final class JavaBatchNormOp implements BatchNormOp {
         float[] s1 = rowAcc1, s2 = rowAcc2, mu = rowMean;
         java.util.Arrays.fill(s1, 0f);
         java.util.Arrays.fill(s2, 0f);
-        sums(xs, n, c, s1);
+        ROWS.sums(xs, n, c, s1);
         for (int ch = 0; ch < c; ch++) {
             mean[ch] = s1[ch] / m;
             mu[ch] = (float) mean[ch];
         }
-        squaredDeviations(xs, n, c, mu, s2);
+        ROWS.squaredDeviations(xs, n, c, mu, s2);
         for (int ch = 0; ch < c; ch++) {
             var[ch] = s2[ch] / m;
             invStd[ch] = 1.0 / Math.sqrt(var[ch] + eps);
@@ -155,7 +157,7 @@ public final class JavaBatchNormOp implements BatchNormOp {
                 sc[ch] = (float) (gs.getAtIndex(F, ch) * is[ch]);
                 sh[ch] = bs.getAtIndex(F, ch);
             }
-            normalizeRows(xs, os, n, c, mf, sc, sh);
+            ROWS.normalize(xs, os, n, c, mf, sc, sh);
             return;
         }
         ops.parallelFor(c, (long) n * s, (from, to) -> {
@@ -233,7 +235,7 @@ public final class JavaBatchNormOp implements BatchNormOp {
         java.util.Arrays.fill(sd, 0f);    // sum(dout)
         java.util.Arrays.fill(sdx, 0f);   // sum(dout * (x - mean))
         for (int ch = 0; ch < c; ch++) mu[ch] = (float) mean[ch];
-        gradientSums(xs, ds, n, c, mu, sd, sdx);
+        ROWS.gradientSums(xs, ds, n, c, mu, sd, sdx);
         float mf = (float) m;
         float[] is = rowInvStd;
         for (int ch = 0; ch < c; ch++) {
@@ -243,60 +245,7 @@ public final class JavaBatchNormOp implements BatchNormOp {
             dgs.setAtIndex(F, ch, sdx[ch]);
             k[ch] = (float) (gs.getAtIndex(F, ch) * invStd[ch] / m);
         }
-        inputGradient(xs, ds, dxs, n, c, mf, mu, is, k, sd, sdx);
-    }
-
-    // The loops over (N, C) rows: each runs along a row's contiguous channels, one row after
-    // another, so every channel's sum takes the rows in order.
-
-    private static void sums(MemorySegment x, int n, int c, float[] s1) {
-        for (int i = 0; i < n; i++) {
-            long base = (long) i * c;
-            for (int ch = 0; ch < c; ch++) s1[ch] += x.getAtIndex(F, base + ch);
-        }
-    }
-
-    private static void squaredDeviations(MemorySegment x, int n, int c, float[] mu, float[] s2) {
-        for (int i = 0; i < n; i++) {
-            long base = (long) i * c;
-            for (int ch = 0; ch < c; ch++) {
-                float d = x.getAtIndex(F, base + ch) - mu[ch];
-                s2[ch] += d * d;
-            }
-        }
-    }
-
-    private static void normalizeRows(MemorySegment x, MemorySegment out, int n, int c, float[] mu, float[] scale,
-                                      float[] shift) {
-        for (int i = 0; i < n; i++) {
-            long base = (long) i * c;
-            for (int ch = 0; ch < c; ch++) {
-                out.setAtIndex(F, base + ch, (x.getAtIndex(F, base + ch) - mu[ch]) * scale[ch] + shift[ch]);
-            }
-        }
-    }
-
-    private static void gradientSums(MemorySegment x, MemorySegment dout, int n, int c, float[] mu, float[] sd,
-                                     float[] sdx) {
-        for (int i = 0; i < n; i++) {
-            long base = (long) i * c;
-            for (int ch = 0; ch < c; ch++) {
-                float d = dout.getAtIndex(F, base + ch);
-                sd[ch] += d;
-                sdx[ch] += d * (x.getAtIndex(F, base + ch) - mu[ch]);
-            }
-        }
-    }
-
-    private static void inputGradient(MemorySegment x, MemorySegment dout, MemorySegment dx, int n, int c, float m,
-                                      float[] mu, float[] invStd, float[] k, float[] sd, float[] sdx) {
-        for (int i = 0; i < n; i++) {
-            long base = (long) i * c;
-            for (int ch = 0; ch < c; ch++) {
-                float xhat = (x.getAtIndex(F, base + ch) - mu[ch]) * invStd[ch];
-                dx.setAtIndex(F, base + ch, k[ch] * (m * dout.getAtIndex(F, base + ch) - sd[ch] - xhat * sdx[ch]));
-            }
-        }
+        ROWS.inputGradient(xs, ds, dxs, n, c, mf, mu, is, k, sd, sdx);
     }
 
     private void checkOpen() {
