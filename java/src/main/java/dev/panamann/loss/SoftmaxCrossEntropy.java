@@ -28,6 +28,8 @@ public final class SoftmaxCrossEntropy implements Loss {
     private final Buffer dscores = new Buffer();
     private final double smoothing;
     private boolean ready;
+    /** One row's {@code exp(s[i, j] - max)}, computed once and used for the sum and the gradient. */
+    private double[] rowExp = new double[0];
 
     /** Without label smoothing. */
     public SoftmaxCrossEntropy() { this(0); }
@@ -52,17 +54,22 @@ public final class SoftmaxCrossEntropy implements Loss {
         Tensor d = dscores.get(n, c);
         MemorySegment s = scores.segment(), ds = d.segment();
         double total = 0;
+        if (rowExp.length != c) rowExp = new double[c];
+        double[] e = rowExp;
         for (int i = 0; i < n; i++) {
             long base = (long) i * c;
             float max = Float.NEGATIVE_INFINITY;
             for (int j = 0; j < c; j++) max = Math.max(max, s.getAtIndex(F, base + j));
             double sum = 0;
-            for (int j = 0; j < c; j++) sum += Math.exp(s.getAtIndex(F, base + j) - (double) max);
+            for (int j = 0; j < c; j++) {
+                e[j] = Math.exp(s.getAtIndex(F, base + j) - (double) max);
+                sum += e[j];
+            }
             double logSum = Math.log(sum);
             if (smoothing == 0) {
                 total += logSum - (s.getAtIndex(F, base + y[i]) - (double) max);
                 for (int j = 0; j < c; j++) {
-                    double prob = Math.exp(s.getAtIndex(F, base + j) - (double) max) / sum;
+                    double prob = e[j] / sum;
                     ds.setAtIndex(F, base + j, (float) ((prob - (j == y[i] ? 1 : 0)) / n));
                 }
             } else {
@@ -71,7 +78,7 @@ public final class SoftmaxCrossEntropy implements Loss {
                     double shifted = s.getAtIndex(F, base + j) - (double) max;
                     double q = j == y[i] ? on : off;
                     total += q * (logSum - shifted);
-                    ds.setAtIndex(F, base + j, (float) ((Math.exp(shifted) / sum - q) / n));
+                    ds.setAtIndex(F, base + j, (float) ((e[j] / sum - q) / n));
                 }
             }
         }
