@@ -23,16 +23,14 @@ import java.lang.foreign.ValueLayout;
  */
 public final class JavaBatchNormOp implements BatchNormOp {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
-    /** The (N, C) row loops: on the Vector API with {@code jdk.incubator.vector}, the same results as the plain ones. */
-    private static final BatchNormRowLoops ROWS = BatchNormRowLoops.fromSettings();
     private final JavaOps ops;
     private final int n, c, s;
     private final float eps;
     /** Batch mean, batch (biased) variance and 1/sqrt(var + eps) of the last training forward. */
     private final double[] mean, var, invStd;
     private final double[] acc1, acc2;
-    /** Per-channel float scratch of the row-wise (S = 1) loops. */
-    private final float[] rowAcc1, rowAcc2, rowMean, rowK, rowInvStd;
+    /** Per-channel float scratch of the row-wise (S = 1) loops, and one row of x and of dout. */
+    private final float[] rowAcc1, rowAcc2, rowMean, rowK, rowInvStd, rowX, rowD;
     /** The running statistics as used by an eval forward (kept apart from the training ones). */
     private final double[] evalMean, evalInvStd;
     private boolean trained, closed;
@@ -63,6 +61,8 @@ public final class JavaBatchNormOp implements BatchNormOp {
         rowMean = new float[c];
         rowK = new float[c];
         rowInvStd = new float[c];
+        rowX = new float[s == 1 ? c : 0];
+        rowD = new float[s == 1 ? c : 0];
         evalMean = new double[c];
         evalInvStd = new double[c];
     }
@@ -135,12 +135,12 @@ public final class JavaBatchNormOp implements BatchNormOp {
         float[] s1 = rowAcc1, s2 = rowAcc2, mu = rowMean;
         java.util.Arrays.fill(s1, 0f);
         java.util.Arrays.fill(s2, 0f);
-        ROWS.sums(xs, n, c, s1);
+        sums(xs, s1);
         for (int ch = 0; ch < c; ch++) {
             mean[ch] = s1[ch] / m;
             mu[ch] = (float) mean[ch];
         }
-        ROWS.squaredDeviations(xs, n, c, mu, s2);
+        squaredDeviations(xs, mu, s2);
         for (int ch = 0; ch < c; ch++) {
             var[ch] = s2[ch] / m;
             invStd[ch] = 1.0 / Math.sqrt(var[ch] + eps);
@@ -157,7 +157,7 @@ public final class JavaBatchNormOp implements BatchNormOp {
                 sc[ch] = (float) (gs.getAtIndex(F, ch) * is[ch]);
                 sh[ch] = bs.getAtIndex(F, ch);
             }
-            ROWS.normalize(xs, os, n, c, mf, sc, sh);
+            normalizeRows(xs, os, mf, sc, sh);
             return;
         }
         ops.parallelFor(c, (long) n * s, (from, to) -> {
@@ -235,7 +235,7 @@ public final class JavaBatchNormOp implements BatchNormOp {
         java.util.Arrays.fill(sd, 0f);    // sum(dout)
         java.util.Arrays.fill(sdx, 0f);   // sum(dout * (x - mean))
         for (int ch = 0; ch < c; ch++) mu[ch] = (float) mean[ch];
-        ROWS.gradientSums(xs, ds, n, c, mu, sd, sdx);
+        gradientSums(xs, ds, mu, sd, sdx);
         float mf = (float) m;
         float[] is = rowInvStd;
         for (int ch = 0; ch < c; ch++) {
@@ -245,7 +245,70 @@ public final class JavaBatchNormOp implements BatchNormOp {
             dgs.setAtIndex(F, ch, sdx[ch]);
             k[ch] = (float) (gs.getAtIndex(F, ch) * invStd[ch] / m);
         }
-        ROWS.inputGradient(xs, ds, dxs, n, c, mf, mu, is, k, sd, sdx);
+        inputGradient(xs, ds, dxs, mf, mu, is, k, sd, sdx);
+    }
+
+    // The loops over (N, C) rows: each runs along a row's contiguous channels, one row after
+    // another, so every channel's sum takes the rows in order. Each row is copied into a heap
+    // array first (and an output row back): C2 vectorizes the loops over arrays, not over memory
+    // segments (the same float operations per element, so the same results).
+
+    private void sums(MemorySegment x, float[] s1) {
+        float[] r = rowX;
+        for (int i = 0; i < n; i++) {
+            MemorySegment.copy(x, F, (long) i * c * Float.BYTES, r, 0, c);
+            for (int ch = 0; ch < c; ch++) s1[ch] = s1[ch] + r[ch];
+        }
+    }
+
+    private void squaredDeviations(MemorySegment x, float[] mu, float[] s2) {
+        float[] r = rowX;
+        for (int i = 0; i < n; i++) {
+            MemorySegment.copy(x, F, (long) i * c * Float.BYTES, r, 0, c);
+            for (int ch = 0; ch < c; ch++) {
+                float d = r[ch] - mu[ch];
+                s2[ch] = s2[ch] + d * d;
+            }
+        }
+    }
+
+    private void normalizeRows(MemorySegment x, MemorySegment out, float[] mu, float[] scale, float[] shift) {
+        float[] r = rowX;
+        for (int i = 0; i < n; i++) {
+            long at = (long) i * c * Float.BYTES;
+            MemorySegment.copy(x, F, at, r, 0, c);
+            for (int ch = 0; ch < c; ch++) r[ch] = (r[ch] - mu[ch]) * scale[ch] + shift[ch];
+            MemorySegment.copy(r, 0, out, F, at, c);
+        }
+    }
+
+    private void gradientSums(MemorySegment x, MemorySegment dout, float[] mu, float[] sd, float[] sdx) {
+        float[] r = rowX, g = rowD;
+        for (int i = 0; i < n; i++) {
+            long at = (long) i * c * Float.BYTES;
+            MemorySegment.copy(x, F, at, r, 0, c);
+            MemorySegment.copy(dout, F, at, g, 0, c);
+            for (int ch = 0; ch < c; ch++) {
+                float d = g[ch];
+                sd[ch] = sd[ch] + d;
+                sdx[ch] = sdx[ch] + d * (r[ch] - mu[ch]);
+            }
+        }
+    }
+
+    private void inputGradient(MemorySegment x, MemorySegment dout, MemorySegment dx, float m, float[] mu,
+                               float[] invStd, float[] k, float[] sd, float[] sdx) {
+        float[] r = rowX, g = rowD;
+        for (int i = 0; i < n; i++) {
+            long at = (long) i * c * Float.BYTES;
+            MemorySegment.copy(x, F, at, r, 0, c);
+            MemorySegment.copy(dout, F, at, g, 0, c);
+            for (int ch = 0; ch < c; ch++) {
+                float xhat = (r[ch] - mu[ch]) * invStd[ch];
+                g[ch] = k[ch] * (m * g[ch] - sd[ch] - xhat * sdx[ch]);
+            }
+            MemorySegment.copy(g, 0, dx, F, at, c);
+        }
     }
 
     private void checkOpen() {
