@@ -11,7 +11,7 @@ import java.lang.foreign.ValueLayout;
  *
  * <p>The loops a training step runs on every batch (ReLU, its gradient, bias rows, column sums,
  * sums of tensors) copy chunks of {@value #CHUNK} floats into heap arrays and back: C2 vectorizes
- * loops over heap arrays, not these loops over memory segments (about 5x faster for ReLU, 2x for
+ * loops over heap arrays, not these loops over memory segments (about 5x faster for ReLU, 1.7x for
  * the bias; docs/benchmarks.md). Each element gets the same float operations in the same order
  * as a plain loop, so the results are those of the plain loops to the bit. (Vector API loops,
  * faster still once compiled, run boxed and many times slower until C2 compiles them: tens of
