@@ -92,16 +92,7 @@ public final class Elementwise {
 
     /** {@code y[i] += alpha * x[i]} for i in [0, n) (BLAS axpy). */
     public static void axpy(float alpha, MemorySegment x, MemorySegment y, int n) {
-        Scratch t = SCRATCH.get();
-        float[] a = t.a, b = t.b;
-        for (int s = 0; s < n; s += CHUNK) {
-            int len = Math.min(CHUNK, n - s);
-            long at = (long) s * Float.BYTES;
-            MemorySegment.copy(x, F, at, a, 0, len);
-            MemorySegment.copy(y, F, at, b, 0, len);
-            for (int i = 0; i < len; i++) b[i] = b[i] + alpha * a[i];
-            MemorySegment.copy(b, 0, y, F, at, len);
-        }
+        weightedSum(alpha, x, 1f, y, y, 0, n); // alpha x + 1 y: y + alpha x to the bit
     }
 
     /**
@@ -123,16 +114,7 @@ public final class Elementwise {
 
     /** {@code out[i] = a[i] + b[i]} for i in [0, n); out may be a or b (a residual connection's sum). */
     public static void add(MemorySegment a, MemorySegment b, MemorySegment out, int n) {
-        Scratch t = SCRATCH.get();
-        float[] u = t.a, v = t.b;
-        for (int s = 0; s < n; s += CHUNK) {
-            int len = Math.min(CHUNK, n - s);
-            long at = (long) s * Float.BYTES;
-            MemorySegment.copy(a, F, at, u, 0, len);
-            MemorySegment.copy(b, F, at, v, 0, len);
-            for (int i = 0; i < len; i++) u[i] = u[i] + v[i];
-            MemorySegment.copy(u, 0, out, F, at, len);
-        }
+        weightedSum(1f, a, 1f, b, out, 0, n); // 1 a + 1 b: a + b to the bit
     }
 
     /** {@code sum(x[i]^2)} over i in [0, n), accumulated in double. */
