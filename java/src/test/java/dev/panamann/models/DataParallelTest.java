@@ -382,8 +382,8 @@ class DataParallelTest {
                 assertEquals(t == small, onModel, t.dim(0) + " images ran on the model itself: " + onModel);
             }
             // memory confined to this thread, which the workers cannot read: scored and trained on the
-            // model itself (the native backend's; the Java backend's conv splits over a thread pool)
-            if (ops.name().equals("native")) try (java.lang.foreign.Arena confined = java.lang.foreign.Arena.ofConfined()) {
+            // model itself (whose Java backend then runs its loops on this thread too)
+            try (java.lang.foreign.Arena confined = java.lang.foreign.Arena.ofConfined()) {
                 java.lang.foreign.MemorySegment m = confined.allocate(x.segment().byteSize(), 64);
                 m.copyFrom(x.segment());
                 Tensor own = Tensor.wrap(m, 19, 3, 8, 8);

@@ -84,7 +84,7 @@ public final class JavaBatchNormOp implements BatchNormOp {
             BatchNormOp.checkTrainable(n, c, s);
             double m = (double) n * s;
             if (s == 1) statisticsRows(xs, m);
-            else ops.parallelFor(c, 2L * n * s, (from, to) -> {
+            else ops.parallelFor(JavaOps.shareable(xs), c, 2L * n * s, (from, to) -> {
                 java.util.Arrays.fill(acc1, from, to, 0);
                 java.util.Arrays.fill(acc2, from, to, 0);
                 for (int i = 0; i < n; i++) {
@@ -160,7 +160,8 @@ public final class JavaBatchNormOp implements BatchNormOp {
             normalizeRows(xs, os, mf, sc, sh);
             return;
         }
-        ops.parallelFor(c, (long) n * s, (from, to) -> {
+        ops.parallelFor(JavaOps.shareable(xs) && JavaOps.shareable(os) && JavaOps.shareable(gs) && JavaOps.shareable(bs),
+                c, (long) n * s, (from, to) -> {
             for (int i = 0; i < n; i++) {
                 for (int ch = from; ch < to; ch++) {
                     long base = i * cs + (long) ch * s;
@@ -192,7 +193,9 @@ public final class JavaBatchNormOp implements BatchNormOp {
             backwardRows(xs, ds, dxs, gs, dgs, dbs, m);
             return;
         }
-        ops.parallelFor(c, 3L * n * s, (from, to) -> {
+        boolean onPool = JavaOps.shareable(xs) && JavaOps.shareable(ds) && JavaOps.shareable(dxs) && JavaOps.shareable(gs)
+                && JavaOps.shareable(dgs) && JavaOps.shareable(dbs);
+        ops.parallelFor(onPool, c, 3L * n * s, (from, to) -> {
             java.util.Arrays.fill(acc1, from, to, 0);   // sum(dout)
             java.util.Arrays.fill(acc2, from, to, 0);   // sum(dout * xhat)
             for (int i = 0; i < n; i++) {

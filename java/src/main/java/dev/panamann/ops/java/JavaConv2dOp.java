@@ -106,7 +106,7 @@ public final class JavaConv2dOp implements Conv2dOp {
         MemorySegment.copy(b.segment(), F, 0, bias, 0, bias.length);
         int tasks = tasks(), n = g.n(), f = g.f(), imgLen = works[0].img.length;
         MemorySegment xs = x.segment(), os = out.segment();
-        ops.parallelTasks(tasks, t -> {
+        ops.parallelTasks(JavaOps.shareable(xs) && JavaOps.shareable(os), tasks, t -> {
             Work wk = works[t];
             for (int i = n * t / tasks, end = n * (t + 1) / tasks; i < end; i++) {
                 MemorySegment.copy(xs, F, (long) i * imgLen * Float.BYTES, wk.img, 0, imgLen);
@@ -187,7 +187,7 @@ public final class JavaConv2dOp implements Conv2dOp {
             for (int kk = 0; kk < k; kk++) wt[kk * f + fi] = w[fi * k + kk];
         }
         MemorySegment xs = x.segment(), ds = dout.segment(), dxs = dx == null ? null : dx.segment();
-        ops.parallelTasks(tasks, t -> {
+        ops.parallelTasks(JavaOps.shareable(xs) && JavaOps.shareable(ds) && JavaOps.shareable(dxs), tasks, t -> {
             Work wk = works[t];
             java.util.Arrays.fill(wk.dwt, 0f);
             java.util.Arrays.fill(wk.bsum, 0);

@@ -69,10 +69,30 @@ public final class JavaOps implements Ops {
         this.pool = threads > 1 ? new ForkJoinPool(threads, FlushingWorker::new, null, false) : null;
     }
 
+    /** An unstarted thread: memory it may touch is memory any thread may touch (not confined). */
+    private static final Thread PROBE = new Thread(() -> { }, "panama-nn access probe (never started)");
+
+    /**
+     * Whether the pool's threads may read and write {@code s}: false for memory confined to one
+     * thread (an {@code Arena.ofConfined()}), which only its owner may touch; the ops then run
+     * their loops on the calling thread alone. Null counts as shareable.
+     */
+    public static boolean shareable(MemorySegment s) {
+        return s == null || s.isAccessibleBy(PROBE);
+    }
+
     /** Runs {@code body(from, to)} over [0, n) split in contiguous chunks over the threads. */
     public void parallelFor(int n, long workPerItem, RangeBody body) {
+        parallelFor(true, n, workPerItem, body);
+    }
+
+    /**
+     * {@link #parallelFor(int, long, RangeBody)}, on the calling thread alone when {@code onPool}
+     * is false (the body touches memory the pool's threads may not, {@link #shareable}).
+     */
+    public void parallelFor(boolean onPool, int n, long workPerItem, RangeBody body) {
         Denormals.applyToCurrentThread();
-        if (pool == null || n < 2 || (long) n * workPerItem < 200_000) {
+        if (!onPool || pool == null || n < 2 || (long) n * workPerItem < 200_000) {
             body.run(0, n);
             return;
         }
@@ -98,8 +118,16 @@ public final class JavaOps implements Ops {
      * there is one (the caller's share included), inline otherwise.
      */
     public void parallelTasks(int tasks, java.util.function.IntConsumer body) {
+        parallelTasks(true, tasks, body);
+    }
+
+    /**
+     * {@link #parallelTasks(int, java.util.function.IntConsumer)}, the tasks one after another on
+     * the calling thread when {@code onPool} is false ({@link #shareable}).
+     */
+    public void parallelTasks(boolean onPool, int tasks, java.util.function.IntConsumer body) {
         Denormals.applyToCurrentThread();
-        if (pool == null || tasks < 2) {
+        if (!onPool || pool == null || tasks < 2) {
             for (int t = 0; t < tasks; t++) body.accept(t);
             return;
         }
@@ -159,7 +187,7 @@ public final class JavaOps implements Ops {
         MemorySegment.copy(b, F, 0, raw, 0, k * n);
         if (transB) Panels.packTransposed(raw, 0, k, n, nr, bp);
         else Panels.packRows(raw, 0, k, n, nr, bp);
-        parallelFor(m, (long) n * k, (from, to) -> gemmRows(transA, m, n, k, alpha, a, bp, panels, beta, c, from, to));
+        parallelFor(shareable(a) && shareable(c), m, (long) n * k, (from, to) -> gemmRows(transA, m, n, k, alpha, a, bp, panels, beta, c, from, to));
     }
 
     private void gemmRows(boolean transA, int m, int n, int k, float alpha, MemorySegment a, float[] bp, int panels,

@@ -41,7 +41,7 @@ public final class JavaPool2dOp implements Pool2dOp {
         int inPlane = h * w, outPlane = oh * ow;
         boolean keep = training && max;
         float inv = 1f / (k * k);
-        ops.parallelFor(g.n() * g.c(), (long) outPlane * k * k, (from, to) -> {
+        ops.parallelFor(JavaOps.shareable(xs) && JavaOps.shareable(os), g.n() * g.c(), (long) outPlane * k * k, (from, to) -> {
             for (int p = from; p < to; p++) {
                 long xi = (long) p * inPlane, oi = (long) p * outPlane;
                 for (int oy = 0; oy < oh; oy++) {
@@ -89,7 +89,7 @@ public final class JavaPool2dOp implements Pool2dOp {
         int h = g.h(), w = g.w(), oh = g.outH(), ow = g.outW(), k = g.kernel(), st = g.stride();
         int inPlane = h * w, outPlane = oh * ow;
         float inv = 1f / (k * k);
-        ops.parallelFor(g.n() * g.c(), (long) outPlane * k * k, (from, to) -> {
+        ops.parallelFor(JavaOps.shareable(ds) && JavaOps.shareable(dxs), g.n() * g.c(), (long) outPlane * k * k, (from, to) -> {
             for (int p = from; p < to; p++) {
                 long xi = (long) p * inPlane, oi = (long) p * outPlane;
                 dxs.asSlice(xi * Float.BYTES, (long) inPlane * Float.BYTES).fill((byte) 0);
