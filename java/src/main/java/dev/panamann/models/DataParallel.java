@@ -459,7 +459,7 @@ public final class DataParallel implements Model {
             r.weight = (float) rows / n;
         }
         syncSettings(k);
-        step.begin(k, replicas, model.gradients().segment(), affines, fused);
+        step.begin(k, replicas, model.gradients().segment(), affines, fused, x.segment());
         if (!UpdateThreads.tryRun(k, onWorkers)) { // on the replicas' own threads
             for (int i = 1; i < k; i++) replicas[i].submit(step);
             replicas[0].runStep(step);
@@ -558,6 +558,7 @@ public final class DataParallel implements Model {
         if (!caller.enterClose()) return;
         try {
             for (Replica r : replicas) r.close();
+            step.close();
             scoresOut.close();
             model.close();
         } finally {
@@ -587,9 +588,27 @@ public final class DataParallel implements Model {
         private Fused fused;
         /** Per part: sum(W^2) over its rows of the fused weights, taken before they change (for the L2 term). */
         private double[] squares = new double[0];
+        /**
+         * Per affine layer: whether this step computes its dW in one product over the whole batch
+         * ({@link #merges}), and the batch's inputs and upstream gradients of that layer gathered
+         * from the replicas, (N, in) and (N, out), each replica's rows at its first row.
+         */
+        private boolean[] merged = new boolean[0];
+        private Buffer[] mergedX = new Buffer[0], mergedD = new Buffer[0];
+        private MemorySegment[] gatheredX = new MemorySegment[0], gatheredD = new MemorySegment[0];
+        /** Rows of the whole batch (the replicas' rows summed). */
+        private int batchRows;
+        /** The step's input batch, whose slices the replicas' inputs are. */
+        private MemorySegment batch;
+        /**
+         * By [part][layer]: whether the part's input of a merged layer is its rows of {@link #batch}
+         * itself (a first layer), so that the product reads the batch and nothing is copied.
+         */
+        private boolean[][] inBatch = new boolean[0][0];
 
-        void begin(int parts, Replica[] replicas, MemorySegment out, Affine[] affines, Fused fused) {
+        void begin(int parts, Replica[] replicas, MemorySegment out, Affine[] affines, Fused fused, MemorySegment batch) {
             this.parts = parts;
+            this.batch = batch;
             this.fused = fused;
             if (squares.length < parts) squares = new double[parts];
             java.util.Arrays.fill(squares, 0.0);
@@ -600,12 +619,107 @@ public final class DataParallel implements Model {
                 this.affines = affines;
                 skipRanges();
             }
+            planMerges();
             computed.set(0);
             summed.set(0);
         }
 
+        /**
+         * Whether affine layer j's dW is one product over the gathered batch: when every replica
+         * weighs the same (equal slices, so the batch's dW is {@code w x^T dout} over all rows) and
+         * the product's output rows are wide enough ({@code 2 (parts - 1) out >= N}) that writing
+         * and re-reading them once per replica costs more than gathering the inputs. One product
+         * of k = N writes each dW row once; one product per replica (k = N / parts each) writes it
+         * and then reads and writes it again per further replica.
+         */
+        static boolean merges(int parts, int batchRows, int outDim, boolean equalWeights) {
+            return parts >= 2 && equalWeights && 2L * (parts - 1) * outDim >= batchRows;
+        }
+
+        /** Decides {@link #merges} per layer for this step and sizes the gathered buffers (on the caller, before the parts run). */
+        private void planMerges() {
+            int count = affines.length;
+            if (merged.length != count) {
+                for (Buffer b : mergedX) b.close();
+                for (Buffer b : mergedD) b.close();
+                merged = new boolean[count];
+                mergedX = new Buffer[count];
+                mergedD = new Buffer[count];
+                for (int j = 0; j < count; j++) {
+                    mergedX[j] = new Buffer();
+                    mergedD[j] = new Buffer();
+                }
+                gatheredX = new MemorySegment[count];
+                gatheredD = new MemorySegment[count];
+            }
+            int rows = 0;
+            boolean equal = true;
+            for (int i = 0; i < parts; i++) {
+                rows += replicas[i].x.dim(0);
+                equal &= replicas[i].weight == replicas[0].weight;
+            }
+            batchRows = rows;
+            if (inBatch.length < parts || inBatch[0].length != count) inBatch = new boolean[Math.max(parts, replicas.length)][count];
+            for (int j = 0; j < count; j++) {
+                merged[j] = merges(parts, rows, affines[j].outDim(), equal);
+                if (merged[j]) {
+                    gatheredX[j] = mergedX[j].get(rows, affines[j].inDim()).segment();
+                    gatheredD[j] = mergedD[j].get(rows, affines[j].outDim()).segment();
+                }
+            }
+        }
+
+        /**
+         * Copies replica {@code part}'s input and upstream gradient of each merged layer into the
+         * gathered buffers at its rows (each thread its own replica's, before the meeting point).
+         */
+        private void gather(int part) {
+            Replica r = replicas[part];
+            for (int j = 0; j < affines.length; j++) {
+                if (!merged[j]) continue;
+                Affine a = r.affines[j];
+                long in = affines[j].inDim(), outDim = affines[j].outDim(), rows = r.x.dim(0);
+                MemorySegment x = a.lastInput().segment(), d = a.lastOutputGradient().segment();
+                if (x.byteSize() != rows * in * Float.BYTES || d.byteSize() != rows * outDim * Float.BYTES) {
+                    throw new IllegalStateException("replica " + part + " layer " + j + ": input of " + x.byteSize()
+                            + " bytes and gradient of " + d.byteSize() + " bytes for " + rows + " rows of " + in + " -> " + outDim);
+                }
+                // the input of a first layer is this replica's rows of the batch: left where it is
+                inBatch[part][j] = batch.byteSize() == batchRows * in * Float.BYTES
+                        && x.address() == batch.address() + r.firstRow * in * Float.BYTES;
+                if (!inBatch[part][j]) MemorySegment.copy(x, 0, gatheredX[j], r.firstRow * in * Float.BYTES, x.byteSize());
+                MemorySegment.copy(d, 0, gatheredD[j], r.firstRow * outDim * Float.BYTES, d.byteSize());
+            }
+        }
+
+        /**
+         * Layer j's input for one product over the whole batch: the batch itself (every part's
+         * rows are in it), the gathered buffer (every part copied its rows), or null: not merged
+         * this step, or the parts differ (not seen: the replicas are the same model), and the
+         * products run per replica.
+         */
+        private MemorySegment wholeBatchInput(int j) {
+            if (!merged[j]) return null;
+            int inPlace = 0;
+            for (int i = 0; i < parts; i++) if (inBatch[i][j]) inPlace++;
+            return inPlace == parts ? batch : inPlace == 0 ? gatheredX[j] : null;
+        }
+
+        /** Frees the gathered buffers. */
+        void close() {
+            for (Buffer b : mergedX) b.close();
+            for (Buffer b : mergedD) b.close();
+        }
+
         /** After a replica's pass: waits for the other replicas, then sums share {@code part}. */
         void computedThenSum(int part) {
+            if (replicas[part].failure == null) {
+                try {
+                    gather(part);
+                } catch (Throwable t) { // reported by the caller once every thread is through
+                    replicas[part].failure = t;
+                }
+            }
             threads[part] = Thread.currentThread(); // published to the last one by the increment
             if (computed.incrementAndGet() == parts) {
                 for (int i = 0; i < parts; i++) LockSupport.unpark(threads[i]);
@@ -679,8 +793,10 @@ public final class DataParallel implements Model {
         /**
          * Rows {@code [D * part / parts, D * (part + 1) / parts)} of each affine layer's dW for the
          * whole batch, {@code sum_i (n_i / N) x_i^T dout_i}, from every replica's input and upstream
-         * gradient of that layer, into the model's gradient (one product per replica, on this
-         * thread's one-thread backend; each dW row is written by one thread only). With a fused
+         * gradient of that layer, into the model's gradient (on this thread's one-thread backend;
+         * each dW row is written by one thread only): one product over the whole batch where the
+         * layer {@link #merges} (the input read from the batch itself or from the gathered rows),
+         * else one product per replica. With a fused
          * update the same products update the rows of W instead: {@code W = decay * W - lr * dW}
          * (every replica has read W by now: its pass is over).
          */
@@ -699,6 +815,13 @@ public final class DataParallel implements Model {
                     if (fused.penalty) squares[part] += Elementwise.sumOfSquares(c, (r1 - r0) * outDim);
                     scale = -fused.lr;
                     first = fused.decay[j];
+                }
+                MemorySegment whole = wholeBatchInput(j);
+                if (whole != null) { // one product over the whole batch: these rows written once
+                    MemorySegment x = own.slice(whole, r0, j, replicas.length + 2);
+                    own.ops.gemm(true, false, r1 - r0, outDim, batchRows, scale * replicas[0].weight, x, in,
+                            gatheredD[j], outDim, first, c, outDim);
+                    continue;
                 }
                 for (int i = 0; i < parts; i++) {
                     Affine a = replicas[i].affines[j];
@@ -738,7 +861,8 @@ public final class DataParallel implements Model {
         private Step step;
         /**
          * Slices this replica's thread cut for the dW shares, by [affine layer][slot] (slot i: replica
-         * i's input, slot = replica count: the dW rows, the next: the W rows of a fused update),
+         * i's input, slot = replica count: the dW rows, the next: the W rows of a fused update, the
+         * next: the gathered inputs of a merged product),
          * with what they were cut from.
          */
         private final MemorySegment[][] slices, slicedFrom;
@@ -753,8 +877,8 @@ public final class DataParallel implements Model {
             this.ops = ops;
             this.gradients = model.gradients().segment();
             this.affines = DataParallel.affines(model).toArray(Affine[]::new);
-            this.slices = new MemorySegment[affines.length][count + 2];
-            this.slicedFrom = new MemorySegment[affines.length][count + 2];
+            this.slices = new MemorySegment[affines.length][count + 3];
+            this.slicedFrom = new MemorySegment[affines.length][count + 3];
             this.thread = index == 0 ? null : new Thread(this, "panama-nn replica " + index);
             if (thread != null) thread.setDaemon(true);
         }
