@@ -13,7 +13,10 @@ import java.lang.foreign.ValueLayout;
  * sums of tensors) copy chunks of {@value #CHUNK} floats into heap arrays and back: C2 vectorizes
  * loops over heap arrays, not these loops over memory segments (about 5x faster for ReLU, 1.7x for
  * the bias; docs/benchmarks.md). Each element gets the same float operations in the same order
- * as a plain loop, so the results are those of the plain loops to the bit. (Vector API loops,
+ * as a plain loop, so the results are those of the plain loops to the bit (but for a negative
+ * subnormal input to ReLU with denormals-are-zero set, which either loop may return as itself or
+ * as +0, depending on how the JIT compiled it: both are zero to the CPU then). Each thread that
+ * calls them keeps 16 KB of chunk arrays. (Vector API loops,
  * faster still once compiled, run boxed and many times slower until C2 compiles them: tens of
  * steps into a run.)
  *
