@@ -51,15 +51,22 @@ class FusedUpdateTest {
     void fusedSgdGivesTheParamsOfLossThenStep(String backend, float reg, double wd) {
         Ops ops = NumGrad.ops(backend);
         Rng rng = new Rng(5);
-        try (DataParallel fused = DataParallel.of(ops, twoLayer(reg), 2); DataParallel plain = DataParallel.of(ops, twoLayer(reg), 2);
-             Optimizer a = new Sgd(0.5, wd); Optimizer b = new Sgd(0.5, wd); Tensor x = Tensor.randn(rng, 1f, 37, 20)) {
-            int[] y = Labels.random(rng, 37, 6);
-            assertSame(fused, plain, a, b, x, y, 3);
+        // 37 and 19 rows: unequal slices, one product per replica; 32 and 20 rows: equal slices,
+        // the wide layers' products over the whole batch (the first layer reading the batch itself,
+        // the conv net's hidden layer the gathered inputs)
+        for (int rows : new int[] {37, 32}) {
+            try (DataParallel fused = DataParallel.of(ops, twoLayer(reg), 2); DataParallel plain = DataParallel.of(ops, twoLayer(reg), 2);
+                 Optimizer a = new Sgd(0.5, wd); Optimizer b = new Sgd(0.5, wd); Tensor x = Tensor.randn(rng, 1f, rows, 20)) {
+                int[] y = Labels.random(rng, rows, 6);
+                assertSame(fused, plain, a, b, x, y, 3);
+            }
         }
-        try (DataParallel fused = DataParallel.of(ops, convNet(reg), 2); DataParallel plain = DataParallel.of(ops, convNet(reg), 2);
-             Optimizer a = new Sgd(0.2, wd); Optimizer b = new Sgd(0.2, wd); Tensor x = Tensor.randn(rng, 1f, 19, 3, 8, 8)) {
-            int[] y = Labels.random(rng, 19, 5);
-            assertSame(fused, plain, a, b, x, y, 3);
+        for (int rows : new int[] {19, 20}) {
+            try (DataParallel fused = DataParallel.of(ops, convNet(reg), 2); DataParallel plain = DataParallel.of(ops, convNet(reg), 2);
+                 Optimizer a = new Sgd(0.2, wd); Optimizer b = new Sgd(0.2, wd); Tensor x = Tensor.randn(rng, 1f, rows, 3, 8, 8)) {
+                int[] y = Labels.random(rng, rows, 5);
+                assertSame(fused, plain, a, b, x, y, 3);
+            }
         }
     }
 
