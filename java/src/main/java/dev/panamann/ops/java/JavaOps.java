@@ -81,14 +81,10 @@ public final class JavaOps implements Ops {
         return s == null || s.isAccessibleBy(PROBE);
     }
 
-    /** Runs {@code body(from, to)} over [0, n) split in contiguous chunks over the threads. */
-    public void parallelFor(int n, long workPerItem, RangeBody body) {
-        parallelFor(true, n, workPerItem, body);
-    }
-
     /**
-     * {@link #parallelFor(int, long, RangeBody)}, on the calling thread alone when {@code onPool}
-     * is false (the body touches memory the pool's threads may not, {@link #shareable}).
+     * Runs {@code body(from, to)} over [0, n) split in contiguous chunks over the threads; on the
+     * calling thread alone when {@code onPool} is false (the body touches memory the pool's
+     * threads may not, {@link #shareable}) or the work is small.
      */
     public void parallelFor(boolean onPool, int n, long workPerItem, RangeBody body) {
         Denormals.applyToCurrentThread();
@@ -115,15 +111,8 @@ public final class JavaOps implements Ops {
 
     /**
      * Runs {@code body(t)} for t in [0, tasks), each task on its own thread of the pool when
-     * there is one (the caller's share included), inline otherwise.
-     */
-    public void parallelTasks(int tasks, java.util.function.IntConsumer body) {
-        parallelTasks(true, tasks, body);
-    }
-
-    /**
-     * {@link #parallelTasks(int, java.util.function.IntConsumer)}, the tasks one after another on
-     * the calling thread when {@code onPool} is false ({@link #shareable}).
+     * there is one (the caller's share included); one after another on the calling thread when
+     * there is none or {@code onPool} is false ({@link #shareable}).
      */
     public void parallelTasks(boolean onPool, int tasks, java.util.function.IntConsumer body) {
         Denormals.applyToCurrentThread();
