@@ -595,7 +595,6 @@ public final class DataParallel implements Model {
          */
         private boolean[] merged = new boolean[0];
         private Buffer[] mergedX = new Buffer[0], mergedD = new Buffer[0];
-        private MemorySegment[] gatheredX = new MemorySegment[0], gatheredD = new MemorySegment[0];
         /** Rows of the whole batch (the replicas' rows summed). */
         private int batchRows;
         /** The step's input batch, whose slices the replicas' inputs are. */
@@ -649,8 +648,6 @@ public final class DataParallel implements Model {
                     mergedX[j] = new Buffer();
                     mergedD[j] = new Buffer();
                 }
-                gatheredX = new MemorySegment[count];
-                gatheredD = new MemorySegment[count];
             }
             int rows = 0;
             boolean equal = true;
@@ -663,15 +660,16 @@ public final class DataParallel implements Model {
             for (int j = 0; j < count; j++) {
                 merged[j] = merges(parts, rows, affines[j].outDim(), equal);
                 if (merged[j]) {
-                    gatheredX[j] = mergedX[j].get(rows, affines[j].inDim()).segment();
-                    gatheredD[j] = mergedD[j].get(rows, affines[j].outDim()).segment();
+                    mergedX[j].get(rows, affines[j].inDim());
+                    mergedD[j].get(rows, affines[j].outDim());
                 }
             }
         }
 
         /**
          * Copies replica {@code part}'s input and upstream gradient of each merged layer into the
-         * gathered buffers at its rows (each thread its own replica's, before the meeting point).
+         * gathered buffers at its rows (each thread its own replica's, after its pass and before
+         * the meeting point).
          */
         private void gather(int part) {
             Replica r = replicas[part];
@@ -687,8 +685,8 @@ public final class DataParallel implements Model {
                 // the input of a first layer is this replica's rows of the batch: left where it is
                 inBatch[part][j] = batch.byteSize() == batchRows * in * Float.BYTES
                         && x.address() == batch.address() + r.firstRow * in * Float.BYTES;
-                if (!inBatch[part][j]) MemorySegment.copy(x, 0, gatheredX[j], r.firstRow * in * Float.BYTES, x.byteSize());
-                MemorySegment.copy(d, 0, gatheredD[j], r.firstRow * outDim * Float.BYTES, d.byteSize());
+                if (!inBatch[part][j]) MemorySegment.copy(x, 0, mergedX[j].current().segment(), r.firstRow * in * Float.BYTES, x.byteSize());
+                MemorySegment.copy(d, 0, mergedD[j].current().segment(), r.firstRow * outDim * Float.BYTES, d.byteSize());
             }
         }
 
@@ -702,7 +700,7 @@ public final class DataParallel implements Model {
             if (!merged[j]) return null;
             int inPlace = 0;
             for (int i = 0; i < parts; i++) if (inBatch[i][j]) inPlace++;
-            return inPlace == parts ? batch : inPlace == 0 ? gatheredX[j] : null;
+            return inPlace == parts ? batch : inPlace == 0 ? mergedX[j].current().segment() : null;
         }
 
         /** Frees the gathered buffers. */
@@ -713,13 +711,6 @@ public final class DataParallel implements Model {
 
         /** After a replica's pass: waits for the other replicas, then sums share {@code part}. */
         void computedThenSum(int part) {
-            if (replicas[part].failure == null) {
-                try {
-                    gather(part);
-                } catch (Throwable t) { // reported by the caller once every thread is through
-                    replicas[part].failure = t;
-                }
-            }
             threads[part] = Thread.currentThread(); // published to the last one by the increment
             if (computed.incrementAndGet() == parts) {
                 for (int i = 0; i < parts; i++) LockSupport.unpark(threads[i]);
@@ -820,7 +811,7 @@ public final class DataParallel implements Model {
                 if (whole != null) { // one product over the whole batch: these rows written once
                     MemorySegment x = own.slice(whole, r0, j, replicas.length + 2);
                     own.ops.gemm(true, false, r1 - r0, outDim, batchRows, scale * replicas[0].weight, x, in,
-                            gatheredD[j], outDim, first, c, outDim);
+                            mergedD[j].current().segment(), outDim, first, c, outDim);
                     continue;
                 }
                 for (int i = 0; i < parts; i++) {
@@ -902,6 +893,7 @@ public final class DataParallel implements Model {
             failure = null;
             try {
                 loss = model.lossDouble(x, y);
+                s.gather(index);
             } catch (Throwable t) {
                 failure = t;
             }
