@@ -4,7 +4,8 @@
 # round-robin in separate processes; prints medians and ratios. See bench/README.md.
 #   bash bench/side-by-side.sh --quick             # smoke test, about 5 minutes on 2 cores
 #   bash bench/side-by-side.sh                     # the figures of docs/benchmarks.md
-#   bash bench/side-by-side.sh --install           # first install python3-torch, jemalloc, tcmalloc (apt)
+#   bash bench/side-by-side.sh --install           # only install python3-torch, jemalloc, tcmalloc (apt)
+#   bash bench/side-by-side.sh --install [options] # install them, then run
 # Other options go to bench/side_by_side.py (--help lists them).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -20,6 +21,9 @@ for a in "$@"; do
     args+=("$a")
   fi
 done
+if [ $# -eq 1 ] && [ "$1" = "--install" ]; then
+  exit 0 # installed; nothing else asked for
+fi
 echo "building the panama-nn worker (bench/target/panama-nn-bench.jar)" >&2
 mvn -q -B -ntp -pl bench -am package -DskipTests
 echo "building the DJL worker (bench/djl; Maven fetches DJL and libtorch once)" >&2
