@@ -249,6 +249,13 @@ public final class DataParallel implements Model {
     public int replicas() { return replicas.length; }
 
     /**
+     * Whether a buffer is held for gathering affine layer {@code j}'s inputs (in the order of the
+     * model's affine layers) for one weight-gradient product over the batch; none for a layer whose
+     * inputs are the batch itself, once a step has seen that.
+     */
+    boolean gathersInputs(int j) { return step.gathersInputs(j); }
+
+    /**
      * Class scores for a batch, in evaluation mode: each replica scores its slice on the library's
      * worker threads (as {@link #loss} splits it), the model itself a batch too small for two
      * replicas or when the workers are busy. The same scores as the model's up to the order of
@@ -604,6 +611,15 @@ public final class DataParallel implements Model {
          * itself (a first layer), so that the product reads the batch and nothing is copied.
          */
         private boolean[][] inBatch = new boolean[0][0];
+        /**
+         * Per layer: whether every part's input of this merged layer was its rows of the batch in
+         * the last step that merged it, so that no buffer is kept for gathering the inputs.
+         */
+        private boolean[] xInBatch = new boolean[0];
+        /** Per layer: whether this step has a buffer for gathering the layer's inputs. */
+        private boolean[] xGathered = new boolean[0];
+        /** Parts of the step before this one (the rows of {@link #inBatch} it filled). */
+        private int lastParts;
 
         void begin(int parts, Replica[] replicas, MemorySegment out, Affine[] affines, Fused fused, MemorySegment batch) {
             this.parts = parts;
@@ -644,9 +660,20 @@ public final class DataParallel implements Model {
                 merged = new boolean[count];
                 mergedX = new Buffer[count];
                 mergedD = new Buffer[count];
+                xInBatch = new boolean[count];
+                xGathered = new boolean[count];
                 for (int j = 0; j < count; j++) {
                     mergedX[j] = new Buffer();
                     mergedD[j] = new Buffer();
+                }
+                lastParts = 0;
+            } else {
+                // what the last step's gathers found (a first layer reads the batch in place)
+                for (int j = 0; j < count; j++) {
+                    if (!merged[j]) continue;
+                    boolean all = lastParts > 0;
+                    for (int i = 0; i < lastParts; i++) all &= inBatch[i][j];
+                    xInBatch[j] = all;
                 }
             }
             int rows = 0;
@@ -659,11 +686,17 @@ public final class DataParallel implements Model {
             if (inBatch.length < parts || inBatch[0].length != count) inBatch = new boolean[Math.max(parts, replicas.length)][count];
             for (int j = 0; j < count; j++) {
                 merged[j] = merges(parts, rows, affines[j].outDim(), equal);
-                if (merged[j]) {
+                xGathered[j] = merged[j] && !xInBatch[j];
+                if (merged[j]) mergedD[j].get(rows, affines[j].outDim());
+                if (xGathered[j]) {
                     mergedX[j].get(rows, affines[j].inDim());
-                    mergedD[j].get(rows, affines[j].outDim());
+                } else if (mergedX[j].current() != null) { // inputs read in place: the buffer is freed
+                    mergedX[j].close();
+                    mergedX[j] = new Buffer();
                 }
+                for (int i = 0; i < parts; i++) inBatch[i][j] = false;
             }
+            lastParts = parts;
         }
 
         /**
@@ -685,7 +718,8 @@ public final class DataParallel implements Model {
                 // the input of a first layer is this replica's rows of the batch: left where it is
                 inBatch[part][j] = batch.byteSize() == batchRows * in * Float.BYTES
                         && x.address() == batch.address() + r.firstRow * in * Float.BYTES;
-                if (!inBatch[part][j]) MemorySegment.copy(x, 0, mergedX[j].current().segment(), r.firstRow * in * Float.BYTES, x.byteSize());
+                // without a buffer (the inputs were in place last step, not now) the products run per replica
+                if (!inBatch[part][j] && xGathered[j]) MemorySegment.copy(x, 0, mergedX[j].current().segment(), r.firstRow * in * Float.BYTES, x.byteSize());
                 MemorySegment.copy(d, 0, mergedD[j].current().segment(), r.firstRow * outDim * Float.BYTES, d.byteSize());
             }
         }
@@ -693,15 +727,19 @@ public final class DataParallel implements Model {
         /**
          * Layer j's input for one product over the whole batch: the batch itself (every part's
          * rows are in it), the gathered buffer (every part copied its rows), or null: not merged
-         * this step, or the parts differ (not seen: the replicas are the same model), and the
-         * products run per replica.
+         * this step, the parts differ (not seen: the replicas are the same model), or the inputs
+         * were in the batch last step and are not now, so that no buffer was prepared (the next
+         * step prepares one); the products then run per replica.
          */
         private MemorySegment wholeBatchInput(int j) {
             if (!merged[j]) return null;
             int inPlace = 0;
             for (int i = 0; i < parts; i++) if (inBatch[i][j]) inPlace++;
-            return inPlace == parts ? batch : inPlace == 0 ? mergedX[j].current().segment() : null;
+            return inPlace == parts ? batch : inPlace == 0 && xGathered[j] ? mergedX[j].current().segment() : null;
         }
+
+        /** Whether a buffer for gathering layer j's inputs is held (for tests). */
+        boolean gathersInputs(int j) { return j < mergedX.length && mergedX[j].current() != null; }
 
         /** Frees the gathered buffers. */
         void close() {

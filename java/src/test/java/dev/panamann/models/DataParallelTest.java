@@ -113,6 +113,36 @@ class DataParallelTest {
         }
     }
 
+    /**
+     * A first layer's weight gradient reads the batch in place: after the first step no buffer is
+     * kept for gathering its inputs, while a wide hidden layer (the conv net's) keeps gathering
+     * them, and every step still gives the model's loss and gradients.
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aFirstLayerKeepsNoGatherBuffer(String backend) {
+        Ops ops = NumGrad.ops(backend);
+        Rng rng = new Rng(31);
+        Function<Ops, Model> wide = o -> new TwoLayerNet(o, 1000, 300, 7, 1e-1f, 5e-2f, 6);
+        try (DataParallel dp = DataParallel.of(ops, wide, 2)) {
+            for (int s = 0; s < 3; s++) {
+                try (Tensor x = Tensor.randn(rng, 1f, 24, 1000)) { // slices of 12: layer 0 merges (2 * 300 >= 24)
+                    assertSameAsAlone(ops, wide, dp, x, Labels.random(rng, 24, 7));
+                }
+                assertEquals(s == 0, dp.gathersInputs(0), "step " + s + ": a buffer for the first layer's inputs");
+                assertFalse(dp.gathersInputs(1), "the output layer (2 * 7 < 24) does not merge");
+            }
+        }
+        try (DataParallel dp = DataParallel.of(ops, convNet(1e-2f), 2)) {
+            for (int s = 0; s < 3; s++) {
+                try (Tensor x = Tensor.randn(rng, 1f, 20, 3, 8, 8)) { // slices of 10: the hidden layer merges (2 * 12 >= 20)
+                    assertSameAsAlone(ops, convNet(1e-2f), dp, x, Labels.random(rng, 20, 5));
+                }
+                assertTrue(dp.gathersInputs(0), "step " + s + ": the hidden layer's inputs are gathered");
+            }
+        }
+    }
+
     /** The penalty is added once, with the model's current strength, also after a change. */
     @Test
     void theL2PenaltyFollowsTheModel() {
