@@ -43,6 +43,11 @@ class DataParallelTest {
         return o -> new TwoLayerNet(o, 20, 16, 6, 1e-1f, reg, 4);
     }
 
+    /** A TwoLayerNet with a larger first layer (1000 x 300) and an L2 penalty. */
+    static Model wideTwoLayer(Ops o) {
+        return new TwoLayerNet(o, 1000, 300, 7, 1e-1f, 5e-2f, 6);
+    }
+
     /** loss and every gradient of {@code dp} against a model of its own, with the same values, on the same batch. */
     private static void assertSameAsAlone(Ops ops, Function<Ops, Model> f, DataParallel dp, Tensor x, int[] y) {
         try (Model alone = f.apply(ops)) {
@@ -95,7 +100,7 @@ class DataParallelTest {
     void aLargerLayerWithAPenaltyGivesTheModelsLossAndGradients(String backend) {
         Ops ops = NumGrad.ops(backend);
         Rng rng = new Rng(21);
-        Function<Ops, Model> f = o -> new TwoLayerNet(o, 1000, 300, 7, 1e-1f, 5e-2f, 6);
+        Function<Ops, Model> f = DataParallelTest::wideTwoLayer;
         Function<Ops, Model> unpenalized = o -> {
             SequentialModel m = (SequentialModel) f.apply(o);
             m.setReg(0f);
@@ -123,7 +128,7 @@ class DataParallelTest {
     void aFirstLayerKeepsNoGatherBuffer(String backend) {
         Ops ops = NumGrad.ops(backend);
         Rng rng = new Rng(31);
-        Function<Ops, Model> wide = o -> new TwoLayerNet(o, 1000, 300, 7, 1e-1f, 5e-2f, 6);
+        Function<Ops, Model> wide = DataParallelTest::wideTwoLayer;
         try (DataParallel dp = DataParallel.of(ops, wide, 2)) {
             for (int s = 0; s < 3; s++) {
                 try (Tensor x = Tensor.randn(rng, 1f, 24, 1000)) { // slices of 12: layer 0 merges (2 * 300 >= 24)
