@@ -690,7 +690,7 @@ public final class DataParallel implements Model {
                 if (merged[j]) mergedD[j].get(rows, affines[j].outDim());
                 if (xGathered[j]) {
                     mergedX[j].get(rows, affines[j].inDim());
-                } else if (mergedX[j].current() != null) { // inputs read in place: the buffer is freed
+                } else if (merged[j] && mergedX[j].current() != null) { // inputs read in place: the buffer is freed
                     mergedX[j].close();
                     mergedX[j] = new Buffer();
                 }

@@ -139,11 +139,13 @@ class DataParallelTest {
             }
         }
         try (DataParallel dp = DataParallel.of(ops, convNet(1e-2f), 2)) {
-            for (int s = 0; s < 3; s++) {
-                try (Tensor x = Tensor.randn(rng, 1f, 20, 3, 8, 8)) { // slices of 10: the hidden layer merges (2 * 12 >= 20)
-                    assertSameAsAlone(ops, convNet(1e-2f), dp, x, Labels.random(rng, 20, 5));
+            // slices of 10: the hidden layer merges (2 * 12 >= 20); 10 and 9: products per replica,
+            // the buffer kept for the next step
+            for (int n : new int[] {20, 20, 19, 20}) {
+                try (Tensor x = Tensor.randn(rng, 1f, n, 3, 8, 8)) {
+                    assertSameAsAlone(ops, convNet(1e-2f), dp, x, Labels.random(rng, n, 5));
                 }
-                assertTrue(dp.gathersInputs(0), "step " + s + ": the hidden layer's inputs are gathered");
+                assertTrue(dp.gathersInputs(0), "batch of " + n + ": a buffer for the hidden layer's inputs");
             }
         }
     }
