@@ -616,8 +616,6 @@ public final class DataParallel implements Model {
          * the last step that merged it, so that no buffer is kept for gathering the inputs.
          */
         private boolean[] xInBatch = new boolean[0];
-        /** Per layer: whether this step has a buffer for gathering the layer's inputs. */
-        private boolean[] xGathered = new boolean[0];
         /** Parts of the step before this one (the rows of {@link #inBatch} it filled). */
         private int lastParts;
 
@@ -661,7 +659,6 @@ public final class DataParallel implements Model {
                 mergedX = new Buffer[count];
                 mergedD = new Buffer[count];
                 xInBatch = new boolean[count];
-                xGathered = new boolean[count];
                 for (int j = 0; j < count; j++) {
                     mergedX[j] = new Buffer();
                     mergedD[j] = new Buffer();
@@ -686,9 +683,8 @@ public final class DataParallel implements Model {
             if (inBatch.length < parts || inBatch[0].length != count) inBatch = new boolean[Math.max(parts, replicas.length)][count];
             for (int j = 0; j < count; j++) {
                 merged[j] = merges(parts, rows, affines[j].outDim(), equal);
-                xGathered[j] = merged[j] && !xInBatch[j];
                 if (merged[j]) mergedD[j].get(rows, affines[j].outDim());
-                if (xGathered[j]) {
+                if (gathersX(j)) {
                     mergedX[j].get(rows, affines[j].inDim());
                 } else if (merged[j] && mergedX[j].current() != null) { // inputs read in place: the buffer is freed
                     mergedX[j].close();
@@ -719,7 +715,7 @@ public final class DataParallel implements Model {
                 inBatch[part][j] = batch.byteSize() == batchRows * in * Float.BYTES
                         && x.address() == batch.address() + r.firstRow * in * Float.BYTES;
                 // without a buffer (the inputs were in place last step, not now) the products run per replica
-                if (!inBatch[part][j] && xGathered[j]) MemorySegment.copy(x, 0, mergedX[j].current().segment(), r.firstRow * in * Float.BYTES, x.byteSize());
+                if (!inBatch[part][j] && gathersX(j)) MemorySegment.copy(x, 0, mergedX[j].current().segment(), r.firstRow * in * Float.BYTES, x.byteSize());
                 MemorySegment.copy(d, 0, mergedD[j].current().segment(), r.firstRow * outDim * Float.BYTES, d.byteSize());
             }
         }
@@ -735,8 +731,11 @@ public final class DataParallel implements Model {
             if (!merged[j]) return null;
             int inPlace = 0;
             for (int i = 0; i < parts; i++) if (inBatch[i][j]) inPlace++;
-            return inPlace == parts ? batch : inPlace == 0 && xGathered[j] ? mergedX[j].current().segment() : null;
+            return inPlace == parts ? batch : inPlace == 0 && gathersX(j) ? mergedX[j].current().segment() : null;
         }
+
+        /** Whether this step gathers layer j's inputs into a buffer (merged, and not found in the batch last time). */
+        private boolean gathersX(int j) { return merged[j] && !xInBatch[j]; }
 
         /** Whether a buffer for gathering layer j's inputs is held (for tests). */
         boolean gathersInputs(int j) { return j < mergedX.length && mergedX[j].current() != null; }
