@@ -45,14 +45,21 @@ import java.util.Map;
  * top-level layer (a residual block as one part); {@code twolayer} the side-by-side TwoLayerNet
  * 3072-300-10 and {@code fcbn} its FullyConnectedNet 3072-200-100-10 with batch norm (the input
  * then flattened by the first affine layer). With {@code replicas} (a number) the step is the
- * whole step of a {@link DataParallel} model with that many replicas, timed as one part. Input: N(0,
- * 50^2) noise and random labels (activations and gradients stay normal floats).
+ * whole step of a {@link DataParallel} model with that many replicas, timed as one part;
+ * {@code -Dpanamann.bench.trainStep=true} makes that step one {@code Model.trainStep} call, the
+ * call {@code train} makes (the update fused into the replicas' weight-gradient products), and
+ * {@code -Dpanamann.bench.reg=R} gives the conv nets the L2 strength R (the main job's is 0.001).
+ * Input: N(0, 50^2) noise and random labels (activations and gradients stay normal floats).
  */
 public final class StepBreakdown {
     private StepBreakdown() {}
 
     /** Untimed steps before the timed ones ({@code -Dwarmup}, default 30). */
     private static final int WARMUP = Integer.getInteger("warmup", 30);
+    /** {@code -Dpanamann.bench.trainStep=true}: the replicated step is one {@code Model.trainStep} call. */
+    private static final boolean TRAIN_STEP = Boolean.getBoolean("panamann.bench.trainStep");
+    /** {@code -Dpanamann.bench.reg}: the conv nets' L2 strength (default 0). */
+    private static final float REG = Float.parseFloat(System.getProperty("panamann.bench.reg", "0"));
 
     public static void main(String[] args) {
         int batch = args.length > 0 ? Integer.parseInt(args[0]) : 64;
@@ -147,8 +154,12 @@ public final class StepBreakdown {
                     othersStart = replicaThreadsAllocated(allocBean);
                 }
                 long w0 = System.nanoTime(), c0 = bean.getCurrentThreadCpuTime();
-                net.loss(x, y);
-                opt.step(params);
+                if (TRAIN_STEP) {
+                    net.trainStep(x, y, opt);
+                } else {
+                    net.loss(x, y);
+                    opt.step(params);
+                }
                 if (s >= 0) {
                     t[s] = System.nanoTime() - w0;
                     c[s] = bean.getCurrentThreadCpuTime() - c0;
@@ -174,8 +185,8 @@ public final class StepBreakdown {
 
     /** The title line, the heap allocation per step ({@code heap}, over the last half of the steps) and the column heads. */
     private static void printHead(Object net, int batch, String rule, Ops ops, int steps, String heap) {
-        System.out.printf("StepBreakdown: %s, batch %d, %s, backend %s (%d threads), %d steps, median ms%n",
-                net, batch, rule, ops.name(), ops.threads(), steps);
+        System.out.printf("StepBreakdown: %s, batch %d, %s, backend %s (%d threads), %d steps%s, median ms%n",
+                net, batch, rule, ops.name(), ops.threads(), steps, TRAIN_STEP && net instanceof DataParallel ? ", trainStep" : "");
         System.out.printf("  heap allocated by the stepping thread: %s (the last %d steps)%n", heap, steps - steps / 2);
         System.out.printf("  %8s  %8s%n", "wall", "cpu");
     }
@@ -199,9 +210,9 @@ public final class StepBreakdown {
 
     private static SequentialModel model(Ops ops, String model) {
         return switch (model) {
-            case "convnet" -> new ThreeLayerConvNet(ops, new int[] {3, 32, 32}, 32, 7, 100, 10, 1e-3f, 0f, 1);
+            case "convnet" -> new ThreeLayerConvNet(ops, new int[] {3, 32, 32}, 32, 7, 100, 10, 1e-3f, REG, 1);
             case String m when m.startsWith("convnet-h") ->
-                    new ThreeLayerConvNet(ops, new int[] {3, 32, 32}, 32, 7, Integer.parseInt(m.substring(9)), 10, 1e-3f, 0f, 1);
+                    new ThreeLayerConvNet(ops, new int[] {3, 32, 32}, 32, 7, Integer.parseInt(m.substring(9)), 10, 1e-3f, REG, 1);
             case "twolayer" -> new TwoLayerNet(ops, 3 * 32 * 32, 300, 10, 1e-4f, 0f, 1);
             case "fcbn" -> new FullyConnectedNet(ops, new int[] {200, 100}, 3 * 32 * 32, 10,
                     FullyConnectedNet.Options.DEFAULT.withHeInit().withBatchNorm(true).withSeed(1));
