@@ -160,6 +160,11 @@ public final class DnnlConv2dOp implements Conv2dOp {
     @Override
     public void close() { plan.close(); }
 
+    /** The implementations oneDNN chose for forward, backward weights and backward data (for tests). */
+    java.util.List<String> implementations() {
+        return java.util.List.of(fwd.impl(), bwdWeights.impl(), bwdData.impl());
+    }
+
     @Override
     public String toString() { return "DnnlConv2dOp(" + g + ")"; }
 }

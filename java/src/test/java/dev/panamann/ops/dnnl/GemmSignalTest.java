@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panamann.ops.ConvGeometry;
 import dev.panamann.tensor.Rng;
 import dev.panamann.tensor.Tensor;
 import java.lang.foreign.Arena;
@@ -24,7 +25,9 @@ import org.junit.jupiter.api.Test;
  * OpenMP team with them held (the team's threads keep that mask). Here a thread runs the
  * products on oneDNN while another sends it (and its team) signals with a handler installed,
  * thousands of times: without the held signals this JVM aborts or hangs (one thread: in every
- * run here; the team's thread, a weaker check: in 1 of 6 runs), or the results differ.
+ * run here; the team's thread, a weaker check: in 1 of 6 runs), or the results differ. The same
+ * for oneDNN's gemm-based convolution primitives (without their held signals: an abort in 3 of 3
+ * runs).
  */
 class GemmSignalTest {
     private static final int SIGWINCH = 28; // x86-64 Linux; the JVM leaves it alone
@@ -48,6 +51,53 @@ class GemmSignalTest {
     void productsOnATeamSurviveSignalsSentToItsThreads() throws Throwable {
         assertTrue(128L * 300 * 3072 >= NativeOps.ONE_THREAD_MACS, "a product the team runs");
         assertProductsSurviveSignals(2, 800, 5);
+    }
+
+    /**
+     * oneDNN's gemm-based convolutions (what it picks for the plain NCHW / OIHW layouts,
+     * {@code -Dpanamann.dnnl.convLayout=plain}) run the same sgemm kernels inside the primitive:
+     * the backend holds the signals for those primitives too. Forward, backward weights and
+     * backward data on one thread, under signals: the same results as without.
+     */
+    @Test
+    void gemmBasedConvolutionsSurviveSignalsSentDuringThem() throws Throwable {
+        ConvGeometry g = ConvGeometry.of(new int[] {16, 3, 32, 32}, new int[] {32, 3, 7, 7}, 1, 3);
+        Rng rng = new Rng(7);
+        try (NativeOps ops = new NativeOps(1, "onednn"); Tensor x = Tensor.randn(rng, 1f, g.inputShape());
+             Tensor w = Tensor.randn(rng, 0.1f, g.weightShape()); Tensor b = Tensor.randn(rng, 0.1f, g.f());
+             Tensor dout = Tensor.randn(rng, 1f, g.outputShape()); DnnlConv2dOp op = plainLayoutOp(ops, g)) {
+            for (String impl : op.implementations()) assertTrue(impl.contains("gemm"), "not a gemm-based convolution: " + impl);
+            float[][] quiet = convolutions(op, x, w, b, dout, 3);
+            float[][][] loud = new float[1][][];
+            underSignals(false, () -> loud[0] = convolutions(op, x, w, b, dout, 150));
+            String[] names = {"y", "dx", "dW", "db"};
+            for (int i = 0; i < names.length; i++) assertArrayEquals(quiet[i], loud[0][i], names[i] + " of the convolutions that took signals");
+        }
+    }
+
+    /** A convolution planned with {@code panamann.dnnl.convLayout=plain} (the property restored after). */
+    private static DnnlConv2dOp plainLayoutOp(NativeOps ops, ConvGeometry g) {
+        String key = "panamann.dnnl.convLayout", before = System.getProperty(key);
+        System.setProperty(key, "plain");
+        try {
+            return new DnnlConv2dOp(ops, g);
+        } finally {
+            if (before == null) System.clearProperty(key);
+            else System.setProperty(key, before);
+        }
+    }
+
+    /** {@code calls} forward and backward calls; the last one's y, dx, dW and db. */
+    private static float[][] convolutions(DnnlConv2dOp op, Tensor x, Tensor w, Tensor b, Tensor dout, int calls) {
+        ConvGeometry g = op.geometry();
+        try (Tensor y = Tensor.zeros(g.outputShape()); Tensor dx = Tensor.zeros(g.inputShape()); Tensor dw = Tensor.zeros(g.weightShape());
+             Tensor db = Tensor.zeros(g.f())) {
+            for (int c = 0; c < calls; c++) {
+                op.forward(x, w, b, y);
+                op.backward(x, w, dout, dx, dw, db);
+            }
+            return new float[][] {y.toArray(), dx.toArray(), dw.toArray(), db.toArray()};
+        }
     }
 
     /**
