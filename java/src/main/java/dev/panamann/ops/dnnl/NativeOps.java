@@ -63,6 +63,12 @@ public final class NativeOps implements Ops {
     private final UseCount uses = new UseCount();
     /** The library of this backend's matrix products. */
     private final GemmChoice gemmChoice;
+    /**
+     * True for OpenBLAS's OpenMP build, which runs a caller whose OpenMP count is 1 on that thread
+     * alone whatever its global count; other builds take the global count, so their one-thread
+     * products pass the {@link BlasGate} too.
+     */
+    private final boolean blasOpenMp;
 
     public NativeOps() {
         this(Runtime.getRuntime().availableProcessors());
@@ -93,6 +99,7 @@ public final class NativeOps implements Ops {
         engine = p.get(ValueLayout.ADDRESS, 0);
         Dnnl.check(dnnl_h.dnnl_stream_create(p, engine, dnnl_h.dnnl_stream_default_flags()), "dnnl_stream_create");
         stream = p.get(ValueLayout.ADDRESS, 0);
+        blasOpenMp = openblas_h.openblas_get_parallel() == 2;
         setThreads(threads);
         warnIfPthreadOpenBlas();
         verifyBlasCoreOnce(this);
@@ -162,10 +169,7 @@ public final class NativeOps implements Ops {
         int[] applied = APPLIED.get();
         int t = threads;
         if (applied[0] != t) {
-            // OpenBLAS keeps one global count besides the caller's OpenMP count, and with an
-            // OpenMP build runs single-threaded while that global count is 1, whatever the caller's
-            // OpenMP count: set both (the OpenMP build sets the caller's OpenMP count too)
-            openblas_h.openblas_set_num_threads(t);
+            // OpenBLAS's own global count is set right before each product that uses it (BlasGate)
             omp_h.omp_set_num_threads(t);
             applied[0] = t;
         }
@@ -237,16 +241,27 @@ public final class NativeOps implements Ops {
 
     /**
      * Row-major sgemm on checked arguments, on the library of {@link GemmChoice}; oneDNN's
-     * small products on one thread ({@link #ONE_THREAD_MACS}; OpenBLAS decides that itself), and
-     * every oneDNN product with the calling thread's signals held ({@link HeldSignals}).
+     * small products on one thread ({@link #ONE_THREAD_MACS}; OpenBLAS decides that itself),
+     * every oneDNN product with the calling thread's signals held ({@link HeldSignals}), and
+     * OpenBLAS's products of two or more threads through the {@link BlasGate}, which sets
+     * OpenBLAS's global thread count for them.
      */
     private void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a, int lda,
                        MemorySegment b, int ldb, float beta, MemorySegment c, int ldc) {
         beforeNativeCall();
         int t = threads;
         if (!gemmChoice.onednn()) {
+            if (t == 1 && blasOpenMp) {
+                blasSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+                return;
+            }
             if (t > 1 && (long) m * n * k > BLAS_ONE_THREAD_MACS) parallelRegionAhead();
-            blasSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            BlasGate.enter(t);
+            try {
+                blasSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            } finally {
+                BlasGate.exit();
+            }
             return;
         }
         boolean alone = t > 1 && (long) m * n * k < ONE_THREAD_MACS;
