@@ -176,7 +176,7 @@ public final class BatchNorm implements Layer {
                     + x.shapeString() + " has " + (x.rank() == 2 ? "a batch of 1" : "N*H*W = 1")
                     + ": the batch variance would be 0. Use a batch of 2 or more, or EVAL mode");
         }
-        if (plan == null || !x.hasShape(planShape)) replan(x.shape());
+        if (plan == null || !x.hasShape(planShape) || plan.stale()) replan(x.shape());
         plan.forward(x, gamma.value(), beta.value(), out, runningMean, runningVar, momentum, mode == Mode.TRAIN);
         if (mode == Mode.TRAIN) this.x = x;
         return out;
@@ -193,6 +193,9 @@ public final class BatchNorm implements Layer {
         plan.backward(x, gamma.value(), dout, dx, gamma.grad(), beta.grad());
         return dx;
     }
+
+    /** Whether the current op must be planned again (for tests); false before the first forward. */
+    boolean planStale() { return plan != null && plan.stale(); }
 
     private void replan(int[] shape) {
         closeBuffers();

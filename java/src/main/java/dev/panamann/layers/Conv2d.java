@@ -91,6 +91,9 @@ public final class Conv2d extends ConvolutionLayer {
     ConvGeometry plannedFor() { return plan == null ? null : plan.geometry(); }
 
     @Override
+    boolean planStale() { return plan != null && plan.stale(); }
+
+    @Override
     int[] newPlan(ConvGeometry g) {
         plan = ops.conv2d(g);
         return g.outputShape();

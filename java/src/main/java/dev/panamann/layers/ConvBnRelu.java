@@ -88,12 +88,18 @@ public final class ConvBnRelu implements Layer {
         return out;
     }
 
-    /** Whether the current plan was made for input x (compared field by field: no allocation per step). */
+    /**
+     * Whether the current plan was made for input x (compared field by field: no allocation per
+     * step) and for the backend's current settings.
+     */
     private boolean plannedFor(Tensor x) {
-        if (plan == null) return false;
+        if (plan == null || plan.stale()) return false;
         ConvGeometry g = plan.geometry();
         return g.n() == x.dim(0) && g.h() == x.dim(2) && g.w() == x.dim(3);
     }
+
+    /** Whether the current op must be planned again (for tests); false before the first forward. */
+    boolean planStale() { return plan != null && plan.stale(); }
 
     private void replan(Tensor x) {
         closeBuffers();

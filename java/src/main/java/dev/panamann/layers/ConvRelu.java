@@ -55,6 +55,9 @@ public final class ConvRelu extends ConvolutionLayer {
     ConvGeometry plannedFor() { return plan == null ? null : plan.geometry(); }
 
     @Override
+    boolean planStale() { return plan != null && plan.stale(); }
+
+    @Override
     int[] newPlan(ConvGeometry g) {
         plan = ops.convRelu(g);
         return g.outputShape();

@@ -80,6 +80,9 @@ public final class ConvReluPool extends ConvolutionLayer {
     ConvGeometry plannedFor() { return plan == null ? null : plan.conv(); }
 
     @Override
+    boolean planStale() { return plan != null && plan.stale(); }
+
+    @Override
     int[] newPlan(ConvGeometry g) {
         plan = ops.convReluPool(g, poolKernel, poolStride);
         return plan.pool().outputShape();

@@ -77,6 +77,9 @@ public abstract sealed class ConvolutionLayer implements Layer permits Conv2d, C
     /** The convolution geometry the current op was planned for, or null before the first forward. */
     abstract ConvGeometry plannedFor();
 
+    /** Whether the current op must be planned again ({@code stale()} of the ops: the backend's threads changed). */
+    abstract boolean planStale();
+
     /** Plans the op for {@code g} (the previous one is closed already) and returns the output shape. */
     abstract int[] newPlan(ConvGeometry g);
 
@@ -110,10 +113,13 @@ public abstract sealed class ConvolutionLayer implements Layer permits Conv2d, C
         return out;
     }
 
-    /** Whether the current op was planned for input x, (N, C, H, W) (compared field by field: no allocation per step). */
+    /**
+     * Whether the current op was planned for input x, (N, C, H, W) (compared field by field: no
+     * allocation per step), and for the backend's current settings.
+     */
     private boolean plannedFor(Tensor x) {
         ConvGeometry g = plannedFor();
-        return g != null && g.n() == x.dim(0) && g.c() == x.dim(1) && g.h() == x.dim(2) && g.w() == x.dim(3)
+        return g != null && !planStale() && g.n() == x.dim(0) && g.c() == x.dim(1) && g.h() == x.dim(2) && g.w() == x.dim(3)
                 && g.f() == weightShape[0] && g.kh() == weightShape[2] && g.kw() == weightShape[3] && g.stride() == stride
                 && g.pad() == pad;
     }

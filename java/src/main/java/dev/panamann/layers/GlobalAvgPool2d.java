@@ -35,7 +35,7 @@ public final class GlobalAvgPool2d implements Layer {
             throw new IllegalArgumentException("GlobalAvgPool2d expects input (N, C, H, W) with H = W but got " + x.shapeString());
         }
         PoolGeometry g = PoolGeometry.of(x.shape(), x.dim(2), x.dim(2));
-        if (plan == null || !plan.geometry().equals(g)) replan(g);
+        if (plan == null || !plan.geometry().equals(g) || plan.stale()) replan(g);
         plan.forward(x, out, mode == Mode.TRAIN);
         if (mode == Mode.TRAIN) this.x = x;
         return outFlat;
@@ -52,6 +52,9 @@ public final class GlobalAvgPool2d implements Layer {
         plan.backward(x, dout.reshape(out.shape()), dx);
         return dx;
     }
+
+    /** Whether the current op must be planned again (for tests); false before the first forward. */
+    boolean planStale() { return plan != null && plan.stale(); }
 
     private void replan(PoolGeometry g) {
         close();

@@ -48,7 +48,7 @@ public abstract sealed class Pool2d implements Layer permits MaxPool2d, AvgPool2
             throw new IllegalArgumentException(name + " expects input (N, C, H, W) but got " + x.shapeString());
         }
         PoolGeometry g = PoolGeometry.of(x.shape(), kernel, stride);
-        if (plan == null || !plan.geometry().equals(g)) replan(g);
+        if (plan == null || !plan.geometry().equals(g) || plan.stale()) replan(g);
         plan.forward(x, out, mode == Mode.TRAIN);
         if (mode == Mode.TRAIN) this.x = x;
         return out;
@@ -64,6 +64,9 @@ public abstract sealed class Pool2d implements Layer permits MaxPool2d, AvgPool2
         plan.backward(x, dout, dx);
         return dx;
     }
+
+    /** Whether the current op must be planned again (for tests); false before the first forward. */
+    boolean planStale() { return plan != null && plan.stale(); }
 
     private void replan(PoolGeometry g) {
         close();

@@ -48,6 +48,14 @@ public interface BatchNormOp extends AutoCloseable {
      */
     void backward(Tensor x, Tensor gamma, Tensor dout, Tensor dx, Tensor dgamma, Tensor dbeta);
 
+    /**
+     * Whether this op must be planned again before its next call: true when a setting it was
+     * planned for has changed since (a native plan's thread count: oneDNN fixes a primitive's
+     * threads when it is made, so after {@code Ops.setThreads} the plans made before would keep
+     * running on the old count). The layers check it and plan again. False by default.
+     */
+    default boolean stale() { return false; }
+
     @Override
     void close();
 

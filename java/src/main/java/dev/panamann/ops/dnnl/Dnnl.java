@@ -88,10 +88,13 @@ public final class Dnnl {
         private final String label;
         /** Native calls running on this plan's objects; close waits for them. */
         private final UseCount uses = new UseCount();
+        /** The backend's thread count when this plan was made: oneDNN's primitives keep it. */
+        private final int threads;
 
         Plan(NativeOps ops, String what) {
             this.ops = ops;
             this.what = what;
+            this.threads = ops.threads();
             this.label = what + " plan";
             this.engine = ops.engine();
             try {
@@ -300,6 +303,13 @@ public final class Dnnl {
 
         /** Bytes of the shared scratchpad (0 when no primitive needs one). */
         long scratchpadBytes() { return scratchpad.byteSize(); }
+
+        /**
+         * Whether the backend's thread count differs from the one this plan was made at (its
+         * primitives run on the count they were made with, whatever the setting now): the op
+         * should be planned again.
+         */
+        boolean stale() { return ops.threads() != threads; }
 
         /** Throws when closed; applies the thread setting to the calling thread. */
         void enter() {

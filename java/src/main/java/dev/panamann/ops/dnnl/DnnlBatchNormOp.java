@@ -153,6 +153,9 @@ public final class DnnlBatchNormOp implements BatchNormOp {
     float[] batchVar() { return variance.asSlice(0, (long) c * Float.BYTES).toArray(F); }
 
     @Override
+    public boolean stale() { return plan.stale(); }
+
+    @Override
     public void close() { plan.close(); }
 
     @Override

@@ -158,6 +158,9 @@ public final class DnnlConv2dOp implements Conv2dOp {
     }
 
     @Override
+    public boolean stale() { return plan.stale(); }
+
+    @Override
     public void close() { plan.close(); }
 
     /** The implementations oneDNN chose for forward, backward weights and backward data (for tests). */

@@ -182,6 +182,9 @@ public final class DnnlConvBnReluOp implements ConvBnReluOp {
     }
 
     @Override
+    public boolean stale() { return plan.stale(); }
+
+    @Override
     public void close() { plan.close(); }
 
     @Override

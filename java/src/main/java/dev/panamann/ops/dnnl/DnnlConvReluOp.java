@@ -107,6 +107,9 @@ public final class DnnlConvReluOp implements ConvReluOp {
     }
 
     @Override
+    public boolean stale() { return plan.stale(); }
+
+    @Override
     public void close() { plan.close(); }
 
     @Override

@@ -210,5 +210,8 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
     }
 
     @Override
+    public boolean stale() { return plan.stale(); }
+
+    @Override
     public void close() { plan.close(); }
 }

@@ -124,6 +124,9 @@ public final class DnnlPool2dOp implements Pool2dOp {
     }
 
     @Override
+    public boolean stale() { return plan.stale(); }
+
+    @Override
     public void close() { plan.close(); }
 
     @Override

@@ -77,6 +77,9 @@ public final class ComposedConvBnReluOp implements ConvBnReluOp {
     }
 
     @Override
+    public boolean stale() { return convOp.stale() || bnOp.stale(); }
+
+    @Override
     public void close() {
         convOp.close();
         bnOp.close();

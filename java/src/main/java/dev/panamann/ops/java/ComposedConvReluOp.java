@@ -55,6 +55,9 @@ public final class ComposedConvReluOp implements ConvReluOp {
     }
 
     @Override
+    public boolean stale() { return convOp.stale(); }
+
+    @Override
     public void close() {
         convOp.close();
         relu.close();

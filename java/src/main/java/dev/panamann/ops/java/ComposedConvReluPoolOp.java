@@ -62,6 +62,9 @@ public final class ComposedConvReluPoolOp implements ConvReluPoolOp {
     }
 
     @Override
+    public boolean stale() { return convOp.stale() || poolOp.stale(); }
+
+    @Override
     public void close() {
         convOp.close();
         poolOp.close();
