@@ -8,7 +8,7 @@ import dev.panamann.tensor.Tensor;
  * S = H*W. See {@link Ops#batchNorm(int[], float)}. Backward follows the convention of every
  * op, stated in {@link Ops}.
  */
-public interface BatchNormOp extends AutoCloseable {
+public interface BatchNormOp extends PlannedOp {
     int n();
     int c();
     int spatial();
@@ -47,17 +47,6 @@ public interface BatchNormOp extends AutoCloseable {
      * @throws IllegalStateException if no training forward came before
      */
     void backward(Tensor x, Tensor gamma, Tensor dout, Tensor dx, Tensor dgamma, Tensor dbeta);
-
-    /**
-     * Whether this op must be planned again before its next call: true when a setting it was
-     * planned for has changed since (a native plan's thread count: oneDNN fixes a primitive's
-     * threads when it is made, so after {@code Ops.setThreads} the plans made before would keep
-     * running on the old count). The layers check it and plan again. False by default.
-     */
-    default boolean stale() { return false; }
-
-    @Override
-    void close();
 
     /**
      * The shape checks of {@link #forward}, shared by the implementations: x and out (N, C, ...)

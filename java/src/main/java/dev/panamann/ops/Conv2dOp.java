@@ -6,7 +6,7 @@ import dev.panamann.tensor.Tensor;
  * A planned convolution for one {@link ConvGeometry}; see {@link Ops#conv2d}. Backward follows
  * the convention of every op, stated in {@link Ops}.
  */
-public interface Conv2dOp extends AutoCloseable {
+public interface Conv2dOp extends PlannedOp {
     ConvGeometry geometry();
 
     /**
@@ -31,15 +31,4 @@ public interface Conv2dOp extends AutoCloseable {
      * @param db   gradient for b, (F), overwritten
      */
     void backward(Tensor x, Tensor w, Tensor dout, Tensor dx, Tensor dw, Tensor db);
-
-    /**
-     * Whether this op must be planned again before its next call: true when a setting it was
-     * planned for has changed since (a native plan's thread count: oneDNN fixes a primitive's
-     * threads when it is made, so after {@code Ops.setThreads} the plans made before would keep
-     * running on the old count). The layers check it and plan again. False by default.
-     */
-    default boolean stale() { return false; }
-
-    @Override
-    void close();
 }

@@ -10,7 +10,7 @@ import dev.panamann.tensor.Tensor;
  * between them and apply the ReLU inside the batch norm. Backward follows the convention of
  * every op, stated in {@link Ops}.
  */
-public interface ConvBnReluOp extends AutoCloseable {
+public interface ConvBnReluOp extends PlannedOp {
     ConvGeometry geometry();
 
     /** Added to the variance. */
@@ -55,17 +55,6 @@ public interface ConvBnReluOp extends AutoCloseable {
      */
     void backward(Tensor x, Tensor w, Tensor gamma, Tensor dout, Tensor dx, Tensor dw, Tensor db, Tensor dgamma,
                   Tensor dbeta);
-
-    /**
-     * Whether this op must be planned again before its next call: true when a setting it was
-     * planned for has changed since (a native plan's thread count: oneDNN fixes a primitive's
-     * threads when it is made, so after {@code Ops.setThreads} the plans made before would keep
-     * running on the old count). The layers check it and plan again. False by default.
-     */
-    default boolean stale() { return false; }
-
-    @Override
-    void close();
 
     /** The shape checks of {@link #forward}, shared by the implementations (both shapes in the message). */
     default void checkForwardShapes(Tensor x, Tensor w, Tensor b, Tensor gamma, Tensor beta, Tensor out,

@@ -9,7 +9,7 @@ import dev.panamann.tensor.Tensor;
  * the output, and mask the gradient backward with the output it keeps. Backward follows the
  * convention of every op, stated in {@link Ops}.
  */
-public interface ConvReluOp extends AutoCloseable {
+public interface ConvReluOp extends PlannedOp {
     ConvGeometry geometry();
 
     /**
@@ -36,15 +36,4 @@ public interface ConvReluOp extends AutoCloseable {
      * @throws IllegalStateException if no training forward came before
      */
     void backward(Tensor x, Tensor w, Tensor dout, Tensor dx, Tensor dw, Tensor db);
-
-    /**
-     * Whether this op must be planned again before its next call: true when a setting it was
-     * planned for has changed since (a native plan's thread count: oneDNN fixes a primitive's
-     * threads when it is made, so after {@code Ops.setThreads} the plans made before would keep
-     * running on the old count). The layers check it and plan again. False by default.
-     */
-    default boolean stale() { return false; }
-
-    @Override
-    void close();
 }

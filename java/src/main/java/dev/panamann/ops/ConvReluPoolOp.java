@@ -9,7 +9,7 @@ import dev.panamann.tensor.Tensor;
  * intermediate activations in oneDNN's channel-blocked layout, reordering only the input and
  * the pooled output. Backward follows the convention of every op, stated in {@link Ops}.
  */
-public interface ConvReluPoolOp extends AutoCloseable {
+public interface ConvReluPoolOp extends PlannedOp {
     ConvGeometry conv();
 
     /** The pooling geometry, over the convolution's output (N, F, OH, OW). */
@@ -58,15 +58,4 @@ public interface ConvReluPoolOp extends AutoCloseable {
         dw.requireShape("conv-relu-pool backward dw", g.weightShape());
         db.requireShape("conv-relu-pool backward db", g.f());
     }
-
-    /**
-     * Whether this op must be planned again before its next call: true when a setting it was
-     * planned for has changed since (a native plan's thread count: oneDNN fixes a primitive's
-     * threads when it is made, so after {@code Ops.setThreads} the plans made before would keep
-     * running on the old count). The layers check it and plan again. False by default.
-     */
-    default boolean stale() { return false; }
-
-    @Override
-    void close();
 }

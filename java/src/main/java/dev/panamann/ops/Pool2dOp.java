@@ -6,7 +6,7 @@ import dev.panamann.tensor.Tensor;
  * A planned max or average pooling for one {@link PoolGeometry}; see {@link Ops#pool2d}.
  * Backward follows the convention of every op, stated in {@link Ops}.
  */
-public interface Pool2dOp extends AutoCloseable {
+public interface Pool2dOp extends PlannedOp {
     PoolGeometry geometry();
 
     /**
@@ -26,15 +26,4 @@ public interface Pool2dOp extends AutoCloseable {
      * @throws IllegalStateException if no training forward came before
      */
     void backward(Tensor x, Tensor dout, Tensor dx);
-
-    /**
-     * Whether this op must be planned again before its next call: true when a setting it was
-     * planned for has changed since (a native plan's thread count: oneDNN fixes a primitive's
-     * threads when it is made, so after {@code Ops.setThreads} the plans made before would keep
-     * running on the old count). The layers check it and plan again. False by default.
-     */
-    default boolean stale() { return false; }
-
-    @Override
-    void close();
 }
