@@ -466,7 +466,7 @@ public final class DataParallel implements Model {
             r.weight = (float) rows / n;
         }
         syncSettings(k);
-        step.begin(k, replicas, model.gradients().segment(), affines, fused, x.segment());
+        step.begin(k, replicas, model.gradients().storage(), affines, fused, x.segment());
         if (!UpdateThreads.tryRun(k, onWorkers)) { // on the replicas' own threads
             for (int i = 1; i < k; i++) replicas[i].submit(step);
             replicas[0].runStep(step);
@@ -903,7 +903,7 @@ public final class DataParallel implements Model {
             this.index = index;
             this.model = model;
             this.ops = ops;
-            this.gradients = model.gradients().segment();
+            this.gradients = model.gradients().storage();
             this.affines = DataParallel.affines(model).toArray(Affine[]::new);
             this.slices = new MemorySegment[affines.length][count + 3];
             this.slicedFrom = new MemorySegment[affines.length][count + 3];

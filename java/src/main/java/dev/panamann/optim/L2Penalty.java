@@ -98,7 +98,7 @@ public final class L2Penalty {
 
     private static boolean accessibleBy(UpdateThreads pool, List<Param> ws) {
         for (Param p : ws) {
-            if (!pool.accessible(p.value().segment()) || !pool.accessible(p.grad().segment())) return false;
+            if (!pool.accessible(p.value().storage()) || !pool.accessible(p.grad().storage())) return false;
         }
         return true;
     }
@@ -111,7 +111,7 @@ public final class L2Penalty {
         for (int b = from; b < to; b++) {
             while (firstBlock[i + 1] <= b) i++;
             Param p = weights.get(i);
-            MemorySegment w = p.value().segment(), g = p.grad().segment();
+            MemorySegment w = p.value().storage(), g = p.grad().storage(); // elementwise: any order both share
             int n = p.value().sizeInt();
             int lo = (b - firstBlock[i]) * BLOCK, hi = Math.min(n, lo + BLOCK);
             blockSums[b] = current != null ? current.l2(w, g, reg, lo, hi) : scalar(w, g, reg, lo, hi);

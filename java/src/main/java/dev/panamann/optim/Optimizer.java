@@ -75,7 +75,7 @@ public abstract class Optimizer implements AutoCloseable {
             this.tensors = tensors;
             this.decay = decay;
             this.segments = new MemorySegment[tensors.length];
-            for (int i = 0; i < tensors.length; i++) segments[i] = tensors[i].segment();
+            for (int i = 0; i < tensors.length; i++) segments[i] = tensors[i].storage();
         }
     }
 
@@ -174,7 +174,8 @@ public abstract class Optimizer implements AutoCloseable {
                 Param p = params.get(i);
                 Slots s = slots(p);
                 checkSizes(p);
-                MemorySegment w = p.value().segment(), dw = p.grad().segment();
+                p.adoptPreferredOrder(); // value, gradient and state in one order: the update is elementwise
+                MemorySegment w = p.value().storage(), dw = p.grad().storage();
                 repeated |= s.w != null;
                 s.w = w;
                 s.dw = dw;
@@ -231,16 +232,18 @@ public abstract class Optimizer implements AutoCloseable {
     public final void step(Param p) {
         Slots s = slots(p);
         checkSizes(p);
+        p.adoptPreferredOrder(); // value, gradient and state in one order: the update is elementwise
         Tensor w = p.value(), dw = p.grad();
         s.t++;
         int n = Math.toIntExact(w.size());
         if (chunked()) {
             stepScalars(s.t, s.decay, s.scalars);
             resolveLoops();
-            updateRange(w.segment(), dw.segment(), s.segments, s.scalars, l2(s), 0, n, scratch);
+            updateRange(w.storage(), dw.storage(), s.segments, s.scalars, l2(s), 0, n, scratch);
         } else {
             if (l2Decay != 0f) throw new UnsupportedOperationException(rule + ": weight_decay needs an elementwise rule");
-            update(w.segment(), dw.segment(), s.segments, s.t, n);
+            p.useRowMajorOrder(); // a rule that is not elementwise may read the values by position
+            update(w.storage(), dw.storage(), s.segments, s.t, n);
         }
     }
 
@@ -579,7 +582,12 @@ public abstract class Optimizer implements AutoCloseable {
 
     /** Forgets the state of every parameter (zero moments, step counts 0) and frees it. */
     public final void reset() {
-        for (Slots s : state.values()) for (Tensor t : s.tensors) t.close();
+        for (Map.Entry<Param, Slots> e : state.entrySet()) {
+            for (Tensor t : e.getValue().tensors) {
+                e.getKey().detachState(t);
+                t.close();
+            }
+        }
         state.clear();
         order.clear();
     }
@@ -609,7 +617,10 @@ public abstract class Optimizer implements AutoCloseable {
                 }
             }
             Tensor[] ts = new Tensor[slotNames.length];
-            for (int i = 0; i < ts.length; i++) ts[i] = Tensor.zeros(p.value().shape());
+            for (int i = 0; i < ts.length; i++) {
+                ts[i] = Tensor.zeros(p.value().shape());
+                p.attachState(ts[i]); // zeros: valid in the value's current order; reordered with it from now on
+            }
             s = new Slots(ts, p.regularized());
             state.put(p, s);
             order.add(p);

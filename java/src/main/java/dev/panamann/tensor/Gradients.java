@@ -1,5 +1,6 @@
 package dev.panamann.tensor;
 
+import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,7 +18,9 @@ public final class Gradients {
      * gradient packed before (into an earlier buffer) moves too, and its old tensor is freed
      * when it owned one. A param listed twice (or an alias made by {@link Param#withName}) is
      * packed once. The caller owns the result and closes it after the params are done with:
-     * using a gradient after that throws {@link IllegalStateException}.
+     * using a gradient after that throws {@link IllegalStateException}. Reading the buffer's
+     * values ({@link Tensor#segment()} and the like) puts every gradient in row-major order
+     * first ({@link Param}); {@link Tensor#storage()} has each in its param's current order.
      *
      * @param params the params, e.g. a model's {@code params()}
      * @return the buffer, 1-D, of the total gradient size
@@ -33,19 +36,33 @@ public final class Gradients {
                     + Integer.MAX_VALUE);
         }
         Tensor buffer = Tensor.zeros((int) total);
+        List<Param> packed = new ArrayList<>();
         seen.clear();
         int offset = 0;
         for (Param p : params) {
             Param.GradSlot slot = p.gradSlot();
             if (seen.put(slot, Boolean.TRUE) != null) continue;
-            Tensor old = slot.tensor;
+            Tensor old = slot.tensor();
             int n = old.sizeInt();
             Tensor view = buffer.slice(offset, offset + n).reshape(old.shape());
-            view.copyFrom(old);
+            view.copyFrom(old); // in row-major order (reading old puts its param's tensors in it)
             old.close(); // frees a gradient that owned its memory; a view of an earlier buffer stays with that buffer's owner
-            slot.tensor = view;
+            slot.set(view);
+            packed.add(p);
             offset += n;
         }
+        // reading the whole buffer puts every gradient in it in row-major order first
+        buffer.guard(new Tensor.Guard() {
+            @Override
+            public void rowMajor() {
+                for (Param p : packed) p.useRowMajorOrder();
+            }
+
+            @Override
+            public StorageOrder order() {
+                return null; // not one order: each gradient is in its param's (Tensor#storage() of the buffer holds them so)
+            }
+        });
         return buffer;
     }
 }

@@ -14,6 +14,14 @@ import java.util.Arrays;
  * {@link #reshape} and {@link #slice} return <em>views</em>: they share the memory of their
  * parent, never copy, and become unusable when the parent is closed (closing a view does
  * nothing). Copies are always explicit ({@link #copy()}, {@link #copyFrom}).
+ *
+ * <p>The value and gradient of a {@link Param} (and an optimizer's state of it) may be held,
+ * between training steps, in another order of the same values: the blocked order a native
+ * convolution reads and writes directly ({@link StorageOrder}). Every read or write of such a
+ * tensor's values through this class ({@link #segment()}, {@link #get}, {@link #copyFrom},
+ * {@link #toArray()} and the rest, on the tensor or a view of it made later) first puts them
+ * back in row-major order, so code outside the training step always sees row-major values;
+ * only the step's own code reads the memory as it is ({@link #storage()}).
  */
 public final class Tensor implements AutoCloseable {
     /** Alignment in bytes of every allocation (one cache line, one AVX-512 vector). */
@@ -26,13 +34,43 @@ public final class Tensor implements AutoCloseable {
     private final Arena arena;        // null for views
     private final Tensor owner;       // the tensor that owns the memory (this, for owners)
     private boolean closed;
+    /** Restores row-major order before the values are used; null for a tensor that is always row-major. */
+    private Guard guard;
 
     private Tensor(int[] shape, MemorySegment segment, Arena arena, Tensor owner) {
+        this(shape, segment, arena, owner, null);
+    }
+
+    private Tensor(int[] shape, MemorySegment segment, Arena arena, Tensor owner, Guard guard) {
         this.shape = shape;
         this.size = segment.byteSize() / Float.BYTES;
         this.segment = segment;
         this.arena = arena;
         this.owner = owner == null ? this : owner;
+        this.guard = guard;
+    }
+
+    /**
+     * What a tensor whose memory may hold another order than row-major calls before its values
+     * are used ({@link Param}'s value, gradient and optimizer state).
+     */
+    interface Guard {
+        /** Puts the values of every tensor this guard covers in row-major order (a no-op when they are). */
+        void rowMajor();
+
+        /** The order the values are held in now; null when row-major. */
+        StorageOrder order();
+    }
+
+    /** Whether this tensor is a view of another one's memory. */
+    boolean isView() { return owner != this; }
+
+    /** Covers this tensor, and the views made of it from now on, by {@code g}. */
+    void guard(Guard g) { guard = g; }
+
+    private void rowMajor() {
+        Guard g = guard;
+        if (g != null) g.rowMajor();
     }
 
     // ------------------------------------------------------------------ creation
@@ -161,7 +199,7 @@ public final class Tensor implements AutoCloseable {
             throw new IllegalArgumentException("cannot reshape " + Arrays.toString(shape) + " (" + size
                     + " values) to " + Arrays.toString(newShape));
         }
-        return new Tensor(s, segment, null, owner);
+        return new Tensor(s, segment, null, owner, guard);
     }
 
     /** A view of rows {@code [from, to)} along the first dimension. */
@@ -173,20 +211,45 @@ public final class Tensor implements AutoCloseable {
         long row = shape[0] == 0 ? 0 : size / shape[0];
         int[] s = shape.clone();
         s[0] = to - from;
-        return new Tensor(s, segment.asSlice(from * row * Float.BYTES, (to - from) * row * Float.BYTES), null, owner);
+        return new Tensor(s, segment.asSlice(from * row * Float.BYTES, (to - from) * row * Float.BYTES), null, owner, guard);
     }
 
     // ------------------------------------------------------------------ data
 
-    /** The memory of this tensor; throws if closed. */
+    /** The memory of this tensor, its values in row-major order; throws if closed. */
     public MemorySegment segment() {
+        checkOpen();
+        rowMajor();
+        return segment;
+    }
+
+    /**
+     * The memory of this tensor as it is held: for a param's value, gradient or optimizer state
+     * between training steps perhaps in {@link #storageOrder()} instead of row-major order.
+     * For the training step's own code (layers, ops, optimizers), which either works element by
+     * element on tensors held in the same order or checks the order; everything else uses
+     * {@link #segment()}. Throws if closed.
+     */
+    public MemorySegment storage() {
         checkOpen();
         return segment;
     }
 
-    public float getFlat(long i) { return segment.getAtIndex(F, i); }
+    /** The order {@link #storage()} holds the values in now: null for row-major. */
+    public StorageOrder storageOrder() {
+        Guard g = guard;
+        return g == null ? null : g.order();
+    }
 
-    public void setFlat(long i, float v) { segment.setAtIndex(F, i, v); }
+    public float getFlat(long i) {
+        rowMajor();
+        return segment.getAtIndex(F, i);
+    }
+
+    public void setFlat(long i, float v) {
+        rowMajor();
+        segment.setAtIndex(F, i, v);
+    }
 
     /** Element at a full index (slow; for tests and small code). */
     public float get(int... idx) { return getFlat(offset(idx)); }
@@ -197,6 +260,7 @@ public final class Tensor implements AutoCloseable {
     /** Fills every element with {@code v}. */
     public Tensor fill(float v) {
         checkOpen();
+        rowMajor();
         if (v == 0f) segment.fill((byte) 0);
         else for (long i = 0; i < size; i++) segment.setAtIndex(F, i, v);
         return this;
@@ -206,6 +270,8 @@ public final class Tensor implements AutoCloseable {
     public Tensor copyFrom(Tensor src) {
         checkOpen();
         src.checkOpen();
+        rowMajor();
+        src.rowMajor();
         if (src.size != size) {
             throw new IllegalArgumentException("copyFrom: source shape " + src.shapeString()
                     + " does not match destination shape " + shapeString());
@@ -220,6 +286,7 @@ public final class Tensor implements AutoCloseable {
         if (data.length != size) {
             throw new IllegalArgumentException("copyFrom: " + data.length + " values for shape " + shapeString());
         }
+        rowMajor();
         MemorySegment.copy(data, 0, segment, F, 0, data.length);
         return this;
     }
@@ -233,6 +300,7 @@ public final class Tensor implements AutoCloseable {
     /** The values as a Java array (a copy). */
     public float[] toArray() {
         checkOpen();
+        rowMajor();
         return segment.toArray(F);
     }
 
