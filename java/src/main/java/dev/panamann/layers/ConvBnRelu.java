@@ -114,6 +114,7 @@ public final class ConvBnRelu implements Layer {
             throw e;
         }
         plan = p;
+        conv.weight().preferOrder(p.weightOrder()); // W, dW and its state move into it at the optimizer's next step
     }
 
     /**

@@ -4,6 +4,7 @@ import dev.panamann.ops.ConvGeometry;
 import dev.panamann.ops.ConvReluPoolOp;
 import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Rng;
+import dev.panamann.tensor.StorageOrder;
 import dev.panamann.tensor.Tensor;
 
 /**
@@ -97,6 +98,9 @@ public final class ConvReluPool extends ConvolutionLayer {
     void runBackward(Tensor x, Tensor w, Tensor dout, Tensor dx, Tensor dw, Tensor db) {
         plan.backward(x, w, dout, dx, dw, db);
     }
+
+    @Override
+    StorageOrder weightOrder() { return plan == null ? null : plan.weightOrder(); }
 
     @Override
     void closePlan() {

@@ -5,6 +5,7 @@ import dev.panamann.tensor.Param;
 import dev.panamann.ops.ConvGeometry;
 import dev.panamann.ops.Ops;
 import dev.panamann.tensor.Rng;
+import dev.panamann.tensor.StorageOrder;
 import dev.panamann.tensor.Tensor;
 import java.util.Arrays;
 import java.util.List;
@@ -87,6 +88,9 @@ public abstract sealed class ConvolutionLayer implements Layer permits Conv2d, C
 
     abstract void runBackward(Tensor x, Tensor w, Tensor dout, Tensor dx, Tensor dw, Tensor db);
 
+    /** The current op's {@code weightOrder()}. */
+    abstract StorageOrder weightOrder();
+
     /** Closes the op, if any, and forgets it. */
     abstract void closePlan();
 
@@ -107,6 +111,8 @@ public abstract sealed class ConvolutionLayer implements Layer permits Conv2d, C
             closeBuffers();
             out = Tensor.zeros(newPlan(g));
             dx = Tensor.zeros(g.inputShape());
+            // the optimizer's next step moves W, dW and its state into the order the op reads and writes directly
+            weight.preferOrder(weightOrder());
         }
         runForward(x, weight.value(), bias.value(), out, mode == Mode.TRAIN);
         if (mode == Mode.TRAIN) this.x = x;

@@ -14,6 +14,14 @@ public interface PlannedOp extends AutoCloseable {
      */
     default boolean stale() { return false; }
 
+    /**
+     * For an op with weights: the order its training passes read the weights and write their
+     * gradient in directly ({@link dev.panamann.tensor.Param#preferOrder}), or null when they
+     * use row-major weights (or reorder them either way). Weights in another order are still
+     * read and written right. Null by default.
+     */
+    default dev.panamann.tensor.StorageOrder weightOrder() { return null; }
+
     @Override
     void close();
 }

@@ -9,6 +9,7 @@ import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_WEIGHTS;
 
 import dev.panamann.bindings.dnnl.dnnl_h;
 import dev.panamann.ops.ConvGeometry;
+import dev.panamann.tensor.StorageOrder;
 import dev.panamann.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 
@@ -34,7 +35,7 @@ final class ConvBackward {
      */
     ConvBackward(Dnnl.Plan plan, ConvGeometry g, MemorySegment cpd, int alg, MemorySegment xAny, MemorySegment wAny,
                  MemorySegment xUser, MemorySegment wUser, MemorySegment bUser, MemorySegment yMd, MemorySegment strides,
-                 MemorySegment pad, Dnnl.Port src, MemorySegment srcMd, MemorySegment dConv) {
+                 MemorySegment pad, Dnnl.Port src, MemorySegment srcMd, Dnnl.Port wei, MemorySegment dConv) {
         MemorySegment bwd = plan.opDesc(Dnnl.CONVOLUTION_DESC_BYTES);
         Dnnl.check(dnnl_h.dnnl_convolution_backward_weights_desc_init(bwd, alg, xAny, wAny, bUser, yMd, strides, pad, pad),
                 "dnnl_convolution_backward_weights_desc_init " + g);
@@ -75,9 +76,27 @@ final class ConvBackward {
                 "dnnl_convolution_backward_data_desc_init " + g);
         MemorySegment bdpd = plan.pd(bdd, cpd, "convolution backward data");
         bdWei = plan.port(wUser, plan.queryMd(bdpd, dnnl_h.dnnl_query_weights_md(), 0), true);
+        bdWei.alsoFrom(wei, plan.queryMd(cpd, dnnl_h.dnnl_query_weights_md(), 0)); // weights held in the forward's layout
         bdDiffSrc = plan.port(xUser, plan.queryMd(bdpd, dnnl_h.dnnl_query_diff_src_md(), 0), false);
         bwdData = plan.exec(bdpd, 3, "convolution backward data").arg(DNNL_ARG_DIFF_DST(), dConv)
                 .arg(DNNL_ARG_WEIGHTS(), bdWei.inner()).arg(DNNL_ARG_DIFF_SRC(), bdDiffSrc.inner());
+    }
+
+    /** How backward weights wrote dW and backward data read w in the last call ({@link Dnnl.Port#mode()}, for tests). */
+    String weightModes() { return "dW " + bwDiffWei.mode() + ", backward-data w " + bdWei.mode(); }
+
+    /** The order backward weights writes dW in directly ({@link Dnnl.Port#order()}). */
+    StorageOrder diffWeightsOrder() { return bwDiffWei.order(); }
+
+    /**
+     * The order both the forward ({@code wei}) and backward weights read and write the weights
+     * in, and the tiles' too when there are tiles; null when they differ or need none.
+     */
+    static StorageOrder weightOrder(Dnnl.Port wei, ConvBackward backward, ConvPoolTiles tiles) {
+        StorageOrder o = wei.order();
+        if (o == null || !o.equals(backward.diffWeightsOrder())) return null;
+        if (tiles != null && !o.equals(tiles.diffWeightsOrder())) return null;
+        return o;
     }
 
     /** dW and db, and dx unless it is null, from the gradient in the plan's {@code dConv}. */

@@ -64,6 +64,6 @@ final class ConvForward {
     /** The backward convolutions, reading the gradient of the output from {@code dConv} (layout {@link #yMd}). */
     ConvBackward backward(MemorySegment dConv) {
         return new ConvBackward(plan, g, pd, dnnl_h.dnnl_convolution_direct(), xAny, wAny, user.x(), user.w(), user.b(), yMd,
-                strides, pad, src, srcMd, dConv);
+                strides, pad, src, srcMd, wei, dConv);
     }
 }

@@ -16,6 +16,7 @@ import dev.panamann.bindings.dnnl.dnnl_memory_desc_t;
 import dev.panamann.ops.ConvGeometry;
 import dev.panamann.ops.Elementwise;
 import dev.panamann.ops.PoolGeometry;
+import dev.panamann.tensor.StorageOrder;
 import dev.panamann.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -96,8 +97,6 @@ final class ConvPoolTiles {
     private final MemorySegment[] src;
     private final Slices xSlices, dxSlices;
     private final MemorySegment dwTmp, dbTmp;
-    /** The plan's buffers of dW, db and dx when they are reordered into the user's layouts; null when written directly. */
-    private final MemorySegment dwOwned, dbOwned, dxOwned;
     private final int dwFloats, dbFloats;
     private final Dnnl.Port dwPort, dbPort, bdWei, dxPort;
 
@@ -129,9 +128,6 @@ final class ConvPoolTiles {
         this.dbPort = dbPort;
         this.bdWei = bdWei;
         this.dxPort = dxPort;
-        dwOwned = dwPort.reorder() == null ? null : plan.bufferOf(dwPort.inner());
-        dbOwned = dbPort.reorder() == null ? null : plan.bufferOf(dbPort.inner());
-        dxOwned = dxPort.reorder() == null ? null : plan.bufferOf(dxPort.inner());
     }
 
     private static long[] times(long[] first, long bytes) {
@@ -231,6 +227,7 @@ final class ConvPoolTiles {
             ports[0] = plan.port(f.user.w(), dwMd, false);
             ports[1] = plan.port(bMd, dbMd, false);
             ports[2] = plan.port(f.user.w(), bdWeiMd, true);
+            ports[2].alsoFrom(f.wei, weiMd); // weights held in the forward's layout
             ports[3] = plan.port(f.user.x(), dxMd, false);
         } else if (dnnl_h.dnnl_memory_desc_equal(dwMd, mdOf(ports[0])) != 1 || dnnl_h.dnnl_memory_desc_equal(dbMd, mdOf(ports[1])) != 1
                 || dnnl_h.dnnl_memory_desc_equal(bdWeiMd, mdOf(ports[2])) != 1
@@ -307,6 +304,12 @@ final class ConvPoolTiles {
         }
     }
 
+    /** As {@link ConvBackward#weightModes()}, for the tiles' ports. */
+    String weightModes() { return "dW " + dwPort.mode() + ", backward-data w " + bdWei.mode(); }
+
+    /** The order the tiles' backward weights writes dW in directly ({@link Dnnl.Port#order()}). */
+    StorageOrder diffWeightsOrder() { return dwPort.order(); }
+
     /**
      * Pooling backward and the backward convolutions per tile, after the plan masked the
      * gradient of the pooled output; writes dW and db (the sums over the tiles) and dx unless it
@@ -322,13 +325,13 @@ final class ConvPoolTiles {
         }
         dwPort.bind(dw);
         dbPort.bind(db);
-        MemorySegment dwAcc = dwOwned == null ? dw.segment() : dwOwned;
-        MemorySegment dbAcc = dbOwned == null ? db.segment() : dbOwned;
+        MemorySegment dwAcc = dwPort.innerData(); // dw itself, or the port's buffer in oneDNN's layout
+        MemorySegment dbAcc = dbPort.innerData();
         MemorySegment[] dxs = null;
         if (dx != null) {
             bdWei.in(w);
             dxPort.bind(dx);
-            dxs = dxSlices.of(dxOwned == null ? dx.segment() : dxOwned);
+            dxs = dxSlices.of(dxPort.innerData());
         }
         for (int k = 0; k < tiles.length; k++) {
             TileSet t = tiles[k];

@@ -4,8 +4,10 @@ import dev.panamann.ops.ConvGeometry;
 
 import dev.panamann.bindings.dnnl.dnnl_exec_arg_t;
 import dev.panamann.bindings.dnnl.dnnl_batch_normalization_desc_t;
+import dev.panamann.bindings.dnnl.dnnl_blocking_desc_t;
 import dev.panamann.bindings.dnnl.dnnl_h;
 import dev.panamann.bindings.dnnl.dnnl_memory_desc_t;
+import dev.panamann.tensor.StorageOrder;
 import dev.panamann.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemoryLayout;
@@ -265,14 +267,14 @@ public final class Dnnl {
         Port port(MemorySegment userMd, MemorySegment wantedMd, boolean input) {
             MemorySegment user = userMemory(userMd);
             if (wantedMd == null || dnnl_h.dnnl_memory_desc_equal(userMd, wantedMd) == 1) {
-                return new Port(this, user, user, null);
+                return new Port(this, user, user, null, input);
             }
             MemorySegment inner = ownedMemory(wantedMd);
             Exec reorder = input ? exec(reorderPd(userMd, wantedMd), 2, "reorder")
                     : exec(reorderPd(wantedMd, userMd), 2, "reorder");
             reorder.arg(dnnl_h.DNNL_ARG_FROM(), input ? user : inner);
             reorder.arg(dnnl_h.DNNL_ARG_TO(), input ? inner : user);
-            return new Port(this, user, inner, reorder);
+            return new Port(this, user, inner, reorder, input);
         }
 
         /**
@@ -286,7 +288,7 @@ public final class Dnnl {
             Exec reorder = exec(reorderPd(innerMd, userMd), 2, "reorder");
             reorder.arg(dnnl_h.DNNL_ARG_FROM(), inner);
             reorder.arg(dnnl_h.DNNL_ARG_TO(), user);
-            return new Port(this, user, inner, reorder);
+            return new Port(this, user, inner, reorder, false);
         }
 
         /**
@@ -438,22 +440,235 @@ public final class Dnnl {
      * One tensor argument of a primitive: {@code user} takes the tensor's memory per call; the
      * primitive reads or writes {@code inner}, which is {@code user} itself unless the layouts
      * differ, in which case {@code reorder} copies between them.
+     *
+     * <p>A tensor held in a {@link StorageOrder} other than row-major (a weight or its gradient
+     * between training steps, {@link dev.panamann.tensor.Param}) is read or written directly
+     * when that order is this port's inner layout ({@link #order()}): the primitive runs on the
+     * tensor's memory and nothing is reordered. A tensor in another order goes through a
+     * row-major copy owned by the port, converted by the order's permutation, so the result is
+     * right in either case and the tensor's order is left as it is (no other thread's tensors
+     * change).
      */
-    record Port(Plan plan, MemorySegment user, MemorySegment inner, Exec reorder) {
-        /** Points the user memory at {@code t}'s data. */
+    static final class Port {
+        private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+        private static final int ROW_MAJOR = 0, DIRECT = 1, CONVERTED = 2, ALTERNATE = 3;
+        private final Plan plan;
+        private final MemorySegment user, inner;
+        private final Exec reorder;
+        private final boolean input;
+        /** The inner memory's own buffer; null when inner is the user memory. */
+        private final MemorySegment innerBuffer;
+        /** How the tensor of the current call is bound ({@link #ROW_MAJOR}, {@link #DIRECT}, {@link #CONVERTED}). */
+        private int mode = ROW_MAJOR;
+        /** The memory the inner memory object points at now. */
+        private MemorySegment innerData;
+        private boolean orderKnown;
+        private StorageOrder order;
+        /** The last tensor order found equal to {@link #order} (compared by identity first). */
+        private StorageOrder matched;
+        /** Row-major copy for a tensor in another order, made when first needed; and that tensor. */
+        private MemorySegment rowMajorCopy;
+        private Tensor converted;
+        private StorageOrder convertedOrder;
+        /** An input's second source layout ({@link #alsoFrom}): its memory, its reorder and the port whose order it is. */
+        private MemorySegment alternateUser;
+        private Exec alternateReorder;
+        private Port alternateSource;
+
+        Port(Plan plan, MemorySegment user, MemorySegment inner, Exec reorder, boolean input) {
+            this.plan = plan;
+            this.user = user;
+            this.inner = inner;
+            this.reorder = reorder;
+            this.input = input;
+            this.innerBuffer = reorder == null ? null : plan.bufferOf(inner);
+            this.innerData = innerBuffer;
+        }
+
+        Plan plan() { return plan; }
+
+        MemorySegment user() { return user; }
+
+        MemorySegment inner() { return inner; }
+
+        Exec reorder() { return reorder; }
+
+        /**
+         * Points the port at {@code t} for this call. For an output, the memory the primitive
+         * writes is then {@link #innerData()} (the tensor's own memory when it is read or written
+         * directly or the port needs no reorder).
+         */
         void bind(Tensor t) {
-            plan.bind(user, t);
+            StorageOrder o = t.storageOrder();
+            if (o == null) {
+                bindRowMajor(t.storage());
+                converted = null;
+            } else if (reorder != null && (o == matched || o.equals(order()))) {
+                matched = o;
+                mode = DIRECT;
+                innerData = t.storage();
+                plan.bind(inner, innerData);
+                converted = null;
+            } else if (alternateReorder != null && (o == alternateSource.matched || o.equals(alternateSource.order()))) {
+                if (mode == DIRECT) plan.bind(inner, innerBuffer);
+                alternateSource.matched = o;
+                mode = ALTERNATE;
+                plan.bind(alternateUser, t.storage());
+                innerData = innerBuffer;
+                converted = null;
+            } else {
+                if (rowMajorCopy == null) rowMajorCopy = plan.buffer(t.size() * Float.BYTES);
+                converted = t;
+                convertedOrder = o;
+                if (input) copyToRowMajor(o, t.storage(), rowMajorCopy, t.sizeInt());
+                bindRowMajor(rowMajorCopy);
+                mode = CONVERTED;
+            }
+        }
+
+        private void bindRowMajor(MemorySegment data) {
+            if (mode == DIRECT) {
+                plan.bind(inner, innerBuffer); // back to the port's own buffer
+            }
+            mode = ROW_MAJOR;
+            plan.bind(user, data);
+            innerData = reorder == null ? data : innerBuffer;
         }
 
         /** For inputs: bind, then reorder into the primitive's layout if needed. */
         void in(Tensor t) {
             bind(t);
-            if (reorder != null) reorder.run();
+            if (mode == ALTERNATE) alternateReorder.run();
+            else if (reorder != null && mode != DIRECT) reorder.run();
+        }
+
+        /**
+         * Lets this input port also read, with one oneDNN reorder, a tensor held in the order of
+         * {@code source}'s inner layout {@code sourceMd} (backward data reading weights held in
+         * the forward's layout); made at plan time, before {@link Plan#finishScratchpad}.
+         */
+        void alsoFrom(Port source, MemorySegment sourceMd) {
+            if (!input || reorder == null || source.reorder == null || dnnl_h.dnnl_memory_desc_equal(sourceMd, mdOf(inner)) == 1) {
+                return; // read directly (the same layout) or never in that order
+            }
+            alternateUser = plan.userMemory(sourceMd);
+            alternateReorder = plan.exec(plan.reorderPd(sourceMd, mdOf(inner)), 2, "reorder")
+                    .arg(dnnl_h.DNNL_ARG_FROM(), alternateUser).arg(dnnl_h.DNNL_ARG_TO(), inner);
+            alternateSource = source;
         }
 
         /** For outputs: after the primitive ran, reorder into the user layout if needed. */
         void out() {
-            if (reorder != null) reorder.run();
+            if (reorder != null && mode != DIRECT) reorder.run();
+            if (mode == CONVERTED && converted != null) {
+                plan.sync();
+                copyFromRowMajor(convertedOrder, rowMajorCopy, converted.storage(), converted.sizeInt());
+            }
         }
+
+        /** How the last call's tensor was bound: row-major, direct, converted or alternate (for tests). */
+        String mode() {
+            return switch (mode) {
+                case DIRECT -> "direct";
+                case CONVERTED -> "converted";
+                case ALTERNATE -> "alternate";
+                default -> "row-major";
+            };
+        }
+
+        /** The memory the primitive reads or writes in the current call (after {@link #bind}). */
+        MemorySegment innerData() { return innerData; }
+
+        /**
+         * The storage order this port's inner layout is, relative to the user's row-major
+         * layout: null when they are the same, when the inner layout is padded (more values
+         * than the tensor), or for tensors of 2^24 values or more. Found once, by reordering the
+         * row-major indices (exact in float below 2^24) through the port.
+         */
+        StorageOrder order() {
+            if (!orderKnown) {
+                order = findOrder();
+                orderKnown = true;
+            }
+            return order;
+        }
+
+        private StorageOrder findOrder() {
+            if (reorder == null) return null;
+            MemorySegment userMd = mdOf(user), innerMd = mdOf(inner);
+            long bytes = dnnl_h.dnnl_memory_desc_get_size(userMd);
+            if (dnnl_h.dnnl_memory_desc_get_size(innerMd) != bytes || bytes / Float.BYTES >= 1 << 24) return null;
+            int n = (int) (bytes / Float.BYTES);
+            int nd = dnnl_memory_desc_t.ndims(userMd);
+            int[] shape = new int[nd];
+            for (int d = 0; d < nd; d++) shape[d] = Math.toIntExact(dnnl_memory_desc_t.dims(userMd).getAtIndex(ValueLayout.JAVA_LONG, d));
+            MemorySegment rowMajor = plan.buffer(bytes);
+            int[] rowMajorIndex = new int[n];
+            plan.enter();
+            MemorySegment previous = innerData;
+            try {
+                if (mode == DIRECT) plan.bind(inner, innerBuffer);
+                plan.bind(user, rowMajor);
+                if (input) { // row-major indices through the reorder: position i of inner holds index rowMajorIndex[i]
+                    for (int i = 0; i < n; i++) rowMajor.setAtIndex(F, i, i);
+                    reorder.run();
+                    plan.sync();
+                    for (int i = 0; i < n; i++) rowMajorIndex[i] = (int) innerBuffer.getAtIndex(F, i);
+                } else { // positions through the reorder: row-major j receives position i
+                    for (int i = 0; i < n; i++) innerBuffer.setAtIndex(F, i, i);
+                    reorder.run();
+                    plan.sync();
+                    for (int j = 0; j < n; j++) rowMajorIndex[(int) rowMajor.getAtIndex(F, j)] = j;
+                }
+            } finally {
+                if (mode == DIRECT) plan.bind(inner, previous);
+            }
+            try {
+                return new StorageOrder(layoutName(innerMd), shape, rowMajorIndex);
+            } catch (IllegalArgumentException e) { // not a permutation: never read such a layout directly
+                return null;
+            }
+        }
+
+        private static MemorySegment mdOf(MemorySegment memory) {
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment out = a.allocate(ValueLayout.ADDRESS);
+                check(dnnl_h.dnnl_memory_get_memory_desc(memory, out), "dnnl_memory_get_memory_desc");
+                return out.get(ValueLayout.ADDRESS, 0).reinterpret(dnnl_memory_desc_t.layout().byteSize());
+            }
+        }
+
+        private static void copyToRowMajor(StorageOrder o, MemorySegment from, MemorySegment to, int n) {
+            for (int i = 0; i < n; i++) to.setAtIndex(F, o.rowMajorIndex(i), from.getAtIndex(F, i));
+        }
+
+        private static void copyFromRowMajor(StorageOrder o, MemorySegment from, MemorySegment to, int n) {
+            for (int i = 0; i < n; i++) to.setAtIndex(F, i, from.getAtIndex(F, o.rowMajorIndex(i)));
+        }
+    }
+
+    /**
+     * A blocked layout's name in oneDNN's format-tag style: the dimensions from the outermost
+     * stride in, upper case when blocked, then the inner blocks (e.g. {@code Acdb16a}).
+     */
+    static String layoutName(MemorySegment md) {
+        int nd = dnnl_memory_desc_t.ndims(md);
+        MemorySegment blocking = dnnl_memory_desc_t.format_desc(md);
+        MemorySegment strides = dnnl_blocking_desc_t.strides(blocking);
+        int blocks = dnnl_blocking_desc_t.inner_nblks(blocking);
+        boolean[] blocked = new boolean[nd];
+        StringBuilder innerPart = new StringBuilder();
+        for (int i = 0; i < blocks; i++) {
+            int idx = (int) dnnl_blocking_desc_t.inner_idxs(blocking).getAtIndex(ValueLayout.JAVA_LONG, i);
+            blocked[idx] = true;
+            innerPart.append(dnnl_blocking_desc_t.inner_blks(blocking).getAtIndex(ValueLayout.JAVA_LONG, i)).append((char) ('a' + idx));
+        }
+        Integer[] dims = new Integer[nd];
+        for (int d = 0; d < nd; d++) dims[d] = d;
+        java.util.Arrays.sort(dims, (x, y) -> Long.compare(strides.getAtIndex(ValueLayout.JAVA_LONG, y),
+                strides.getAtIndex(ValueLayout.JAVA_LONG, x)));
+        StringBuilder name = new StringBuilder();
+        for (int d : dims) name.append(blocked[d] ? (char) ('A' + d) : (char) ('a' + d));
+        return name.append(innerPart).toString();
     }
 }

@@ -13,6 +13,7 @@ import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_SRC;
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_WEIGHTS;
 
 import dev.panamann.bindings.dnnl.dnnl_h;
+import dev.panamann.tensor.StorageOrder;
 import dev.panamann.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 
@@ -99,6 +100,7 @@ public final class DnnlConv2dOp implements Conv2dOp {
             bdDiffDst = dnnl_h.dnnl_memory_desc_equal(bdDiffDstMd, bwDiffDstMd) == 1 ? null
                     : plan.port(yUser, bdDiffDstMd, true);
             bdWei = plan.port(wUser, plan.queryMd(bdpd, dnnl_h.dnnl_query_weights_md(), 0), true);
+            bdWei.alsoFrom(wei, plan.queryMd(fpd, dnnl_h.dnnl_query_weights_md(), 0)); // weights held in the forward's layout
             bdDiffSrc = plan.port(xUser, plan.queryMd(bdpd, dnnl_h.dnnl_query_diff_src_md(), 0), false);
             bwdData = plan.exec(bdpd, 3, "convolution backward data")
                     .arg(DNNL_ARG_DIFF_DST(), (bdDiffDst == null ? bwDiffDst : bdDiffDst).inner())
@@ -155,6 +157,19 @@ public final class DnnlConv2dOp implements Conv2dOp {
             bdDiffSrc.out();
         }
         plan.sync();
+    }
+
+    private StorageOrder weightOrder;
+    private boolean weightOrderKnown;
+
+    @Override
+    public StorageOrder weightOrder() {
+        if (!weightOrderKnown) {
+            StorageOrder o = wei.order();
+            weightOrder = o != null && o.equals(bwDiffWei.order()) ? o : null;
+            weightOrderKnown = true;
+        }
+        return weightOrder;
     }
 
     @Override

@@ -17,6 +17,7 @@ import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_VARIANCE;
 import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_WORKSPACE;
 
 import dev.panamann.bindings.dnnl.dnnl_h;
+import dev.panamann.tensor.StorageOrder;
 import dev.panamann.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -179,6 +180,18 @@ public final class DnnlConvBnReluOp implements ConvBnReluOp {
         bnBwd.run();
         convBackward.run(x, w, dx, dw, db);
         plan.sync();
+    }
+
+    private StorageOrder weightOrder;
+    private boolean weightOrderKnown;
+
+    @Override
+    public StorageOrder weightOrder() {
+        if (!weightOrderKnown) {
+            weightOrder = ConvBackward.weightOrder(wei, convBackward, null);
+            weightOrderKnown = true;
+        }
+        return weightOrder;
     }
 
     @Override

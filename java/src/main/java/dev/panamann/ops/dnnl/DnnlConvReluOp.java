@@ -9,6 +9,7 @@ import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_DST;
 
 import dev.panamann.bindings.dnnl.dnnl_eltwise_desc_t;
 import dev.panamann.bindings.dnnl.dnnl_h;
+import dev.panamann.tensor.StorageOrder;
 import dev.panamann.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 
@@ -104,6 +105,18 @@ public final class DnnlConvReluOp implements ConvReluOp {
         reluBwd.run();
         convBackward.run(x, w, dx, dw, db);
         plan.sync();
+    }
+
+    private StorageOrder weightOrder;
+    private boolean weightOrderKnown;
+
+    @Override
+    public StorageOrder weightOrder() {
+        if (!weightOrderKnown) {
+            weightOrder = ConvBackward.weightOrder(wei, convBackward, null);
+            weightOrderKnown = true;
+        }
+        return weightOrder;
     }
 
     @Override

@@ -12,6 +12,7 @@ import static dev.panamann.bindings.dnnl.dnnl_h.DNNL_ARG_WORKSPACE;
 
 import dev.panamann.bindings.dnnl.dnnl_eltwise_desc_t;
 import dev.panamann.bindings.dnnl.dnnl_h;
+import dev.panamann.tensor.StorageOrder;
 import dev.panamann.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 
@@ -207,6 +208,23 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
             convBackward.run(x, w, dx, dw, db);
         }
         plan.sync();
+    }
+
+    /** How the last forward read w and the last backward wrote dW and read w ({@link Dnnl.Port#mode()}, for tests). */
+    String weightModes() {
+        return "forward w " + wei.mode() + ", " + (tiled() ? tiles.weightModes() : convBackward.weightModes());
+    }
+
+    private StorageOrder weightOrder;
+    private boolean weightOrderKnown;
+
+    @Override
+    public StorageOrder weightOrder() {
+        if (!weightOrderKnown) {
+            weightOrder = ConvBackward.weightOrder(wei, convBackward, tiles);
+            weightOrderKnown = true;
+        }
+        return weightOrder;
     }
 
     @Override
