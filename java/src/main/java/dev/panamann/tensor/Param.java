@@ -88,12 +88,28 @@ public final class Param implements AutoCloseable {
         private volatile StorageOrder current;
         private StorageOrder preferred;
         private boolean allowed = ORDERS_BY_DEFAULT;
+        /** The value is also another param's (see the constructor): never leaves row-major order. */
+        private boolean shared;
         private float[] scratch;
         private long changes;
 
         Order(Tensor value) {
-            this.value = value.isView() ? null : value;
-            value.guard(this);
+            if (value.guard() instanceof Order other) {
+                // the tensor (or the one it is a view of) is another param's value already: a
+                // memory two params update must stay in one order, row-major, for both
+                other.share();
+                this.value = null;
+            } else {
+                this.value = value.isView() ? null : value;
+                value.guard(this);
+            }
+        }
+
+        /** Another param took this value: row-major from now on, whatever is asked. */
+        synchronized void share() {
+            shared = true;
+            preferred = null;
+            rowMajor();
         }
 
         void join(GradSlot g) {
@@ -116,7 +132,7 @@ public final class Param implements AutoCloseable {
         }
 
         synchronized StorageOrder prefer(StorageOrder o) {
-            if (!allowed || value == null || o == null || !value.hasShape(o.shape())) return null;
+            if (!allowed || shared || value == null || o == null || !value.hasShape(o.shape())) return null;
             if (!o.equals(preferred)) preferred = o.equals(current) ? current : o;
             return preferred;
         }

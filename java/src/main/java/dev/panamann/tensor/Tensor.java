@@ -65,6 +65,9 @@ public final class Tensor implements AutoCloseable {
     /** Whether this tensor is a view of another one's memory. */
     boolean isView() { return owner != this; }
 
+    /** The guard covering this tensor, or null. */
+    Guard guard() { return guard; }
+
     /** Covers this tensor, and the views made of it from now on, by {@code g}. */
     void guard(Guard g) { guard = g; }
 

@@ -149,6 +149,27 @@ class StorageOrderTest {
     }
 
     @Test
+    void aValueTwoParamsUpdateStaysRowMajor() {
+        try (Tensor w = Tensor.of(new float[] {1, 2, 3}, 3)) {
+            Param first = new Param("a", w, true);
+            first.preferOrder(reversed(3));
+            first.adoptPreferredOrder();
+            Param second = new Param("b", w, true); // the same tensor given twice (tied weights)
+            assertNull(first.storageOrder(), "the first param's order is undone");
+            assertArrayEquals(new float[] {1, 2, 3}, held(w));
+            assertNull(first.preferOrder(reversed(3)));
+            assertNull(second.preferOrder(reversed(3)));
+            Param third = new Param("c", first.value().reshape(3), true); // a view of a param's value
+            assertNull(third.preferOrder(reversed(3)));
+            first.adoptPreferredOrder();
+            assertNull(first.storageOrder());
+            second.grad().close();
+            third.grad().close();
+            first.grad().close();
+        }
+    }
+
+    @Test
     void stateMustBeATensorOfItsOwnWhenTheValueIsHeldInAnotherOrder() {
         try (Param p = new Param("W", Tensor.zeros(4), true); Tensor big = Tensor.zeros(8)) {
             p.preferOrder(reversed(4));
