@@ -24,7 +24,8 @@ import java.util.List;
  * them puts all of them back in row-major order first (saving, reading, a gradient check, a
  * listener: the values are always right), and the next optimizer step reorders them again.
  * Views of the value made before it became this param's, and the tensor it is a view of, are
- * not covered: a param whose value is a view never leaves row-major order.
+ * not covered: a param whose value is a view never leaves row-major order, nor do two params
+ * given the same tensor.
  */
 public final class Param implements AutoCloseable {
     /**
