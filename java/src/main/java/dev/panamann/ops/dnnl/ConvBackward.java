@@ -24,6 +24,10 @@ final class ConvBackward {
     private final Dnnl.Port bwSrc;
     private final Dnnl.Port bwDiffWei, bwDiffBias, bdWei, bdDiffSrc;
     private final Dnnl.Exec bwdWeights, bwdData;
+    /** The forward's weight port, whose layout a weight held between steps is in. */
+    private final Dnnl.Port forwardWei;
+    private StorageOrder weightOrder;
+    private boolean weightOrderKnown;
     /** Reorders the gradient of the output into backward weights' layout; null when it reads it as it is. */
     private final Dnnl.Exec diffDstReorder;
 
@@ -77,6 +81,7 @@ final class ConvBackward {
         MemorySegment bdpd = plan.pd(bdd, cpd, "convolution backward data");
         bdWei = plan.port(wUser, plan.queryMd(bdpd, dnnl_h.dnnl_query_weights_md(), 0), true);
         bdWei.alsoFrom(wei, plan.queryMd(cpd, dnnl_h.dnnl_query_weights_md(), 0)); // weights held in the forward's layout
+        forwardWei = wei;
         bdDiffSrc = plan.port(xUser, plan.queryMd(bdpd, dnnl_h.dnnl_query_diff_src_md(), 0), false);
         bwdData = plan.exec(bdpd, 3, "convolution backward data").arg(DNNL_ARG_DIFF_DST(), dConv)
                 .arg(DNNL_ARG_WEIGHTS(), bdWei.inner()).arg(DNNL_ARG_DIFF_SRC(), bdDiffSrc.inner());
@@ -85,18 +90,19 @@ final class ConvBackward {
     /** How backward weights wrote dW and backward data read w in the last call ({@link Dnnl.Port#mode()}, for tests). */
     String weightModes() { return "dW " + bwDiffWei.mode() + ", backward-data w " + bdWei.mode(); }
 
-    /** The order backward weights writes dW in directly ({@link Dnnl.Port#order()}). */
-    StorageOrder diffWeightsOrder() { return bwDiffWei.order(); }
-
     /**
-     * The order both the forward ({@code wei}) and backward weights read and write the weights
-     * in, and the tiles' too when there are tiles; null when they differ or need none.
+     * The order both the forward and backward weights read and write the weights in, and the
+     * tiles' too when there are {@code tiles} (may be null); null when they differ or need none.
+     * Found at the first call (the ports run their reorders once), the same afterwards.
      */
-    static StorageOrder weightOrder(Dnnl.Port wei, ConvBackward backward, ConvPoolTiles tiles) {
-        StorageOrder o = wei.order();
-        if (o == null || !o.equals(backward.diffWeightsOrder())) return null;
-        if (tiles != null && !o.equals(tiles.diffWeightsOrder())) return null;
-        return o;
+    StorageOrder weightOrder(ConvPoolTiles tiles) {
+        if (!weightOrderKnown) {
+            StorageOrder o = forwardWei.order();
+            boolean shared = o != null && o.equals(bwDiffWei.order()) && (tiles == null || o.equals(tiles.diffWeightsOrder()));
+            weightOrder = shared ? o : null;
+            weightOrderKnown = true;
+        }
+        return weightOrder;
     }
 
     /** dW and db, and dx unless it is null, from the gradient in the plan's {@code dConv}. */

@@ -182,17 +182,8 @@ public final class DnnlConvBnReluOp implements ConvBnReluOp {
         plan.sync();
     }
 
-    private StorageOrder weightOrder;
-    private boolean weightOrderKnown;
-
     @Override
-    public StorageOrder weightOrder() {
-        if (!weightOrderKnown) {
-            weightOrder = ConvBackward.weightOrder(wei, convBackward, null);
-            weightOrderKnown = true;
-        }
-        return weightOrder;
-    }
+    public StorageOrder weightOrder() { return convBackward.weightOrder(null); }
 
     @Override
     public boolean stale() { return plan.stale(); }

@@ -107,17 +107,8 @@ public final class DnnlConvReluOp implements ConvReluOp {
         plan.sync();
     }
 
-    private StorageOrder weightOrder;
-    private boolean weightOrderKnown;
-
     @Override
-    public StorageOrder weightOrder() {
-        if (!weightOrderKnown) {
-            weightOrder = ConvBackward.weightOrder(wei, convBackward, null);
-            weightOrderKnown = true;
-        }
-        return weightOrder;
-    }
+    public StorageOrder weightOrder() { return convBackward.weightOrder(null); }
 
     @Override
     public boolean stale() { return plan.stale(); }

@@ -215,17 +215,8 @@ public final class DnnlConvReluPoolOp implements ConvReluPoolOp {
         return "forward w " + wei.mode() + ", " + (tiled() ? tiles.weightModes() : convBackward.weightModes());
     }
 
-    private StorageOrder weightOrder;
-    private boolean weightOrderKnown;
-
     @Override
-    public StorageOrder weightOrder() {
-        if (!weightOrderKnown) {
-            weightOrder = ConvBackward.weightOrder(wei, convBackward, tiles);
-            weightOrderKnown = true;
-        }
-        return weightOrder;
-    }
+    public StorageOrder weightOrder() { return convBackward.weightOrder(tiles); }
 
     @Override
     public boolean stale() { return plan.stale(); }
