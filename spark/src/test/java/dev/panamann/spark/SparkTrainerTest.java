@@ -203,6 +203,18 @@ class SparkTrainerTest {
         assertTrue(rel < 1e-4, "relative difference " + rel);
     }
 
+    /**
+     * 16 filters: the native conv weights are held in oneDNN's blocked layout between steps (4
+     * would be padded to a block and stay row-major); the all-reduce reads the gradients
+     * row-major, the update moves them back.
+     */
+    @Test
+    void convNetWithWeightsHeldInOneDnnsLayoutMatchesOneProcess() {
+        ModelFactory sixteen = ops -> new ThreeLayerConvNet(ops, CONV_SHAPE, 16, 3, 6, 5, 0.1f, 1e-3f, 5);
+        double rel = compare(sixteen, CONV_SHAPE, 5, "adam", 1e-2, 20, 4, 1); // 5 steps
+        assertTrue(rel < 1e-4, "relative difference " + rel);
+    }
+
     @Test
     void aRunResumedAfterATaskFailureEndsWhereAnUninterruptedRunEnds() throws Exception {
         List<Example> data = examples(40, 12, 3, 21);
