@@ -1,5 +1,7 @@
 package dev.panamann.ops;
 
+import dev.panamann.tensor.StorageOrder;
+
 /**
  * What every planned op shares ({@link Conv2dOp}, {@link ConvReluOp}, {@link ConvReluPoolOp},
  * {@link ConvBnReluOp}, {@link Pool2dOp}, {@link BatchNormOp}): it is closed without a checked
@@ -20,7 +22,7 @@ public interface PlannedOp extends AutoCloseable {
      * use row-major weights (or reorder them either way). Weights in another order are still
      * read and written right. Null by default.
      */
-    default dev.panamann.tensor.StorageOrder weightOrder() { return null; }
+    default StorageOrder weightOrder() { return null; }
 
     @Override
     void close();

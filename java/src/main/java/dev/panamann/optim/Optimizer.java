@@ -242,7 +242,7 @@ public abstract class Optimizer implements AutoCloseable {
             updateRange(w.storage(), dw.storage(), s.segments, s.scalars, l2(s), 0, n, scratch);
         } else {
             if (l2Decay != 0f) throw new UnsupportedOperationException(rule + ": weight_decay needs an elementwise rule");
-            p.useRowMajorOrder(); // a rule that is not elementwise may read the values by position
+            if (!elementwise()) p.useRowMajorOrder(); // such a rule may read the values by position
             update(w.storage(), dw.storage(), s.segments, s.t, n);
         }
     }
