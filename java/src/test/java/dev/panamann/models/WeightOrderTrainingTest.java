@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panamann.ops.Ops;
 import dev.panamann.optim.Adam;
@@ -118,6 +119,67 @@ class WeightOrderTrainingTest {
         Supplier<Optimizer> adam = () -> new Adam(1e-3);
         Run rowMajor = train(WeightOrderTrainingTest::mnistCnn, false, adam, 1, 12, false);
         assertSameRun(rowMajor, train(WeightOrderTrainingTest::mnistCnn, true, adam, 1, 12, false), false);
+    }
+
+    /**
+     * Saving the model and the optimizer after 3 steps (their tensors held in oneDNN's layout),
+     * loading both into new objects and training 3 more steps ends where 6 uninterrupted steps
+     * end, to the bit: what is saved is row-major, and what is loaded moves into the layout again.
+     */
+    @Test
+    void aRunSavedAndLoadedMidwayEndsWhereAnUninterruptedRunEnds() {
+        Ops ops = Backs.nativeOps();
+        Rng rng = new Rng(31);
+        int n = 16;
+        int[] y = new int[n];
+        for (int i = 0; i < n; i++) y[i] = rng.nextInt(10);
+        try (Tensor x = Tensor.randn(rng, 1f, n, 3, 16, 16)) {
+            float[] whole = new float[STEPS], resumed = new float[STEPS];
+            Map<String, float[]> wantValues = new LinkedHashMap<>(), wantState = new LinkedHashMap<>();
+            try (Model m = convNet(ops); Optimizer opt = new Adam(1e-3)) {
+                for (int s = 0; s < STEPS; s++) whole[s] = m.trainStep(x, y, opt);
+                for (Param p : m.params()) {
+                    wantValues.put(p.name(), p.value().toArray());
+                    wantState.put(p.name(), opt.slot(p, "v").toArray());
+                }
+            }
+            Map<String, Tensor> savedModel = new LinkedHashMap<>();
+            Optimizer.StateDict savedOpt;
+            List<Tensor> copies = new ArrayList<>();
+            try (Model m = convNet(ops); Optimizer opt = new Adam(1e-3)) {
+                for (int s = 0; s < STEPS / 2; s++) resumed[s] = m.trainStep(x, y, opt);
+                boolean held = false;
+                for (Param p : m.params()) held |= p.storageOrder() != null;
+                assertTrue(held, "the conv weight is held in oneDNN's layout when saved");
+                // the optimizer first: reading its state alone must put it in row-major order
+                Optimizer.StateDict d = opt.stateDict();
+                List<Optimizer.ParamState> states = new ArrayList<>();
+                for (Optimizer.ParamState ps : d.params()) {
+                    List<Tensor> slots = new ArrayList<>();
+                    for (Tensor t : ps.slots()) {
+                        Tensor c = t.copy();
+                        copies.add(c);
+                        slots.add(c);
+                    }
+                    states.add(new Optimizer.ParamState(ps.param(), ps.steps(), slots));
+                }
+                savedOpt = new Optimizer.StateDict(d.rule(), d.learningRate(), d.slotNames(), states);
+                m.stateDict().forEach((k, t) -> savedModel.put(k, t.copy()));
+            }
+            try (Model m = convNet(ops); Optimizer opt = new Adam(1e-3)) {
+                m.loadStateDict(savedModel);
+                opt.loadStateDict(m.params(), savedOpt);
+                for (int s = STEPS / 2; s < STEPS; s++) resumed[s] = m.trainStep(x, y, opt);
+                assertArrayEquals(whole, resumed, "losses");
+                for (Param p : m.params()) {
+                    assertArrayEquals(wantValues.get(p.name()), p.value().toArray(), p.name());
+                    assertArrayEquals(wantState.get(p.name()), opt.slot(p, "v").toArray(), p.name() + " Adam v");
+                }
+            } finally {
+                savedModel.values().forEach(Tensor::close);
+                copies.forEach(Tensor::close);
+            }
+        }
     }
 
     @Test
