@@ -62,15 +62,34 @@ public final class StorageOrder {
     public int rowMajorIndex(int i) { return rowMajorIndex[i]; }
 
     /**
+     * Copies values held in this order into row-major order.
+     *
+     * @param from {@link #size()} floats in this order
+     * @param to   {@link #size()} floats, overwritten in row-major order (not overlapping {@code from})
+     */
+    public void copyToRowMajor(MemorySegment from, MemorySegment to) {
+        for (int i = 0; i < rowMajorIndex.length; i++) to.setAtIndex(F, rowMajorIndex[i], from.getAtIndex(F, i));
+    }
+
+    /**
+     * Copies row-major values into this order.
+     *
+     * @param from {@link #size()} floats in row-major order
+     * @param to   {@link #size()} floats, overwritten in this order (not overlapping {@code from})
+     */
+    public void copyFromRowMajor(MemorySegment from, MemorySegment to) {
+        for (int i = 0; i < rowMajorIndex.length; i++) to.setAtIndex(F, i, from.getAtIndex(F, rowMajorIndex[i]));
+    }
+
+    /**
      * Puts the values of {@code memory}, held in this order, into row-major order in place.
      *
      * @param memory {@link #size()} floats
      * @param scratch at least {@link #size()} floats, overwritten
      */
     void toRowMajor(MemorySegment memory, float[] scratch) {
-        int n = rowMajorIndex.length;
-        for (int i = 0; i < n; i++) scratch[rowMajorIndex[i]] = memory.getAtIndex(F, i);
-        MemorySegment.copy(scratch, 0, memory, F, 0, n);
+        copyToRowMajor(memory, MemorySegment.ofArray(scratch));
+        MemorySegment.copy(scratch, 0, memory, F, 0, rowMajorIndex.length);
     }
 
     /**
@@ -80,9 +99,8 @@ public final class StorageOrder {
      * @param scratch at least {@link #size()} floats, overwritten
      */
     void fromRowMajor(MemorySegment memory, float[] scratch) {
-        int n = rowMajorIndex.length;
-        MemorySegment.copy(memory, F, 0, scratch, 0, n);
-        for (int i = 0; i < n; i++) memory.setAtIndex(F, i, scratch[rowMajorIndex[i]]);
+        MemorySegment.copy(memory, F, 0, scratch, 0, rowMajorIndex.length);
+        copyFromRowMajor(MemorySegment.ofArray(scratch), memory);
     }
 
     @Override

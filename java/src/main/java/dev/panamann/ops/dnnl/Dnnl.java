@@ -520,7 +520,7 @@ public final class Dnnl {
                 if (rowMajorCopy == null) rowMajorCopy = plan.buffer(t.size() * Float.BYTES);
                 converted = t;
                 convertedOrder = o;
-                if (input) copyToRowMajor(o, t.storage(), rowMajorCopy, t.sizeInt());
+                if (input) o.copyToRowMajor(t.storage(), rowMajorCopy);
                 bindRowMajor(rowMajorCopy);
                 mode = CONVERTED;
             }
@@ -562,7 +562,7 @@ public final class Dnnl {
             if (reorder != null && mode != DIRECT) reorder.run();
             if (mode == CONVERTED && converted != null) {
                 plan.sync();
-                copyFromRowMajor(convertedOrder, rowMajorCopy, converted.storage(), converted.sizeInt());
+                convertedOrder.copyFromRowMajor(rowMajorCopy, converted.storage());
             }
         }
 
@@ -636,14 +636,6 @@ public final class Dnnl {
                 check(dnnl_h.dnnl_memory_get_memory_desc(memory, out), "dnnl_memory_get_memory_desc");
                 return out.get(ValueLayout.ADDRESS, 0).reinterpret(dnnl_memory_desc_t.layout().byteSize());
             }
-        }
-
-        private static void copyToRowMajor(StorageOrder o, MemorySegment from, MemorySegment to, int n) {
-            for (int i = 0; i < n; i++) to.setAtIndex(F, o.rowMajorIndex(i), from.getAtIndex(F, i));
-        }
-
-        private static void copyFromRowMajor(StorageOrder o, MemorySegment from, MemorySegment to, int n) {
-            for (int i = 0; i < n; i++) to.setAtIndex(F, i, from.getAtIndex(F, o.rowMajorIndex(i)));
         }
     }
 
