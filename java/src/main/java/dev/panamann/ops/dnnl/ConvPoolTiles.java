@@ -174,7 +174,7 @@ final class ConvPoolTiles {
         MemorySegment dwTmp = plan.buffer(dwBytes);
         MemorySegment dbTmp = plan.buffer((long) Float.BYTES * g.f());
         MemorySegment srcData = f.src.reorder() != null ? plan.bufferOf(f.src.inner()) : null;
-        long dxImg = imageBytes(mdOf(ports[3]), n);
+        long dxImg = imageBytes(ports[3].innerMd(), n);
         return new ConvPoolTiles(plan, n, full, rest, srcData, plan.bufferOf(pooled), plan.bufferOf(ws), plan.bufferOf(dMasked),
                 dwTmp, dbTmp, new long[] {imageBytes[0], imageBytes[1], imageBytes[2], dxImg}, ports[0], ports[1], ports[2],
                 ports[3], Math.toIntExact(dwBytes / Float.BYTES), g.f());
@@ -229,9 +229,9 @@ final class ConvPoolTiles {
             ports[2] = plan.port(f.user.w(), bdWeiMd, true);
             ports[2].alsoFrom(f.wei, weiMd); // weights held in the forward's layout
             ports[3] = plan.port(f.user.x(), dxMd, false);
-        } else if (dnnl_h.dnnl_memory_desc_equal(dwMd, mdOf(ports[0])) != 1 || dnnl_h.dnnl_memory_desc_equal(dbMd, mdOf(ports[1])) != 1
-                || dnnl_h.dnnl_memory_desc_equal(bdWeiMd, mdOf(ports[2])) != 1
-                || dnnl_h.dnnl_memory_desc_equal(dxT, slice(plan, mdOf(ports[3]), tn)) != 1) {
+        } else if (dnnl_h.dnnl_memory_desc_equal(dwMd, ports[0].innerMd()) != 1 || dnnl_h.dnnl_memory_desc_equal(dbMd, ports[1].innerMd()) != 1
+                || dnnl_h.dnnl_memory_desc_equal(bdWeiMd, ports[2].innerMd()) != 1
+                || dnnl_h.dnnl_memory_desc_equal(dxT, slice(plan, ports[3].innerMd(), tn)) != 1) {
             return null;
         }
 
@@ -250,13 +250,6 @@ final class ConvPoolTiles {
         Dnnl.Exec bwdData = plan.exec(bdpd, 3, "tile convolution backward data").arg(DNNL_ARG_DIFF_DST(), dConv)
                 .arg(DNNL_ARG_WEIGHTS(), ports[2].inner()).arg(DNNL_ARG_DIFF_SRC(), dx);
         return new TileSet(tn, srcMem, pooled, ws, dMasked, dW, dB, dx, conv, pool, poolBwd, bwdWeights, bwdData);
-    }
-
-    /** The layout of a port's primitive-side memory. */
-    private static MemorySegment mdOf(Dnnl.Port port) {
-        MemorySegment out = port.plan().arena.allocate(ValueLayout.ADDRESS);
-        Dnnl.check(dnnl_h.dnnl_memory_get_memory_desc(port.inner(), out), "dnnl_memory_get_memory_desc");
-        return out.get(ValueLayout.ADDRESS, 0).reinterpret(dnnl_memory_desc_t.layout().byteSize());
     }
 
     /**

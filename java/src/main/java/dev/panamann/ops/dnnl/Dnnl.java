@@ -485,10 +485,6 @@ public final class Dnnl {
             this.innerData = innerBuffer;
         }
 
-        Plan plan() { return plan; }
-
-        MemorySegment user() { return user; }
-
         MemorySegment inner() { return inner; }
 
         Exec reorder() { return reorder; }
@@ -548,11 +544,11 @@ public final class Dnnl {
          * the forward's layout); made at plan time, before {@link Plan#finishScratchpad}.
          */
         void alsoFrom(Port source, MemorySegment sourceMd) {
-            if (!input || reorder == null || source.reorder == null || dnnl_h.dnnl_memory_desc_equal(sourceMd, mdOf(inner)) == 1) {
+            if (!input || reorder == null || source.reorder == null || dnnl_h.dnnl_memory_desc_equal(sourceMd, innerMd()) == 1) {
                 return; // read directly (the same layout) or never in that order
             }
             alternateUser = plan.userMemory(sourceMd);
-            alternateReorder = plan.exec(plan.reorderPd(sourceMd, mdOf(inner)), 2, "reorder")
+            alternateReorder = plan.exec(plan.reorderPd(sourceMd, innerMd()), 2, "reorder")
                     .arg(dnnl_h.DNNL_ARG_FROM(), alternateUser).arg(dnnl_h.DNNL_ARG_TO(), inner);
             alternateSource = source;
         }
@@ -576,6 +572,9 @@ public final class Dnnl {
             };
         }
 
+        /** The layout the primitive reads or writes this argument in. */
+        MemorySegment innerMd() { return mdOf(inner); }
+
         /** The memory the primitive reads or writes in the current call (after {@link #bind}). */
         MemorySegment innerData() { return innerData; }
 
@@ -595,7 +594,7 @@ public final class Dnnl {
 
         private StorageOrder findOrder() {
             if (reorder == null) return null;
-            MemorySegment userMd = mdOf(user), innerMd = mdOf(inner);
+            MemorySegment userMd = mdOf(user), innerMd = innerMd();
             long bytes = dnnl_h.dnnl_memory_desc_get_size(userMd);
             if (dnnl_h.dnnl_memory_desc_get_size(innerMd) != bytes || bytes / Float.BYTES >= 1 << 24) return null;
             int n = (int) (bytes / Float.BYTES);
