@@ -26,8 +26,6 @@ final class ConvBackward {
     private final Dnnl.Exec bwdWeights, bwdData;
     /** The forward's weight port, whose layout a weight held between steps is in. */
     private final Dnnl.Port forwardWei;
-    private StorageOrder weightOrder;
-    private boolean weightOrderKnown;
     /** Reorders the gradient of the output into backward weights' layout; null when it reads it as it is. */
     private final Dnnl.Exec diffDstReorder;
 
@@ -92,17 +90,13 @@ final class ConvBackward {
 
     /**
      * The order both the forward and backward weights read and write the weights in, and the
-     * tiles' too when there are {@code tiles} (may be null); null when they differ or need none.
-     * Found at the first call (the ports run their reorders once), the same afterwards.
+     * tiles' too when there are {@code tiles} (may be null); null when they differ or need none
+     * (each port finds its order once and keeps it).
      */
     StorageOrder weightOrder(ConvPoolTiles tiles) {
-        if (!weightOrderKnown) {
-            StorageOrder o = forwardWei.order();
-            boolean shared = o != null && o.equals(bwDiffWei.order()) && (tiles == null || o.equals(tiles.diffWeightsOrder()));
-            weightOrder = shared ? o : null;
-            weightOrderKnown = true;
-        }
-        return weightOrder;
+        StorageOrder o = forwardWei.order();
+        boolean shared = o != null && o.equals(bwDiffWei.order()) && (tiles == null || o.equals(tiles.diffWeightsOrder()));
+        return shared ? o : null;
     }
 
     /** dW and db, and dx unless it is null, from the gradient in the plan's {@code dConv}. */

@@ -159,17 +159,10 @@ public final class DnnlConv2dOp implements Conv2dOp {
         plan.sync();
     }
 
-    private StorageOrder weightOrder;
-    private boolean weightOrderKnown;
-
     @Override
     public StorageOrder weightOrder() {
-        if (!weightOrderKnown) {
-            StorageOrder o = wei.order();
-            weightOrder = o != null && o.equals(bwDiffWei.order()) ? o : null;
-            weightOrderKnown = true;
-        }
-        return weightOrder;
+        StorageOrder o = wei.order(); // each port finds its order once and keeps it
+        return o != null && o.equals(bwDiffWei.order()) ? o : null;
     }
 
     @Override
