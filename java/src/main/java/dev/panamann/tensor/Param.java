@@ -113,12 +113,10 @@ public final class Param implements AutoCloseable {
             rowMajor();
         }
 
-        void join(GradSlot g) {
-            synchronized (this) {
-                g.order = this;
-                grads.add(g);
-                g.tensor.guard(this);
-            }
+        synchronized void join(GradSlot g) {
+            g.order = this;
+            grads.add(g);
+            g.tensor.guard(this);
         }
 
         @Override
@@ -231,7 +229,7 @@ public final class Param implements AutoCloseable {
             throw new IllegalArgumentException("param " + name + " " + own.shapeString() + " cannot share the value of "
                     + source.name + " " + shared.shapeString() + ": the shapes differ");
         }
-        if (value.order.current != null) value.order.rowMajor(); // this param's own gradient leaves its order row-major
+        value.order.rowMajor(); // this param's own gradient leaves its order row-major
         Tensor view = shared.reshape(shared.shape()); // a view: closing it leaves the memory to source
         own.close();
         value.tensor = view;
